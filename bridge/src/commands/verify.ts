@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { verifyDirectory } from '../verify/run.js';
+
+export function registerVerifyCommand(program: Command): void {
+  program
+    .command('verify')
+    .description('run every reference case found under <dir> (tokenizer, schedulers, rng, components, pipelines, preprocessors)')
+    .argument('<dir>', 'a folder of reference cases in the golden format')
+    .option('--kind <kinds...>', 'only run these kinds')
+    .action(async (dir: string, opts: { kind?: string[] }) => {
+      const summary = await verifyDirectory(dir, {
+        kinds: opts.kind,
+        onResult: (line) => console.log(JSON.stringify(line)),
+      });
+      const skipped = summary.unsupported > 0 ? `, ${summary.unsupported} skipped` : '';
+      console.log(`${summary.passed} passed, ${summary.failed} failed${skipped}`);
+      if (summary.failed > 0) process.exitCode = 1;
+    });
+}

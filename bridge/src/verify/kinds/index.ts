@@ -1,0 +1,4 @@
+// Every verify kind Kirie knows, tried in order against each case file.
+import type { VerifyKind } from '../types.js';
+
+export const verifyKinds: VerifyKind[] = [];

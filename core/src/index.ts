@@ -1,0 +1,4 @@
+// @kirie/core — the shared engine. Pure TypeScript: no fs, no DOM, no Node built-ins.
+export * from './io/npy.js';
+export * from './io/json.js';
+export * from './image/png.js';
