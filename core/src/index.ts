@@ -3,3 +3,4 @@ export * from './io/npy.js';
 export * from './io/json.js';
 export * from './image/png.js';
 export * from './runtime/ort.js';
+export * from './rng/noise.js';

@@ -1,0 +1,4 @@
+// Every bench suite, in the order `npm run bench` runs them.
+import type { BenchSuite } from './types.js';
+
+export const benchSuites: BenchSuite[] = [];
