@@ -1,0 +1,213 @@
+// Architecture hyper-parameters the graph builders need, named after the CompVis/LDM config fields
+// (v1-inference.yaml), with SD1.5's values as defaults. Weight shapes alone cannot tell e.g. the head
+// count, so these come from the checkpoint's YAML (or these defaults when there is none).
+import { z } from 'zod';
+
+export interface UnetArch {
+  inChannels: number;
+  outChannels: number;
+  modelChannels: number;
+  channelMult: number[];
+  numResBlocks: number;
+  /** Downsampling factors (1, 2, 4, …) at which the blocks have a spatial transformer. */
+  attentionResolutions: number[];
+  /** Heads per transformer; used when numHeadChannels is -1. */
+  numHeads: number;
+  /** Channels per head (SD2-style); -1 = use numHeads. */
+  numHeadChannels: number;
+  contextDim: number;
+  transformerDepth: number;
+  /** proj_in/proj_out are Linear (SD2) instead of 1x1 Conv (SD1). */
+  useLinearInTransformer: boolean;
+}
+
+export interface ControlNetArch extends UnetArch {
+  hintChannels: number;
+}
+
+export interface VaeArch {
+  ch: number;
+  chMult: number[];
+  numResBlocks: number;
+  zChannels: number;
+  embedDim: number;
+  inChannels: number;
+  outCh: number;
+  scaleFactor: number;
+}
+
+export interface TextEncoderArch {
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  maxPositions: number;
+  hiddenAct: 'quick_gelu' | 'gelu';
+  layerNormEps: number;
+}
+
+export interface SdArchitecture {
+  unet: UnetArch;
+  vae: VaeArch;
+  textEncoder: TextEncoderArch;
+  controlnet: ControlNetArch;
+}
+
+const SD15_UNET: UnetArch = {
+  inChannels: 4,
+  outChannels: 4,
+  modelChannels: 320,
+  channelMult: [1, 2, 4, 4],
+  numResBlocks: 2,
+  attentionResolutions: [4, 2, 1],
+  numHeads: 8,
+  numHeadChannels: -1,
+  contextDim: 768,
+  transformerDepth: 1,
+  useLinearInTransformer: false,
+};
+
+export const SD15_ARCH: SdArchitecture = {
+  unet: SD15_UNET,
+  vae: { ch: 128, chMult: [1, 2, 4, 4], numResBlocks: 2, zChannels: 4, embedDim: 4, inChannels: 3, outCh: 3, scaleFactor: 0.18215 },
+  textEncoder: {
+    vocabSize: 49408,
+    hiddenSize: 768,
+    intermediateSize: 3072,
+    numLayers: 12,
+    numHeads: 12,
+    maxPositions: 77,
+    hiddenAct: 'quick_gelu',
+    layerNormEps: 1e-5,
+  },
+  controlnet: { ...SD15_UNET, hintChannels: 3 },
+};
+
+/** Heads of a transformer with `channels` channels. */
+export function headsFor(unet: UnetArch, channels: number): number {
+  if (unet.numHeadChannels > 0) {
+    if (channels % unet.numHeadChannels !== 0) {
+      throw new Error(`num_head_channels ${unet.numHeadChannels} does not divide ${channels} channels`);
+    }
+    return channels / unet.numHeadChannels;
+  }
+  if (channels % unet.numHeads !== 0) throw new Error(`num_heads ${unet.numHeads} does not divide ${channels} channels`);
+  return unet.numHeads;
+}
+
+const int = z.number().int();
+const unetParams = z.looseObject({
+  in_channels: int.optional(),
+  out_channels: int.optional(),
+  model_channels: int.optional(),
+  channel_mult: z.array(int).optional(),
+  num_res_blocks: int.optional(),
+  attention_resolutions: z.array(int).optional(),
+  num_heads: int.optional(),
+  num_head_channels: int.optional(),
+  context_dim: int.optional(),
+  transformer_depth: int.optional(),
+  use_linear_in_transformer: z.boolean().optional(),
+  hint_channels: int.optional(),
+});
+const stage = <T extends z.ZodType>(params: T) => z.looseObject({ params: params.optional() }).optional();
+const ldmConfig = z.looseObject({
+  model: z
+    .looseObject({
+      params: z
+        .looseObject({
+          scale_factor: z.number().optional(),
+          unet_config: stage(unetParams),
+          control_stage_config: stage(unetParams),
+          first_stage_config: stage(
+            z.looseObject({
+              embed_dim: int.optional(),
+              ddconfig: z
+                .looseObject({
+                  ch: int.optional(),
+                  ch_mult: z.array(int).optional(),
+                  num_res_blocks: int.optional(),
+                  z_channels: int.optional(),
+                  in_channels: int.optional(),
+                  out_ch: int.optional(),
+                })
+                .optional(),
+            }),
+          ),
+        })
+        .optional(),
+    })
+    .optional(),
+  tiny_text_encoder_config: z
+    .looseObject({
+      vocab_size: int,
+      hidden_size: int,
+      intermediate_size: int,
+      num_hidden_layers: int,
+      num_attention_heads: int,
+      max_position_embeddings: int,
+      hidden_act: z.enum(['quick_gelu', 'gelu']),
+      layer_norm_eps: z.number(),
+    })
+    .optional(),
+});
+
+function unetFrom(p: z.infer<typeof unetParams> | undefined, base: UnetArch): UnetArch {
+  if (!p) return base;
+  return {
+    inChannels: p.in_channels ?? base.inChannels,
+    outChannels: p.out_channels ?? base.outChannels,
+    modelChannels: p.model_channels ?? base.modelChannels,
+    channelMult: p.channel_mult ?? base.channelMult,
+    numResBlocks: p.num_res_blocks ?? base.numResBlocks,
+    attentionResolutions: p.attention_resolutions ?? base.attentionResolutions,
+    numHeads: p.num_heads ?? base.numHeads,
+    numHeadChannels: p.num_head_channels ?? base.numHeadChannels,
+    contextDim: p.context_dim ?? base.contextDim,
+    transformerDepth: p.transformer_depth ?? base.transformerDepth,
+    useLinearInTransformer: p.use_linear_in_transformer ?? base.useLinearInTransformer,
+  };
+}
+
+/**
+ * Maps a parsed CompVis/cldm inference YAML (v1-inference.yaml, v1-inpainting-inference.yaml,
+ * control_v11p_sd15_*.yaml, and the golden tiny files' top-level `tiny_text_encoder_config`) onto
+ * SdArchitecture; absent fields keep SD1.5's values.
+ */
+export function archFromLdmConfig(config: unknown): SdArchitecture {
+  const parsed = ldmConfig.safeParse(config);
+  if (!parsed.success) throw new Error(`not a CompVis/LDM model config: ${z.prettifyError(parsed.error)}`);
+  const params = parsed.data.model?.params;
+  const unet = unetFrom(params?.unet_config?.params, SD15_ARCH.unet);
+  const cn = params?.control_stage_config?.params;
+  const dd = params?.first_stage_config?.params?.ddconfig;
+  const v = SD15_ARCH.vae;
+  const te = parsed.data.tiny_text_encoder_config;
+  return {
+    unet,
+    controlnet: { ...unetFrom(cn, unet), inChannels: cn?.in_channels ?? 4, hintChannels: cn?.hint_channels ?? 3 },
+    vae: {
+      ch: dd?.ch ?? v.ch,
+      chMult: dd?.ch_mult ?? v.chMult,
+      numResBlocks: dd?.num_res_blocks ?? v.numResBlocks,
+      zChannels: dd?.z_channels ?? v.zChannels,
+      embedDim: params?.first_stage_config?.params?.embed_dim ?? v.embedDim,
+      inChannels: dd?.in_channels ?? v.inChannels,
+      outCh: dd?.out_ch ?? v.outCh,
+      scaleFactor: params?.scale_factor ?? v.scaleFactor,
+    },
+    textEncoder: te
+      ? {
+          vocabSize: te.vocab_size,
+          hiddenSize: te.hidden_size,
+          intermediateSize: te.intermediate_size,
+          numLayers: te.num_hidden_layers,
+          numHeads: te.num_attention_heads,
+          maxPositions: te.max_position_embeddings,
+          hiddenAct: te.hidden_act,
+          layerNormEps: te.layer_norm_eps,
+        }
+      : SD15_ARCH.textEncoder,
+  };
+}
