@@ -4,3 +4,5 @@ export * from './io/json.js';
 export * from './image/png.js';
 export * from './runtime/ort.js';
 export * from './rng/noise.js';
+export { GenerateRequest, ControlUnit, InpaintOptions, ImageId, SCHEDULER_NAMES, type SchedulerName, type GenerateRequestInput } from './request/schema.js';
+export { parseGenerateRequest, validateGenerateRequest, RequestValidationError, withResolvedSeed, imageSeed, type FieldError } from './request/parse.js';
