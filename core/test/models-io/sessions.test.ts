@@ -5,7 +5,9 @@ import { describeControlNetIo, describeSdIo, type SdGraphs, type SessionMetadata
 type Dims = (number | string)[];
 const t = (name: string, type: string, shape: Dims): InferenceSession.ValueMetadata =>
   ({ name, isTensor: true, type, shape }) as InferenceSession.ValueMetadata;
-const graph = (inputs: InferenceSession.ValueMetadata[], outputs: InferenceSession.ValueMetadata[]): SessionMetadata => ({
+/** Tests edit metadata in place to make one thing wrong. */
+const edit = (g: SessionMetadata, i: number, change: Partial<{ shape: Dims; type: string }>) => Object.assign(g.inputMetadata[i] as object, change);
+const graph = (inputs: readonly InferenceSession.ValueMetadata[], outputs: readonly InferenceSession.ValueMetadata[]): SessionMetadata => ({
   inputMetadata: inputs,
   outputMetadata: outputs,
 });
@@ -86,10 +88,10 @@ describe('describeSdIo', () => {
   const errors: [string, (g: SdGraphs) => void, RegExp][] = [
     ['float input_ids', (g) => (g.textEncoder = graph([t('input_ids', 'float32', [1, 77])], [t('last_hidden_state', 'float32', [1, 77, 768])])), /text_encoder: input_ids is float32, expected int32 or int64/],
     ['no timestep', (g) => (g.unet = graph([t('sample', 'float32', [1, 4, 8, 8]), t('encoder_hidden_states', 'float32', [1, 77, 768])], [t('out_sample', 'float32', [1, 4, 8, 8])])), /unet: expected an input named timestep or timesteps or t; the graph has inputs sample: float32\[1,4,8,8\]/],
-    ['rank-2 timestep', (g) => (g.unet.inputMetadata[1] as { shape: Dims }).shape = [1, 1], /timestep input timestep has rank 2/],
-    ['int32 timestep', (g) => ((g.unet.inputMetadata[1] as { type: string }).type = 'int32'), /timestep input timestep is int32, expected int64, float32 or float16/],
-    ['SDXL-like 4-ch with 8 channels', (g) => ((g.unet.inputMetadata[0] as { shape: Dims }).shape = [1, 8, 8, 8]), /unet: sample has 8 channels; only 4 .* and 9 .* are supported/],
-    ['symbolic channels, no hint', (g) => ((g.unet.inputMetadata[0] as { shape: Dims }).shape = [1, 'c', 8, 8]), /channel count of sample is symbolic \(c\) and no unet config/],
+    ['rank-2 timestep', (g) => edit(g.unet, 1, { shape: [1, 1] }), /timestep input timestep has rank 2/],
+    ['int32 timestep', (g) => edit(g.unet, 1, { type: 'int32' }), /timestep input timestep is int32, expected int64, float32 or float16/],
+    ['SDXL-like 4-ch with 8 channels', (g) => edit(g.unet, 0, { shape: [1, 8, 8, 8] }), /unet: sample has 8 channels; only 4 .* and 9 .* are supported/],
+    ['symbolic channels, no hint', (g) => edit(g.unet, 0, { shape: [1, 'c', 8, 8] }), /channel count of sample is symbolic \(c\) and no unet config/],
     ['mixed float types', (g) => (g.vaeDecoder = graph([t('latent_sample', 'float16', [1, 4, 8, 8])], [t('sample', 'float16', [1, 3, 64, 64])])), /vae_decoder: latent_sample is float16 while the UNet uses float32/],
     ['encoder without a known output', (g) => (g.vaeEncoder = graph([t('sample', 'float32', [1, 3, 64, 64])], [t('moments', 'float32', [1, 8, 8, 8])])), /vae_encoder: expected an output named latent_parameters or latent_sample; the graph has outputs moments/],
     ['half the residuals', (g) => (g.unet = graph([...g.unet.inputMetadata, t('down_block_0_additional_residual', 'float32', [1, 320, 8, 8])], g.unet.outputMetadata)), /residual inputs are incomplete/],
