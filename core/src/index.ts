@@ -5,5 +5,5 @@ export * from './image/png.js';
 export * from './runtime/ort.js';
 export * from './rng/noise.js';
 export { TorchGenerator, torchRandn, torchBatchNoise, type TorchSeed } from './rng/torch.js';
-export { GenerateRequest, ControlUnit, InpaintOptions, ImageId, SCHEDULER_NAMES, type SchedulerName, type GenerateRequestInput } from './request/schema.js';
+export { GenerateRequest, ControlUnit, ImageId, SCHEDULER_NAMES, type SchedulerName, type GenerateRequestInput } from './request/schema.js';
 export { parseGenerateRequest, validateGenerateRequest, RequestValidationError, withResolvedSeed, imageSeed, type FieldError } from './request/parse.js';

@@ -2,6 +2,7 @@
 // the pipeline, the bridge server and every client. Images travel by id (a content hash the server stores
 // the uploaded PNG under), so a request is plain JSON. Only `prompt` is required.
 import { z } from 'zod';
+import { InpaintOptions } from '../image/options.js';
 
 /** Scheduler names Kirie understands; the diffusers class and options each stands for live in core/src/schedulers. */
 export const SCHEDULER_NAMES = ['ddim', 'pndm', 'euler', 'euler_karras', 'euler_ancestral', 'dpmpp_2m', 'dpmpp_2m_karras', 'lcm'] as const;
@@ -63,16 +64,6 @@ export const ControlUnit = z
     if (u.preprocessor.type === 'canny' && u.preprocessor.low > u.preprocessor.high) ctx.addIssue({ code: 'custom', path: ['preprocessor', 'low'], message: 'canny low threshold must not exceed high' });
   });
 
-/** Inpainting geometry (context crop, seam blending, colour match) — applied around the pipeline by core/src/image. */
-export const InpaintOptions = z.object({
-  /** Pixels of surrounding context added around the mask's bounds before cropping to the model resolution. */
-  context: z.number().int().min(0).max(4096).default(32),
-  /** Feather width in pixels when compositing the result back over the original. */
-  blend: z.number().int().min(0).max(512).default(8),
-  /** Match the generated region's colour statistics to the original's. */
-  colorMatch: z.boolean().default(false),
-});
-
 const SchedulerOverride = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 
 const size = (what: string) =>
@@ -108,6 +99,7 @@ export const GenerateRequest = z
     initImage: ImageId.optional(),
     /** L image, white = repaint. Needs initImage. */
     mask: ImageId.optional(),
+    /** Context crop, feathering and blending around the pipeline (core/src/image). */
     inpaint: InpaintOptions.optional(),
     control: z.array(ControlUnit).max(8).default([]),
   })
@@ -123,4 +115,3 @@ export type GenerateRequest = z.output<typeof GenerateRequest>;
 export type GenerateRequestInput = z.input<typeof GenerateRequest>;
 export type ControlUnit = z.output<typeof ControlUnit>;
 export type OpenPoseJson = z.output<typeof OpenPoseJson>;
-export type InpaintOptions = z.output<typeof InpaintOptions>;

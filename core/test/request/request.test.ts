@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_INPAINT_OPTIONS } from '../../src/image/options.js';
 import { imageSeed, parseGenerateRequest, RequestValidationError, validateGenerateRequest, withResolvedSeed } from '../../src/request/parse.js';
 
 const minimal = { model: 'tiny', prompt: 'a red fox', width: 64, height: 64, steps: 2, seed: 1 };
@@ -29,7 +30,7 @@ describe('GenerateRequest defaults', () => {
   it('fills control unit and inpaint defaults', () => {
     const r = parseGenerateRequest({ ...minimal, initImage: id, mask: id, inpaint: {}, control: [{ model: 'cn', image: id }] });
     expect(r.control[0]).toEqual({ model: 'cn', image: id, preprocessor: { type: 'none' }, scale: 1, start: 0, end: 1 });
-    expect(r.inpaint).toEqual({ context: 32, blend: 8, colorMatch: false });
+    expect(r.inpaint).toEqual(DEFAULT_INPAINT_OPTIONS);
     const canny = parseGenerateRequest({ ...minimal, control: [{ model: 'cn', image: id, preprocessor: { type: 'canny' } }] });
     expect(canny.control[0].preprocessor).toEqual({ type: 'canny', low: 100, high: 200 });
   });
