@@ -1,0 +1,97 @@
+// Verify kind for tests/golden/components: builds every SD1.5 component graph from the tiny LDM
+// checkpoints with core/src/models/build.ts, runs it on CPU with onnxruntime-node and compares with the
+// diffusers/transformers reference outputs within the golden README's tolerances.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { parse as parseYaml } from 'yaml';
+import { archFromLdmConfig, type SdArchitecture } from '@kirie/core/models/arch';
+import { buildComponent } from '@kirie/core/models/build';
+import type { BuildOptions, Component } from '@kirie/core/models/types';
+import { SafetensorsFile } from '../../models/safetensors-file.js';
+import { allClose } from '../compare.js';
+import { parseNpy, type NpyArray } from '@kirie/core/io/npy';
+import type { CaseFile, CaseResult, VerifyKind } from '../types.js';
+
+/** README "Measured float32 sensitivity and recommended tolerances". */
+const TOL = { text: 1e-4, unet: 2e-4, vae: 1e-4, controlnet: 2e-4 } as const;
+
+interface Checkpoint {
+  source: SafetensorsFile;
+  arch: SdArchitecture;
+}
+
+async function openCheckpoint(root: string, name: string): Promise<Checkpoint> {
+  const base = join(root, 'tiny-sd15', name);
+  const source = await SafetensorsFile.open(`${base}.safetensors`);
+  return { source, arch: archFromLdmConfig(parseYaml(readFileSync(`${base}.yaml`, 'utf8'))) };
+}
+
+export async function sessionFor(ckpt: Checkpoint, component: Component, options: Partial<BuildOptions> = {}): Promise<ort.InferenceSession> {
+  const bytes = await buildComponent(component, ckpt.source, ckpt.arch, { precision: 'fp32', ...options });
+  return ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, graphOptimizationLevel: 'all' });
+}
+
+// parseNpy copies with `.slice`, which on a Node Buffer is a view of the whole pooled buffer; hand it a
+// plain Uint8Array copy.
+function readNpy(path: string): NpyArray {
+  return parseNpy(new Uint8Array(readFileSync(path)));
+}
+
+function f32(path: string): ort.Tensor {
+  const a = readNpy(path);
+  return new ort.Tensor('float32', Float32Array.from(a.data as ArrayLike<number>), a.shape);
+}
+
+function check(name: string, actual: ArrayLike<number>, expectedPath: string, tol: number): CaseResult {
+  const expected = readNpy(expectedPath);
+  if (actual.length !== expected.data.length) {
+    return { case: name, kind: 'components', maxAbsDiff: Number.POSITIVE_INFINITY, tolerance: tol, pass: false, detail: `got ${actual.length} values, expected ${expected.data.length} [${expected.shape}]` };
+  }
+  const r = allClose(actual, expected.data, tol);
+  return { case: name, kind: 'components', maxAbsDiff: r.maxAbsDiff, tolerance: tol, pass: r.pass };
+}
+
+interface TextItem {
+  input_ids: number[];
+  last_hidden_state?: string;
+  output?: string;
+  clip_skip?: number;
+}
+
+async function* textEncoderCases(dir: string, ckpt: Checkpoint, cases: Record<string, any>): AsyncGenerator<CaseResult> {
+  const sessions = new Map<number, ort.InferenceSession>();
+  const run = async (item: TextItem, clipSkip: number) => {
+    if (!sessions.has(clipSkip)) sessions.set(clipSkip, await sessionFor(ckpt, 'text_encoder', { clipSkip }));
+    const ids = new ort.Tensor('int32', Int32Array.from(item.input_ids), [1, item.input_ids.length]);
+    const out = await sessions.get(clipSkip)!.run({ input_ids: ids });
+    return out.last_hidden_state.data as Float32Array;
+  };
+  const items: TextItem[] = cases.text_encoder.items;
+  for (const [i, item] of items.entries()) {
+    yield check(`components/text_encoder.${i}`, await run(item, 1), join(dir, item.last_hidden_state!), TOL.text);
+  }
+  const skipItems: TextItem[] = cases.text_encoder_clip_skip.items;
+  for (const [i, item] of skipItems.entries()) {
+    yield check(`components/text_encoder_clip_skip.${i}(N=${item.clip_skip})`, await run(item, item.clip_skip!), join(dir, item.output!), TOL.text);
+  }
+  for (const s of sessions.values()) await s.release();
+}
+
+export const componentsKind: VerifyKind = {
+  kind: 'components',
+  matches(file: CaseFile): boolean {
+    const cases = file.json.cases as Record<string, unknown> | undefined;
+    return !!cases && 'text_encoder' in cases && 'unet' in cases && 'vae_decode' in cases;
+  },
+  async *run(file: CaseFile): AsyncIterable<CaseResult> {
+    if (!file.root) throw new Error(`${file.path}: no tiny-sd15/ folder above this case directory`);
+    const cases = file.json.cases as Record<string, any>;
+    const base = await openCheckpoint(file.root, 'tiny-sd15');
+    try {
+      yield* textEncoderCases(file.dir, base, cases);
+    } finally {
+      await base.source.close();
+    }
+  },
+};

@@ -1,0 +1,55 @@
+// Builds ONNX graphs for SD1.5 components straight from LDM-layout checkpoint tensors (no Python, no
+// conversion step). Names and I/O follow optimum's ONNX exports; all inputs/outputs are float32 (int32
+// input_ids), whatever the weight precision.
+import type { SdArchitecture } from './arch.js';
+import { Graph } from './onnx/graph.js';
+import { buildTextEncoder, TEXT_IGNORED_KEYS, TEXT_PREFIX } from './text-encoder.js';
+import type { BuildOptions, Component, TensorSource } from './types.js';
+
+/** The checkpoint key prefix each component's tensors live under. */
+export const COMPONENT_PREFIX: Readonly<Record<Component, string>> = {
+  text_encoder: TEXT_PREFIX,
+  unet: 'model.diffusion_model.',
+  vae_encoder: 'first_stage_model.',
+  vae_decoder: 'first_stage_model.',
+  controlnet: 'control_model.',
+};
+
+/** Tensors under a component's prefix that belong to the other half of the VAE. */
+function belongsElsewhere(component: Component, key: string): boolean {
+  if (component === 'vae_encoder') return /^first_stage_model\.(decoder\.|post_quant_conv\.)/.test(key);
+  if (component === 'vae_decoder') return /^first_stage_model\.(encoder\.|quant_conv\.)/.test(key);
+  return TEXT_IGNORED_KEYS.includes(key);
+}
+
+async function buildInto(g: Graph, component: Component, arch: SdArchitecture, options: BuildOptions): Promise<void> {
+  switch (component) {
+    case 'text_encoder':
+      return buildTextEncoder(g, arch.textEncoder, options.clipSkip ?? 1);
+    default:
+      throw new Error(`component ${component} is not supported yet`);
+  }
+}
+
+/**
+ * Builds one component's ModelProto. Every tensor under the component's prefix must be used: a leftover
+ * key means the checkpoint's layout does not match `arch` (e.g. an SD2 or SDXL file read as SD1.5).
+ */
+export async function buildComponent(
+  component: Component,
+  source: TensorSource,
+  arch: SdArchitecture,
+  options: BuildOptions,
+): Promise<Uint8Array> {
+  const g = new Graph(source, { fp16: options.precision === 'fp16', sink: options.externalData });
+  await buildInto(g, component, arch, options);
+  const prefix = COMPONENT_PREFIX[component];
+  const leftover = source
+    .keys()
+    .filter((k) => k.startsWith(prefix) && !g.consumedKeys.has(k) && !belongsElsewhere(component, k));
+  if (leftover.length > 0) {
+    const shown = leftover.slice(0, 5).map((k) => `${k} [${source.shape(k)}]`).join(', ');
+    throw new Error(`${component}: ${leftover.length} checkpoint tensor(s) not used by the SD1.5 graph, e.g. ${shown}: the checkpoint does not match the architecture`);
+  }
+  return g.toBytes(`kirie_${component}`, `Kirie ${component} (${options.precision}) built from an LDM checkpoint`);
+}

@@ -1,0 +1,114 @@
+// Layer building blocks shared by the component graphs, written as the plain ONNX patterns torch
+// exports (Reshape→InstanceNormalization→Reshape for GroupNorm, MatMul/Softmax/MatMul attention,
+// x·sigmoid(x), erf GELU) so ONNX Runtime's graph optimisers recognise and fuse them.
+import type { Graph } from './graph.js';
+
+export async function conv(
+  g: Graph,
+  x: string,
+  key: string,
+  cin: number,
+  cout: number,
+  k: number,
+  opts: { stride?: number; pads?: number[] } = {},
+): Promise<string> {
+  const w = await g.weight(`${key}.weight`, [cout, cin, k, k]);
+  const b = await g.weight(`${key}.bias`, [cout]);
+  const p = (k - 1) / 2;
+  return g.op('Conv', [x, w, b], {
+    kernel_shape: [k, k],
+    strides: [opts.stride ?? 1, opts.stride ?? 1],
+    pads: opts.pads ?? [p, p, p, p],
+  });
+}
+
+/** torch.nn.Linear over the last axis: x·Wᵀ (+ b). */
+export async function linear(g: Graph, x: string, key: string, cin: number, cout: number, bias = true): Promise<string> {
+  const w = await g.weight(`${key}.weight`, [cout, cin], { transpose: true });
+  const y = g.op('MatMul', [x, w]);
+  return bias ? g.op('Add', [y, await g.weight(`${key}.bias`, [cout])]) : y;
+}
+
+export function silu(g: Graph, x: string): string {
+  return g.op('Mul', [x, g.op('Sigmoid', [x])]);
+}
+
+/** Exact (erf) GELU, as torch.nn.functional.gelu. */
+export function gelu(g: Graph, x: string): string {
+  const e = g.op('Erf', [g.op('Div', [x, g.scalar(Math.SQRT2)])]);
+  return g.op('Mul', [g.op('Mul', [x, g.op('Add', [e, g.scalar(1)])]), g.scalar(0.5)]);
+}
+
+/** GroupNorm over NCHW (or N,C,…) with the affine weights of `key`. */
+export async function groupNorm(g: Graph, x: string, key: string, channels: number, eps: number, groups = 32): Promise<string> {
+  if (channels % groups !== 0) throw new Error(`${key}: ${channels} channels do not split into ${groups} groups`);
+  const grouped = g.op('Reshape', [x, g.ints([0, groups, -1])]);
+  const normed = g.op('InstanceNormalization', [grouped, g.constant(new Array(groups).fill(1), [groups]), g.constant(new Array(groups).fill(0), [groups])], {
+    epsilon: eps,
+  });
+  const back = g.op('Reshape', [normed, g.op('Shape', [x])]);
+  const w = await g.weight(`${key}.weight`, [channels], { dims: [channels, 1, 1] });
+  const b = await g.weight(`${key}.bias`, [channels], { dims: [channels, 1, 1] });
+  return g.op('Add', [g.op('Mul', [back, w]), b]);
+}
+
+export async function layerNorm(g: Graph, x: string, key: string, channels: number, eps: number): Promise<string> {
+  const w = await g.weight(`${key}.weight`, [channels]);
+  const b = await g.weight(`${key}.bias`, [channels]);
+  return g.op('LayerNormalization', [x, w, b], { axis: -1, epsilon: eps });
+}
+
+/** [B, N, heads·d] -> [B, heads, N, d] */
+export function splitHeads(g: Graph, x: string, heads: number, headDim: number): string {
+  return g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, heads, headDim])])], { perm: [0, 2, 1, 3] });
+}
+
+/** [B, heads, N, d] -> [B, N, heads·d] */
+export function mergeHeads(g: Graph, x: string, channels: number): string {
+  return g.op('Reshape', [g.op('Transpose', [x], { perm: [0, 2, 1, 3] }), g.ints([0, 0, channels])]);
+}
+
+/** softmax(q·kᵀ·scale + mask)·v for q [.., N, d], kT [.., d, M], v [.., M, d]. */
+function attend(g: Graph, q: string, kT: string, v: string, scale: number, mask?: string): string {
+  let s = g.op('Mul', [g.op('MatMul', [q, kT]), g.scalar(scale)]);
+  if (mask) s = g.op('Add', [s, mask]);
+  return g.op('MatMul', [g.op('Softmax', [s], { axis: -1 }), v]);
+}
+
+/**
+ * Multi-head attention on [B, heads, N, d] q and v, kT [B, heads, d, M]. With chunks ≥ 1 the scores are
+ * computed head by head and, within a head, `chunks` slices of query rows (row bounds computed from the
+ * dynamic N), so only a [B, N/chunks, M] score matrix is alive at once.
+ */
+export function multiHeadAttention(
+  g: Graph,
+  q: string,
+  kT: string,
+  v: string,
+  heads: number,
+  scale: number,
+  opts: { mask?: string; chunks?: number } = {},
+): string {
+  const chunks = opts.chunks ?? 0;
+  if (chunks === 0) return attend(g, q, kT, v, scale, opts.mask);
+  const ones = g.ints(new Array(heads).fill(1));
+  const qs = g.opN('Split', [q, ones], { axis: 1 }, heads);
+  const ks = g.opN('Split', [kT, ones], { axis: 1 }, heads);
+  const vs = g.opN('Split', [v, ones], { axis: 1 }, heads);
+  let bounds: string[] = [];
+  if (chunks > 1) {
+    const n = g.op('Gather', [g.op('Shape', [q]), g.ints([2])], { axis: 0 });
+    bounds = Array.from({ length: chunks + 1 }, (_, i) =>
+      i === 0 ? g.ints([0]) : g.op('Div', [g.op('Mul', [n, g.ints([i])]), g.ints([chunks])]),
+    );
+  }
+  const perHead = qs.map((qh, h) => {
+    if (chunks === 1) return attend(g, qh, ks[h], vs[h], scale, opts.mask);
+    const parts = bounds.slice(0, -1).map((start, i) => {
+      const rows = g.op('Slice', [qh, start, bounds[i + 1], g.ints([2])]);
+      return attend(g, rows, ks[h], vs[h], scale, opts.mask);
+    });
+    return g.op('Concat', parts, { axis: 2 });
+  });
+  return g.op('Concat', perHead, { axis: 1 });
+}

@@ -1,0 +1,57 @@
+// CLIP text encoder (transformers CLIPTextModel) from `cond_stage_model.transformer.text_model.*`:
+// input_ids [B, S] int32 -> last_hidden_state [B, S, hidden] after final_layer_norm. Causal mask,
+// learned positions 0..S-1, quick_gelu (or gelu) MLP, AUTOMATIC1111-style clip skip.
+import type { TextEncoderArch } from './arch.js';
+import { FLOAT16, INT32, type Graph } from './onnx/graph.js';
+import { gelu, layerNorm, linear, mergeHeads, multiHeadAttention, splitHeads } from './onnx/layers.js';
+
+export const TEXT_PREFIX = 'cond_stage_model.transformer.text_model.';
+/** Buffers some checkpoints carry that the graph computes itself. */
+export const TEXT_IGNORED_KEYS = [`${TEXT_PREFIX}embeddings.position_ids`];
+
+function activation(g: Graph, x: string, act: TextEncoderArch['hiddenAct']): string {
+  if (act === 'gelu') return gelu(g, x);
+  return g.op('Mul', [x, g.op('Sigmoid', [g.op('Mul', [x, g.scalar(1.702)])])]);
+}
+
+export async function buildTextEncoder(g: Graph, arch: TextEncoderArch, clipSkip = 1): Promise<void> {
+  const { hiddenSize: D, numHeads: H, numLayers, maxPositions: P } = arch;
+  if (!Number.isInteger(clipSkip) || clipSkip < 1 || clipSkip > numLayers) {
+    throw new Error(`clipSkip must be an integer from 1 to ${numLayers}, got ${clipSkip}`);
+  }
+  if (D % H !== 0) throw new Error(`text encoder hidden size ${D} does not split into ${H} heads`);
+  const p = TEXT_PREFIX;
+  const ids = g.input('input_ids', INT32, ['batch', 'sequence']);
+  const seq = g.op('Gather', [g.op('Shape', [ids]), g.ints([1])], { axis: 0 });
+
+  const tokenEmb = await g.weight(`${p}embeddings.token_embedding.weight`, [arch.vocabSize, D]);
+  const posEmb = await g.weight(`${p}embeddings.position_embedding.weight`, [P, D]);
+  const positions = g.op('Slice', [posEmb, g.ints([0]), seq, g.ints([0])]);
+  let x = g.op('Add', [g.op('Gather', [tokenEmb, ids], { axis: 0 }), positions]);
+
+  // transformers fills the upper triangle with finfo(dtype).min (not -inf).
+  const minValue = g.dtype === FLOAT16 ? -65504 : -3.4028234663852886e38;
+  const full = new Float32Array(P * P);
+  for (let i = 0; i < P; i++) for (let j = i + 1; j < P; j++) full[i * P + j] = minValue;
+  const maskFull = g.constant(full, [P, P]);
+  const mask = g.op('Slice', [maskFull, g.ints([0, 0]), g.op('Concat', [seq, seq], { axis: 0 }), g.ints([0, 1])]);
+
+  const headDim = D / H;
+  for (let l = 0; l < numLayers - (clipSkip - 1); l++) {
+    const lp = `${p}encoder.layers.${l}.`;
+    const h = await layerNorm(g, x, `${lp}layer_norm1`, D, arch.layerNormEps);
+    const q = splitHeads(g, await linear(g, h, `${lp}self_attn.q_proj`, D, D), H, headDim);
+    const k = splitHeads(g, await linear(g, h, `${lp}self_attn.k_proj`, D, D), H, headDim);
+    const v = splitHeads(g, await linear(g, h, `${lp}self_attn.v_proj`, D, D), H, headDim);
+    const kT = g.op('Transpose', [k], { perm: [0, 1, 3, 2] });
+    const attn = mergeHeads(g, multiHeadAttention(g, q, kT, v, H, 1 / Math.sqrt(headDim), { mask }), D);
+    x = g.op('Add', [x, await linear(g, attn, `${lp}self_attn.out_proj`, D, D)]);
+    const h2 = await layerNorm(g, x, `${lp}layer_norm2`, D, arch.layerNormEps);
+    const f = await linear(g, h2, `${lp}mlp.fc1`, D, arch.intermediateSize);
+    x = g.op('Add', [x, await linear(g, activation(g, f, arch.hiddenAct), `${lp}mlp.fc2`, arch.intermediateSize, D)]);
+  }
+  // Layers a clip skip leaves unused are still part of the checkpoint: mark them consumed-by-design.
+  for (let l = numLayers - (clipSkip - 1); l < numLayers; l++) g.skipPrefix(`${p}encoder.layers.${l}.`);
+  const out = await layerNorm(g, x, `${p}final_layer_norm`, D, arch.layerNormEps);
+  g.output('last_hidden_state', out, ['batch', 'sequence', D]);
+}
