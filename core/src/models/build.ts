@@ -4,6 +4,7 @@
 import type { SdArchitecture } from './arch.js';
 import { Graph } from './onnx/graph.js';
 import { buildTextEncoder, TEXT_IGNORED_KEYS, TEXT_PREFIX } from './text-encoder.js';
+import { buildVaeDecoder, buildVaeEncoder } from './vae.js';
 import type { BuildOptions, Component, TensorSource } from './types.js';
 
 /** The checkpoint key prefix each component's tensors live under. */
@@ -26,6 +27,10 @@ async function buildInto(g: Graph, component: Component, arch: SdArchitecture, o
   switch (component) {
     case 'text_encoder':
       return buildTextEncoder(g, arch.textEncoder, options.clipSkip ?? 1);
+    case 'vae_encoder':
+      return buildVaeEncoder(g, arch.vae);
+    case 'vae_decoder':
+      return buildVaeDecoder(g, arch.vae);
     default:
       throw new Error(`component ${component} is not supported yet`);
   }

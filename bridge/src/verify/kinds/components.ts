@@ -78,6 +78,44 @@ async function* textEncoderCases(dir: string, ckpt: Checkpoint, cases: Record<st
   for (const s of sessions.values()) await s.release();
 }
 
+/** Channels [from, to) of an NCHW float array. */
+function channels(data: Float32Array, dims: readonly number[], from: number, to: number): Float32Array {
+  const [b, c, h, w] = dims;
+  const plane = h * w;
+  const out = new Float32Array(b * (to - from) * plane);
+  for (let n = 0; n < b; n++) out.set(data.subarray((n * c + from) * plane, (n * c + to) * plane), n * (to - from) * plane);
+  return out;
+}
+
+async function* vaeCases(dir: string, ckpt: Checkpoint, cases: Record<string, any>): AsyncGenerator<CaseResult> {
+  const scale = ckpt.arch.vae.scaleFactor;
+  const dec = cases.vae_decode;
+  const decoder = await sessionFor(ckpt, 'vae_decoder');
+  const latents = f32(join(dir, dec.latents));
+  const input = new ort.Tensor('float32', (latents.data as Float32Array).map((v) => v / scale), latents.dims);
+  const raw = (await decoder.run({ latent_sample: input })).sample;
+  const rawData = raw.data as Float32Array;
+  yield check('components/vae_decode.raw', rawData, join(dir, dec.raw), TOL.vae);
+  const [, c, h, w] = raw.dims;
+  const hwc = new Float32Array(rawData.length);
+  for (let ch = 0; ch < c; ch++) {
+    for (let i = 0; i < h * w; i++) hwc[i * c + ch] = Math.min(1, Math.max(0, rawData[ch * h * w + i] / 2 + 0.5));
+  }
+  yield check('components/vae_decode.image_hwc', hwc, join(dir, dec.image_hwc), TOL.vae);
+  await decoder.release();
+
+  const enc = cases.vae_encode;
+  const encoder = await sessionFor(ckpt, 'vae_encoder');
+  const params = (await encoder.run({ sample: f32(join(dir, enc.input)) })).latent_parameters;
+  const half = params.dims[1] / 2;
+  const mean = channels(params.data as Float32Array, params.dims, 0, half);
+  const std = channels(params.data as Float32Array, params.dims, half, 2 * half).map((lv) => Math.exp(0.5 * Math.min(20, Math.max(-30, lv))));
+  yield check('components/vae_encode.mean', mean, join(dir, enc.mean), TOL.vae);
+  yield check('components/vae_encode.std', std, join(dir, enc.std), TOL.vae);
+  yield check('components/vae_encode.mean_scaled', mean.map((v) => v * scale), join(dir, enc.mean_scaled), TOL.vae);
+  await encoder.release();
+}
+
 export const componentsKind: VerifyKind = {
   kind: 'components',
   matches(file: CaseFile): boolean {
@@ -90,6 +128,7 @@ export const componentsKind: VerifyKind = {
     const base = await openCheckpoint(file.root, 'tiny-sd15');
     try {
       yield* textEncoderCases(file.dir, base, cases);
+      yield* vaeCases(file.dir, base, cases);
     } finally {
       await base.source.close();
     }
