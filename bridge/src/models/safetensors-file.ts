@@ -50,6 +50,10 @@ export class SafetensorsFile implements TensorSource {
     return this.header.tensors.map((t) => t.name);
   }
 
+  has(key: string): boolean {
+    return this.byName.has(key);
+  }
+
   entry(key: string): SafetensorsEntry {
     const e = this.byName.get(key);
     if (!e) throw new Error(`${this.label}: no tensor named ${key}`);

@@ -1,0 +1,57 @@
+// Opens a single-file checkpoint: the streaming tensor reader, what kind of file it is, and its architecture
+// from the sidecar YAML that AUTOMATIC1111 users keep next to it (`model.yaml` for `model.safetensors`).
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { SdArchitecture } from '@kirie/core/models/arch';
+import { detectCheckpoint, type Checkpoint } from '@kirie/core/models/detect';
+import { resolveArchitecture } from '@kirie/core/models/sidecar';
+import { SafetensorsFile } from './safetensors-file.js';
+
+export interface OpenedCheckpoint {
+  file: SafetensorsFile;
+  kind: Checkpoint;
+  arch: SdArchitecture;
+  /** The sidecar's text when there is one: part of the build cache key. */
+  sidecarText?: string;
+}
+
+export function sidecarPath(checkpointPath: string): string {
+  return checkpointPath.slice(0, checkpointPath.length - extname(checkpointPath).length) + '.yaml';
+}
+
+async function readSidecar(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
+  if (extname(path).toLowerCase() !== '.safetensors') {
+    throw new Error(`${basename(path)}: only .safetensors checkpoints can be read (pickled .ckpt/.pth files can run code when loaded; convert them to .safetensors first)`);
+  }
+  const file = await SafetensorsFile.open(path);
+  try {
+    const keys = file.keys();
+    const shapeOf = (k: string) => (file.has(k) ? file.shape(k) : undefined);
+    const kind = detectCheckpoint(keys, shapeOf, file.label);
+    const yamlPath = sidecarPath(path);
+    const sidecarText = await readSidecar(yamlPath);
+    let yaml: unknown;
+    if (sidecarText !== undefined) {
+      try {
+        yaml = parseYaml(sidecarText);
+      } catch (err) {
+        throw new Error(`${basename(yamlPath)}: not valid YAML (${err instanceof Error ? err.message : String(err)})`);
+      }
+    }
+    const arch = resolveArchitecture({ yaml, shapeOf, keys, label: file.label, sidecarName: basename(yamlPath) });
+    return { file, kind, arch, sidecarText };
+  } catch (err) {
+    await file.close();
+    throw err;
+  }
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { SD15_ARCH } from '@kirie/core/models/arch';
+import { resolveArchitecture } from '@kirie/core/models/sidecar';
+import { openCheckpoint } from '../../src/models/checkpoint.js';
+
+const golden = new URL('../../../tests/golden/tiny-sd15/', import.meta.url).pathname;
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kirie-ckpt-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Copies a golden checkpoint into the temp folder, with the given sidecar text (or none). */
+async function place(name: string, as: string, yaml?: string): Promise<string> {
+  const path = join(dir, `${as}.safetensors`);
+  await copyFile(join(golden, `${name}.safetensors`), path);
+  await rm(join(dir, `${as}.yaml`), { force: true });
+  if (yaml !== undefined) await writeFile(join(dir, `${as}.yaml`), yaml);
+  return path;
+}
+const goldenYaml = (name: string) => readFile(join(golden, `${name}.yaml`), 'utf8');
+
+describe('openCheckpoint', () => {
+  it('reads the tiny checkpoint with its sidecar', async () => {
+    const ckpt = await openCheckpoint(join(golden, 'tiny-sd15.safetensors'));
+    try {
+      expect(ckpt.kind).toEqual({ kind: 'sd1', unetInChannels: 4 });
+      expect(ckpt.arch.unet).toMatchObject({ modelChannels: 32, channelMult: [1, 1, 2, 2], contextDim: 32, numHeads: 8, inChannels: 4 });
+      expect(ckpt.arch.vae).toMatchObject({ ch: 32, chMult: [1, 1, 2, 2], scaleFactor: 0.18215 });
+      expect(ckpt.arch.textEncoder).toMatchObject({ hiddenSize: 32, numLayers: 2, numHeads: 4, intermediateSize: 64 });
+      expect(ckpt.sidecarText).toContain('tiny_text_encoder_config');
+    } finally {
+      await ckpt.file.close();
+    }
+  });
+
+  it('reads the inpainting and ControlNet sidecars', async () => {
+    const inpaint = await openCheckpoint(join(golden, 'tiny-sd15-inpainting.safetensors'));
+    await inpaint.file.close();
+    expect(inpaint.kind).toEqual({ kind: 'sd1', unetInChannels: 9 });
+    expect(inpaint.arch.unet.inChannels).toBe(9);
+    const cn = await openCheckpoint(join(golden, 'tiny-controlnet.safetensors'));
+    await cn.file.close();
+    expect(cn.kind).toEqual({ kind: 'controlnet' });
+    expect(cn.arch.controlnet).toMatchObject({ modelChannels: 32, hintChannels: 3, inChannels: 4, contextDim: 32 });
+  });
+
+  it('without a sidecar, a tiny checkpoint is refused with the fix in the message', async () => {
+    const path = await place('tiny-sd15', 'tiny-sd15');
+    await expect(openCheckpoint(path)).rejects.toThrow(
+      /^tiny-sd15\.safetensors: tensor shapes do not match SD1\.5 \(model\.diffusion_model\.input_blocks\.0\.0\.weight is \[32, 4, 3, 3\], expected \[320, 4, 3, 3\]\); put a tiny-sd15\.yaml next to it$/,
+    );
+  });
+
+  it('a sidecar that contradicts the weights is named', async () => {
+    const text = await goldenYaml('tiny-sd15');
+    const moreLayers = parse(text);
+    moreLayers.tiny_text_encoder_config.num_hidden_layers = 1;
+    await expect(openCheckpoint(await place('tiny-sd15', 'm1', stringify(moreLayers)))).rejects.toThrow(/m1\.safetensors: has more blocks than m1\.yaml describes \(found cond_stage_model\.transformer\.text_model\.encoder\.layers\.1\.\*\); fix m1\.yaml/);
+    const wider = parse(text);
+    wider.model.params.unet_config.params.context_dim = 768;
+    await expect(openCheckpoint(await place('tiny-sd15', 'm2', stringify(wider)))).rejects.toThrow(/m2\.safetensors: tensor shapes do not match m2\.yaml \(model\.diffusion_model\.middle_block\.1\.transformer_blocks\.0\.attn2\.to_k\.weight is \[64, 32\], expected \[64, 768\]\)/);
+    const deeper = parse(text);
+    deeper.model.params.unet_config.params.num_res_blocks = 3;
+    await expect(openCheckpoint(await place('tiny-sd15', 'm3', stringify(deeper)))).rejects.toThrow(/m3\.safetensors: tensor .* (is missing|do not match)/);
+    await expect(openCheckpoint(await place('tiny-sd15', 'm4', 'model: [1, 2'))).rejects.toThrow(/m4\.yaml: not valid YAML/);
+    await expect(openCheckpoint(await place('tiny-sd15', 'm5', 'model:\n  params:\n    unet_config:\n      params:\n        model_channels: "wide"\n'))).rejects.toThrow(/m5\.yaml: not a CompVis\/LDM model config/);
+  });
+
+  it('refuses other architectures and non-safetensors files before reading a sidecar', async () => {
+    await expect(openCheckpoint(join(dir, 'model.ckpt'))).rejects.toThrow(/model\.ckpt: only \.safetensors checkpoints/);
+  });
+});
+
+describe('resolveArchitecture on full-size key lists', () => {
+  const full = JSON.parse(readFileSync(join(golden, 'sd15-full-keys.json'), 'utf8')) as Record<string, Record<string, [number[], string]>>;
+  const opts = (table: Record<string, [number[], string]>, yaml?: unknown) => ({
+    keys: Object.keys(table),
+    shapeOf: (k: string) => table[k]?.[0],
+    yaml,
+    label: 'real.safetensors',
+    sidecarName: 'real.yaml',
+  });
+
+  it('SD1.5 without a sidecar gets SD1.5 defaults', () => {
+    expect(resolveArchitecture(opts(full.sd15))).toEqual(SD15_ARCH);
+  });
+  it('SD1.5 inpainting without a sidecar is told by its 9 input channels', () => {
+    const arch = resolveArchitecture(opts(full.sd15_inpainting));
+    expect(arch.unet.inChannels).toBe(9);
+    expect(arch.vae).toEqual(SD15_ARCH.vae);
+  });
+  it('ControlNet 1.1 without a sidecar gets SD1.5 defaults', () => {
+    expect(resolveArchitecture(opts(full.controlnet_v11_sd15)).controlnet).toEqual(SD15_ARCH.controlnet);
+  });
+  it('a full-size checkpoint with a tiny sidecar is refused', () => {
+    const tiny = parse(readFileSync(join(golden, 'tiny-sd15.yaml'), 'utf8'));
+    expect(() => resolveArchitecture(opts(full.sd15, tiny))).toThrow(/real\.safetensors: tensor shapes do not match real\.yaml .*; fix real\.yaml/);
+  });
+});
