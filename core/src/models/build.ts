@@ -4,13 +4,20 @@
 import type { SdArchitecture } from './arch.js';
 import { Graph } from './onnx/graph.js';
 import { buildTextEncoder, TEXT_IGNORED_KEYS, TEXT_PREFIX } from './text-encoder.js';
+import { buildUnet, UNET_PREFIX } from './unet.js';
 import { buildVaeDecoder, buildVaeEncoder } from './vae.js';
 import type { BuildOptions, Component, TensorSource } from './types.js';
+
+/**
+ * Self-attention head by head in one chunk: at 512x512 (4096 tokens, batch 2) that keeps one 128 MB
+ * score matrix alive instead of a 1 GB [B·heads, N, N] one (see bench `unet`).
+ */
+export const DEFAULT_ATTENTION_CHUNKS = 1;
 
 /** The checkpoint key prefix each component's tensors live under. */
 export const COMPONENT_PREFIX: Readonly<Record<Component, string>> = {
   text_encoder: TEXT_PREFIX,
-  unet: 'model.diffusion_model.',
+  unet: UNET_PREFIX,
   vae_encoder: 'first_stage_model.',
   vae_decoder: 'first_stage_model.',
   controlnet: 'control_model.',
@@ -27,6 +34,8 @@ async function buildInto(g: Graph, component: Component, arch: SdArchitecture, o
   switch (component) {
     case 'text_encoder':
       return buildTextEncoder(g, arch.textEncoder, options.clipSkip ?? 1);
+    case 'unet':
+      return buildUnet(g, arch.unet, options.attentionChunks ?? DEFAULT_ATTENTION_CHUNKS, options.controlResiduals ?? false);
     case 'vae_encoder':
       return buildVaeEncoder(g, arch.vae);
     case 'vae_decoder':

@@ -116,6 +116,18 @@ async function* vaeCases(dir: string, ckpt: Checkpoint, cases: Record<string, an
   await encoder.release();
 }
 
+async function* unetCases(dir: string, ckpt: Checkpoint, name: string, c: Record<string, any>): AsyncGenerator<CaseResult> {
+  const unet = await sessionFor(ckpt, 'unet');
+  const sample = f32(join(dir, c.sample));
+  const context = f32(join(dir, c.encoder_hidden_states));
+  for (const item of c.items as { timestep: number; output: string }[]) {
+    const timestep = new ort.Tensor('float32', Float32Array.of(item.timestep), [1]);
+    const out = await unet.run({ sample, timestep, encoder_hidden_states: context });
+    yield check(`components/${name}.t${item.timestep}`, out.out_sample.data as Float32Array, join(dir, item.output), TOL.unet);
+  }
+  await unet.release();
+}
+
 export const componentsKind: VerifyKind = {
   kind: 'components',
   matches(file: CaseFile): boolean {
@@ -129,8 +141,15 @@ export const componentsKind: VerifyKind = {
     try {
       yield* textEncoderCases(file.dir, base, cases);
       yield* vaeCases(file.dir, base, cases);
+      yield* unetCases(file.dir, base, 'unet', cases.unet);
     } finally {
       await base.source.close();
+    }
+    const inpaint = await openCheckpoint(file.root, 'tiny-sd15-inpainting');
+    try {
+      yield* unetCases(file.dir, inpaint, 'unet_inpaint', cases.unet_inpaint);
+    } finally {
+      await inpaint.source.close();
     }
   },
 };

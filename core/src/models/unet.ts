@@ -1,0 +1,199 @@
+// The SD1.x UNet (CompVis openaimodel.UNetModel layout, `model.diffusion_model.*`) and the parts the cldm
+// ControlNet (`control_model.*`) shares with it: timestep embedding, ResBlocks, SpatialTransformers,
+// the down path and the middle block.
+import { headsFor, type UnetArch } from './arch.js';
+import { FLOAT, type Graph } from './onnx/graph.js';
+import { conv, gelu, groupNorm, layerNorm, linear, mergeHeads, multiHeadAttention, silu, splitHeads } from './onnx/layers.js';
+
+export const UNET_PREFIX = 'model.diffusion_model.';
+const RES_EPS = 1e-5;
+const TRANSFORMER_NORM_EPS = 1e-6;
+const LN_EPS = 1e-5;
+
+export interface UnetContext {
+  g: Graph;
+  arch: UnetArch;
+  /** Key prefix, e.g. `model.diffusion_model.` or `control_model.`. */
+  p: string;
+  /** silu(time embedding) [T, 4·model_channels], T = 1 or batch. */
+  embAct: string;
+  context: string;
+  /** Self-attention chunking (BuildOptions.attentionChunks). */
+  chunks: number;
+}
+
+/** Declares sample/timestep/encoder_hidden_states and computes the time embedding. */
+export async function unetInputs(
+  g: Graph,
+  arch: UnetArch,
+  p: string,
+  chunks: number,
+): Promise<{ ctx: UnetContext; sample: string }> {
+  const sample = g.floatInput('sample', ['batch', arch.inChannels, 'height', 'width']);
+  g.input('timestep', FLOAT, ['timestep_batch']);
+  const context = g.floatInput('encoder_hidden_states', ['batch', 'sequence', arch.contextDim]);
+  // Sinusoidal embedding in float32 (flip_sin_to_cos: cos first; freq_shift 0), as diffusers/LDM do.
+  const mc = arch.modelChannels;
+  const half = mc / 2;
+  const freqs = Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half));
+  const args = g.op('Mul', [g.op('Unsqueeze', ['timestep', g.ints([1])]), g.constantF32(freqs, [1, half])]);
+  let emb = g.op('Concat', [g.op('Cos', [args]), g.op('Sin', [args])], { axis: 1 });
+  if (g.dtype !== FLOAT) emb = g.op('Cast', [emb], { to: g.dtype });
+  emb = await linear(g, emb, `${p}time_embed.0`, mc, 4 * mc);
+  emb = await linear(g, silu(g, emb), `${p}time_embed.2`, 4 * mc, 4 * mc);
+  return { ctx: { g, arch, p, embAct: silu(g, emb), context, chunks }, sample };
+}
+
+export async function resBlock(c: UnetContext, x: string, key: string, cin: number, cout: number): Promise<string> {
+  const { g } = c;
+  let h = await conv(g, silu(g, await groupNorm(g, x, `${key}.in_layers.0`, cin, RES_EPS)), `${key}.in_layers.2`, cin, cout, 3);
+  const e = await linear(g, c.embAct, `${key}.emb_layers.1`, 4 * c.arch.modelChannels, cout);
+  h = g.op('Add', [h, g.op('Unsqueeze', [e, g.ints([2, 3])])]);
+  h = await conv(g, silu(g, await groupNorm(g, h, `${key}.out_layers.0`, cout, RES_EPS)), `${key}.out_layers.3`, cout, cout, 3);
+  // skip_connection exists exactly when the channel count changes; the checkpoint decides.
+  const skip = g.has(`${key}.skip_connection.weight`) ? await conv(g, x, `${key}.skip_connection`, cin, cout, 1) : x;
+  if (skip === x && cin !== cout) throw new Error(`${key}: ${cin} -> ${cout} channels but no skip_connection in the checkpoint`);
+  return g.op('Add', [skip, h]);
+}
+
+async function attention(c: UnetContext, x: string, ctxIn: string, key: string, ch: number, ctxDim: number, self: boolean): Promise<string> {
+  const { g } = c;
+  const heads = headsFor(c.arch, ch);
+  const d = ch / heads;
+  const q = splitHeads(g, await linear(g, x, `${key}.to_q`, ch, ch, false), heads, d);
+  const k = await linear(g, ctxIn, `${key}.to_k`, ctxDim, ch, false);
+  const kT = g.op('Transpose', [g.op('Reshape', [k, g.ints([0, 0, heads, d])])], { perm: [0, 2, 3, 1] });
+  const v = splitHeads(g, await linear(g, ctxIn, `${key}.to_v`, ctxDim, ch, false), heads, d);
+  // Cross-attention scores are [B, heads, N, 77]: small, never chunked.
+  const o = multiHeadAttention(g, q, kT, v, heads, 1 / Math.sqrt(d), { chunks: self ? c.chunks : 0 });
+  return linear(g, mergeHeads(g, o, ch), `${key}.to_out.0`, ch, ch);
+}
+
+async function feedForward(c: UnetContext, x: string, key: string, ch: number): Promise<string> {
+  const { g } = c;
+  const inner = 4 * ch;
+  const proj = await linear(g, x, `${key}.net.0.proj`, ch, 2 * inner);
+  const [h, gate] = g.opN('Split', [proj, g.ints([inner, inner])], { axis: -1 }, 2);
+  return linear(g, g.op('Mul', [h, gelu(g, gate)]), `${key}.net.2`, inner, ch);
+}
+
+export async function spatialTransformer(c: UnetContext, x: string, key: string, ch: number): Promise<string> {
+  const { g, arch } = c;
+  const norm = await groupNorm(g, x, `${key}.norm`, ch, TRANSFORMER_NORM_EPS);
+  const toTokens = (s: string) => g.op('Transpose', [g.op('Reshape', [s, g.ints([0, ch, -1])])], { perm: [0, 2, 1] });
+  let t = arch.useLinearInTransformer
+    ? await linear(g, toTokens(norm), `${key}.proj_in`, ch, ch)
+    : toTokens(await conv(g, norm, `${key}.proj_in`, ch, ch, 1));
+  for (let i = 0; i < arch.transformerDepth; i++) {
+    const b = `${key}.transformer_blocks.${i}`;
+    const n1 = await layerNorm(g, t, `${b}.norm1`, ch, LN_EPS);
+    t = g.op('Add', [t, await attention(c, n1, n1, `${b}.attn1`, ch, ch, true)]);
+    const n2 = await layerNorm(g, t, `${b}.norm2`, ch, LN_EPS);
+    t = g.op('Add', [t, await attention(c, n2, c.context, `${b}.attn2`, ch, arch.contextDim, false)]);
+    t = g.op('Add', [t, await feedForward(c, await layerNorm(g, t, `${b}.norm3`, ch, LN_EPS), `${b}.ff`, ch)]);
+  }
+  const toSpatial = (s: string) => g.op('Reshape', [g.op('Transpose', [s], { perm: [0, 2, 1] }), g.op('Shape', [x])]);
+  const out = arch.useLinearInTransformer
+    ? toSpatial(await linear(g, t, `${key}.proj_out`, ch, ch))
+    : await conv(g, toSpatial(t), `${key}.proj_out`, ch, ch, 1);
+  return g.op('Add', [out, x]);
+}
+
+export interface DownPath {
+  /** Outputs of input_blocks.0 … input_blocks.N (the skips), with their channel counts. */
+  skips: string[];
+  skipChannels: number[];
+  /** Middle block output and its channels. */
+  mid: string;
+  channels: number;
+}
+
+/**
+ * input_blocks + middle_block. `hint` (ControlNet) is added to the output of input_blocks.0.
+ */
+export async function downPath(c: UnetContext, sample: string, hint?: string): Promise<DownPath> {
+  const { g, arch, p } = c;
+  const mc = arch.modelChannels;
+  let h = await conv(g, sample, `${p}input_blocks.0.0`, arch.inChannels, mc, 3);
+  if (hint) h = g.op('Add', [h, hint]);
+  const skips = [h];
+  const skipChannels = [mc];
+  let ch = mc;
+  let ds = 1;
+  let idx = 1;
+  for (let level = 0; level < arch.channelMult.length; level++) {
+    for (let r = 0; r < arch.numResBlocks; r++) {
+      const key = `${p}input_blocks.${idx++}`;
+      h = await resBlock(c, h, `${key}.0`, ch, mc * arch.channelMult[level]);
+      ch = mc * arch.channelMult[level];
+      if (arch.attentionResolutions.includes(ds)) h = await spatialTransformer(c, h, `${key}.1`, ch);
+      skips.push(h);
+      skipChannels.push(ch);
+    }
+    if (level !== arch.channelMult.length - 1) {
+      h = await conv(g, h, `${p}input_blocks.${idx++}.0.op`, ch, ch, 3, { stride: 2 });
+      skips.push(h);
+      skipChannels.push(ch);
+      ds *= 2;
+    }
+  }
+  h = await resBlock(c, h, `${p}middle_block.0`, ch, ch);
+  h = await spatialTransformer(c, h, `${p}middle_block.1`, ch);
+  h = await resBlock(c, h, `${p}middle_block.2`, ch, ch);
+  return { skips, skipChannels, mid: h, channels: ch };
+}
+
+/** output_blocks + out: consumes `down.skips` (in reverse) and returns the noise prediction. */
+export async function upPath(c: UnetContext, down: DownPath): Promise<string> {
+  const { g, arch, p } = c;
+  const mc = arch.modelChannels;
+  const skips = [...down.skips];
+  const skipChannels = [...down.skipChannels];
+  let h = down.mid;
+  let ch = down.channels;
+  let ds = 2 ** (arch.channelMult.length - 1);
+  let idx = 0;
+  for (let level = arch.channelMult.length - 1; level >= 0; level--) {
+    for (let r = 0; r <= arch.numResBlocks; r++) {
+      const key = `${p}output_blocks.${idx++}`;
+      const skipCh = skipChannels.pop()!;
+      h = g.op('Concat', [h, skips.pop()!], { axis: 1 });
+      h = await resBlock(c, h, `${key}.0`, ch + skipCh, mc * arch.channelMult[level]);
+      ch = mc * arch.channelMult[level];
+      let layer = 1;
+      if (arch.attentionResolutions.includes(ds)) h = await spatialTransformer(c, h, `${key}.${layer++}`, ch);
+      if (level > 0 && r === arch.numResBlocks) {
+        // Nearest upsampling to the next skip's exact size (diffusers' upsample_size), so latent sizes
+        // that are not multiples of 8 line up.
+        const next = skips[skips.length - 1];
+        const size = g.op('Concat', [
+          g.op('Slice', [g.op('Shape', [h]), g.ints([0]), g.ints([2])]),
+          g.op('Slice', [g.op('Shape', [next]), g.ints([2]), g.ints([4])]),
+        ], { axis: 0 });
+        const up = g.op('Resize', [h, '', '', size], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+        h = await conv(g, up, `${key}.${layer}.conv`, ch, ch, 3);
+        ds /= 2;
+      }
+    }
+  }
+  h = silu(g, await groupNorm(g, h, `${p}out.0`, ch, RES_EPS));
+  return conv(g, h, `${p}out.2`, ch, arch.outChannels, 3);
+}
+
+export function residualName(i: number): string {
+  return `down_block_${i}_additional_residual`;
+}
+export const MID_RESIDUAL = 'mid_block_additional_residual';
+
+export async function buildUnet(g: Graph, arch: UnetArch, chunks: number, controlResiduals: boolean): Promise<void> {
+  const { ctx, sample } = await unetInputs(g, arch, UNET_PREFIX, chunks);
+  const down = await downPath(ctx, sample);
+  if (controlResiduals) {
+    // diffusers adds ControlNet residuals to every skip and to the middle block output.
+    down.skips = down.skips.map((s, i) =>
+      g.op('Add', [s, g.floatInput(residualName(i), ['batch', down.skipChannels[i], `residual_${i}_height`, `residual_${i}_width`])]),
+    );
+    down.mid = g.op('Add', [down.mid, g.floatInput(MID_RESIDUAL, ['batch', down.channels, 'mid_height', 'mid_width'])]);
+  }
+  g.output('out_sample', await upPath(ctx, down), ['batch', arch.outChannels, 'height', 'width']);
+}
