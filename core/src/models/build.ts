@@ -4,6 +4,7 @@
 import type { SdArchitecture } from './arch.js';
 import { Graph } from './onnx/graph.js';
 import { buildTextEncoder, TEXT_IGNORED_KEYS, TEXT_PREFIX } from './text-encoder.js';
+import { buildControlNet, CONTROLNET_PREFIX } from './controlnet.js';
 import { buildUnet, UNET_PREFIX } from './unet.js';
 import { buildVaeDecoder, buildVaeEncoder } from './vae.js';
 import type { BuildOptions, Component, TensorSource } from './types.js';
@@ -20,7 +21,7 @@ export const COMPONENT_PREFIX: Readonly<Record<Component, string>> = {
   unet: UNET_PREFIX,
   vae_encoder: 'first_stage_model.',
   vae_decoder: 'first_stage_model.',
-  controlnet: 'control_model.',
+  controlnet: CONTROLNET_PREFIX,
 };
 
 /** Tensors under a component's prefix that belong to the other half of the VAE. */
@@ -40,8 +41,8 @@ async function buildInto(g: Graph, component: Component, arch: SdArchitecture, o
       return buildVaeEncoder(g, arch.vae);
     case 'vae_decoder':
       return buildVaeDecoder(g, arch.vae);
-    default:
-      throw new Error(`component ${component} is not supported yet`);
+    case 'controlnet':
+      return buildControlNet(g, arch.controlnet, options.attentionChunks ?? DEFAULT_ATTENTION_CHUNKS);
   }
 }
 

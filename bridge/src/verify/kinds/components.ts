@@ -128,6 +128,34 @@ async function* unetCases(dir: string, ckpt: Checkpoint, name: string, c: Record
   await unet.release();
 }
 
+async function* controlNetCases(dir: string, base: Checkpoint, control: Checkpoint, c: Record<string, any>): AsyncGenerator<CaseResult> {
+  const controlnet = await sessionFor(control, 'controlnet');
+  const unet = await sessionFor(base, 'unet', { controlResiduals: true });
+  const sample = f32(join(dir, c.sample));
+  const encoder_hidden_states = f32(join(dir, c.encoder_hidden_states));
+  const timestep = new ort.Tensor('float32', Float32Array.of(c.timestep), [1]);
+  for (const item of c.items as Record<string, any>[]) {
+    const s = item.conditioning_scale as number;
+    const out = await controlnet.run({
+      sample,
+      timestep,
+      encoder_hidden_states,
+      controlnet_cond: f32(join(dir, c.controlnet_cond)),
+      conditioning_scale: new ort.Tensor('float32', Float32Array.of(s), [1]),
+    });
+    const names = [...(item.down_residuals as string[]).map((_, i) => `down_block_${i}_additional_residual`), 'mid_block_additional_residual'];
+    const files = [...item.down_residuals, item.mid_residual] as string[];
+    for (const [i, n] of names.entries()) {
+      yield check(`components/controlnet.s${s}.${n}`, out[n].data as Float32Array, join(dir, files[i]), TOL.controlnet);
+    }
+    const residuals = Object.fromEntries(names.map((n) => [n, out[n]]));
+    const withResiduals = await unet.run({ sample, timestep, encoder_hidden_states, ...residuals });
+    yield check(`components/controlnet.s${s}.unet_output_with_residuals`, withResiduals.out_sample.data as Float32Array, join(dir, item.unet_output_with_residuals), TOL.unet);
+  }
+  await controlnet.release();
+  await unet.release();
+}
+
 export const componentsKind: VerifyKind = {
   kind: 'components',
   matches(file: CaseFile): boolean {
@@ -142,6 +170,12 @@ export const componentsKind: VerifyKind = {
       yield* textEncoderCases(file.dir, base, cases);
       yield* vaeCases(file.dir, base, cases);
       yield* unetCases(file.dir, base, 'unet', cases.unet);
+      const control = await openCheckpoint(file.root, 'tiny-controlnet');
+      try {
+        yield* controlNetCases(file.dir, base, control, cases.controlnet);
+      } finally {
+        await control.source.close();
+      }
     } finally {
       await base.source.close();
     }
