@@ -1,5 +1,7 @@
 // Every verify kind Kirie knows, tried in order against each case file.
 import type { VerifyKind } from '../types.js';
 import { componentsKind } from './components.js';
+import { rngKind } from './rng.js';
+import { tokenizerKind } from './tokenizer.js';
 
-export const verifyKinds: VerifyKind[] = [componentsKind];
+export const verifyKinds: VerifyKind[] = [componentsKind, tokenizerKind, rngKind];
