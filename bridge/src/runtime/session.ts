@@ -1,0 +1,119 @@
+// ONNX Runtime sessions on the best execution provider the machine has. A GPU provider that is missing
+// (CUDA libraries not installed, DirectML off Windows...) or fails on a model is never fatal: Kirie logs
+// why and runs on the CPU.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { arch, availableParallelism, platform } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+export const DEVICES = ['auto', 'cuda', 'dml', 'coreml', 'cpu'] as const;
+export type Device = (typeof DEVICES)[number];
+export type Provider = Exclude<Device, 'auto'>;
+
+export interface RuntimeOptions {
+  device: Device;
+  /** Where fallback reasons go (the CLI prints them, the server logs them). */
+  log?: (message: string) => void;
+  /** Intra-op threads; default: every core. */
+  threads?: number;
+}
+
+export interface CreatedSession {
+  session: ort.InferenceSession;
+  provider: Provider;
+}
+
+export function parseDevice(value: string): Device {
+  if ((DEVICES as readonly string[]).includes(value)) return value as Device;
+  throw new Error(`unknown device ${JSON.stringify(value)}; expected one of ${DEVICES.join(', ')}`);
+}
+
+/** GPU providers worth trying for `auto`, best first, on this OS. */
+export function autoProviders(os: NodeJS.Platform = platform()): Provider[] {
+  if (os === 'win32') return ['cuda', 'dml'];
+  if (os === 'darwin') return ['coreml'];
+  return ['cuda'];
+}
+
+// A provider that failed once fails again: don't retry (and re-log) it for every component.
+const failed = new Map<Provider, string>();
+
+/** Why this onnxruntime-node install cannot offer `provider`, or null when it may. */
+function unavailable(provider: Provider): string | null {
+  if (provider === 'cpu') return null;
+  const backends = ort.listSupportedBackends();
+  const backend = backends.find((b) => b.name === provider);
+  if (!backend) return `this onnxruntime-node build for ${platform()} has no ${provider} provider (it has ${backends.map((b) => b.name).join(', ')})`;
+  // Not-bundled providers are downloaded at install time, unless skipped (this repo's .npmrc skips CUDA):
+  // checking for the library avoids ORT's own multi-line load error for the common case.
+  if (!backend.bundled && provider === 'cuda' && !existsSync(cudaLibrary())) {
+    return `the CUDA provider library ${basename(cudaLibrary())} is not installed (reinstall onnxruntime-node with --onnxruntime-node-install=cuda12)`;
+  }
+  return null;
+}
+
+function cudaLibrary(): string {
+  const dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
+  const file = platform() === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  return join(dist, '..', 'bin', 'napi-v6', platform(), arch(), file);
+}
+
+export function sessionOptions(provider: Provider, threads: number): ort.InferenceSession.SessionOptions {
+  const gpu = provider !== 'cpu';
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    // The arena reuses the multi-GB activation buffers of a UNet step across steps. DirectML requires
+    // memory patterns off; on the CPU they pay off because every step has the same shapes.
+    enableCpuMemArena: true,
+    enableMemPattern: provider !== 'dml',
+    // Weights (GBs) outside the arena, so the arena only grows by activations.
+    extra: { session: { use_device_allocator_for_initializers: '1' } },
+    logSeverityLevel: gpu ? 4 : 3,
+  };
+}
+
+/**
+ * Creates a session on `device`, falling back to the CPU (with a logged reason, once per provider and process)
+ * when the provider is missing or cannot run a model; a provider that failed is not tried again.
+ * `model` is a path (external data next to it) or the model's bytes.
+ */
+export async function createSession(model: string | Uint8Array, opts: RuntimeOptions): Promise<CreatedSession> {
+  const threads = opts.threads ?? availableParallelism();
+  const log = opts.log ?? (() => {});
+  const wanted: Provider[] = opts.device === 'auto' ? autoProviders() : [opts.device];
+  const candidates: Provider[] = [...wanted.filter((p) => p !== 'cpu'), 'cpu'];
+  for (const [i, provider] of candidates.entries()) {
+    if (provider === 'cpu') break;
+    let reason = failed.get(provider) ?? unavailable(provider);
+    if (!reason) {
+      try {
+        return { session: await create(model, sessionOptions(provider, threads)), provider };
+      } catch (err) {
+        reason = firstLine(err);
+      }
+    }
+    if (!failed.has(provider)) {
+      failed.set(provider, reason);
+      log(`${provider} unavailable, falling back to ${candidates[i + 1] === 'cpu' ? 'the CPU' : candidates[i + 1]}: ${reason}`);
+    }
+  }
+  return { session: await create(model, sessionOptions('cpu', threads)), provider: 'cpu' };
+}
+
+function create(model: string | Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
+}
+
+/** Forgets remembered provider failures (tests; a driver installed while the bridge runs). */
+export function resetProviderFailures(): void {
+  failed.clear();
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it, beforeEach } from 'vitest';
+import { autoProviders, createSession, parseDevice, resetProviderFailures, sessionOptions } from '../../src/runtime/session.js';
+import { fixtureModel } from './onnx-fixtures.js';
+
+const model = fixtureModel([{ name: 'x', type: 'float32', shape: [2] }], [{ name: 'y', type: 'float32', shape: [2] }]);
+
+describe('createSession', () => {
+  beforeEach(() => resetProviderFailures());
+
+  it('runs on the CPU when asked', async () => {
+    const logs: string[] = [];
+    const { session, provider } = await createSession(model, { device: 'cpu', log: (m) => logs.push(m) });
+    expect(provider).toBe('cpu');
+    expect(logs).toEqual([]);
+    await session.release();
+  });
+
+  // This machine has no CUDA libraries (.npmrc skips their download) and is not Windows/macOS, so every GPU
+  // provider must fall back to the CPU with a reason, and the session must still work.
+  it.each(['cuda', 'dml', 'coreml', 'auto'] as const)('falls back from %s to the CPU with a logged reason', async (device) => {
+    const logs: string[] = [];
+    const { session, provider } = await createSession(model, { device, log: (m) => logs.push(m) });
+    expect(provider).toBe('cpu');
+    expect(logs).toHaveLength(1);
+    const tried = device === 'auto' ? autoProviders()[0] : device;
+    expect(logs[0]).toMatch(new RegExp(`^${tried} unavailable, falling back to the CPU: .+`));
+    const ort = await import('onnxruntime-node');
+    const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([1.5, -2]), [2]) });
+    expect([...(out.y.data as Float32Array)]).toEqual([1.5, -2]);
+    await session.release();
+    // Remembered: the next session does not retry or re-log.
+    const again = await createSession(model, { device, log: (m) => logs.push(m) });
+    expect(logs).toHaveLength(1);
+    await again.session.release();
+  });
+
+  it('names the reason when the CUDA libraries are missing', async () => {
+    const logs: string[] = [];
+    await (await createSession(model, { device: 'cuda', log: (m) => logs.push(m) })).session.release();
+    expect(logs[0]).toMatch(/cuda unavailable, falling back to the CPU: the CUDA provider library libonnxruntime_providers_cuda\.so is not installed/);
+  });
+});
+
+describe('options', () => {
+  it('parses devices and refuses unknown ones', () => {
+    expect(parseDevice('cuda')).toBe('cuda');
+    expect(() => parseDevice('gpu')).toThrow(/unknown device "gpu"; expected one of auto, cuda, dml, coreml, cpu/);
+  });
+  it('picks GPU providers per OS', () => {
+    expect(autoProviders('win32')).toEqual(['cuda', 'dml']);
+    expect(autoProviders('darwin')).toEqual(['coreml']);
+    expect(autoProviders('linux')).toEqual(['cuda']);
+  });
+  it('uses every core, all graph optimisations, and no memory patterns on DirectML', () => {
+    expect(sessionOptions('cpu', 16)).toMatchObject({ intraOpNumThreads: 16, graphOptimizationLevel: 'all', enableCpuMemArena: true, enableMemPattern: true, executionProviders: ['cpu'] });
+    expect(sessionOptions('dml', 4)).toMatchObject({ enableMemPattern: false, executionMode: 'sequential', executionProviders: ['dml'] });
+  });
+});
