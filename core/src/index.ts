@@ -4,6 +4,7 @@ export * from './io/json.js';
 export * from './image/png.js';
 export * from './runtime/ort.js';
 export * from './rng/noise.js';
+export * from './schedulers/index.js';
 export { TorchGenerator, torchRandn, torchBatchNoise, type TorchSeed } from './rng/torch.js';
 export { ClipTokenizer, CLIP_BOS, CLIP_EOS, CLIP_CONTEXT_LENGTH } from './tokenizer/clip.js';
 export { GenerateRequest, ControlUnit, ImageId, SCHEDULER_NAMES, type SchedulerName, type GenerateRequestInput } from './request/schema.js';

@@ -1,0 +1,84 @@
+// EulerDiscreteScheduler (diffusers 0.24.0), including Karras sigmas and the churn-free step that
+// still draws one noise tensor per step (pipelines' random streams depend on that draw).
+import { ConfigReader } from './config.js';
+import { readNoiseSchedule, trainSigmas } from './betas.js';
+import { checkSameLength } from './common.js';
+import { EulerBase, floatTimesteps } from './euler-base.js';
+import { interpOnIndexGrid } from './numpy.js';
+import { karrasSigmas, sigmaToT } from './sigmas.js';
+import type { NoiseSource } from '../rng/noise.js';
+import type { PredictionType, Scheduler, SchedulerConfig, StepResult } from './types.js';
+
+const f32 = Math.fround;
+const CLASS = 'EulerDiscreteScheduler';
+
+export class EulerDiscreteScheduler extends EulerBase implements Scheduler {
+  readonly className = CLASS;
+  readonly config: Readonly<Record<string, unknown>>;
+  private readonly predictionType: PredictionType;
+  private readonly useKarras: boolean;
+  private readonly sigmaMin: number | null;
+  private readonly sigmaMax: number | null;
+  private readonly continuousTime: boolean;
+  private readonly stepsOffset: number;
+
+  constructor(config: SchedulerConfig = {}) {
+    const cfg = new ConfigReader(CLASS, config);
+    const schedule = readNoiseSchedule(cfg, { beta_start: 0.0001, beta_end: 0.02, beta_schedule: 'linear' });
+    const predictionType = cfg.choice('prediction_type', ['epsilon', 'v_prediction', 'sample', 'original_sample'] as const, 'epsilon');
+    cfg.unsupported('interpolation_type', 'linear');
+    const useKarras = cfg.bool('use_karras_sigmas', false);
+    const sigmaMin = cfg.optionalNumber('sigma_min');
+    const sigmaMax = cfg.optionalNumber('sigma_max');
+    const spacing = cfg.choice('timestep_spacing', ['linspace', 'leading', 'trailing'] as const, 'linspace');
+    const timestepType = cfg.choice('timestep_type', ['discrete', 'continuous'] as const, 'discrete');
+    const stepsOffset = cfg.nonNegativeInt('steps_offset', 0);
+    super(schedule.numTrainTimesteps, schedule.alphasCumprod, spacing);
+    this.predictionType = predictionType === 'original_sample' ? 'sample' : predictionType;
+    this.useKarras = useKarras;
+    this.sigmaMin = sigmaMin;
+    this.sigmaMax = sigmaMax;
+    this.continuousTime = timestepType === 'continuous' && predictionType === 'v_prediction';
+    this.stepsOffset = stepsOffset;
+    this.config = cfg.effective;
+  }
+
+  setTimesteps(numInferenceSteps: number): void {
+    this.checkSteps(numInferenceSteps);
+    let timesteps = floatTimesteps(this.spacing, numInferenceSteps, this.numTrainTimesteps, this.stepsOffset);
+    const train = trainSigmas(this.alphasCumprod);
+    let sigmas = timesteps.map((t) => interpOnIndexGrid(t, train));
+    if (this.useKarras) {
+      const logSigmas = train.map(Math.log);
+      sigmas = karrasSigmas(this.sigmaMin ?? sigmas[sigmas.length - 1], this.sigmaMax ?? sigmas[0], numInferenceSteps);
+      timesteps = sigmas.map((s) => f32(sigmaToT(s, logSigmas)));
+    }
+    if (this.continuousTime) timesteps = sigmas.map((s) => f32(0.25 * Math.log(f32(s))));
+    this.setSchedule(timesteps, sigmas);
+  }
+
+  /** With s_churn = 0 (diffusers' default) the drawn noise is unused, but it is still drawn when a source is given. */
+  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, noise?: NoiseSource, shape?: readonly number[]): StepResult {
+    checkSameLength(CLASS, modelOutput, sample, 'model output and sample');
+    const index = this.currentIndex(timestep);
+    noise?.randn(shape ?? [sample.length]);
+    const sigma = this.sigmas[index];
+    const dt = f32(this.sigmas[index + 1] - sigma);
+    const n = sample.length;
+    const x0 = new Float32Array(n);
+    const prevSample = new Float32Array(n);
+    const vScale = f32(-sigma / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
+    const vDenom = f32(f32(sigma * sigma) + 1);
+    for (let i = 0; i < n; i++) {
+      const m = modelOutput[i];
+      const x = sample[i];
+      const denoised =
+        this.predictionType === 'epsilon' ? f32(x - f32(sigma * m)) : this.predictionType === 'sample' ? m : f32(f32(m * vScale) + f32(x / vDenom));
+      x0[i] = denoised;
+      const derivative = f32(f32(x - denoised) / sigma);
+      prevSample[i] = x + f32(derivative * dt);
+    }
+    this.stepIndex = index + 1;
+    return { prevSample, predOriginalSample: x0 };
+  }
+}

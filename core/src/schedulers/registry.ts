@@ -1,0 +1,56 @@
+// Scheduler names users type (CLI, UI, requests) -> a configured diffusers-equivalent scheduler.
+import { DDIMScheduler } from './ddim.js';
+import { EulerDiscreteScheduler } from './euler.js';
+import { EulerAncestralDiscreteScheduler } from './euler-ancestral.js';
+import type { Scheduler, SchedulerConfig } from './types.js';
+
+export interface SchedulerInfo {
+  name: string;
+  aliases: readonly string[];
+  /** Human label, as UIs show it (AUTOMATIC1111 naming). */
+  label: string;
+  /** diffusers class reproduced. */
+  className: string;
+  /** Config keys this name sets on top of the model's scheduler_config.json. */
+  options: SchedulerConfig;
+  create(config: SchedulerConfig): Scheduler;
+}
+
+export const SCHEDULERS: readonly SchedulerInfo[] = [
+  { name: 'ddim', aliases: [], label: 'DDIM', className: 'DDIMScheduler', options: {}, create: (c) => new DDIMScheduler(c) },
+  { name: 'euler', aliases: [], label: 'Euler', className: 'EulerDiscreteScheduler', options: {}, create: (c) => new EulerDiscreteScheduler(c) },
+  {
+    name: 'euler_karras',
+    aliases: [],
+    label: 'Euler Karras',
+    className: 'EulerDiscreteScheduler',
+    options: { use_karras_sigmas: true },
+    create: (c) => new EulerDiscreteScheduler(c),
+  },
+  {
+    name: 'euler_ancestral',
+    aliases: ['euler_a'],
+    label: 'Euler a',
+    className: 'EulerAncestralDiscreteScheduler',
+    options: {},
+    create: (c) => new EulerAncestralDiscreteScheduler(c),
+  },
+];
+
+export function findScheduler(name: string): SchedulerInfo | undefined {
+  const key = name.trim().toLowerCase();
+  return SCHEDULERS.find((s) => s.name === key || s.aliases.includes(key));
+}
+
+/**
+ * A scheduler by user-facing name, configured from a diffusers scheduler_config.json object (as a
+ * model ships it; the name's own options win over it).
+ */
+export function createScheduler(name: string, config: SchedulerConfig = {}): Scheduler {
+  const info = findScheduler(name);
+  if (!info) {
+    const known = SCHEDULERS.flatMap((s) => [s.name, ...s.aliases]).join(', ');
+    throw new Error(`unknown scheduler "${name}"; known: ${known}`);
+  }
+  return info.create({ ...config, ...info.options });
+}

@@ -1,0 +1,48 @@
+// The one contract every scheduler implements, shaped after diffusers' SchedulerMixin so that a
+// pipeline written against diffusers' semantics reads the same here. Tensors are flat Float32Arrays
+// in C order; the scheduler never needs their shape except to ask a NoiseSource for noise.
+import type { NoiseSource } from '../rng/noise.js';
+
+/** A diffusers `scheduler_config.json` object: unknown keys are ignored, missing keys take the class default. */
+export type SchedulerConfig = Readonly<Record<string, unknown>>;
+
+export type TimestepSpacing = 'leading' | 'trailing' | 'linspace';
+export type PredictionType = 'epsilon' | 'v_prediction' | 'sample';
+
+export interface StepResult {
+  prevSample: Float32Array;
+  /** The model's estimate of x0 (LCM: `denoised`; DPM-Solver: the converted model output). PNDM has none. */
+  predOriginalSample?: Float32Array;
+}
+
+export interface Scheduler {
+  /** diffusers class this scheduler reproduces, e.g. `EulerDiscreteScheduler`. */
+  readonly className: string;
+  /** Every config value in effect (given or defaulted), with diffusers' key names. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Model evaluations per entry of `timesteps` (1 for every scheduler here; img2img slices by it). */
+  readonly order: number;
+  readonly numTrainTimesteps: number;
+  /** float32 [numTrainTimesteps], as diffusers' `alphas_cumprod` buffer. */
+  readonly alphasCumprod: Float32Array;
+  /** Set by setTimesteps; values are exact float32 (or integer) numbers. */
+  readonly timesteps: readonly number[];
+  /** dtype diffusers gives `timesteps` (what a UNet's time input receives). */
+  readonly timestepsDtype: 'int64' | 'float32';
+  /** Euler-type and DPM-Solver only: one more entry than `timesteps`. */
+  readonly sigmas?: readonly number[];
+  /** Factor for the initial N(0,1) latents. */
+  readonly initNoiseSigma: number;
+  /** Builds the schedule for `numInferenceSteps` and resets any multistep state. */
+  setTimesteps(numInferenceSteps: number): void;
+  /** The UNet input for `sample` at `timestep`; may return `sample` itself when no scaling applies. */
+  scaleModelInput(sample: Float32Array, timestep: number): Float32Array;
+  /**
+   * One denoising step. `noise` is required by schedulers that draw randomness (Euler ancestral, LCM)
+   * and, when given, is drawn from exactly where diffusers calls randn_tensor; `shape` is the shape
+   * asked of it (default: flat).
+   */
+  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, noise?: NoiseSource, shape?: readonly number[]): StepResult;
+  /** Forward-diffuses clean `original` to `timestep` (img2img/inpaint start latents). */
+  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array;
+}
