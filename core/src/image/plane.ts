@@ -108,14 +108,19 @@ export function shrink(region: Uint8Array, width: number, height: number, radius
 /** One box pass of half-width r along rows (stride 1) or columns (stride width), edges replicated. */
 function boxPass(src: Float32Array, dst: Float32Array, lines: number, len: number, lineStride: number, step: number, r: number): void {
   const norm = 1 / (2 * r + 1);
+  const padded = new Float64Array(len + 2 * r + 1);
   for (let l = 0; l < lines; l++) {
     const base = l * lineStride;
-    const at = (i: number) => src[base + Math.min(len - 1, Math.max(0, i)) * step];
+    const first = src[base];
+    const last = src[base + (len - 1) * step];
+    padded.fill(first, 0, r);
+    for (let i = 0; i < len; i++) padded[r + i] = src[base + i * step];
+    padded.fill(last, r + len);
     let sum = 0;
-    for (let i = -r; i <= r; i++) sum += at(i);
+    for (let i = 0; i <= 2 * r; i++) sum += padded[i];
     for (let i = 0; i < len; i++) {
       dst[base + i * step] = sum * norm;
-      sum += at(i + r + 1) - at(i - r);
+      sum += padded[i + 2 * r + 1] - padded[i];
     }
   }
 }
