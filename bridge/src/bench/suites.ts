@@ -1,4 +1,5 @@
 // Every bench suite, in the order `npm run bench` runs them.
 import type { BenchSuite } from './types.js';
+import { tokenizerSuite } from './tokenizer.js';
 
-export const benchSuites: BenchSuite[] = [];
+export const benchSuites: BenchSuite[] = [tokenizerSuite];

@@ -74,7 +74,7 @@ export class ClipTokenizer {
         continue;
       }
       for (const match of normalizeClipText(part).matchAll(PIECES)) {
-        for (const token of this.bpe(toByteChars(match[0]))) out.push(token);
+        for (const token of this.bpe(match[0])) out.push(token);
       }
     }
     return out;
@@ -96,10 +96,11 @@ export class ClipTokenizer {
     return out;
   }
 
-  private bpe(token: string): string[] {
-    const cached = this.cache.get(token);
+  /** BPE of one pre-tokenized piece, memoised by the piece itself (so repeats skip UTF-8 encoding too). */
+  private bpe(piece: string): string[] {
+    const cached = this.cache.get(piece);
     if (cached) return cached;
-    const word = [...token];
+    const word = [...toByteChars(piece)];
     word[word.length - 1] += '</w>';
     while (word.length > 1) {
       let best = -1;
@@ -124,7 +125,7 @@ export class ClipTokenizer {
       }
       word.splice(0, word.length, ...merged);
     }
-    this.cache.set(token, word);
+    this.cache.set(piece, word);
     return word;
   }
 }

@@ -11,7 +11,11 @@ const CJK = /[\u{4E00}-\u{9FFF}\u{3400}-\u{4DBF}\u{20000}-\u{2A6DF}\u{2A700}-\u{
 // Python's str.split() whitespace; after the steps above only ' ', U+2028 and U+2029 can remain.
 const WHITESPACE = /\s+/u;
 
+// Printable ASCII has nothing to drop, map, space out or compose: only splitting and lowercasing apply.
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 export function normalizeClipText(text: string): string {
+  if (PRINTABLE_ASCII.test(text)) return text.toLowerCase().split(' ').filter((word) => word.length > 0).join(' ');
   const spaced = text.replace(DROPPED, '').replace(TO_SPACE, ' ').replace(CJK, ' $& ');
   return spaced
     .normalize('NFC')
