@@ -1,0 +1,153 @@
+// The networks as the loop calls them, over the loaded-model contract (core/src/models/sessions.ts):
+// float32 arrays in and out whatever the graphs' float type, names and timestep dtype taken from the
+// model's `io`. Every tensor is disposed as soon as its data has been read.
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { float32ToHalf, tensorToFloat32 } from '../models/safetensors.js';
+import type { ControlNetModel, FloatType, SdModel, TimestepIo } from '../models/sessions.js';
+import type { OrtModule, OrtSession } from '../runtime/ort.js';
+
+export interface FloatTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+/** ControlNet residuals: one per UNet skip, then the mid block's, each [B,C,h,w]. */
+export interface Residuals {
+  down: FloatTensor[];
+  mid: FloatTensor;
+}
+
+type Feeds = Record<string, Tensor>;
+
+function floatTensor(ort: OrtModule, type: FloatType, data: Float32Array, dims: readonly number[]): Tensor {
+  return type === 'float16' ? new ort.Tensor('float16', float32ToHalf(data), dims) : new ort.Tensor('float32', data, dims);
+}
+
+function toFloat32(t: Tensor, name: string): Float32Array {
+  if (t.type === 'float32') return t.data as Float32Array;
+  if (t.type === 'float16') {
+    const half = t.data as Uint16Array;
+    return tensorToFloat32(new Uint8Array(half.buffer, half.byteOffset, half.byteLength), 'F16', name);
+  }
+  throw new Error(`model output ${name} is ${t.type}, expected a float tensor`);
+}
+
+function timestepTensor(ort: OrtModule, io: TimestepIo, t: number, batch: number): Tensor {
+  const dims = io.rank === 0 ? [] : [batch];
+  const n = io.rank === 0 ? 1 : batch;
+  if (io.type === 'int64') return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.round(t))), dims);
+  return floatTensor(ort, io.type, new Float32Array(n).fill(t), dims);
+}
+
+/** Runs a session, copies out the named outputs as float32, and releases every tensor involved. */
+async function run(session: OrtSession, feeds: Feeds, outputs: readonly string[]): Promise<FloatTensor[]> {
+  let result: InferenceSession.OnnxValueMapType;
+  try {
+    result = await session.run(feeds);
+  } finally {
+    for (const t of Object.values(feeds)) t.dispose();
+  }
+  try {
+    return outputs.map((name) => {
+      const t = result[name];
+      if (!t) throw new Error(`model output ${name} missing (got ${Object.keys(result).join(', ')})`);
+      return { data: toFloat32(t, name), dims: [...t.dims] };
+    });
+  } finally {
+    for (const t of Object.values(result)) t.dispose();
+  }
+}
+
+/** [1,77] token ids → [1,77,D] hidden states. */
+export async function encodeText(ort: OrtModule, model: SdModel, ids: readonly number[]): Promise<Float32Array> {
+  const names = model.io.names.textEncoder;
+  const tensor =
+    model.io.inputIds === 'int64'
+      ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length])
+      : new ort.Tensor('int32', Int32Array.from(ids), [1, ids.length]);
+  return (await run(model.textEncoder, { [names.inputIds]: tensor }, [names.hiddenState]))[0].data;
+}
+
+/**
+ * Zeros for "no control on this step" (diffusers then runs the ControlNet at scale 0: exactly zeros).
+ * SD's skips come 3 per level (2 res blocks + a stride-2 downsample giving ceil(size/2)), the mid block at
+ * the last level; channels come from the UNet's input metadata.
+ */
+function zeroResiduals(model: SdModel, latentDims: readonly number[]): Residuals {
+  const [batch, , h, w] = latentDims;
+  const names = model.io.names.unet;
+  const tensorOf = (name: string, level: number): FloatTensor => {
+    const m = model.unet.inputMetadata.find((v) => v.name === name);
+    const channels = m && m.isTensor ? m.shape[1] : undefined;
+    if (typeof channels !== 'number') throw new Error(`unet: ${name} has no fixed channel count in its metadata`);
+    let [y, x] = [h, w];
+    for (let i = 0; i < level; i++) [y, x] = [Math.ceil(y / 2), Math.ceil(x / 2)];
+    return { data: new Float32Array(batch * channels * y * x), dims: [batch, channels, y, x] };
+  };
+  const levels = Math.ceil(names.downResiduals.length / 3);
+  return { down: names.downResiduals.map((n, i) => tensorOf(n, Math.floor(i / 3))), mid: tensorOf(names.midResidual!, levels - 1) };
+}
+
+export async function predictNoise(
+  ort: OrtModule,
+  model: SdModel,
+  input: FloatTensor,
+  t: number,
+  context: FloatTensor,
+  residuals: Residuals | null,
+): Promise<Float32Array> {
+  const { io } = model;
+  const names = io.names.unet;
+  if (residuals && !io.unetTakesResiduals) throw new Error('this UNet graph takes no ControlNet residuals: load the model with ControlNet support');
+  const feeds: Feeds = {
+    [names.sample]: floatTensor(ort, io.floatType, input.data, input.dims),
+    [io.timestep.name]: timestepTensor(ort, io.timestep, t, input.dims[0]),
+    [names.context]: floatTensor(ort, io.floatType, context.data, context.dims),
+  };
+  if (io.unetTakesResiduals) {
+    const r = residuals ?? zeroResiduals(model, input.dims);
+    if (r.down.length !== names.downResiduals.length) throw new Error(`the ControlNet gives ${r.down.length} skip residuals, the UNet takes ${names.downResiduals.length}`);
+    names.downResiduals.forEach((name, i) => (feeds[name] = floatTensor(ort, io.floatType, r.down[i].data, r.down[i].dims)));
+    feeds[names.midResidual!] = floatTensor(ort, io.floatType, r.mid.data, r.mid.dims);
+  }
+  return (await run(model.unet, feeds, [names.output]))[0].data;
+}
+
+/** One ControlNet's residuals for a step, multiplied by its conditioning scale. */
+export async function controlResiduals(ort: OrtModule, net: ControlNetModel, input: FloatTensor, t: number, context: FloatTensor, hint: FloatTensor, scale: number): Promise<Residuals> {
+  const { io } = net;
+  const feeds: Feeds = {
+    [io.sample]: floatTensor(ort, io.floatType, input.data, input.dims),
+    [io.timestep.name]: timestepTensor(ort, io.timestep, t, input.dims[0]),
+    [io.context]: floatTensor(ort, io.floatType, context.data, context.dims),
+    [io.cond]: floatTensor(ort, io.floatType, hint.data, hint.dims),
+  };
+  if (io.scale) {
+    const dims = io.scale.rank === 0 ? [] : [1];
+    feeds[io.scale.name] =
+      io.scale.type === 'float64' ? new ort.Tensor('float64', new Float64Array([scale]), dims) : floatTensor(ort, io.scale.type, new Float32Array([scale]), dims);
+  }
+  const outs = await run(net.session, feeds, [...io.downResiduals, io.midResidual]);
+  if (!io.scale && scale !== 1) for (const o of outs) for (let i = 0; i < o.data.length; i++) o.data[i] *= scale;
+  return { down: outs.slice(0, -1), mid: outs[outs.length - 1] };
+}
+
+/** Latents already divided by the scaling factor, [B,4,h,w] → raw image [B,3,8h,8w] (about [-1,1]). */
+export async function decodeLatents(ort: OrtModule, model: SdModel, latents: FloatTensor): Promise<Float32Array> {
+  const names = model.io.names.vaeDecoder;
+  return (await run(model.vaeDecoder, { [names.latent]: floatTensor(ort, model.io.floatType, latents.data, latents.dims) }, [names.image]))[0].data;
+}
+
+/**
+ * Image [1,3,H,W] in [-1,1] → the latent distribution's mean [1,4,H/8,W/8] (unscaled). The mean, not a
+ * sample, keeps img2img deterministic; a graph that samples inside cannot give it.
+ */
+export async function encodeImageMean(ort: OrtModule, model: SdModel, image: FloatTensor): Promise<Float32Array> {
+  const names = model.io.names.vaeEncoder;
+  if (!model.vaeEncoder || !names) throw new Error(`${model.name} has no VAE encoder: img2img and inpainting need one`);
+  if (model.io.vaeEncoderOutput !== 'latent_parameters') throw new Error(`${model.name}'s VAE encoder returns a random sample, not the distribution's parameters: img2img needs the mean`);
+  const [out] = await run(model.vaeEncoder, { [names.image]: floatTensor(ort, model.io.floatType, image.data, image.dims) }, [names.latent]);
+  const [, channels, h, w] = out.dims;
+  if (channels !== 8) throw new Error(`VAE encoder output ${names.latent} has ${channels} channels: expected 8 (mean, log-variance)`);
+  return out.data.slice(0, 4 * h * w);
+}
