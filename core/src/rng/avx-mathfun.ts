@@ -73,8 +73,8 @@ const DP3 = f(-3.77489497744594108e-8);
 const SIN_P = [-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1].map(f);
 const COS_P = [2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2].map(f);
 
-/** [sin, cos] of a float32 as sincos256_ps computes them. */
-export function sincosf(x0: number): [number, number] {
+/** [sin, cos] of a float32 as sincos256_ps computes them, written into `out` (hot loops reuse one). */
+export function sincosf(x0: number, out: [number, number] = [0, 0]): [number, number] {
   const negative = x0 < 0 || Object.is(x0, -0);
   let x = Math.abs(x0);
   // cvttps truncates toward zero; arguments here are far below 2^31.
@@ -107,5 +107,7 @@ export function sincosf(x0: number): [number, number] {
   let cos = useSinPoly ? c : s;
   if (negative !== sinSwap) sin = -sin;
   if (cosSwap) cos = -cos;
-  return [sin, cos];
+  out[0] = sin;
+  out[1] = cos;
+  return out;
 }

@@ -79,14 +79,16 @@ export class TorchGenerator implements NoiseSource {
   }
 }
 
+const sincos: [number, number] = [0, 0];
+
 function boxMuller16(data: Float32Array, at: number): void {
   for (let j = 0; j < 8; j++) {
     const u1 = f(1 - data[at + j]!);
     const u2 = data[at + j + 8]!;
     const radius = f(Math.sqrt(f(-2 * logf(u1))));
-    const [sin, cos] = sincosf(f(TWO_PI_F32 * u2));
-    data[at + j] = f(radius * cos);
-    data[at + j + 8] = f(radius * sin);
+    sincosf(f(TWO_PI_F32 * u2), sincos);
+    data[at + j] = f(radius * sincos[1]);
+    data[at + j + 8] = f(radius * sincos[0]);
   }
 }
 
