@@ -2,6 +2,9 @@
 import { DDIMScheduler } from './ddim.js';
 import { EulerDiscreteScheduler } from './euler.js';
 import { EulerAncestralDiscreteScheduler } from './euler-ancestral.js';
+import { DPMSolverMultistepScheduler } from './dpm-multistep.js';
+import { LCMScheduler } from './lcm.js';
+import { PNDMScheduler } from './pndm.js';
 import type { Scheduler, SchedulerConfig } from './types.js';
 
 export interface SchedulerInfo {
@@ -16,8 +19,11 @@ export interface SchedulerInfo {
   create(config: SchedulerConfig): Scheduler;
 }
 
+const DPMPP_2M = { algorithm_type: 'dpmsolver++', solver_order: 2 };
+
 export const SCHEDULERS: readonly SchedulerInfo[] = [
   { name: 'ddim', aliases: [], label: 'DDIM', className: 'DDIMScheduler', options: {}, create: (c) => new DDIMScheduler(c) },
+  { name: 'pndm', aliases: ['plms'], label: 'PLMS', className: 'PNDMScheduler', options: {}, create: (c) => new PNDMScheduler(c) },
   { name: 'euler', aliases: [], label: 'Euler', className: 'EulerDiscreteScheduler', options: {}, create: (c) => new EulerDiscreteScheduler(c) },
   {
     name: 'euler_karras',
@@ -35,6 +41,23 @@ export const SCHEDULERS: readonly SchedulerInfo[] = [
     options: {},
     create: (c) => new EulerAncestralDiscreteScheduler(c),
   },
+  {
+    name: 'dpmpp_2m',
+    aliases: [],
+    label: 'DPM++ 2M',
+    className: 'DPMSolverMultistepScheduler',
+    options: DPMPP_2M,
+    create: (c) => new DPMSolverMultistepScheduler(c),
+  },
+  {
+    name: 'dpmpp_2m_karras',
+    aliases: [],
+    label: 'DPM++ 2M Karras',
+    className: 'DPMSolverMultistepScheduler',
+    options: { ...DPMPP_2M, use_karras_sigmas: true },
+    create: (c) => new DPMSolverMultistepScheduler(c),
+  },
+  { name: 'lcm', aliases: [], label: 'LCM', className: 'LCMScheduler', options: {}, create: (c) => new LCMScheduler(c) },
 ];
 
 export function findScheduler(name: string): SchedulerInfo | undefined {

@@ -4,25 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { parsePythonJson } from '../../src/io/json.js';
 import { parseNpy } from '../../src/io/npy.js';
 import type { SchedulerCases } from '../../src/schedulers/conformance.js';
-import { findScheduler } from '../../src/schedulers/registry.js';
 
 export const SUITE_DIR = fileURLToPath(new URL('../../../tests/golden/schedulers/', import.meta.url));
 
-const allCases = parsePythonJson<SchedulerCases>(readFileSync(SUITE_DIR + 'cases.json', 'utf8'));
-
-// Interim while PNDM, DPM-Solver and LCM land: only variants the registry knows.
-const known = (c: { variant: string }): boolean => findScheduler(c.variant) !== undefined;
-export const cases: SchedulerCases = {
-  ...allCases,
-  tables: Object.fromEntries(Object.entries(allCases.tables).filter(([key]) => findScheduler(key.split('/')[0]))),
-  loops: allCases.loops.filter(known),
-  img2img: {
-    tables: allCases.img2img.tables.filter(known),
-    edge_cases: allCases.img2img.edge_cases.filter(known),
-    add_noise: allCases.img2img.add_noise.filter(known),
-    loops: allCases.img2img.loops.filter(known),
-  },
-};
+export const cases = parsePythonJson<SchedulerCases>(readFileSync(SUITE_DIR + 'cases.json', 'utf8'));
 
 export function loadArray(relative: string): { data: Float32Array; shape: number[] } {
   // A copy, not the Buffer: small files come from Node's shared pool, and parseNpy's Buffer.slice

@@ -25,8 +25,8 @@ function checkLoop(loop: LoopCase): void {
 
 describe('scheduler loops (diffusers 0.24.0)', () => {
   it('covers 54 full loops and 48 img2img loops', () => {
-    expect(cases.loops.length).toBeGreaterThan(0);
-    expect(cases.img2img.loops.length).toBeGreaterThan(0);
+    expect(cases.loops).toHaveLength(54);
+    expect(cases.img2img.loops).toHaveLength(48);
   });
   it.each(cases.loops.map((l) => [l.id, l] as const))('%s', (_id, loop) => checkLoop(loop));
   it.each(cases.img2img.loops.map((l) => [l.id, l] as const))('%s', (_id, loop) => checkLoop(loop));
