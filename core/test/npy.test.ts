@@ -36,3 +36,12 @@ describe('parsePythonJson', () => {
     expect(parsePythonJson(text)).toEqual(expected);
   });
 });
+
+describe('npy from a view into a larger buffer (a Node Buffer from readFileSync is one)', () => {
+  it('reads the payload, not the start of the underlying buffer', () => {
+    const file = serializeNpy(new Float32Array([1, 2, 3]), [3]);
+    const pool = new Uint8Array(file.length + 13);
+    pool.set(file, 13);
+    expect(Array.from(parseNpy(pool.subarray(13)).data as Float32Array)).toEqual([1, 2, 3]);
+  });
+});

@@ -49,7 +49,7 @@ export function parseNpy(bytes: Uint8Array): NpyArray {
   const byteLength = count * ctor.BYTES_PER_ELEMENT;
   if (bytes.length - dataStart < byteLength) throw new Error(`truncated .npy: expected ${byteLength} data bytes`);
   // Copy into an aligned buffer: the payload offset is not always a multiple of the element size.
-  const data = new ctor(bytes.slice(dataStart, dataStart + byteLength).buffer);
+  const data = new ctor(new Uint8Array(bytes.subarray(dataStart, dataStart + byteLength)).buffer);
   return { shape, dtype, data };
 }
 
