@@ -1,6 +1,7 @@
 // From the host's soft selection to the masks inpainting runs on. Distances are measured from the
-// selection's edge (its ≥ 50 % coverage) with an exact Euclidean distance transform, so every margin
-// below is round and the same in every direction:
+// selection (its ≥ 50 % coverage) with an exact Euclidean distance transform, so growing is a distance
+// threshold and feathering a smooth falloff with distance: every margin is round and the same in every
+// direction, and the masks nest exactly:
 //
 //   hole     grown selection (distance ≤ grow): regenerated from scratch, pre-filled at strength 1
 //   denoise  1 on the hole, a smooth ramp to 0 over `feather` px outside it; grey = partial denoising
@@ -10,7 +11,7 @@
 //            are compared for colour matching.
 import { bounds, type Bounds, diagonal, type Extent, expand, intersect, isEmpty } from './bounds.js';
 import type { InpaintOptions } from './options.js';
-import { blur, distanceTransform, plane } from './plane.js';
+import { distanceTransform } from './plane.js';
 import type { RasterImage } from './png.js';
 
 /** 8-bit coverage (255 = fully selected) over `bounds` in canvas pixels; zero everywhere else. */
@@ -77,6 +78,17 @@ function coverageOver(mask: CanvasMask, area: Bounds): Uint8Array {
 
 const to8 = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
 
+/**
+ * 1 up to distance `start`, then a smoothstep down to 0 at `start + width`: the profile of a blurred
+ * edge, but exact and round around corners and thin strokes (which a blur would also fade).
+ */
+function falloff(d: number, start: number, width: number): number {
+  if (d <= start) return 1;
+  if (d >= start + width) return 0;
+  const t = (d - start) / width;
+  return 1 - t * t * (3 - 2 * t);
+}
+
 export function buildMasks(selection: CanvasMask, canvas: Extent, strength: number, options: InpaintOptions): InpaintMasks {
   const { bounds: sb, data } = selection;
   if (data.length !== sb.width * sb.height) throw new Error(`selection has ${data.length} values, its bounds ${sb.width}×${sb.height} need ${sb.width * sb.height}`);
@@ -87,13 +99,12 @@ export function buildMasks(selection: CanvasMask, canvas: Extent, strength: numb
   if (isEmpty(covered)) throw new Error('the selection is empty: no selected pixel lies on the canvas');
 
   const feather = Math.max(options.featherMin, options.featherFraction * diagonal(covered)) * strength;
-  const half = Math.round(feather / 2);
   const grow = options.grow;
-  // The blend ramp spans [edge − 2r, edge] where edge = grow + half; capping r keeps the selection itself
-  // fully replaced (blend = 1 on every selected pixel).
-  const blendRadius = Math.max(0, Math.min(Math.round(options.blendBlur), Math.floor((grow + half) / 2)));
+  const edge = grow + feather / 2;
+  // The blend ramp spans [edge − 2r, edge]; capping r keeps every selected pixel fully replaced.
+  const blendRadius = Math.max(0, Math.min(options.blendBlur, edge / 2));
   const ringWidth = Math.max(feather, 8);
-  const area = intersect(expand(covered, Math.ceil(grow + 2 * half + ringWidth) + 2), canvasBounds);
+  const area = intersect(expand(covered, Math.ceil(grow + feather + ringWidth) + 2), canvasBounds);
 
   const cover = coverageOver(selection, area);
   let seed = Uint8Array.from(cover, (v) => (v >= 128 ? 1 : 0));
@@ -103,24 +114,15 @@ export function buildMasks(selection: CanvasMask, canvas: Extent, strength: numb
   const n = distance.length;
   const hole = new Uint8Array(n);
   const ring = new Uint8Array(n);
-  const wide = plane(area.width, area.height);
-  const narrow = plane(area.width, area.height);
-  for (let i = 0; i < n; i++) {
-    const d = distance[i];
-    hole[i] = d <= grow ? 1 : 0;
-    ring[i] = d > grow && d <= grow + ringWidth ? 1 : 0;
-    wide.data[i] = d <= grow + half ? 1 : 0;
-    narrow.data[i] = d <= grow + half - blendRadius ? 1 : 0;
-  }
-  const soft = half > 0 ? blur(wide, half).data : Float32Array.from(hole);
-  const inner = blendRadius > 0 ? blur(narrow, blendRadius).data : narrow.data;
   const denoise = new Uint8Array(n);
   const blend = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
+    const d = distance[i];
     const s = cover[i] / 255;
-    const dn = Math.max(hole[i], soft[i], s);
-    denoise[i] = to8(dn);
-    blend[i] = Math.min(denoise[i], to8(Math.max(inner[i], s)));
+    hole[i] = d <= grow ? 1 : 0;
+    ring[i] = d > grow && d <= grow + ringWidth ? 1 : 0;
+    denoise[i] = to8(Math.max(s, falloff(d, grow, feather)));
+    blend[i] = Math.min(denoise[i], to8(Math.max(s, falloff(d, edge - 2 * blendRadius, 2 * blendRadius))));
   }
   return { area, selection: covered, maskBounds: nonZeroBounds(denoise, area), hole, denoise, blend, ring, feather, blendRadius };
 }

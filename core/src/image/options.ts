@@ -15,9 +15,8 @@ export const InpaintOptions = z
     /** …but never narrower than this many pixels (before the strength scaling). */
     featherMin: z.number().min(0).max(1024).default(32),
     /**
-     * Half-width in pixels of the blend mask's ramp. The blend mask is the denoise mask's inner half shrunk
-     * by this much and blurred by it, so the seam lies in generated pixels; it is capped where the selection
-     * would no longer be fully replaced.
+     * Half-width in pixels of the blend mask's ramp, which ends where the denoise mask is one half so the
+     * seam lies in generated pixels; capped so the selection itself is always fully replaced.
      */
     blendBlur: z.number().min(0).max(256).default(25),
     /**

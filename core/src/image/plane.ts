@@ -1,6 +1,7 @@
-// Single-channel float planes and the few filters masks need: exact Euclidean distance transform (for
-// round grow / shrink), Gaussian-like blur as three box passes. Written here rather than taken from a
-// library because they work on float planes of any size without canvas or native code.
+// Single-channel float planes and the two filters masks and pre-fill need: an exact Euclidean distance
+// transform (grow, feather and nearest-pixel fill are functions of it) and a Gaussian-like blur as three
+// box passes. Written here rather than taken from a library because they work on float planes of any
+// size without canvas or native code.
 
 export interface Plane {
   readonly width: number;
@@ -90,19 +91,6 @@ export function distanceTransform(seed: Uint8Array, width: number, height: numbe
     }
   }
   return nearest ? { distance, nearest } : { distance };
-}
-
-/** 1 where a pixel lies within `radius` (Euclidean) of the region, else 0: a round dilation. */
-export function grow(region: Uint8Array, width: number, height: number, radius: number): Uint8Array {
-  const { distance } = distanceTransform(region, width, height);
-  return Uint8Array.from(distance, (d) => (d <= radius ? 1 : 0));
-}
-
-/** 1 where a pixel of the region is farther than `radius` from everything outside it: a round erosion. */
-export function shrink(region: Uint8Array, width: number, height: number, radius: number): Uint8Array {
-  const outside = Uint8Array.from(region, (v) => (v ? 0 : 1));
-  const { distance } = distanceTransform(outside, width, height);
-  return Uint8Array.from(distance, (d) => (d > radius ? 1 : 0));
 }
 
 /** One box pass of half-width r along rows (stride 1) or columns (stride width), edges replicated. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blur, distanceTransform, grow, plane, shrink } from '@kirie/core/image/plane';
+import { blur, distanceTransform, plane } from '@kirie/core/image/plane';
 
 /** Deterministic pseudo-random generator (xorshift32) so failures reproduce. */
 function rng(seed: number) {
@@ -47,21 +47,6 @@ describe('distanceTransform', () => {
     const { distance, nearest } = distanceTransform(new Uint8Array(12), 4, 3, true);
     expect([...distance].every((d) => d === Infinity)).toBe(true);
     expect([...nearest!].every((n) => n === -1)).toBe(true);
-  });
-});
-
-describe('grow and shrink', () => {
-  it('grow is a round dilation, shrink a round erosion', () => {
-    const w = 41;
-    const seed = new Uint8Array(w * w);
-    seed[20 * w + 20] = 1;
-    const disc = grow(seed, w, w, 10);
-    for (let i = 0; i < disc.length; i++) expect(disc[i]).toBe(Math.hypot((i % w) - 20, Math.floor(i / w) - 20) <= 10 ? 1 : 0);
-    // Shrinking the disc by 4 leaves the pixels more than 4 px from anything outside it.
-    const core = shrink(disc, w, w, 4);
-    const outside = Uint8Array.from(disc, (v) => 1 - v);
-    const dOut = bruteDistance(outside, w, w);
-    for (let i = 0; i < core.length; i++) expect(core[i]).toBe(dOut[i] > 4 ? 1 : 0);
   });
 });
 
