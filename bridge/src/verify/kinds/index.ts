@@ -2,6 +2,7 @@
 import type { VerifyKind } from '../types.js';
 import { componentsKind } from './components.js';
 import { rngKind } from './rng.js';
+import { schedulersKind } from './schedulers.js';
 import { tokenizerKind } from './tokenizer.js';
 
-export const verifyKinds: VerifyKind[] = [componentsKind, tokenizerKind, rngKind];
+export const verifyKinds: VerifyKind[] = [componentsKind, tokenizerKind, rngKind, schedulersKind];
