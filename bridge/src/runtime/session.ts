@@ -77,6 +77,12 @@ export function sessionOptions(provider: Provider, threads: number): ort.Inferen
   };
 }
 
+/** The provider `createSession` will try first for `device`: decides e.g. the precision graphs are built in. */
+export function preferredProvider(device: Device): Provider {
+  const wanted: Provider[] = device === 'auto' ? autoProviders() : [device];
+  return wanted.find((p) => p === 'cpu' || !(failed.get(p) ?? unavailable(p))) ?? 'cpu';
+}
+
 /**
  * Creates a session on `device`, falling back to the CPU (with a logged reason, once per provider and process)
  * when the provider is missing or cannot run a model; a provider that failed is not tried again.

@@ -38,6 +38,11 @@ export interface SdModel<Tokenizer = unknown> {
   vaeScalingFactor: number;
   /** diffusers scheduler_config.json of an ONNX folder, when it has one. */
   schedulerConfig?: Record<string, unknown>;
+  /**
+   * Built checkpoints only: the text encoder for AUTOMATIC1111's "Clip skip" N (N = 1 is `textEncoder`),
+   * built and cached on first use; same inputs/outputs as `textEncoder`.
+   */
+  clipSkip?(n: number): Promise<OrtSession>;
   release(): Promise<void>;
 }
 

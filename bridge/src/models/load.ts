@@ -1,0 +1,135 @@
+// Opens what a user points Kirie at, a single-file checkpoint or an exported ONNX folder, as the one
+// SdModel / ControlNetModel the pipeline runs. Checkpoints are built into ONNX graphs once and cached.
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { SdArchitecture } from '@kirie/core/models/arch';
+import { describeControlNetIo, describeSdIo, type ControlNetModel } from '@kirie/core/models/sessions';
+import type { BuildOptions } from '@kirie/core/models/types';
+import type { InferenceSession } from 'onnxruntime-node';
+import { createSession, preferredProvider, type Device } from '../runtime/session.js';
+import { buildIntoCache, cacheKey, lookup, type ComponentPlan } from './cache.js';
+import { openCheckpoint } from './checkpoint.js';
+import { openOnnxFolder } from './folder.js';
+import { defaultCacheDir, defaultTokenizer, type LoadedModel, type OpenOptions } from './options.js';
+
+export type { LoadedModel, OpenOptions } from './options.js';
+
+/** GPU providers get float16 graphs (half the memory, tensor cores); the CPU runs float32. */
+function precisionFor(device: Device): BuildOptions['precision'] {
+  return preferredProvider(device) === 'cpu' ? 'fp32' : 'fp16';
+}
+
+export function sd1Plans(precision: BuildOptions['precision']): ComponentPlan[] {
+  return [
+    { component: 'text_encoder', options: { precision, clipSkip: 1 }, external: true },
+    // One UNet serves both: with no ControlNet the pipeline feeds zero residuals (exactly "no control").
+    { component: 'unet', options: { precision, controlResiduals: true }, external: true },
+    { component: 'vae_decoder', options: { precision }, external: true },
+    { component: 'vae_encoder', options: { precision }, external: true },
+  ];
+}
+
+interface Built {
+  dir: string;
+  models: Partial<Record<string, string>>;
+  arch: SdArchitecture;
+}
+
+/** Builds (or finds in the cache) the graphs of a checkpoint; returns where they are. */
+export async function buildCheckpoint(path: string, plans: (arch: SdArchitecture) => ComponentPlan[], opts: OpenOptions, expect: 'sd1' | 'controlnet'): Promise<Built> {
+  const ckpt = await openCheckpoint(path);
+  try {
+    if (ckpt.kind.kind !== expect) {
+      throw new Error(expect === 'sd1' ? `${ckpt.file.label} is a ControlNet, not a Stable Diffusion checkpoint: load it as a control model` : `${ckpt.file.label} is a Stable Diffusion checkpoint, not a ControlNet`);
+    }
+    const planned = plans(ckpt.arch);
+    const cacheDir = opts.cacheDir ?? defaultCacheDir();
+    const key = await cacheKey(ckpt.file, planned, ckpt.sidecarText);
+    const hit = await lookup(cacheDir, key);
+    const found = hit ?? (await buildIntoCache({ cacheDir, key, source: ckpt.file, arch: ckpt.arch, plans: planned, onProgress: opts.onProgress }));
+    return { dir: found.dir, models: found.manifest.models, arch: ckpt.arch };
+  } finally {
+    await ckpt.file.close();
+  }
+}
+
+async function sessionsIn(dir: string, models: Partial<Record<string, string>>, names: string[], opts: OpenOptions): Promise<InferenceSession[]> {
+  const sessions: InferenceSession[] = [];
+  try {
+    for (const name of names) {
+      const file = models[name];
+      if (!file) throw new Error(`${dir}: the cached build has no ${name}`);
+      sessions.push((await createSession(join(dir, file), { device: opts.device ?? 'auto', log: opts.log })).session);
+    }
+    return sessions;
+  } catch (err) {
+    await Promise.all(sessions.map((s) => s.release()));
+    throw err;
+  }
+}
+
+async function openCheckpointModel(path: string, opts: OpenOptions): Promise<LoadedModel> {
+  const precision = precisionFor(opts.device ?? 'auto');
+  const built = await buildCheckpoint(path, () => sd1Plans(precision), opts, 'sd1');
+  const tokenizer = await defaultTokenizer();
+  const [textEncoder, unet, vaeDecoder, vaeEncoder] = await sessionsIn(built.dir, built.models, ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'], opts);
+  const all = [textEncoder, unet, vaeDecoder, vaeEncoder];
+  try {
+    const io = describeSdIo({ textEncoder, unet, vaeDecoder, vaeEncoder });
+    const clipSkips = new Map<number, InferenceSession>([[1, textEncoder]]);
+    return {
+      name: basename(path),
+      tokenizer,
+      textEncoder,
+      unet,
+      vaeDecoder,
+      vaeEncoder,
+      io,
+      vaeScalingFactor: built.arch.vae.scaleFactor,
+      clipSkip: async (n: number) => {
+        const cached = clipSkips.get(n);
+        if (cached) return cached;
+        const te = await buildCheckpoint(path, () => [{ component: 'text_encoder', options: { precision, clipSkip: n }, external: true }], opts, 'sd1');
+        const [session] = await sessionsIn(te.dir, te.models, ['text_encoder'], opts);
+        clipSkips.set(n, session);
+        all.push(session);
+        return session;
+      },
+      release: async () => {
+        await Promise.all(all.map((s) => s.release()));
+      },
+    };
+  } catch (err) {
+    await Promise.all(all.map((s) => s.release()));
+    throw err;
+  }
+}
+
+/** A checkpoint file (built and cached) or an ONNX folder (optimum, diffusers, Olive, OnnxStack/Amuse). */
+export async function openModel(path: string, opts: OpenOptions = {}): Promise<LoadedModel> {
+  const s = await stat(path).catch(() => null);
+  if (!s) throw new Error(`${path}: no such file or folder`);
+  if (s.isDirectory()) return openOnnxFolder(path, opts);
+  return openCheckpointModel(path, opts);
+}
+
+/** An LDM-format ControlNet checkpoint (built and cached) or a ControlNet .onnx file / folder holding model.onnx. */
+export async function openControlNet(path: string, opts: OpenOptions = {}): Promise<ControlNetModel> {
+  const s = await stat(path).catch(() => null);
+  if (!s) throw new Error(`${path}: no such file or folder`);
+  let model: string;
+  if (s.isDirectory()) model = join(path, 'model.onnx');
+  else if (path.toLowerCase().endsWith('.onnx')) model = path;
+  else {
+    const precision = precisionFor(opts.device ?? 'auto');
+    const built = await buildCheckpoint(path, () => [{ component: 'controlnet', options: { precision }, external: true }], opts, 'controlnet');
+    model = join(built.dir, built.models.controlnet ?? 'controlnet.onnx');
+  }
+  const { session } = await createSession(model, { device: opts.device ?? 'auto', log: opts.log });
+  try {
+    return { name: basename(path), session, io: describeControlNetIo(session), release: () => session.release() };
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+}

@@ -1,0 +1,28 @@
+// What openModel/openControlNet and the folder loader share.
+import { join } from 'node:path';
+import type { SdModel } from '@kirie/core/models/sessions';
+import type { ClipTokenizer } from '@kirie/core/tokenizer/clip';
+import type { Device } from '../runtime/session.js';
+import { assetPath } from './assets.js';
+import type { BuildProgress } from './cache.js';
+import { loadClipTokenizer } from './tokenizer-files.js';
+
+export interface OpenOptions {
+  device?: Device;
+  /** Where built graphs are cached (default: $KIRIE_CACHE or ./.kirie-cache). */
+  cacheDir?: string;
+  onProgress?: (p: BuildProgress) => void;
+  /** Fallbacks and other notes for the user. */
+  log?: (message: string) => void;
+}
+
+export type LoadedModel = SdModel<ClipTokenizer>;
+
+export function defaultCacheDir(): string {
+  return process.env.KIRIE_CACHE ?? join(process.cwd(), '.kirie-cache');
+}
+
+/** Checkpoints carry no tokenizer: SD1.x uses CLIP's, shipped in bridge/assets (MIT, LICENSE-CLIP). */
+export function defaultTokenizer(): Promise<ClipTokenizer> {
+  return loadClipTokenizer(assetPath('bpe_simple_vocab_16e6.txt.gz'));
+}
