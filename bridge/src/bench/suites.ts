@@ -1,5 +1,6 @@
 // Every bench suite, in the order `npm run bench` runs them.
 import type { BenchSuite } from './types.js';
 import { tokenizerSuite } from './tokenizer.js';
+import { unetSuite } from './unet.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite];

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SD15_ARCH } from '../../src/models/arch.js';
 import { buildComponent } from '../../src/models/build.js';
 import type { BuildOptions, Component } from '../../src/models/types.js';
-import { CountingSink, GeneratedSource } from './memory-source.js';
+import { CountingSink, GeneratedSource } from '../../src/models/generated-source.js';
 
 type Listing = Record<string, [number[], string]>;
 const listing = JSON.parse(readFileSync(join(import.meta.dirname, '../../../tests/golden/tiny-sd15/sd15-full-keys.json'), 'utf8')) as Record<
