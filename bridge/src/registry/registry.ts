@@ -1,0 +1,85 @@
+// The models folder as the bridge presents it: every usable file or ONNX folder gets a stable id (its
+// path relative to the folder), a kind, and a size. The listing is re-read on each call, so dropping a
+// checkpoint into the folder is enough to make it appear; nothing is loaded here.
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { ModelInfo, ModelKind } from '@kirie/core/client/protocol';
+import { ApiError } from '../server/errors.js';
+
+/** Decides what a file or folder in the models folder is (null = not a model). */
+export type ModelClassifier = (path: string, isDirectory: boolean) => Promise<ModelKind | null>;
+
+export interface ModelRegistry {
+  /** Every model, with `loaded` set for the one whose sessions are live. */
+  list(loadedModel: string | null): Promise<ModelInfo[]>;
+  /** The model an id names; "default" = the first checkpoint. Throws a 400 naming `field` if unknown. */
+  resolve(id: string, field: string): Promise<ModelInfo>;
+  /** Absolute path of a model id. */
+  pathOf(id: string): string;
+}
+
+export interface FolderRegistryOptions {
+  dir: string;
+  classify: ModelClassifier;
+  /** Notes shown next to particular ids (e.g. the bundled random-weight demo model). */
+  notes?: Record<string, string>;
+}
+
+const MAX_DEPTH = 3;
+
+export class FolderRegistry implements ModelRegistry {
+  constructor(private readonly options: FolderRegistryOptions) {}
+
+  async list(loadedModel: string | null): Promise<ModelInfo[]> {
+    const found: ModelInfo[] = [];
+    await this.scan(this.options.dir, 0, found);
+    found.sort((a, b) => kindOrder(a.kind) - kindOrder(b.kind) || a.id.localeCompare(b.id));
+    return found.map((m) => ({ ...m, loaded: m.id === loadedModel }));
+  }
+
+  async resolve(id: string, field: string): Promise<ModelInfo> {
+    const models = await this.list(null);
+    const model = id === 'default' ? models.find((m) => m.kind === 'checkpoint' || m.kind === 'onnx') : models.find((m) => m.id === id);
+    if (model) return model;
+    if (id === 'default') throw new ApiError(400, 'no_model', `no checkpoint in ${this.options.dir}; put a .safetensors checkpoint there (or run \`kirie models random --arch tiny\`)`, field);
+    const known = models.map((m) => m.id).join(', ') || 'none';
+    throw new ApiError(400, 'unknown_model', `${field} "${id}" is not in the models folder; known models: ${known}`, field);
+  }
+
+  pathOf(id: string): string {
+    return join(this.options.dir, ...id.split('/'));
+  }
+
+  private async scan(dir: string, depth: number, found: ModelInfo[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(dir, entry.name);
+      const isDirectory = entry.isDirectory();
+      const kind = await this.options.classify(path, isDirectory).catch(() => null);
+      if (kind) {
+        const id = relative(this.options.dir, path).split(sep).join('/');
+        const note = this.options.notes?.[id];
+        found.push({ id, name: entry.name.replace(/\.(safetensors|onnx)$/, ''), kind, file: id, sizeBytes: await sizeOf(path, isDirectory), loaded: false, ...(note ? { note } : {}) });
+      } else if (isDirectory && depth < MAX_DEPTH) await this.scan(path, depth + 1, found);
+    }
+  }
+}
+
+function kindOrder(kind: ModelKind): number {
+  return ['checkpoint', 'onnx', 'inpaint', 'controlnet', 'lora'].indexOf(kind);
+}
+
+async function sizeOf(path: string, isDirectory: boolean): Promise<number> {
+  if (!isDirectory) return (await stat(path)).size;
+  const entries = await readdir(path, { withFileTypes: true });
+  let total = 0;
+  for (const e of entries) total += await sizeOf(join(path, e.name), e.isDirectory());
+  return total;
+}

@@ -1,0 +1,159 @@
+// The bridge's HTTP + WebSocket server. Guards run first on every request (Host, CORS, token), then the
+// routes, which only validate and hand work to the queue: nothing here waits on the device.
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { API_PREFIX, WS_PROTOCOL, type Health } from '@kirie/core/client/protocol';
+import { validateGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
+import { STYLE_PRESETS } from '@kirie/core/styles/presets';
+import type { ImageStore } from '../jobs/images.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { JobRunner } from '../jobs/runner.js';
+import type { ModelRegistry } from '../registry/registry.js';
+import { ApiError } from './errors.js';
+import { checkRequestLimits, type Limits } from './limits.js';
+import { openApiDocument } from './openapi.js';
+import { checkPng } from './png-check.js';
+import { addCorsHeaders, answerPreflight, checkAuth, checkHost } from './security.js';
+
+export interface AppOptions {
+  token: string;
+  queue: JobQueue;
+  images: ImageStore;
+  registry: ModelRegistry;
+  runner: JobRunner;
+  limits: Limits;
+  version: string;
+  /** Serve other Host names than localhost (started with --lan). */
+  lan: boolean;
+  /** Folder of the built playground (index.html + app.js); omitted = no playground. */
+  playgroundDir?: string;
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { queue, images, registry, limits } = options;
+  const app = Fastify({ bodyLimit: limits.jsonBytes, logger: false, return503OnClosing: true, forceCloseConnections: true });
+
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    // A refused WebSocket upgrade owns a raw socket the HTTP server no longer tracks: close it after
+    // the answer, or it would linger (and hold up shutdown) until the client gives up.
+    if (request.headers.upgrade) reply.header('connection', 'close').raw.once('finish', () => request.socket.destroy());
+    if (err instanceof ApiError) return reply.code(err.status).send(err.body());
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    const field = err.code?.startsWith('FST_ERR_CTP_') ? 'body' : undefined;
+    return reply.code(status).send(new ApiError(status, fastifyCode(err), err.message, field).body());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(new ApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`).body());
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    addCorsHeaders(reply);
+    checkHost(request, options.lan);
+    if (request.method === 'OPTIONS') return answerPreflight(reply);
+    checkAuth(request, options.token);
+  });
+
+  app.addContentTypeParser(['image/png', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: limits.imageBytes }, (_request, body, done) => done(null, body));
+
+  await app.register(fastifyWebsocket, {
+    options: {
+      maxPayload: 64 * 1024,
+      // Answer with the protocol name, never echo the token subprotocol back.
+      handleProtocols: (protocols: Set<string>) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+    },
+  });
+
+  app.get(`${API_PREFIX}/health`, async (): Promise<Health> => {
+    const status = options.runner.status();
+    return {
+      ok: true,
+      name: 'kirie',
+      version: options.version,
+      apiVersion: 'v1',
+      device: status.device,
+      ...(status.deviceNote ? { deviceNote: status.deviceNote } : {}),
+      loadedModel: status.loadedModel,
+      queue: queue.counts(),
+    };
+  });
+  app.get(`${API_PREFIX}/openapi.json`, async () => openApiDocument(options.version, limits));
+  app.get(`${API_PREFIX}/models`, async () => ({ models: await registry.list(options.runner.status().loadedModel) }));
+  app.get(`${API_PREFIX}/styles`, async () => ({ styles: STYLE_PRESETS }));
+
+  app.put(`${API_PREFIX}/images`, { bodyLimit: limits.imageBytes }, async (request) => {
+    if (!Buffer.isBuffer(request.body)) throw new ApiError(415, 'unsupported_media_type', 'send the PNG bytes as the body with Content-Type: image/png', 'body');
+    const { width, height } = checkPng(request.body, limits.pixels);
+    return { id: await images.put(request.body), width, height };
+  });
+  app.get<{ Params: { id: string } }>(`${API_PREFIX}/images/:id`, async (request, reply) => {
+    const png = await images.get(request.params.id);
+    if (!png) throw new ApiError(404, 'not_found', `no image with id "${request.params.id}"`, 'id');
+    return reply.type('image/png').header('cache-control', 'private, max-age=31536000, immutable').send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
+  });
+
+  app.post(`${API_PREFIX}/jobs`, async (request, reply) => {
+    const parsed = validateGenerateRequest(request.body);
+    if (!parsed.ok) {
+      const first = parsed.errors[0]!;
+      throw new ApiError(400, 'invalid_request', parsed.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '), first.field);
+    }
+    const req = withResolvedSeed(parsed.request);
+    checkRequestLimits(req, limits);
+    const model = await registry.resolve(req.model, 'model');
+    const control = await Promise.all(req.control.map(async (c, i) => ({ ...c, model: (await registry.resolve(c.model, `control.${i}.model`)).id })));
+    for (const [field, id] of imageFields(req)) {
+      if (!(await images.has(id))) throw new ApiError(400, 'unknown_image', `${field} names image "${id}", which is not on the bridge; upload it with PUT /v1/images first`, field);
+    }
+    const { job, position } = queue.submit({ ...req, model: model.id, control });
+    return reply.code(202).send({ jobId: job.id, position });
+  });
+  app.get<{ Params: { id: string } }>(`${API_PREFIX}/jobs/:id`, async (request) => {
+    const job = await queue.get(request.params.id);
+    if (!job) throw new ApiError(404, 'not_found', `no job with id "${request.params.id}"`, 'id');
+    return job;
+  });
+  app.delete<{ Params: { id: string } }>(`${API_PREFIX}/jobs/:id`, async (request) => {
+    const job = queue.cancel(request.params.id) ?? (await queue.get(request.params.id));
+    if (!job) throw new ApiError(404, 'not_found', `no job with id "${request.params.id}"`, 'id');
+    return job;
+  });
+
+  app.get(`${API_PREFIX}/events`, { websocket: true }, (socket) => {
+    const unsubscribe = queue.subscribe((event) => {
+      // A slow client loses previews, never state changes.
+      if (event.type === 'progress' && event.preview && socket.bufferedAmount > 1024 * 1024) {
+        const { preview: _dropped, ...rest } = event;
+        socket.send(JSON.stringify(rest));
+      } else socket.send(JSON.stringify(event));
+    });
+    socket.on('close', unsubscribe);
+    socket.on('message', () => socket.close(1008, 'this stream only sends; use the HTTP endpoints to act'));
+  });
+
+  if (options.playgroundDir) await app.register(fastifyStatic, { root: options.playgroundDir, prefix: '/', index: 'index.html' });
+  return app;
+}
+
+function imageFields(request: { initImage?: string; mask?: string; control: { image?: string }[] }): [string, string][] {
+  const fields: [string, string | undefined][] = [
+    ['initImage', request.initImage],
+    ['mask', request.mask],
+    ...request.control.map((c, i): [string, string | undefined] => [`control.${i}.image`, c.image]),
+  ];
+  return fields.filter((f): f is [string, string] => f[1] !== undefined);
+}
+
+function fastifyCode(err: FastifyError): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'body_too_large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'unsupported_media_type';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'invalid_json';
+    default:
+      return (err.statusCode ?? 500) >= 500 ? 'internal_error' : 'bad_request';
+  }
+}

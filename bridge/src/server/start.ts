@@ -1,0 +1,74 @@
+// Assembles a running bridge: state folders, token, image store, model registry, generation process,
+// queue and HTTP server. `kirie serve` and the end-to-end tests both start the bridge through here.
+import type { FastifyInstance } from 'fastify';
+import { ImageStore } from '../jobs/images.js';
+import { JobQueue } from '../jobs/queue.js';
+import type { JobRunner } from '../jobs/runner.js';
+import type { ModelRegistry } from '../registry/registry.js';
+import { buildApp } from './app.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import type { BridgePaths } from './paths.js';
+import { loadOrCreateToken } from './token.js';
+
+export const BRIDGE_VERSION = '0.1.0';
+
+export interface StartOptions {
+  paths: BridgePaths;
+  registry: ModelRegistry;
+  runner: JobRunner;
+  port: number;
+  /** Listen on every interface instead of loopback only. */
+  lan?: boolean;
+  limits?: Partial<Limits>;
+  playgroundDir?: string;
+}
+
+export interface RunningBridge {
+  url: string;
+  port: number;
+  token: string;
+  tokenCreated: boolean;
+  app: FastifyInstance;
+  queue: JobQueue;
+  /** Graceful: no new jobs, waiting ones cancelled, the running one finished ('finish') or cancelled. */
+  close(mode?: 'finish' | 'cancel'): Promise<void>;
+}
+
+export async function startBridge(options: StartOptions): Promise<RunningBridge> {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const { token, created } = await loadOrCreateToken(options.paths.token);
+  const images = new ImageStore(options.paths.images);
+  const queue = new JobQueue({ runner: options.runner, images, outputs: options.paths.outputs, capacity: limits.queue, bridgeVersion: BRIDGE_VERSION });
+  const app = await buildApp({
+    token,
+    queue,
+    images,
+    registry: options.registry,
+    runner: options.runner,
+    limits,
+    version: BRIDGE_VERSION,
+    lan: options.lan ?? false,
+    ...(options.playgroundDir ? { playgroundDir: options.playgroundDir } : {}),
+  });
+  // "localhost" makes Fastify listen on 127.0.0.1 and ::1 (each that exists) on one port.
+  await app.listen({ host: options.lan ? '::' : 'localhost', port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    token,
+    tokenCreated: created,
+    app,
+    queue,
+    close(mode = 'cancel') {
+      closing ??= (async () => {
+        await queue.close(mode);
+        await app.close();
+        await options.runner.close();
+      })();
+      return closing;
+    },
+  };
+}

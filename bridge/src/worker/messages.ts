@@ -1,0 +1,19 @@
+// Messages between the bridge and its generation process (Node IPC with structured-clone serialisation,
+// so PNG bytes cross as Uint8Arrays, not JSON).
+import type { RunInput, RunOutput, RunProgress } from '../jobs/runner.js';
+
+export interface WorkerConfig {
+  modelsDir: string;
+  device: string;
+  /** Bytes of model sessions kept loaded before the least recently used are released. */
+  memoryBudget: number;
+}
+
+export type ToWorker = { type: 'run'; input: RunInput } | { type: 'cancel'; jobId: string } | { type: 'shutdown' };
+
+export type FromWorker =
+  | { type: 'ready'; device: string; deviceNote?: string }
+  | { type: 'progress'; jobId: string; progress: RunProgress }
+  | { type: 'loaded'; model: string | null }
+  | { type: 'result'; jobId: string; output: RunOutput }
+  | { type: 'failed'; jobId: string; message: string; cancelled: boolean };

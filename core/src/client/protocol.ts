@@ -1,0 +1,102 @@
+// The bridge protocol, defined once: the server implements these shapes and every client (playground,
+// Photoshop, Figma) consumes them through KirieClient. HTTP + one WebSocket, versioned under /v1.
+import type { GenerateRequest, GenerateRequestInput } from '../request/schema.js';
+import type { StylePreset } from '../styles/presets.js';
+
+export const API_PREFIX = '/v1';
+
+/**
+ * Browsers cannot set headers on a WebSocket, so the token travels as a subprotocol: the client offers
+ * [WS_PROTOCOL, WS_TOKEN_PREFIX + token] and the server answers with WS_PROTOCOL. `?token=` also works.
+ */
+export const WS_PROTOCOL = 'kirie.v1';
+export const WS_TOKEN_PREFIX = 'kirie.token.';
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'error' | 'cancelled';
+
+export interface Health {
+  ok: true;
+  name: 'kirie';
+  version: string;
+  apiVersion: 'v1';
+  /** Execution provider in use, e.g. "cpu", "cuda". */
+  device: string;
+  /** Why a requested device was not used (e.g. CUDA missing), when it fell back. */
+  deviceNote?: string;
+  /** Id of the model whose sessions are loaded, if any. */
+  loadedModel: string | null;
+  queue: { running: number; queued: number; capacity: number };
+}
+
+export type ModelKind = 'checkpoint' | 'inpaint' | 'controlnet' | 'lora' | 'onnx';
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  kind: ModelKind;
+  /** Path relative to the models folder. */
+  file: string;
+  sizeBytes: number;
+  loaded: boolean;
+  /** Set for the bundled random-weight model: a wiring test, not art. */
+  note?: string;
+}
+
+export type StyleInfo = StylePreset;
+
+export interface ImageUploaded {
+  id: string;
+  width: number;
+  height: number;
+}
+
+export interface JobSubmitted {
+  jobId: string;
+  position: number;
+}
+
+/** What `done` and GET /v1/jobs/:id report about how the images were made (enough to remake them). */
+export interface Recipe {
+  request: GenerateRequest;
+  images: string[];
+  model: { id: string; name: string };
+  device: string;
+  bridgeVersion: string;
+  createdAt: string;
+  durationMs: number;
+}
+
+export interface JobInfo {
+  id: string;
+  status: JobStatus;
+  request: GenerateRequest;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  progress?: { phase: ProgressPhase; step: number; total: number };
+  /** Result image ids (when done). */
+  images?: string[];
+  recipe?: Recipe;
+  error?: string;
+}
+
+export type ProgressPhase = 'loading' | 'denoising' | 'decoding';
+
+export type JobEvent =
+  | { type: 'queued'; jobId: string; position: number }
+  | { type: 'started'; jobId: string }
+  | { type: 'progress'; jobId: string; phase: ProgressPhase; step: number; total: number; /** small base64 PNG */ preview?: string }
+  | { type: 'done'; jobId: string; images: string[]; recipe: Recipe }
+  | { type: 'error'; jobId: string; message: string }
+  | { type: 'cancelled'; jobId: string };
+
+export type JobEventType = JobEvent['type'];
+
+export const TERMINAL_EVENTS: readonly JobEventType[] = ['done', 'error', 'cancelled'];
+
+/** Body of every 4xx/5xx answer. `field` names the offending request field when there is one. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+export type { GenerateRequest, GenerateRequestInput };

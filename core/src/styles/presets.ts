@@ -1,0 +1,96 @@
+// Style presets: one place that says what "paper-cut" or "watercolour" means as a prompt and as settings.
+// Served by the bridge at /v1/styles and applied by clients before a request is sent, so a recipe always
+// records the final prompt that produced an image rather than a style name whose meaning may change.
+import type { SchedulerName } from '../request/schema.js';
+
+export interface StyleSettings {
+  steps: number;
+  guidance: number;
+  scheduler: SchedulerName;
+  /** For img2img/inpaint: how much of the source may change (0..1). */
+  strength: number;
+}
+
+export interface StylePreset {
+  id: string;
+  name: string;
+  description: string;
+  /** `{prompt}` is replaced by the user's prompt. */
+  promptTemplate: string;
+  negativePrompt: string;
+  settings: StyleSettings;
+}
+
+const COMMON_NEGATIVE = 'lowres, blurry, jpeg artifacts, watermark, signature, text';
+
+export const STYLE_PRESETS: readonly StylePreset[] = [
+  {
+    id: 'kirie',
+    name: 'Paper-cut (kirie)',
+    description: 'Layered cut paper with crisp edges and soft drop shadows between layers.',
+    promptTemplate: '{prompt}, paper-cut art, kirie, layered cut paper, crisp edges, soft shadows between layers, papercraft',
+    negativePrompt: `${COMMON_NEGATIVE}, photo, photorealistic, 3d render, gradient`,
+    settings: { steps: 25, guidance: 7.5, scheduler: 'dpmpp_2m_karras', strength: 0.75 },
+  },
+  {
+    id: 'pop-up-book',
+    name: 'Pop-up book',
+    description: 'Folded card standing out of an open book, diorama lighting.',
+    promptTemplate: '{prompt}, pop-up book, folded paper diorama, open book, card stock, studio lighting',
+    negativePrompt: `${COMMON_NEGATIVE}, flat, painting`,
+    settings: { steps: 25, guidance: 7, scheduler: 'dpmpp_2m_karras', strength: 0.75 },
+  },
+  {
+    id: 'mosaic',
+    name: 'Mosaic',
+    description: 'Small ceramic tesserae with visible grout lines.',
+    promptTemplate: '{prompt}, mosaic, ceramic tesserae, visible grout lines, byzantine tile art',
+    negativePrompt: `${COMMON_NEGATIVE}, smooth, photo`,
+    settings: { steps: 30, guidance: 7.5, scheduler: 'euler_ancestral', strength: 0.8 },
+  },
+  {
+    id: 'isometric-3d',
+    name: 'Isometric 3D',
+    description: 'Clean isometric render with soft global illumination.',
+    promptTemplate: '{prompt}, isometric 3d render, low poly, soft global illumination, pastel colors, clean background',
+    negativePrompt: `${COMMON_NEGATIVE}, perspective distortion, photo, grainy`,
+    settings: { steps: 25, guidance: 7, scheduler: 'dpmpp_2m_karras', strength: 0.7 },
+  },
+  {
+    id: 'watercolour',
+    name: 'Watercolour',
+    description: 'Wet-on-wet washes on textured paper.',
+    promptTemplate: '{prompt}, watercolour painting, wet on wet, soft washes, textured cold-press paper, bleeding edges',
+    negativePrompt: `${COMMON_NEGATIVE}, photo, 3d render, hard edges`,
+    settings: { steps: 25, guidance: 7, scheduler: 'euler_ancestral', strength: 0.65 },
+  },
+  {
+    id: 'line-art',
+    name: 'Line art',
+    description: 'Black ink outlines on white, no shading.',
+    promptTemplate: '{prompt}, line art, clean black ink outlines, white background, no shading, vector illustration',
+    negativePrompt: `${COMMON_NEGATIVE}, color, shading, gradient, photo`,
+    settings: { steps: 20, guidance: 8, scheduler: 'euler', strength: 0.75 },
+  },
+  {
+    id: 'photo',
+    name: 'Photo',
+    description: 'Natural photograph with realistic light.',
+    promptTemplate: '{prompt}, professional photograph, natural light, 35mm, sharp focus, high detail',
+    negativePrompt: `${COMMON_NEGATIVE}, drawing, painting, illustration, cartoon, 3d render`,
+    settings: { steps: 30, guidance: 6.5, scheduler: 'dpmpp_2m_karras', strength: 0.6 },
+  },
+];
+
+export function findStyle(id: string): StylePreset {
+  const style = STYLE_PRESETS.find((s) => s.id === id);
+  if (!style) throw new Error(`unknown style "${id}"; known styles: ${STYLE_PRESETS.map((s) => s.id).join(', ')}`);
+  return style;
+}
+
+/** The prompt a style turns the user's prompt into; an empty user prompt leaves the style's own words. */
+export function applyStyle(style: StylePreset, prompt: string): { prompt: string; negativePrompt: string } {
+  const trimmed = prompt.trim();
+  const filled = style.promptTemplate.replace('{prompt}', trimmed);
+  return { prompt: trimmed ? filled : filled.replace(/^,\s*/, ''), negativePrompt: style.negativePrompt };
+}
