@@ -12,12 +12,15 @@ import { cropImage } from './raster.js';
 import { resizeImage } from './resize.js';
 
 /**
- * Seam energy: mean squared colour gradient (forward differences, RGB summed) over `band`, laid over
- * the whole image. A hard paste puts the colour jump of one pixel step on the boundary; a blend spreads
- * it, so its energy is lower.
+ * Seam energy: mean squared gradient (forward differences, RGB summed) of the change an inpainting made
+ * (result − original) over `band`, laid over the whole image. Taking the change leaves the scene's own
+ * texture out; a hard paste puts the whole colour jump into one pixel step at the boundary, a blend
+ * spreads it, so its energy is lower.
  */
-export function seamEnergy(image: RasterImage, band: Uint8Array): number {
-  const { width, height, channels, data } = image;
+export function seamEnergy(result: RasterImage, original: RasterImage, band: Uint8Array): number {
+  const { width, height, channels } = result;
+  if (original.width !== width || original.height !== height || original.channels !== channels) throw new Error('seamEnergy compares two images of the same size and channels');
+  const change = (i: number, c: number) => result.data[i * channels + c] - original.data[i * channels + c];
   let sum = 0;
   let count = 0;
   for (let y = 0; y < height - 1; y++) {
@@ -25,9 +28,9 @@ export function seamEnergy(image: RasterImage, band: Uint8Array): number {
       const i = y * width + x;
       if (!band[i]) continue;
       for (let c = 0; c < 3; c++) {
-        const v = data[i * channels + c];
-        const dx = data[(i + 1) * channels + c] - v;
-        const dy = data[(i + width) * channels + c] - v;
+        const v = change(i, c);
+        const dx = change(i + 1, c) - v;
+        const dy = change(i + width, c) - v;
         sum += dx * dx + dy * dy;
       }
       count++;
