@@ -1,7 +1,7 @@
 // Bundles the bridge CLI (and later the plugins). npm packages stay external and load from
 // node_modules at run time; the workspace's own TypeScript (@kirie/*) is bundled in.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 
 const externalNpmPackages = {
   name: 'external-npm-packages',
@@ -15,6 +15,8 @@ const externalNpmPackages = {
 const nodeEntries = [
   ['bridge/src/cli.ts', 'bridge/dist/kirie.mjs'],
   ['bridge/src/bench/main.ts', 'bridge/dist/bench.mjs'],
+  // The bridge's generation process, forked by `kirie serve` (bridge/src/worker/process-runner.ts).
+  ['bridge/src/worker/main.ts', 'bridge/dist/worker.mjs'],
 ].filter(([entry]) => existsSync(entry));
 
 await Promise.all(
@@ -33,3 +35,19 @@ await Promise.all(
     }),
   ),
 );
+
+// The playground page served by `kirie serve` at /: one browser bundle (the shared client included) plus
+// its static files.
+if (existsSync('bridge/src/playground/app.ts')) {
+  await build({
+    entryPoints: ['bridge/src/playground/app.ts'],
+    outfile: 'bridge/dist/playground/app.js',
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+  for (const file of ['index.html', 'style.css']) cpSync(`bridge/src/playground/${file}`, `bridge/dist/playground/${file}`);
+}

@@ -47,7 +47,7 @@ export class FolderRegistry implements ModelRegistry {
   }
 
   pathOf(id: string): string {
-    return join(this.options.dir, ...id.split('/'));
+    return modelPath(this.options.dir, id);
   }
 
   private async scan(dir: string, depth: number, found: ModelInfo[]): Promise<void> {
@@ -66,20 +66,27 @@ export class FolderRegistry implements ModelRegistry {
       if (kind) {
         const id = relative(this.options.dir, path).split(sep).join('/');
         const note = this.options.notes?.[id];
-        found.push({ id, name: entry.name.replace(/\.(safetensors|onnx)$/, ''), kind, file: id, sizeBytes: await sizeOf(path, isDirectory), loaded: false, ...(note ? { note } : {}) });
+        found.push({ id, name: entry.name.replace(/\.(safetensors|onnx)$/, ''), kind, file: id, sizeBytes: await diskSize(path), loaded: false, ...(note ? { note } : {}) });
       } else if (isDirectory && depth < MAX_DEPTH) await this.scan(path, depth + 1, found);
     }
   }
+}
+
+/** Where a model id lives (ids are paths relative to the models folder, with "/" separators). */
+export function modelPath(dir: string, id: string): string {
+  if (id.split('/').some((part) => part === '' || part === '.' || part === '..')) throw new Error(`"${id}" is not a model id`);
+  return join(dir, ...id.split('/'));
 }
 
 function kindOrder(kind: ModelKind): number {
   return ['checkpoint', 'onnx', 'inpaint', 'controlnet', 'lora'].indexOf(kind);
 }
 
-async function sizeOf(path: string, isDirectory: boolean): Promise<number> {
-  if (!isDirectory) return (await stat(path)).size;
-  const entries = await readdir(path, { withFileTypes: true });
+/** Bytes of a file, or of everything in a folder. */
+export async function diskSize(path: string): Promise<number> {
+  const s = await stat(path);
+  if (!s.isDirectory()) return s.size;
   let total = 0;
-  for (const e of entries) total += await sizeOf(join(path, e.name), e.isDirectory());
+  for (const name of await readdir(path)) total += await diskSize(join(path, name));
   return total;
 }

@@ -9,6 +9,7 @@ export interface BridgePaths {
   models: string;
   outputs: string;
   images: string;
+  cache: string;
 }
 
 export function bridgePaths(options: { home?: string; models?: string; outputs?: string } = {}): BridgePaths {
@@ -19,5 +20,6 @@ export function bridgePaths(options: { home?: string; models?: string; outputs?:
     models: resolve(options.models ?? join(home, 'models')),
     outputs: resolve(options.outputs ?? join(home, 'outputs')),
     images: join(home, 'images'),
+    cache: join(home, 'cache'),
   };
 }

@@ -4,6 +4,8 @@ import type { RunInput, RunOutput, RunProgress } from '../jobs/runner.js';
 
 export interface WorkerConfig {
   modelsDir: string;
+  /** Where checkpoints built into ONNX graphs are cached. */
+  cacheDir: string;
   device: string;
   /** Bytes of model sessions kept loaded before the least recently used are released. */
   memoryBudget: number;
@@ -15,5 +17,6 @@ export type FromWorker =
   | { type: 'ready'; device: string; deviceNote?: string }
   | { type: 'progress'; jobId: string; progress: RunProgress }
   | { type: 'loaded'; model: string | null }
+  | { type: 'log'; message: string; device?: string }
   | { type: 'result'; jobId: string; output: RunOutput }
   | { type: 'failed'; jobId: string; message: string; cancelled: boolean };

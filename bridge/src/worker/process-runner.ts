@@ -29,7 +29,7 @@ export class ProcessRunner implements JobRunner {
   /** Starts the process now (otherwise it starts with the first job) and reports the device it chose. */
   start(): Promise<void> {
     if (this.ready) return this.ready;
-    const config: WorkerConfig = { modelsDir: this.options.modelsDir, device: this.options.device, memoryBudget: this.options.memoryBudget };
+    const config: WorkerConfig = { modelsDir: this.options.modelsDir, cacheDir: this.options.cacheDir, device: this.options.device, memoryBudget: this.options.memoryBudget };
     const child = fork(this.options.workerPath, [JSON.stringify(config)], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -102,6 +102,14 @@ export class ProcessRunner implements JobRunner {
   private onMessage(message: FromWorker): void {
     if (message.type === 'loaded') {
       this.loadedModel = message.model;
+      return;
+    }
+    if (message.type === 'log') {
+      this.options.log?.(message.message);
+      if (message.device) {
+        this.device = message.device;
+        this.deviceNote = message.message;
+      }
       return;
     }
     if (message.type === 'ready' || !this.current || message.jobId !== this.current.jobId) return;

@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { writeRandomCheckpoint } from '../models/random.js';
+import { classifyModel } from '../registry/classify.js';
+import { FolderRegistry } from '../registry/registry.js';
+import { bridgePaths } from '../server/paths.js';
+import { startBridge } from '../server/start.js';
+import { parseDevice } from '../runtime/session.js';
+import { ProcessRunner } from '../worker/process-runner.js';
+
+/** The bundled demo model: random weights in the tiny SD1.5 topology, made by `kirie models random`. */
+export const DEMO_MODEL = 'kirie-demo-tiny-random.safetensors';
+const DEMO_NOTE = 'random weights: a wiring test of the whole stack, not art';
+
+interface ServeOptions {
+  port: string;
+  models?: string;
+  outputs?: string;
+  home?: string;
+  device: string;
+  lan?: boolean;
+  demo?: boolean;
+  memory: string;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the bridge: HTTP + WebSocket API on localhost for the Photoshop and Figma plugins, and the playground')
+    .option('--port <n>', 'port to listen on', '7860')
+    .option('--models <dir>', 'models folder (default <home>/models)')
+    .option('--outputs <dir>', 'where results and recipes are written (default <home>/outputs)')
+    .option('--home <dir>', 'bridge state folder: token, images, cache (default $KIRIE_HOME or ~/.kirie)')
+    .option('--device <device>', 'auto | cuda | dml | coreml | cpu', 'auto')
+    .option('--memory <gib>', 'GiB of model sessions kept loaded before the least recently used is released', '8')
+    .option('--lan', 'listen on every network interface (anyone on the network who has the token can use your GPU)')
+    .option('--demo', 'write the bundled tiny random-weight model into the models folder if it is missing')
+    .action(async (opts: ServeOptions) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (0-65535), got "${opts.port}"`);
+      const memory = Number(opts.memory);
+      if (!(memory > 0)) throw new Error(`--memory must be a positive number of GiB, got "${opts.memory}"`);
+      const device = parseDevice(opts.device);
+      const paths = bridgePaths({ ...(opts.home ? { home: opts.home } : {}), ...(opts.models ? { models: opts.models } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}) });
+      await mkdir(paths.models, { recursive: true });
+      if (opts.demo) await ensureDemoModel(paths.models);
+
+      const runner = new ProcessRunner({
+        workerPath: fileURLToPath(new URL('./worker.mjs', import.meta.url)),
+        modelsDir: paths.models,
+        cacheDir: paths.cache,
+        device,
+        memoryBudget: memory * 1024 ** 3,
+        log: (line) => console.log(`kirie: ${line}`),
+      });
+      await runner.start();
+      const playgroundDir = fileURLToPath(new URL('./playground/', import.meta.url));
+      const bridge = await startBridge({
+        paths,
+        registry: new FolderRegistry({ dir: paths.models, classify: classifyModel, notes: { [DEMO_MODEL]: DEMO_NOTE } }),
+        runner,
+        port,
+        lan: opts.lan ?? false,
+        ...(existsSync(join(playgroundDir, 'index.html')) ? { playgroundDir } : {}),
+      });
+      if (opts.lan) console.warn('kirie: WARNING: --lan: listening on every interface; anyone on your network who has the token can use this bridge');
+      if (bridge.tokenCreated) console.log(`kirie: created a new token in ${paths.token} (show it with \`kirie token\`)`);
+      const status = runner.status();
+      console.log(`kirie: bridge ${bridge.url} on ${status.device}${status.deviceNote ? ` (${status.deviceNote})` : ''}`);
+      console.log(`kirie: playground  ${bridge.url}/#token=${bridge.token}`);
+      console.log(`kirie: models      ${paths.models}  (add a real model: copy an SD1.5 .safetensors checkpoint there)`);
+      console.log(`kirie: results     ${paths.outputs}`);
+
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          console.log('kirie: stopping now');
+          process.exit(1);
+        }
+        stopping = true;
+        console.log(`kirie: ${signal}: cancelling the running job and stopping (again to force)`);
+        // A client that never finishes its close handshake must not keep the bridge alive.
+        setTimeout(() => process.exit(1), 15_000).unref();
+        bridge.close('cancel').then(
+          () => process.exit(0),
+          (err: unknown) => {
+            console.error(`kirie: ${err instanceof Error ? err.message : String(err)}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}
+
+async function ensureDemoModel(modelsDir: string): Promise<void> {
+  const out = join(modelsDir, DEMO_MODEL);
+  if (existsSync(out)) return;
+  console.log(`kirie: writing the demo model ${out} (${DEMO_NOTE})`);
+  await writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: 0, out });
+}

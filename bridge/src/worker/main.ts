@@ -1,0 +1,68 @@
+// The generation process (forked by ProcessRunner): loads models, runs one request at a time through the
+// pipeline and streams progress back. Everything slow or native happens here, away from the HTTP loop.
+import * as ort from 'onnxruntime-node';
+import { readFile } from 'node:fs/promises';
+import { decodePng, encodePng } from '@kirie/core/image/png';
+import { generateFromRequest } from '@kirie/core/pipeline/request';
+import type { RunInput, RunOutput } from '../jobs/runner.js';
+import { modelPath } from '../registry/registry.js';
+import { parseDevice, preferredProvider } from '../runtime/session.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
+import { LoadedModels } from './models.js';
+
+const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
+const device = parseDevice(config.device);
+const send = (message: FromWorker) => process.send!(message);
+const log = (message: string) => send({ type: 'log', message, ...(/falling back to the CPU/.test(message) ? { device: 'cpu' } : {}) });
+const models = new LoadedModels(config.memoryBudget, { device, cacheDir: config.cacheDir, log });
+const running = new Map<string, AbortController>();
+let queue: Promise<void> = Promise.resolve();
+
+async function run(input: RunInput, signal: AbortSignal): Promise<RunOutput> {
+  const { request } = input;
+  const loading = (p: { bytesDone: number; bytesTotal: number }) =>
+    send({ type: 'progress', jobId: input.jobId, progress: { phase: 'loading', step: Math.round(p.bytesDone / 1e6), total: Math.round(p.bytesTotal / 1e6) } });
+  const model = await models.model(modelPath(config.modelsDir, request.model), loading);
+  send({ type: 'loaded', model: request.model });
+  const image = async (id: string) => {
+    const path = input.imagePaths[id];
+    if (!path) throw new Error(`image ${id} was not handed to the generation process`);
+    return decodePng(await readFile(path));
+  };
+  const result = await generateFromRequest(request, {
+    ort,
+    model,
+    signal,
+    previewEvery: 1,
+    image,
+    controlNet: (id) => models.controlNet(modelPath(config.modelsDir, id), loading),
+    onProgress: (p) => {
+      const preview = p.preview ? encodePng(p.preview) : undefined;
+      send({ type: 'progress', jobId: input.jobId, progress: { phase: 'denoising', step: p.step, total: p.total, ...(preview ? { preview } : {}) } });
+    },
+  });
+  return { images: result.images.map((img) => encodePng(img)), model: { id: request.model, name: model.name }, device: preferredProvider(device) };
+}
+
+process.on('message', (message: ToWorker) => {
+  if (message.type === 'cancel') running.get(message.jobId)?.abort();
+  else if (message.type === 'shutdown') {
+    void queue.then(() => models.release()).finally(() => process.exit(0));
+  } else if (message.type === 'run') {
+    const { input } = message;
+    const abort = new AbortController();
+    running.set(input.jobId, abort);
+    queue = queue.then(async () => {
+      try {
+        send({ type: 'result', jobId: input.jobId, output: await run(input, abort.signal) });
+      } catch (err) {
+        send({ type: 'failed', jobId: input.jobId, message: err instanceof Error ? err.message : String(err), cancelled: abort.signal.aborted });
+      } finally {
+        running.delete(input.jobId);
+      }
+    });
+  }
+});
+// The parent is the only reason to exist: if it dies, so does this process.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready', device: preferredProvider(device), ...(device !== 'auto' && preferredProvider(device) !== device ? { deviceNote: `${device} is unavailable; running on the CPU` } : {}) });
