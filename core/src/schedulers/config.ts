@@ -15,8 +15,7 @@ export class ConfigReader {
   }
 
   private raw(key: string): unknown {
-    const value = this.given[key];
-    return value === undefined ? undefined : value;
+    return this.given[key];
   }
 
   private fail(key: string, want: string, value: unknown): never {

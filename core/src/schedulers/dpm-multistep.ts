@@ -118,7 +118,8 @@ export class DPMSolverMultistepScheduler implements Scheduler {
       this.solverOrder === 1 || this.lowerOrderNums < 1 || lowerFinal ? this.firstOrder(x0, sample, index) : this.secondOrder(sample, index);
     if (this.lowerOrderNums < this.solverOrder) this.lowerOrderNums++;
     this.stepIndex = index + 1;
-    return { prevSample, predOriginalSample: x0 };
+    // A copy: the solver's history must not change if the caller edits what it gets back.
+    return { prevSample, predOriginalSample: x0.slice() };
   }
 
   /** convert_model_output for DPM-Solver++: the model's x0 estimate. */

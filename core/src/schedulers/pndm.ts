@@ -80,7 +80,7 @@ export class PNDMScheduler implements Scheduler {
     let eps: Float32Array;
     if (k === 1 && this.counter === 0) {
       eps = modelOutput;
-      this.curSample = sample;
+      this.curSample = sample.slice();
     } else if (k === 1 && this.counter === 1) {
       eps = modelOutput.map((m, i) => f32(m + ets[0][i]) / 2);
       if (!this.curSample) throw new Error(`${CLASS}: internal state lost between the warm-up steps`);

@@ -33,5 +33,6 @@ describe('scheduler tables (diffusers 0.24.0)', () => {
     } else {
       expect(scheduler.sigmas).toBeUndefined();
     }
+    if (entry.plms_timesteps) expect(scheduler.timesteps).toEqual(entry.plms_timesteps);
   });
 });

@@ -77,6 +77,7 @@ function tableCase(cases: SchedulerCases, key: string, n: number, entry: TableEn
   else checks.close('timesteps', scheduler.timesteps, entry.timesteps, 0, TABLE_RTOL);
   checks.close('init_noise_sigma', [scheduler.initNoiseSigma], [entry.init_noise_sigma], 0, TABLE_RTOL);
   if (entry.sigmas) checks.close('sigmas', scheduler.sigmas ?? [], entry.sigmas, 0, TABLE_RTOL);
+  if (entry.plms_timesteps) checks.equal('plms_timesteps', scheduler.timesteps, entry.plms_timesteps);
   return checks;
 }
 
