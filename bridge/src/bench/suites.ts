@@ -2,5 +2,6 @@
 import type { BenchSuite } from './types.js';
 import { tokenizerSuite } from './tokenizer.js';
 import { unetSuite } from './unet.js';
+import { inpaintSuite } from './inpaint.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite];

@@ -130,7 +130,7 @@ export async function compositeInpaint(plan: InpaintPlan, original: RasterImage,
     // Only opaque original pixels are a colour reference (an expanded canvas is transparent).
     const ring = crop.channels === 4 ? plan.ring.map((v, i) => (v && crop.data[i * 4 + 3] >= 128 ? 1 : 0)) : plan.ring;
     const target = labStats(crop.data, crop.channels, ring);
-    if (target.count >= MIN_RING_PIXELS) colours = transferLab(back.data, back.channels, labStats(back.data, back.channels, ring), target);
+    if (target.count >= MIN_RING_PIXELS) colours = transferLab(back.data, back.channels, labStats(back.data, back.channels, ring), target, plan.denoiseMask.data);
   }
   const n = context.width * context.height;
   const out = new Uint8Array(n * 4);

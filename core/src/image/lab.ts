@@ -82,9 +82,10 @@ const MAX_STD_RATIO = 2;
 
 /**
  * Reinhard-style transfer: every pixel's Lab value is moved so that `from`'s statistics become `to`'s
- * (mean shifted, spread scaled within [0.5, 2]). Returns a new RGB(A) buffer; alpha is copied.
+ * (mean shifted, spread scaled within [0.5, 2]). Returns a new RGB(A) buffer; alpha is copied, and so
+ * are the pixels where `where` (one value per pixel), when given, is zero.
  */
-export function transferLab(data: Uint8Array, channels: number, from: LabStats, to: LabStats): Uint8Array {
+export function transferLab(data: Uint8Array, channels: number, from: LabStats, to: LabStats, where?: Uint8Array): Uint8Array {
   const out = data.slice();
   const scale = [0, 1, 2].map((c) => {
     if (from.std[c] < 1e-6) return 1;
@@ -93,6 +94,7 @@ export function transferLab(data: Uint8Array, channels: number, from: LabStats, 
   const lab = new Float64Array(3);
   const rgb = new Uint8Array(3);
   for (let o = 0; o < data.length; o += channels) {
+    if (where && !where[o / channels]) continue;
     rgbToLab(data[o], data[o + 1], data[o + 2], lab);
     labToRgb(
       (lab[0] - from.mean[0]) * scale[0] + to.mean[0],

@@ -107,8 +107,8 @@ export function buildMasks(selection: CanvasMask, canvas: Extent, strength: numb
   const area = intersect(expand(covered, Math.ceil(grow + feather + ringWidth) + 2), canvasBounds);
 
   const cover = coverageOver(selection, area);
-  let seed = Uint8Array.from(cover, (v) => (v >= 128 ? 1 : 0));
-  if (!seed.includes(1)) seed = Uint8Array.from(cover, (v) => (v > 0 ? 1 : 0));
+  let seed = cover.map((v) => (v >= 128 ? 1 : 0));
+  if (!seed.includes(1)) seed = cover.map((v) => (v > 0 ? 1 : 0));
   const { distance } = distanceTransform(seed, area.width, area.height);
 
   const n = distance.length;

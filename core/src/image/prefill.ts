@@ -39,7 +39,8 @@ export function prefill(image: RasterImage, hole: Uint8Array, mode: ResolvedPref
   for (let i = 0; i < hole.length; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = data[i * channels + c];
   if (mode === 'none' || !hole.includes(1)) return { width, height, channels: 3, data: out };
   const weights = knownWeights(image, hole);
-  const known = Uint8Array.from(weights, (w) => (w > 0 ? 1 : 0));
+  const known = new Uint8Array(weights.length);
+  for (let i = 0; i < known.length; i++) known[i] = weights[i] > 0 ? 1 : 0;
   if (mode === 'neutral' || !known.includes(1)) {
     for (let i = 0; i < hole.length; i++) if (hole[i]) out.fill(NEUTRAL, i * 3, i * 3 + 3);
     return { width, height, channels: 3, data: out };
@@ -56,7 +57,7 @@ export function prefill(image: RasterImage, hole: Uint8Array, mode: ResolvedPref
   const radius = Math.ceil(far) + 2;
   const den = blur(plane(width, height, weights), radius).data;
   for (let c = 0; c < 3; c++) {
-    const num = plane(width, height, Float32Array.from(weights, (w, i) => w * data[i * channels + c]));
+    const num = plane(width, height, weights.map((w, i) => w * data[i * channels + c]));
     const blurred = blur(num, radius).data;
     for (let i = 0; i < hole.length; i++) if (hole[i]) out[i * 3 + c] = den[i] > 0 ? Math.round(blurred[i] / den[i]) : NEUTRAL;
   }

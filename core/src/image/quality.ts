@@ -57,10 +57,12 @@ export function boundaryBand(selection: CanvasMask, canvasWidth: number, canvasH
       if (cx >= 0 && cy >= 0 && cx < canvasWidth && cy < canvasHeight && data[y * b.width + x] >= 128) inside[cy * canvasWidth + cx] = 1;
     }
   }
-  const outside = Uint8Array.from(inside, (v) => 1 - v);
+  const outside = inside.map((v) => 1 - v);
   const dIn = distanceTransform(inside, canvasWidth, canvasHeight).distance;
   const dOut = distanceTransform(outside, canvasWidth, canvasHeight).distance;
-  return Uint8Array.from(dIn, (d, i) => (Math.max(d, dOut[i]) <= width ? 1 : 0));
+  const band = new Uint8Array(inside.length);
+  for (let i = 0; i < band.length; i++) band[i] = Math.max(dIn[i], dOut[i]) <= width ? 1 : 0;
+  return band;
 }
 
 /** The naive baseline: the generated crop pasted over the original wherever the selection is ≥ 50 %. */

@@ -65,3 +65,15 @@ describe('labStats and transferLab', () => {
     expect(boosted.std[0]).toBeLessThanOrEqual(s.std[0] * 2 + 1);
   });
 });
+
+describe('transferLab restricted to some pixels', () => {
+  it('copies the pixels outside `where` untouched', () => {
+    const data = Uint8Array.from([10, 20, 30, 200, 100, 50]);
+    const all = Uint8Array.from([1, 1]);
+    const s = labStats(data, 3, all);
+    const shifted = { ...s, mean: [s.mean[0] + 10, s.mean[1], s.mean[2]] as const };
+    const out = transferLab(data, 3, s, shifted, Uint8Array.from([0, 1]));
+    expect([...out.subarray(0, 3)]).toEqual([10, 20, 30]);
+    expect([...out.subarray(3)]).not.toEqual([200, 100, 50]);
+  });
+});
