@@ -31,10 +31,23 @@ export function rgbToLab(r: number, g: number, b: number, out: Float64Array | nu
   return out;
 }
 
-const toByte = (c: number) => {
-  const s = c <= 0.0031308 ? 12.92 * c : 1.055 * c ** (1 / 2.4) - 0.055;
-  return Math.min(255, Math.max(0, Math.round(s * 255)));
-};
+// Linear values where the 8-bit sRGB code steps from k to k + 1 (the encoded value k + 0.5): finding a
+// value's place among them gives round(encode(c)·255) without a power per pixel.
+const STEPS = Float64Array.from({ length: 255 }, (_, k) => {
+  const s = (k + 0.5) / 255;
+  return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+});
+
+function toByte(c: number): number {
+  let lo = 0;
+  let hi = 255;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (c < STEPS[mid]) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
 
 /** Back to 8-bit sRGB, clipping out-of-gamut colours per channel. */
 export function labToRgb(l: number, a: number, b: number, out: Uint8Array | number[] = new Uint8Array(3)): Uint8Array | number[] {
