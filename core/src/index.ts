@@ -2,6 +2,10 @@
 export * from './io/npy.js';
 export * from './io/json.js';
 export * from './image/png.js';
+export { planInpaint, compositeInpaint, applyPatch, type InpaintPlan, type InpaintPatch } from './image/inpaint.js';
+export { stepMask, latentMask, type LatentMask } from './image/softmask.js';
+export { maskFromImage, type CanvasMask } from './image/masks.js';
+export { SD15_RESOLUTION, DEFAULT_INPAINT_OPTIONS, type ModelResolution, type InpaintOptionsInput } from './image/options.js';
 export * from './runtime/ort.js';
 export * from './rng/noise.js';
 export * from './schedulers/index.js';
