@@ -1,7 +1,7 @@
 // DDIMScheduler (diffusers 0.24.0), deterministic (eta = 0, what the SD pipelines use).
 import { ConfigReader } from './config.js';
 import { readNoiseSchedule } from './betas.js';
-import { addNoiseAlphas, checkSameLength, checkSteps, clampInPlace, trainIndex } from './common.js';
+import { addNoiseAlphas, checkSameLength, checkSteps, trainIndex } from './common.js';
 import { arange, linspace, roundHalfEven } from './numpy.js';
 import type { PredictionType, Scheduler, SchedulerConfig, StepResult, TimestepSpacing } from './types.js';
 
@@ -73,29 +73,32 @@ export class DDIMScheduler implements Scheduler {
     const betaT = f32(1 - alphaT);
     const sqrtA = f32(Math.sqrt(alphaT));
     const sqrtB = f32(Math.sqrt(betaT));
-    const n = sample.length;
-    const x0 = new Float32Array(n);
-    const eps = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const m = modelOutput[i];
-      const x = sample[i];
-      if (this.predictionType === 'epsilon') {
-        x0[i] = (x - f32(sqrtB * m)) / sqrtA;
-        eps[i] = m;
-      } else if (this.predictionType === 'sample') {
-        x0[i] = m;
-        eps[i] = (x - f32(sqrtA * m)) / sqrtB;
-      } else {
-        x0[i] = f32(sqrtA * x) - f32(sqrtB * m);
-        eps[i] = f32(sqrtA * m) + f32(sqrtB * x);
-      }
-    }
-    if (this.clipSample) clampInPlace(x0, this.clipRange);
     // eta = 0: σ_t = 0, so the direction term is √(1-ᾱ_prev)·ε and no noise is drawn.
     const sqrtAPrev = f32(Math.sqrt(alphaPrev));
     const dirCoeff = f32(Math.sqrt(f32(1 - alphaPrev)));
+    const n = sample.length;
+    const x0 = new Float32Array(n);
     const prevSample = new Float32Array(n);
-    for (let i = 0; i < n; i++) prevSample[i] = f32(sqrtAPrev * x0[i]) + f32(dirCoeff * eps[i]);
+    for (let i = 0; i < n; i++) {
+      const m = modelOutput[i];
+      const x = sample[i];
+      let pred: number;
+      let eps: number;
+      if (this.predictionType === 'epsilon') {
+        pred = f32((x - f32(sqrtB * m)) / sqrtA);
+        eps = m;
+      } else if (this.predictionType === 'sample') {
+        pred = m;
+        eps = f32((x - f32(sqrtA * m)) / sqrtB);
+      } else {
+        pred = f32(f32(sqrtA * x) - f32(sqrtB * m));
+        eps = f32(f32(sqrtA * m) + f32(sqrtB * x));
+      }
+      // Clipping changes x0 only; ε stays the unclipped one (use_clipped_model_output = False).
+      if (this.clipSample) pred = Math.min(Math.max(pred, -this.clipRange), this.clipRange);
+      x0[i] = pred;
+      prevSample[i] = f32(sqrtAPrev * pred) + f32(dirCoeff * eps);
+    }
     return { prevSample, predOriginalSample: x0 };
   }
 

@@ -100,6 +100,18 @@ describe('config errors name the key', () => {
   });
 });
 
+describe('clip_sample', () => {
+  it.each(['ddim', 'lcm'])('%s clamps x0 to clip_sample_range', (name) => {
+    const scheduler = createScheduler(name, { ...SD15, clip_sample: true, clip_sample_range: 0.5, prediction_type: 'sample' });
+    scheduler.setTimesteps(4);
+    const x0 = ramp(0.9).map((v) => 3 * v);
+    const out = scheduler.step(x0, scheduler.timesteps[0], ramp(0.2), new CountingNoise());
+    const clamped = Array.from(x0, (v) => Math.min(Math.max(v, -0.5), 0.5));
+    // LCM's denoised = c_out·x0 + c_skip·x with c_out ≈ 1, c_skip ≈ 3e-9 at t = 999.
+    clamped.forEach((v, i) => expect(out.predOriginalSample?.[i]).toBeCloseTo(v, 5));
+  });
+});
+
 describe('state and noise', () => {
   it.each(SCHEDULERS.map((s) => [s.name] as const))('%s gives the same loop twice (state resets on setTimesteps)', (name) => {
     const scheduler = createScheduler(name, SD15);
