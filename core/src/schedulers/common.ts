@@ -24,7 +24,7 @@ export function trainIndex(className: string, timestep: number, numTrainTimestep
   return timestep;
 }
 
-/** DDPM forward process: √ᾱ_t·x0 + √(1-ᾱ_t)·ε (DDIM, PNDM, DPM-Solver, LCM in diffusers 0.24.0). */
+/** DDPM forward process √ᾱ_t·x0 + √(1-ᾱ_t)·ε, as DDIM, PNDM and LCM add noise in diffusers 0.24.0. */
 export function addNoiseAlphas(className: string, alphasCumprod: Float32Array, original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
   checkSameLength(className, original, noise, 'original samples and noise');
   const a = alphasCumprod[trainIndex(className, timestep, alphasCumprod.length)];

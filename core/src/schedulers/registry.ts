@@ -14,7 +14,7 @@ export interface SchedulerInfo {
   label: string;
   /** diffusers class reproduced. */
   className: string;
-  /** Config keys this name sets on top of the model's scheduler_config.json. */
+  /** Config keys this name sets on top of the model's scheduler_config.json (so "euler" is never Karras). */
   options: SchedulerConfig;
   create(config: SchedulerConfig): Scheduler;
 }
@@ -24,7 +24,14 @@ const DPMPP_2M = { algorithm_type: 'dpmsolver++', solver_order: 2 };
 export const SCHEDULERS: readonly SchedulerInfo[] = [
   { name: 'ddim', aliases: [], label: 'DDIM', className: 'DDIMScheduler', options: {}, create: (c) => new DDIMScheduler(c) },
   { name: 'pndm', aliases: ['plms'], label: 'PLMS', className: 'PNDMScheduler', options: {}, create: (c) => new PNDMScheduler(c) },
-  { name: 'euler', aliases: [], label: 'Euler', className: 'EulerDiscreteScheduler', options: {}, create: (c) => new EulerDiscreteScheduler(c) },
+  {
+    name: 'euler',
+    aliases: [],
+    label: 'Euler',
+    className: 'EulerDiscreteScheduler',
+    options: { use_karras_sigmas: false },
+    create: (c) => new EulerDiscreteScheduler(c),
+  },
   {
     name: 'euler_karras',
     aliases: [],
@@ -46,7 +53,7 @@ export const SCHEDULERS: readonly SchedulerInfo[] = [
     aliases: [],
     label: 'DPM++ 2M',
     className: 'DPMSolverMultistepScheduler',
-    options: DPMPP_2M,
+    options: { ...DPMPP_2M, use_karras_sigmas: false },
     create: (c) => new DPMSolverMultistepScheduler(c),
   },
   {
