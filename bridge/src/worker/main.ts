@@ -20,8 +20,14 @@ let queue: Promise<void> = Promise.resolve();
 
 async function run(input: RunInput, signal: AbortSignal): Promise<RunOutput> {
   const { request } = input;
-  const loading = (p: { bytesDone: number; bytesTotal: number }) =>
-    send({ type: 'progress', jobId: input.jobId, progress: { phase: 'loading', step: Math.round(p.bytesDone / 1e6), total: Math.round(p.bytesTotal / 1e6) } });
+  // Building reports every tensor; clients need at most one event per percent.
+  let lastPercent = -1;
+  const loading = (p: { bytesDone: number; bytesTotal: number }) => {
+    const percent = Math.floor((100 * p.bytesDone) / Math.max(1, p.bytesTotal));
+    if (percent === lastPercent) return;
+    lastPercent = percent;
+    send({ type: 'progress', jobId: input.jobId, progress: { phase: 'loading', step: percent, total: 100 } });
+  };
   const model = await models.model(modelPath(config.modelsDir, request.model), loading);
   send({ type: 'loaded', model: request.model });
   const image = async (id: string) => {
