@@ -29,11 +29,6 @@ export function bounds(x: number, y: number, width: number, height: number): Bou
   return Object.freeze({ x, y, width: e.width, height: e.height });
 }
 
-/** The whole of an extent as bounds at the origin. */
-export function boundsOf(e: Extent): Bounds {
-  return bounds(0, 0, e.width, e.height);
-}
-
 export const isEmpty = (b: Extent): boolean => b.width === 0 || b.height === 0;
 export const longestSide = (e: Extent): number => Math.max(e.width, e.height);
 export const shortestSide = (e: Extent): number => Math.min(e.width, e.height);
@@ -53,22 +48,8 @@ export function intersect(a: Bounds, b: Bounds): Bounds {
   return w > 0 && h > 0 ? bounds(x, y, w, h) : bounds(x, y, 0, 0);
 }
 
-/** Smallest bounds holding both (an empty one is ignored). */
-export function union(a: Bounds, b: Bounds): Bounds {
-  if (isEmpty(a)) return b;
-  if (isEmpty(b)) return a;
-  const x = Math.min(a.x, b.x);
-  const y = Math.min(a.y, b.y);
-  return bounds(x, y, Math.max(a.x + a.width, b.x + b.width) - x, Math.max(a.y + a.height, b.y + b.height) - y);
-}
-
 export function contains(outer: Bounds, inner: Bounds): boolean {
   return inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.width <= outer.x + outer.width && inner.y + inner.height <= outer.y + outer.height;
-}
-
-/** Bounds shifted into the coordinate system whose origin is `origin`'s top-left. */
-export function relativeTo(b: Bounds, origin: Bounds): Bounds {
-  return bounds(b.x - origin.x, b.y - origin.y, b.width, b.height);
 }
 
 /** Grows by `by` pixels on every side (negative shrinks, never below zero size). */
