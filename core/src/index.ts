@@ -11,6 +11,6 @@ export * from './rng/noise.js';
 export * from './schedulers/index.js';
 export { TorchGenerator, torchRandn, torchBatchNoise, type TorchSeed } from './rng/torch.js';
 export { ClipTokenizer, CLIP_BOS, CLIP_EOS, CLIP_CONTEXT_LENGTH } from './tokenizer/clip.js';
-export { GenerateRequest, ControlUnit, ImageId, SCHEDULER_NAMES, type SchedulerName, type GenerateRequestInput } from './request/schema.js';
+export { GenerateRequest, ControlUnit, ImageId, type SchedulerName, type GenerateRequestInput } from './request/schema.js';
 export { parseGenerateRequest, validateGenerateRequest, RequestValidationError, withResolvedSeed, imageSeed, type FieldError } from './request/parse.js';
 export * as control from './control/index.js';

@@ -2,11 +2,12 @@
 // the pipeline, the bridge server and every client. Images travel by id (a content hash the server stores
 // the uploaded PNG under), so a request is plain JSON. Only `prompt` is required.
 import { z } from 'zod';
+import { parsePoseJson } from '../control/openpose.js';
 import { InpaintOptions } from '../image/options.js';
+import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
 
-/** Scheduler names Kirie understands; the diffusers class and options each stands for live in core/src/schedulers. */
-export const SCHEDULER_NAMES = ['ddim', 'pndm', 'euler', 'euler_karras', 'euler_ancestral', 'dpmpp_2m', 'dpmpp_2m_karras', 'lcm'] as const;
-export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
+/** A scheduler name or alias from core/src/schedulers' registry (e.g. "euler_a", "dpmpp_2m_karras"). */
+export type SchedulerName = string;
 
 /** Where the initial and step noise comes from. torch-cpu = torch.manual_seed(seed); torch.randn(...) on the CPU (A1111 "CPU", ComfyUI). */
 export const NOISE_SOURCES = ['torch-cpu'] as const;
@@ -19,19 +20,8 @@ export const ImageId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'image id must be 1-128 letters, digits, "_", "-" or "." (a content hash), not starting with "."');
 
-/** One OpenPose-style person: COCO-18 keypoints as [x, y, confidence] triples in pixels; missing = 0,0,0. */
-export const OpenPosePerson = z.object({
-  pose_keypoints_2d: z
-    .array(z.number().finite())
-    .refine((k) => k.length === 54, { message: 'pose_keypoints_2d must hold 18 keypoints × (x, y, confidence) = 54 numbers' }),
-});
-
-/** OpenPose JSON as the ControlNet tools exchange it. */
-export const OpenPoseJson = z.object({
-  canvas_width: z.number().int().positive(),
-  canvas_height: z.number().int().positive(),
-  people: z.array(OpenPosePerson),
-});
+/** OpenPose-style JSON (people[].pose_keypoints_2d, …); checked by core/src/control's parser, see GenerateRequest. */
+export const OpenPoseJson = z.looseObject({ people: z.array(z.looseObject({})) });
 
 export const ControlPreprocessor = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }),
@@ -64,6 +54,9 @@ export const ControlUnit = z
     if (u.preprocessor.type === 'canny' && u.preprocessor.low > u.preprocessor.high) ctx.addIssue({ code: 'custom', path: ['preprocessor', 'low'], message: 'canny low threshold must not exceed high' });
   });
 
+/** DPM++ 2M Karras when the registry has it (A1111's default sampler), else the registry's first. */
+const DEFAULT_SCHEDULER = (findScheduler('dpmpp_2m_karras') ?? SCHEDULERS[0]).name;
+
 const SchedulerOverride = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 
 const size = (what: string) =>
@@ -83,7 +76,10 @@ export const GenerateRequest = z
     width: size('width').default(512),
     height: size('height').default(512),
     steps: z.number().int().min(1).max(1000).default(20),
-    scheduler: z.enum(SCHEDULER_NAMES).default('dpmpp_2m_karras'),
+    scheduler: z
+      .string()
+      .refine((name) => findScheduler(name) !== undefined, { message: `unknown scheduler; known: ${SCHEDULERS.map((s) => s.name).join(', ')}` })
+      .default(DEFAULT_SCHEDULER),
     /** diffusers scheduler_config overrides in diffusers' own (snake_case) keys, e.g. {"timestep_spacing": "trailing"}. */
     schedulerConfig: z.record(z.string(), SchedulerOverride).default({}),
     /** Classifier-free guidance scale; ≤ 1 turns CFG off (one UNet batch, negative prompt unused). */
@@ -106,6 +102,14 @@ export const GenerateRequest = z
   .superRefine((r, ctx) => {
     if (r.mask !== undefined && r.initImage === undefined) ctx.addIssue({ code: 'custom', path: ['mask'], message: 'a mask needs an initImage to repaint' });
     if (r.inpaint !== undefined && r.mask === undefined) ctx.addIssue({ code: 'custom', path: ['inpaint'], message: 'inpaint options need a mask' });
+    r.control.forEach((u, i) => {
+      if (u.pose === undefined) return;
+      try {
+        parsePoseJson(u.pose, { width: r.width, height: r.height });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['control', i, 'pose'], message: (err as Error).message });
+      }
+    });
     if (r.seed > MAX_SEED - (r.batchSize - 1)) ctx.addIssue({ code: 'custom', path: ['seed'], message: `seed + batchSize - 1 must not exceed ${MAX_SEED}` });
   });
 

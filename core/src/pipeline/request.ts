@@ -1,0 +1,100 @@
+// A GenerateRequest run end to end: the scheduler it names, per-image seeded noise, its images fetched
+// by id, its control units turned into control maps (pose render, canny) and ControlNets, then the
+// pipeline. Everything host-specific (files, sessions) comes in through RequestDeps.
+import { canny } from '../control/canny.js';
+import { parsePoseJson, placePose } from '../control/openpose.js';
+import { renderPose } from '../control/render.js';
+import type { RasterImage } from '../image/png.js';
+import type { ControlNetModel } from '../models/sessions.js';
+import { imageSeed } from '../request/parse.js';
+import type { ControlUnit, GenerateRequest } from '../request/schema.js';
+import type { NoiseSource } from '../rng/noise.js';
+import { TorchGenerator } from '../rng/torch.js';
+import type { OrtSession } from '../runtime/ort.js';
+import { createScheduler } from '../schedulers/registry.js';
+import { generate, type ControlInput, type PipelineOptions, type PipelineResult } from './generate.js';
+
+/** SD1.5's scheduler_config.json: the base every scheduler name configures on (checkpoints carry none). */
+export const SD15_SCHEDULER_CONFIG = Object.freeze({
+  num_train_timesteps: 1000,
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  trained_betas: null,
+  steps_offset: 1,
+  set_alpha_to_one: false,
+  clip_sample: false,
+  skip_prk_steps: true,
+});
+
+/** Image i of a batch draws from its own generator, so it comes out the same alone with seed + i. */
+export class PerImageNoise implements NoiseSource {
+  constructor(private readonly sources: readonly NoiseSource[]) {}
+
+  randn(shape: readonly number[]): Float32Array {
+    const [batch, ...rest] = shape;
+    if (batch !== this.sources.length) throw new Error(`noise for a batch of ${batch} asked of ${this.sources.length} per-image generators`);
+    const per = rest.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(batch * per);
+    this.sources.forEach((s, i) => out.set(s.randn([1, ...rest]), i * per));
+    return out;
+  }
+}
+
+export interface RequestDeps extends Omit<PipelineOptions, 'model'> {
+  model: PipelineOptions['model'] & {
+    /** A text encoder for A1111 "Clip skip" n (the loaded one is n = 1). */
+    clipSkip?(n: number): Promise<OrtSession>;
+  };
+  /** The ControlNet a control unit names. */
+  controlNet(name: string): Promise<ControlNetModel>;
+  /** An uploaded image by id. */
+  image(id: string): Promise<RasterImage>;
+  /** Replaces the seeded noise (reference runs replay recorded noise). */
+  noise?: NoiseSource;
+}
+
+async function controlImage(unit: ControlUnit, request: GenerateRequest, deps: RequestDeps): Promise<RasterImage> {
+  const { width, height } = request;
+  if (unit.pose !== undefined) {
+    const doc = parsePoseJson(unit.pose, { width, height });
+    const fitted = doc.width === width && doc.height === height ? doc : placePose(doc, { x: 0, y: 0, width, height }, width, height, 'contain');
+    return renderPose(fitted);
+  }
+  const image = await deps.image(unit.image!);
+  return unit.preprocessor.type === 'canny' ? canny(image, { low: unit.preprocessor.low, high: unit.preprocessor.high }) : image;
+}
+
+export async function generateFromRequest(request: GenerateRequest, deps: RequestDeps): Promise<PipelineResult> {
+  const base = deps.model;
+  const model = request.clipSkip > 1 ? { ...base, textEncoder: await clipSkipEncoder(base, request.clipSkip) } : base;
+  const scheduler = createScheduler(request.scheduler, { ...(model.schedulerConfig ?? SD15_SCHEDULER_CONFIG), ...request.schedulerConfig });
+  const noise = deps.noise ?? new PerImageNoise(Array.from({ length: request.batchSize }, (_, i) => new TorchGenerator(imageSeed(request, i))));
+  const control: ControlInput[] = [];
+  for (const unit of request.control) {
+    control.push({ net: await deps.controlNet(unit.model), image: await controlImage(unit, request, deps), scale: unit.scale, start: unit.start, end: unit.end });
+  }
+  return generate(
+    {
+      prompt: request.prompt,
+      negativePrompt: request.negativePrompt,
+      width: request.width,
+      height: request.height,
+      steps: request.steps,
+      scheduler,
+      guidance: request.guidance,
+      batchSize: request.batchSize,
+      strength: request.strength,
+      ...(request.initImage !== undefined ? { initImage: await deps.image(request.initImage) } : {}),
+      ...(request.mask !== undefined ? { mask: await deps.image(request.mask) } : {}),
+      control,
+      noise,
+    },
+    { ...deps, model },
+  );
+}
+
+async function clipSkipEncoder(model: RequestDeps['model'], n: number): Promise<OrtSession> {
+  if (!model.clipSkip) throw new Error(`${model.name} cannot change its text encoder's clip skip (requested ${n})`);
+  return model.clipSkip(n);
+}

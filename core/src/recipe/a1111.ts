@@ -1,0 +1,192 @@
+// The "parameters" text AUTOMATIC1111 stores in its PNGs, written and read so that recipes travel both
+// ways between Kirie and the tools that use this format (A1111, Forge, SD.Next, Civitai, ...):
+//
+//   a red fox
+//   Negative prompt: blurry
+//   Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1, Size: 512x512, Model hash: 6ce0161689, Model: v1-5, ...
+//
+// A value holding ',', ':' or a newline is written as a JSON string (A1111's `quote`).
+import type { ControlUnit, GenerateRequest, GenerateRequestInput } from '../request/schema.js';
+import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
+
+export interface A1111Context {
+  /** The seed this image was made with (image i of a batch: seed + i). */
+  seed: number;
+  modelName: string;
+  /** A1111's short hash: the first 10 hex digits of the checkpoint file's sha256. */
+  modelHash?: string;
+  /** Written as "Version: ..." (A1111 writes its own version there). */
+  version?: string;
+}
+
+function quote(value: string): string {
+  return /[,:\n]/.test(value) ? JSON.stringify(value) : value;
+}
+
+function unquote(value: string): string {
+  if (value.length < 2 || !value.startsWith('"') || !value.endsWith('"')) return value;
+  try {
+    return JSON.parse(value) as string;
+  } catch {
+    return value;
+  }
+}
+
+function samplerLabel(scheduler: string): string {
+  return findScheduler(scheduler)?.label ?? scheduler;
+}
+
+function controlText(unit: ControlUnit): string {
+  const module = unit.pose ? 'openpose' : unit.preprocessor.type;
+  const parts = [`Module: ${module}`, `Model: ${unit.model}`, `Weight: ${unit.scale}`];
+  if (unit.preprocessor.type === 'canny') parts.push(`Threshold A: ${unit.preprocessor.low}`, `Threshold B: ${unit.preprocessor.high}`);
+  parts.push(`Guidance Start: ${unit.start}`, `Guidance End: ${unit.end}`);
+  return parts.join(', ');
+}
+
+/** The parameters text for one image of `request`. */
+export function formatA1111(request: GenerateRequest, ctx: A1111Context): string {
+  const params: [string, string | number | undefined][] = [
+    ['Steps', request.steps],
+    ['Sampler', samplerLabel(request.scheduler)],
+    ['CFG scale', request.guidance],
+    ['Seed', ctx.seed],
+    ['Size', `${request.width}x${request.height}`],
+    ['Model hash', ctx.modelHash],
+    ['Model', ctx.modelName],
+    ['Denoising strength', request.initImage !== undefined ? request.strength : undefined],
+    ['Clip skip', request.clipSkip > 1 ? request.clipSkip : undefined],
+    ...request.control.map((u, i): [string, string] => [`ControlNet ${i}`, controlText(u)]),
+    ['Version', ctx.version],
+  ];
+  const line = params
+    .filter((p): p is [string, string | number] => p[1] !== undefined)
+    .map(([k, v]) => `${k}: ${quote(String(v))}`)
+    .join(', ');
+  const negative = request.negativePrompt ? `\nNegative prompt: ${request.negativePrompt}` : '';
+  return `${request.prompt}${negative}\n${line}`;
+}
+
+/** A ControlNet unit as far as text can say: its image is not in the recipe. */
+export interface A1111Control {
+  model: string;
+  module: string;
+  scale: number;
+  start: number;
+  end: number;
+  thresholds?: [number, number];
+}
+
+export interface ParsedA1111 {
+  /** Everything the text determines, in request fields (no control units: their images are not in the text). */
+  request: Omit<GenerateRequestInput, 'control'>;
+  control: A1111Control[];
+  modelHash?: string;
+  /** Keys Kirie does not use (e.g. Hires upscaler), verbatim. */
+  ignored: Record<string, string>;
+}
+
+// A1111's re_param: `key: value` pairs, a value either a JSON string or anything up to the next comma.
+const PARAM = /\s*([\w ]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)/g;
+
+function params(line: string): [string, string][] {
+  return [...line.matchAll(PARAM)].map((m) => [m[1].trim(), unquote(m[2].trim())]);
+}
+
+function number(key: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new Error(`recipe: "${key}" must be a number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function scheduler(sampler: string, scheduleType: string | undefined): string {
+  const label = scheduleType && !/^automatic$/i.test(scheduleType) && !/ karras$/i.test(sampler) ? `${sampler} ${scheduleType}` : sampler;
+  const found = SCHEDULERS.find((s) => s.label.toLowerCase() === label.toLowerCase()) ?? findScheduler(label.replace(/\s+/g, '_'));
+  if (!found) throw new Error(`recipe: sampler "${label}" is not supported; Kirie has ${SCHEDULERS.map((s) => s.label).join(', ')}`);
+  return found.name;
+}
+
+function parseControl(key: string, text: string): A1111Control {
+  const fields = new Map(params(text).map(([k, v]) => [k.toLowerCase(), v]));
+  const model = fields.get('model');
+  if (!model) throw new Error(`recipe: "${key}" names no model`);
+  const num = (name: string, fallback: number) => (fields.has(name) ? number(`${key} ${name}`, fields.get(name)!) : fallback);
+  const control: A1111Control = {
+    model,
+    module: fields.get('module') ?? 'none',
+    scale: num('weight', 1),
+    start: num('guidance start', 0),
+    end: num('guidance end', 1),
+  };
+  if (fields.has('threshold a') && fields.has('threshold b')) control.thresholds = [num('threshold a', 100), num('threshold b', 200)];
+  return control;
+}
+
+/** Reads A1111 "parameters" text (from Kirie or any tool writing the format). */
+export function parseA1111(text: string): ParsedA1111 {
+  const lines = text.trim().split('\n');
+  let last = lines[lines.length - 1] ?? '';
+  // The parameter line has at least 3 pairs; otherwise the whole text is prompt.
+  if (params(last).length < 3) last = '';
+  else lines.pop();
+  const prompt: string[] = [];
+  const negative: string[] = [];
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (negative.length === 0 && line.startsWith('Negative prompt:')) negative.push(line.slice('Negative prompt:'.length).trim());
+    else (negative.length > 0 ? negative : prompt).push(line);
+  }
+
+  const values = new Map(params(last));
+  const request: ParsedA1111['request'] = { prompt: prompt.join('\n') };
+  if (negative.length > 0) request.negativePrompt = negative.join('\n');
+  const control: A1111Control[] = [];
+  const ignored: Record<string, string> = {};
+  let modelHash: string | undefined;
+  for (const [key, value] of values) {
+    const controlKey = /^ControlNet (\d+)$/.exec(key);
+    if (controlKey) {
+      control[Number(controlKey[1])] = parseControl(key, value);
+      continue;
+    }
+    switch (key) {
+      case 'Steps':
+        request.steps = number(key, value);
+        break;
+      case 'Sampler':
+        request.scheduler = scheduler(value, values.get('Schedule type'));
+        break;
+      case 'Schedule type':
+      case 'Version':
+        break;
+      case 'CFG scale':
+        request.guidance = number(key, value);
+        break;
+      case 'Seed':
+        request.seed = number(key, value);
+        break;
+      case 'Size': {
+        const m = /^(\d+)x(\d+)$/.exec(value);
+        if (!m) throw new Error(`recipe: "Size" must be WIDTHxHEIGHT, got ${JSON.stringify(value)}`);
+        request.width = Number(m[1]);
+        request.height = Number(m[2]);
+        break;
+      }
+      case 'Model':
+        request.model = value;
+        break;
+      case 'Model hash':
+        modelHash = value;
+        break;
+      case 'Denoising strength':
+        request.strength = number(key, value);
+        break;
+      case 'Clip skip':
+        request.clipSkip = number(key, value);
+        break;
+      default:
+        ignored[key] = value;
+    }
+  }
+  return { request, control: control.filter((c) => c !== undefined), ...(modelHash ? { modelHash } : {}), ignored };
+}

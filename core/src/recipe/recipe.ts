@@ -1,0 +1,51 @@
+// A generated image's recipe as PNG text: AUTOMATIC1111's "parameters" for other tools and people, and
+// Kirie's own request as JSON ("kirie"), which reproduces the image exactly. Both describe one image:
+// image i of a batch is the request with batchSize 1 and seed + i.
+import { imageSeed, parseGenerateRequest } from '../request/parse.js';
+import type { GenerateRequest } from '../request/schema.js';
+import { formatA1111, parseA1111, type A1111Context, type ParsedA1111 } from './a1111.js';
+
+export const PARAMETERS_KEY = 'parameters';
+export const KIRIE_KEY = 'kirie';
+
+/** The request that makes image `index` of `request` on its own. */
+export function singleImageRequest(request: GenerateRequest, index: number): GenerateRequest {
+  return { ...request, seed: imageSeed(request, index), batchSize: 1 };
+}
+
+/** JSON with every non-ASCII character escaped, so it fits a Latin-1 tEXt chunk unchanged. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** PNG text entries for image `index` of a run. */
+export function recipeText(request: GenerateRequest, index: number, ctx: Omit<A1111Context, 'seed'>): Record<string, string> {
+  const single = singleImageRequest(request, index);
+  return {
+    [PARAMETERS_KEY]: formatA1111(single, { ...ctx, seed: single.seed }),
+    [KIRIE_KEY]: asciiJson({ request: single, model: { name: ctx.modelName, ...(ctx.modelHash ? { hash: ctx.modelHash } : {}) } }),
+  };
+}
+
+export type ReadRecipe =
+  | { source: 'kirie'; request: GenerateRequest; modelHash?: string }
+  | ({ source: 'a1111' } & ParsedA1111);
+
+/** The recipe in a PNG's text entries: Kirie's own when present, else A1111 parameters. */
+export function readRecipe(text: Record<string, string>): ReadRecipe {
+  const own = text[KIRIE_KEY];
+  if (own !== undefined) {
+    let json: { request?: unknown; model?: { hash?: unknown } };
+    try {
+      json = JSON.parse(own) as typeof json;
+    } catch (err) {
+      throw new Error(`recipe: the "${KIRIE_KEY}" text is not JSON (${(err as Error).message})`);
+    }
+    const request = parseGenerateRequest(json.request);
+    const hash = json.model?.hash;
+    return { source: 'kirie', request, ...(typeof hash === 'string' ? { modelHash: hash } : {}) };
+  }
+  const parameters = text[PARAMETERS_KEY];
+  if (parameters !== undefined) return { source: 'a1111', ...parseA1111(parameters) };
+  throw new Error(`no recipe: the image has neither "${KIRIE_KEY}" nor "${PARAMETERS_KEY}" text (keys: ${Object.keys(text).join(', ') || 'none'})`);
+}
