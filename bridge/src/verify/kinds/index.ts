@@ -1,8 +1,9 @@
 // Every verify kind Kirie knows, tried in order against each case file.
 import type { VerifyKind } from '../types.js';
 import { componentsKind } from './components.js';
+import { controlnetKind } from './controlnet.js';
 import { rngKind } from './rng.js';
 import { schedulersKind } from './schedulers.js';
 import { tokenizerKind } from './tokenizer.js';
 
-export const verifyKinds: VerifyKind[] = [componentsKind, tokenizerKind, rngKind, schedulersKind];
+export const verifyKinds: VerifyKind[] = [componentsKind, tokenizerKind, rngKind, schedulersKind, controlnetKind];
