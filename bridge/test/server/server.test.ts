@@ -18,7 +18,7 @@ afterAll(() => bridge.dispose());
 const api = (path: string) => `${bridge.url}/v1${path}`;
 const getJson = async (path: string) => (await fetch(api(path), { headers: bridge.auth })).json() as Promise<Record<string, any>>;
 const post = (body: unknown) => fetch(api('/jobs'), { method: 'POST', headers: { ...bridge.auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const upload = (bytes: Uint8Array, type = 'image/png') => fetch(api('/images'), { method: 'PUT', headers: { ...bridge.auth, 'content-type': type }, body: bytes });
+const upload = (bytes: Uint8Array, type = 'image/png') => fetch(api('/images'), { method: 'PUT', headers: { ...bridge.auth, 'content-type': type }, body: new Uint8Array(bytes) });
 
 /** Raw request with a chosen Host header (fetch will not send a foreign one). */
 function rawRequest(host: string, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {

@@ -1,0 +1,191 @@
+/// <reference lib="dom" />
+// The playground: Kirie without a host application, on the same shared client the plugins use. The
+// token comes from the URL fragment `kirie serve` prints (#token=…, never sent to a server) or the form.
+import { KirieClient, KirieApiError } from '@kirie/core/client/client';
+import type { GenerateRequestInput, JobEvent, Recipe, StyleInfo } from '@kirie/core/client/protocol';
+import { applyStyle } from '@kirie/core/styles/presets';
+import { PaintStage } from './canvas.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const input = (id: string) => $<HTMLInputElement>(id);
+const TOKEN_KEY = 'kirie.token';
+
+const stage = new PaintStage($<HTMLCanvasElement>('image'), $<HTMLCanvasElement>('mask'));
+let client: KirieClient | null = null;
+let styles: StyleInfo[] = [];
+let currentJob: string | null = null;
+
+function say(text: string): void {
+  $('message').textContent = text;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof KirieApiError) return err.field ? `${err.message} (field: ${err.field})` : err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function connect(token: string): Promise<void> {
+  const candidate = new KirieClient({ url: location.origin, token });
+  try {
+    const [health, models, styleList] = await Promise.all([candidate.health(), candidate.models(), candidate.styles()]);
+    client = candidate;
+    styles = styleList;
+    localStorage.setItem(TOKEN_KEY, token);
+    $('token-form').hidden = true;
+    $('status').textContent = `bridge ${health.version} on ${health.device}${health.deviceNote ? ` (${health.deviceNote})` : ''}`;
+    fillSelect($<HTMLSelectElement>('model'), models.filter((m) => m.kind === 'checkpoint' || m.kind === 'onnx' || m.kind === 'inpaint').map((m) => [m.id, m.note ? `${m.name} — ${m.note}` : m.name]));
+    fillSelect($<HTMLSelectElement>('style'), [['', 'none'], ...styles.map((s): [string, string] => [s.id, s.name])]);
+    if (models.length === 0) say('No models yet: copy an SD1.5 .safetensors checkpoint into the models folder (or start with --demo).');
+  } catch (err) {
+    $('token-form').hidden = false;
+    $('status').textContent = 'not connected';
+    say(err instanceof KirieApiError && err.status === 401 ? 'The token is missing or wrong: paste the output of `kirie token`.' : describe(err));
+  }
+}
+
+function fillSelect(select: HTMLSelectElement, options: [string, string][]): void {
+  select.replaceChildren(...options.map(([value, label]) => new Option(label, value)));
+}
+
+function applyStyleSettings(): void {
+  const style = styles.find((s) => s.id === $<HTMLSelectElement>('style').value);
+  if (!style) return;
+  input('steps').value = String(style.settings.steps);
+  input('guidance').value = String(style.settings.guidance);
+  input('strength').value = String(style.settings.strength);
+  $<HTMLTextAreaElement>('negative').value = style.negativePrompt;
+}
+
+async function buildRequest(): Promise<GenerateRequestInput> {
+  const c = client!;
+  const width = Number(input('width').value);
+  const height = Number(input('height').value);
+  const style = styles.find((s) => s.id === $<HTMLSelectElement>('style').value);
+  const typed = $<HTMLTextAreaElement>('prompt').value;
+  const request: GenerateRequestInput = {
+    model: $<HTMLSelectElement>('model').value || 'default',
+    prompt: style ? applyStyle(style, typed).prompt : typed,
+    negativePrompt: $<HTMLTextAreaElement>('negative').value,
+    width,
+    height,
+    steps: Number(input('steps').value),
+    guidance: Number(input('guidance').value),
+    seed: Number(input('seed').value),
+    ...(style ? { scheduler: style.settings.scheduler } : {}),
+  };
+  if (stage.hasImage) {
+    request.initImage = (await c.uploadImage(await stage.imagePng())).id;
+    request.strength = Number(input('strength').value);
+    if (stage.hasMask) request.mask = (await c.uploadImage(await stage.maskPng())).id;
+  }
+  return request;
+}
+
+function showProgress(event: Extract<JobEvent, { type: 'progress' }>): void {
+  const bar = $<HTMLProgressElement>('progress');
+  bar.value = event.total > 0 ? event.step / event.total : 0;
+  $('progress-text').textContent = event.phase === 'loading' ? `loading model ${event.step}%` : `step ${event.step} / ${event.total}`;
+  if (event.preview) {
+    const img = $<HTMLImageElement>('preview');
+    img.src = `data:image/png;base64,${event.preview}`;
+    img.hidden = false;
+  }
+}
+
+async function addResult(imageId: string, recipe: Recipe): Promise<void> {
+  const bytes = await client!.image(imageId);
+  const url = URL.createObjectURL(new Blob([bytes.slice()], { type: 'image/png' }));
+  const item = document.createElement('li');
+  item.className = 'result';
+  const img = document.createElement('img');
+  img.src = url;
+  img.alt = recipe.request.prompt;
+  img.dataset.imageId = imageId;
+  const use = document.createElement('button');
+  use.type = 'button';
+  use.textContent = 'Use as image';
+  use.addEventListener('click', () => stage.setImage(img));
+  const details = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.textContent = `seed ${recipe.request.seed} · ${recipe.request.steps} steps · ${recipe.durationMs} ms`;
+  const pre = document.createElement('pre');
+  pre.className = 'recipe';
+  pre.textContent = JSON.stringify(recipe, null, 2);
+  details.append(summary, pre);
+  item.append(img, use, details);
+  $('history').prepend(item);
+}
+
+async function generate(): Promise<void> {
+  if (!client) return;
+  say('');
+  $<HTMLButtonElement>('generate').disabled = true;
+  try {
+    stage.resize(Number(input('width').value), Number(input('height').value));
+    const request = await buildRequest();
+    for await (const event of client.generate(request)) {
+      if (event.type === 'queued') {
+        currentJob = event.jobId;
+        $<HTMLButtonElement>('cancel').disabled = false;
+        $('progress-text').textContent = event.position > 0 ? `queued behind ${event.position}` : 'starting';
+      } else if (event.type === 'progress') showProgress(event);
+      else if (event.type === 'done') {
+        for (const id of event.images) await addResult(id, event.recipe);
+        $('progress-text').textContent = 'done';
+      } else if (event.type === 'error') say(event.message);
+      else if (event.type === 'cancelled') $('progress-text').textContent = 'cancelled';
+    }
+  } catch (err) {
+    say(describe(err));
+  } finally {
+    currentJob = null;
+    $<HTMLButtonElement>('generate').disabled = false;
+    $<HTMLButtonElement>('cancel').disabled = true;
+  }
+}
+
+async function loadPicture(blob: Blob): Promise<void> {
+  try {
+    const bitmap = await createImageBitmap(blob);
+    stage.resize(Number(input('width').value), Number(input('height').value));
+    stage.setImage(bitmap);
+  } catch {
+    say('That file is not an image the browser can read.');
+  }
+}
+
+$('generate-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void generate();
+});
+$('cancel').addEventListener('click', () => {
+  if (currentJob) client?.cancel(currentJob).catch((err: unknown) => say(describe(err)));
+});
+$('token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void connect(input('token').value.trim());
+});
+$('style').addEventListener('change', applyStyleSettings);
+input('open').addEventListener('change', () => {
+  const file = input('open').files?.[0];
+  if (file) void loadPicture(file);
+});
+$('clear-image').addEventListener('click', () => stage.clearImage());
+$('clear-mask').addEventListener('click', () => stage.clearMask());
+input('brush').addEventListener('input', () => (stage.brush = Number(input('brush').value)));
+input('erase').addEventListener('change', () => (stage.erase = input('erase').checked));
+for (const id of ['width', 'height']) input(id).addEventListener('change', () => stage.resize(Number(input('width').value), Number(input('height').value)));
+document.addEventListener('paste', (e) => {
+  const item = Array.from(e.clipboardData?.items ?? []).find((i) => i.type.startsWith('image/'));
+  const file = item?.getAsFile();
+  if (file) void loadPicture(file);
+});
+
+const fromUrl = new URLSearchParams(location.hash.slice(1)).get('token');
+if (fromUrl) history.replaceState(null, '', location.pathname);
+const token = fromUrl ?? localStorage.getItem(TOKEN_KEY);
+if (token) void connect(token);
+else {
+  $('token-form').hidden = false;
+  $('status').textContent = 'not connected';
+}

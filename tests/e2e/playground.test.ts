@@ -1,0 +1,86 @@
+// The playground in real headless Chromium against a real bridge (tiny model): connect with the token
+// from the URL fragment, generate with live progress, paint a mask over an opened image, cancel.
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePng } from '@kirie/core/image/png';
+import { DEMO, startE2eBridge, type E2eBridge } from './bridge-harness.js';
+
+let bridge: E2eBridge;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  bridge = await startE2eBridge({ playground: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage();
+  page.on('pageerror', (err) => {
+    throw err;
+  });
+  await page.goto(`${bridge.url}/#token=${bridge.token}`);
+  await page.waitForFunction((demo) => [...document.querySelectorAll('#model option')].some((o) => (o as HTMLOptionElement).value === demo), DEMO);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await bridge?.dispose();
+});
+
+async function setForm(values: Record<string, string>): Promise<void> {
+  for (const [id, value] of Object.entries(values)) await page.fill(`#${id}`, value);
+  await page.dispatchEvent('#width', 'change');
+}
+
+describe('playground', () => {
+  it('connects with the fragment token and hides it from the address bar', async () => {
+    expect(page.url()).not.toContain(bridge.token);
+    expect(await page.textContent('#status')).toMatch(/on cpu/);
+    expect(await page.evaluate(() => localStorage.getItem('kirie.token'))).toBe(bridge.token);
+  });
+
+  it('generates text to image with live progress and a recipe in the history', async () => {
+    await page.selectOption('#style', 'kirie');
+    await setForm({ prompt: 'a red fox', width: '64', height: '64', steps: '3', seed: '7' });
+    await page.click('#generate');
+    await page.waitForSelector('#history li.result img');
+    const recipe = JSON.parse((await page.textContent('#history li.result pre.recipe'))!);
+    expect(recipe.request).toMatchObject({ seed: 7, steps: 3, width: 64, model: DEMO, scheduler: 'dpmpp_2m_karras' });
+    expect(recipe.request.prompt).toMatch(/^a red fox, paper-cut art/);
+    expect(await page.$eval('#history li.result img', (img) => (img as HTMLImageElement).naturalWidth)).toBe(64);
+    expect(await page.$eval('#preview', (img) => (img as HTMLImageElement).src)).toMatch(/^data:image\/png;base64,/);
+    expect(await page.textContent('#progress-text')).toBe('done');
+  });
+
+  it('inpaints an opened image through a painted mask', async () => {
+    const data = new Uint8Array(64 * 64 * 3).map((_, i) => (i % 3 === 2 ? 200 : (i * 7) % 256));
+    const png = encodePng({ width: 64, height: 64, channels: 3, data });
+    await page.setInputFiles('#open', { name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from(png) });
+    await page.waitForFunction(() => document.querySelector('#image') && (document.querySelector('#image') as HTMLCanvasElement).getContext('2d')!.getImageData(10, 10, 1, 1).data[3] === 255);
+    const box = await page.locator('#mask').boundingBox();
+    await page.mouse.move(box!.x + box!.width * 0.3, box!.y + box!.height * 0.5);
+    await page.mouse.down();
+    await page.mouse.move(box!.x + box!.width * 0.7, box!.y + box!.height * 0.5, { steps: 5 });
+    await page.mouse.up();
+    await page.selectOption('#style', '');
+    await setForm({ prompt: 'a window', steps: '2', seed: '3', strength: '1' });
+    const before = await page.$$eval('#history li.result', (l) => l.length);
+    await page.click('#generate');
+    await page.waitForFunction((n) => document.querySelectorAll('#history li.result').length > n, before);
+    const recipe = JSON.parse((await page.textContent('#history li.result pre.recipe'))!);
+    expect(recipe.request.initImage).toMatch(/^[0-9a-f]{64}$/);
+    expect(recipe.request.mask).toMatch(/^[0-9a-f]{64}$/);
+    expect(recipe.request.strength).toBe(1);
+  });
+
+  it('cancels a running job', async () => {
+    await page.click('#clear-image');
+    await setForm({ prompt: 'slow', width: '256', height: '256', steps: '60', seed: '1' });
+    await page.click('#generate');
+    await page.waitForFunction(() => /^step \d+ \/ 60$/.test(document.querySelector('#progress-text')!.textContent ?? ''));
+    await page.click('#cancel');
+    await page.waitForFunction(() => document.querySelector('#progress-text')!.textContent === 'cancelled');
+    expect(await page.isDisabled('#cancel')).toBe(true);
+  });
+});
