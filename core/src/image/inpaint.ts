@@ -26,8 +26,12 @@ export interface InpaintPlan {
   readonly blendMask: RasterImage;
   /** 0/1 over the context crop: where colour statistics are compared. */
   readonly ring: Uint8Array;
-  /** The model's inputs at model size: the pre-filled RGB image and the soft denoise mask (L). */
+  /** The model's input image at model size: RGB, the hole pre-filled (at strength 1). */
   readonly image: RasterImage;
+  /**
+   * The soft denoise mask at model size (L, 255 = repaint). A pipeline either binarises it (≥ 128, as
+   * diffusers does) or, for soft denoising, takes latentMask(mask) and blends with stepMask per step.
+   */
   readonly mask: RasterImage;
 }
 
@@ -176,7 +180,7 @@ export function applyPatch(original: RasterImage, patch: InpaintPatch): RasterIm
       const a = p.data[pi + 3];
       if (a === 0) continue;
       const oi = ((b.y + y) * original.width + b.x + x) * ch;
-      // Destination weight (1 − a)·αb in 0..255², so opaque originals reduce to a plain lerp.
+      // Porter-Duff over in 0..255 alpha units; for an opaque original it is a plain lerp by a.
       const under = ch === 4 ? ((255 - a) * out[oi + 3]) / 255 : 255 - a;
       const total = a + under;
       for (let c = 0; c < 3; c++) out[oi + c] = Math.round((p.data[pi + c] * a + out[oi + c] * under) / total);

@@ -1,5 +1,5 @@
 // The inpainting knobs a request may set. GenerateRequest embeds this schema as its optional `inpaint`
-// field; every default here is the tuned value (see the README of core/src/image in the docs of planInpaint).
+// field. The defaults are the tuned values; planInpaint's doc comment says what they add up to.
 import { z } from 'zod';
 
 /** How the hole is filled before encoding at strength 1 (at strength < 1 the original pixels are kept). */

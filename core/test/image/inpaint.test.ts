@@ -114,6 +114,21 @@ describe('planInpaint + compositeInpaint', () => {
     expect(after).toBeLessThan(0.2 * before);
   });
 
+  it.each([
+    // original pixel, patch pixel (RGBA), result
+    [[100, 100, 100, 255], [200, 0, 0, 255], [200, 0, 0, 255]],
+    [[100, 100, 100, 255], [200, 0, 0, 128], [150, 50, 50, 255]],
+    [[100, 100, 100, 0], [200, 0, 0, 128], [200, 0, 0, 128]],
+    [[100, 100, 100, 128], [200, 0, 0, 128], [167, 33, 33, 192]],
+    [[100, 100, 100, 7], [1, 2, 3, 0], [100, 100, 100, 7]],
+  ])('applyPatch lays %j under %j as %j (source over)', (under, over, expected) => {
+    const original: RasterImage = { width: 1, height: 1, channels: 4, data: Uint8Array.from(under) };
+    const result = applyPatch(original, { bounds: bounds(0, 0, 1, 1), image: { width: 1, height: 1, channels: 4, data: Uint8Array.from(over) } });
+    expect([...result.data]).toEqual(expected);
+    const rgb = applyPatch({ width: 1, height: 1, channels: 3, data: Uint8Array.from(under.slice(0, 3)) }, { bounds: bounds(0, 0, 1, 1), image: { width: 1, height: 1, channels: 4, data: Uint8Array.from(over) } });
+    if (under[3] === 255) expect([...rgb.data]).toEqual(expected.slice(0, 3));
+  });
+
   it('rejects mismatched inputs with clear errors', async () => {
     const original = sceneImage(300, 200);
     await expect(planInpaint(original, rect(bounds(10, 10, 20, 20)), 1, { grow: -1 })).rejects.toThrow(/invalid inpaint options: grow/);
