@@ -20,7 +20,7 @@ beforeAll(async () => {
     throw err;
   });
   await page.goto(`${bridge.url}/#token=${bridge.token}`);
-  await page.waitForFunction((demo) => [...document.querySelectorAll('#model option')].some((o) => (o as HTMLOptionElement).value === demo), DEMO);
+  await page.waitForFunction((demo) => Array.from(document.querySelectorAll("#model option")).some((o) => (o as HTMLOptionElement).value === demo), DEMO);
 });
 
 afterAll(async () => {
