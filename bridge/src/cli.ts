@@ -1,10 +1,12 @@
 // kirie — the bridge's command line. Each command lives in its own module under commands/.
 import { Command } from 'commander';
 import { registerVerifyCommand } from './commands/verify.js';
+import { registerGenerateCommand } from './commands/generate.js';
 
 const program = new Command('kirie').description('Kirie: Stable Diffusion and ControlNet for Photoshop and Figma, on your own GPU').version('0.1.0');
 
 registerVerifyCommand(program);
+registerGenerateCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`kirie: ${err instanceof Error ? err.message : String(err)}`);

@@ -2,8 +2,9 @@
 import type { VerifyKind } from '../types.js';
 import { componentsKind } from './components.js';
 import { controlnetKind } from './controlnet.js';
+import { pipelinesKind } from './pipelines.js';
 import { rngKind } from './rng.js';
 import { schedulersKind } from './schedulers.js';
 import { tokenizerKind } from './tokenizer.js';
 
-export const verifyKinds: VerifyKind[] = [componentsKind, tokenizerKind, rngKind, schedulersKind, controlnetKind];
+export const verifyKinds: VerifyKind[] = [componentsKind, tokenizerKind, rngKind, schedulersKind, pipelinesKind, controlnetKind];

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { prepareGeneration, type GenerateOptions } from '../generate/options.js';
+import { runGeneration } from '../generate/run.js';
+import { parseDevice, type Device } from '../runtime/session.js';
+
+function int(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
+  return n;
+}
+
+function num(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('not a number');
+  return n;
+}
+
+export function registerGenerateCommand(program: Command): void {
+  program
+    .command('generate')
+    .description('make an image (txt2img, img2img, inpainting, ControlNet) and save it with its recipe')
+    .option('--model <path>', 'checkpoint (.safetensors) or ONNX folder')
+    .option('--prompt <text>', 'what to draw')
+    .option('--negative <text>', 'what to avoid')
+    .option('--init <png>', 'start from this image (img2img)')
+    .option('--mask <png>', 'repaint where this mask is white (needs --init)')
+    .option('--strength <0-1>', 'how much of the init image to repaint', num)
+    .option('--pose <json>', 'OpenPose JSON to render as the control image')
+    .option('--control <png>', 'control image (used as is, or edges with --canny)')
+    .option('--canny', 'turn --control into Canny edges first')
+    .option('--controlnet <path>', 'ControlNet checkpoint or .onnx')
+    .option('--control-scale <n>', 'ControlNet conditioning scale', num)
+    .option('--seed <n>', 'seed (random when omitted)', int)
+    .option('--steps <n>', 'denoising steps', int)
+    .option('--scheduler <name>', 'ddim, euler, euler_a, dpmpp_2m_karras, lcm, …')
+    .option('--guidance <n>', 'CFG scale (≤ 1 turns it off)', num)
+    .option('--width <n>', 'width in pixels (multiple of 8)', int)
+    .option('--height <n>', 'height in pixels (multiple of 8)', int)
+    .option('--clip-skip <n>', 'AUTOMATIC1111 clip skip (1 = last layer)', int)
+    .option('--batch <n>', 'images to make (image i uses seed + i)', int)
+    .option('--recipe <png>', 'remake an image from the recipe in its PNG (Kirie or AUTOMATIC1111); other options override it')
+    .option('--device <device>', 'auto, cuda, dml, coreml or cpu', parseDevice, 'auto' as Device)
+    .requiredOption('--out <png>', 'where to write the image')
+    .action(async (opts: GenerateOptions & { device: Device; out: string }) => {
+      const { request, images, notes } = prepareGeneration(opts);
+      for (const note of notes) console.error(`note: ${note}`);
+      const bar = new SingleBar({ format: '{phase} [{bar}] {value}/{total}', hideCursor: true }, Presets.shades_classic);
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      process.once('SIGINT', stop);
+      let started = false;
+      try {
+        const paths = await runGeneration(request, images, {
+          device: opts.device,
+          out: opts.out,
+          signal: abort.signal,
+          log: (m) => console.error(m),
+          onPhase: (phase) => {
+            if (phase === 'loading') console.error(`loading ${request.model} …`);
+            else if (started) bar.update({ phase });
+          },
+          onProgress: (p) => {
+            if (!started) bar.start(p.total, 0, { phase: 'denoising' });
+            started = true;
+            bar.update(p.step);
+          },
+        });
+        bar.stop();
+        console.log(`${paths.join('\n')}\nseed ${request.seed}`);
+      } finally {
+        bar.stop();
+        process.off('SIGINT', stop);
+      }
+    });
+}

@@ -1,0 +1,135 @@
+// `kirie generate` options → one GenerateRequest. A recipe (a PNG Kirie or AUTOMATIC1111 wrote) gives
+// the starting point and explicit options override it; images are referenced by content id, so a
+// recipe's init image, mask or control image must be passed again and is checked against the recipe.
+import { readFileSync } from 'node:fs';
+import { parseGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
+import type { ControlUnit, GenerateRequest, GenerateRequestInput } from '@kirie/core/request/schema';
+import { readRecipe } from '@kirie/core/recipe/recipe';
+import { ImageFiles } from './images.js';
+import { readText } from './png-text.js';
+
+export interface GenerateOptions {
+  model?: string;
+  prompt?: string;
+  negative?: string;
+  init?: string;
+  mask?: string;
+  strength?: number;
+  pose?: string;
+  control?: string;
+  canny?: boolean;
+  controlnet?: string;
+  controlScale?: number;
+  seed?: number;
+  steps?: number;
+  scheduler?: string;
+  guidance?: number;
+  width?: number;
+  height?: number;
+  clipSkip?: number;
+  batch?: number;
+  recipe?: string;
+}
+
+export interface PreparedGeneration {
+  request: GenerateRequest;
+  images: ImageFiles;
+  /** Notes for the user (recipe differences). */
+  notes: string[];
+}
+
+/** A control unit as a recipe gives it: A1111 text has no image, Kirie's own recipe has its id or pose. */
+type RecipeUnit = Pick<ControlUnit, 'model' | 'scale' | 'start' | 'end' | 'preprocessor'> & Partial<Pick<ControlUnit, 'image' | 'pose'>>;
+type Draft = Omit<GenerateRequestInput, 'control'> & { control: RecipeUnit[] };
+
+function fromRecipe(path: string, notes: string[]): Draft {
+  const recipe = readRecipe(readText(readFileSync(path)));
+  if (recipe.source === 'kirie') return recipe.request;
+  const ignored = Object.keys(recipe.ignored);
+  if (ignored.length > 0) notes.push(`recipe settings Kirie does not use: ${ignored.join(', ')}`);
+  return {
+    ...recipe.request,
+    control: recipe.control.map((c) => ({
+      model: c.model,
+      preprocessor: c.module === 'canny' ? { type: 'canny' as const, low: c.thresholds?.[0] ?? 100, high: c.thresholds?.[1] ?? 200 } : { type: 'none' as const },
+      scale: c.scale,
+      start: c.start,
+      end: c.end,
+    })),
+  };
+}
+
+/** The id of the file given for an image, checked against the one the recipe names. */
+function imageFor(images: ImageFiles, path: string | undefined, recipeId: string | undefined, flag: string, notes: string[]): string | undefined {
+  if (path === undefined) {
+    if (recipeId !== undefined) throw new Error(`the recipe was made with ${flag.slice(2)} image ${recipeId}: pass that file with ${flag}`);
+    return undefined;
+  }
+  const id = images.add(path, flag.slice(2));
+  if (recipeId !== undefined && recipeId !== id) notes.push(`${flag} ${path} is not the image the recipe was made with: the result will differ`);
+  return id;
+}
+
+function controlUnits(opts: GenerateOptions, draft: Draft, images: ImageFiles, notes: string[]): GenerateRequestInput['control'] {
+  const [base, ...rest] = draft.control;
+  if (rest.length > 0) throw new Error(`the recipe uses ${draft.control.length} ControlNets; the command line gives one: use the bridge's API for several`);
+  if (opts.pose !== undefined && opts.control !== undefined) throw new Error('give --pose or --control, not both');
+  if (opts.pose === undefined && opts.control === undefined) {
+    if (!base) return [];
+    if (base.pose !== undefined) return [{ ...base, pose: base.pose }];
+    throw new Error(
+      base.image !== undefined
+        ? `the recipe was made with control image ${base.image}: pass that file with --control`
+        : `the recipe uses ControlNet ${base.model}: pass its control image with --control or its pose with --pose`,
+    );
+  }
+  const model = opts.controlnet ?? base?.model;
+  if (!model) throw new Error('--pose/--control need a ControlNet model: pass --controlnet <file>');
+  const unit = { model, scale: opts.controlScale ?? base?.scale ?? 1, start: base?.start ?? 0, end: base?.end ?? 1 };
+  if (opts.pose !== undefined) {
+    let pose: unknown;
+    try {
+      pose = JSON.parse(readFileSync(opts.pose, 'utf8'));
+    } catch (err) {
+      throw new Error(`--pose ${opts.pose}: ${(err as Error).message}`);
+    }
+    return [{ ...unit, pose: pose as ControlUnit['pose'] }];
+  }
+  const image = imageFor(images, opts.control, base?.image, '--control', notes)!;
+  const preprocessor = opts.canny ? { type: 'canny' as const } : (base?.preprocessor ?? { type: 'none' as const });
+  return [{ ...unit, image, preprocessor }];
+}
+
+export function prepareGeneration(opts: GenerateOptions): PreparedGeneration {
+  const notes: string[] = [];
+  const images = new ImageFiles();
+  const draft: Draft = opts.recipe !== undefined ? fromRecipe(opts.recipe, notes) : { prompt: '', control: [] };
+  if (opts.recipe === undefined && opts.prompt === undefined) throw new Error('give --prompt (or --recipe image.png)');
+  const initImage = imageFor(images, opts.init, draft.initImage, '--init', notes);
+  const mask = imageFor(images, opts.mask, draft.mask, '--mask', notes);
+  const init = initImage !== undefined ? images.get(initImage) : undefined;
+  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const input = {
+    ...draft,
+    ...defined({
+      model: opts.model,
+      prompt: opts.prompt,
+      negativePrompt: opts.negative,
+      strength: opts.strength,
+      seed: opts.seed,
+      steps: opts.steps,
+      scheduler: opts.scheduler,
+      guidance: opts.guidance,
+      clipSkip: opts.clipSkip,
+      batchSize: opts.batch,
+      // Without a size, an init image gives its own.
+      width: opts.width ?? (draft.width === undefined ? init?.width : undefined),
+      height: opts.height ?? (draft.height === undefined ? init?.height : undefined),
+    }),
+    initImage,
+    mask,
+    control: controlUnits(opts, draft, images, notes),
+  };
+  if (input.model === undefined) throw new Error('give --model <checkpoint or ONNX folder>');
+  return { request: withResolvedSeed(parseGenerateRequest(input)), images, notes };
+}

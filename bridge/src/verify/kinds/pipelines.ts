@@ -1,0 +1,206 @@
+// Verify kind for whole-pipeline cases (tests/golden/pipelines/<case>/case.json and any tree in that
+// format): the case's parameters become a GenerateRequest, its images are served by id, its recorded
+// noise is replayed, and the real pipeline runs on the tiny checkpoints named by the case. Nothing is
+// taken from the reference's intermediate arrays except to compare against.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { RasterImage } from '@kirie/core/image/png';
+import type { ControlNetModel } from '@kirie/core/models/sessions';
+import { generateFromRequest } from '@kirie/core/pipeline/request';
+import type { PipelineResult } from '@kirie/core/pipeline/generate';
+import { parseGenerateRequest } from '@kirie/core/request/parse';
+import type { GenerateRequestInput } from '@kirie/core/request/schema';
+import { QueuedNoise } from '@kirie/core/rng/noise';
+import { openControlNet, openModel, type LoadedModel } from '../../models/load.js';
+import { loadClipTokenizer } from '../../models/tokenizer-files.js';
+import { allClose } from '../compare.js';
+import { readJson, readNpy, readPng } from '../files.js';
+import type { CaseFile, CaseResult, VerifyKind } from '../types.js';
+
+const KIND = 'pipelines';
+
+interface PipelineCase {
+  id: string;
+  pipeline: string;
+  models: { checkpoint: string; controlnet: string | null; tokenizer: string };
+  parameters: {
+    prompt: string;
+    negative_prompt: string | null;
+    height: number;
+    width: number;
+    num_inference_steps: number;
+    guidance_scale: number;
+    strength: number | null;
+    controlnet_conditioning_scale: number | null;
+    num_images_per_prompt: number;
+    clip_skip: number | null;
+    control_guidance_start: number | null;
+    control_guidance_end: number | null;
+  };
+  scheduler: { variant: string; effective_config: Record<string, unknown> };
+  files: Record<string, string>;
+  float32_vs_float64?: { final_latents_max_abs_diff?: number; image_max_abs_diff?: number };
+}
+
+interface Tolerances {
+  final_latents_atol: number;
+  steps_latents_atol: number;
+  image_atol: number;
+}
+
+// Loaded once per process: cases share the tiny checkpoints.
+const models = new Map<string, Promise<LoadedModel>>();
+const controlNets = new Map<string, Promise<ControlNetModel>>();
+
+function once<T>(cache: Map<string, Promise<T>>, key: string, open: () => Promise<T>): Promise<T> {
+  if (!cache.has(key)) cache.set(key, open());
+  return cache.get(key)!;
+}
+
+/** Releases the models the kind loaded (tests call this when done). */
+export async function releasePipelineModels(): Promise<void> {
+  const all = [...models.values(), ...controlNets.values()];
+  models.clear();
+  controlNets.clear();
+  for (const m of all) await (await m).release();
+}
+
+/** The README's rule, from the case's own float32-vs-float64 measurement: max(1e-3, 10·measured), rounded up to one digit. */
+function ruleTolerance(measured: number | undefined): number {
+  if (measured === undefined) throw new Error('the case has no tolerance entry and no float32_vs_float64 measurement');
+  const atol = Math.max(1e-3, 10 * measured);
+  const scale = 10 ** Math.floor(Math.log10(atol));
+  return Math.ceil(Number((atol / scale).toFixed(9))) * scale;
+}
+
+function tolerancesFor(file: CaseFile, c: PipelineCase): Tolerances {
+  const table = join(dirname(file.dir), 'tolerances.json');
+  const entry = existsSync(table) ? readJson<{ cases: Record<string, Tolerances> }>(table).cases[c.id] : undefined;
+  if (entry) return entry;
+  const latents = ruleTolerance(c.float32_vs_float64?.final_latents_max_abs_diff);
+  return { final_latents_atol: latents, steps_latents_atol: latents, image_atol: ruleTolerance(c.float32_vs_float64?.image_max_abs_diff) };
+}
+
+/**
+ * The effective scheduler config as a request carries it. JSON has no infinities, so non-finite values
+ * stay out: diffusers' only one, lambda_min_clipped = -inf, is the class default anyway.
+ */
+function scalarConfig(config: Record<string, unknown>): Record<string, number | string | boolean | null> {
+  const out: Record<string, number | string | boolean | null> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (typeof v === 'number' && !Number.isFinite(v)) continue;
+    if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[k] = v;
+    else throw new Error(`scheduler config "${k}" is not a scalar`);
+  }
+  return out;
+}
+
+/** The GenerateRequest a case describes, with the ids its images are served under. */
+export function caseRequest(c: PipelineCase): { request: GenerateRequestInput; imageFiles: Record<string, string> } {
+  const p = c.parameters;
+  const imageFiles: Record<string, string> = {};
+  if (c.files.init_image_png) imageFiles.init = c.files.init_image_png;
+  if (c.files.mask_png) imageFiles.mask = c.files.mask_png;
+  if (c.files.control_png) imageFiles.control = c.files.control_png;
+  const request: GenerateRequestInput = {
+    model: c.models.checkpoint,
+    prompt: p.prompt,
+    negativePrompt: p.negative_prompt ?? '',
+    width: p.width,
+    height: p.height,
+    steps: p.num_inference_steps,
+    scheduler: c.scheduler.variant,
+    schedulerConfig: scalarConfig(c.scheduler.effective_config),
+    guidance: p.guidance_scale,
+    seed: 0,
+    batchSize: p.num_images_per_prompt,
+    // diffusers' clip_skip = k is A1111's "Clip skip" k + 1.
+    clipSkip: (p.clip_skip ?? 0) + 1,
+    ...(p.strength !== null ? { strength: p.strength } : {}),
+    ...(imageFiles.init ? { initImage: 'init' } : {}),
+    ...(imageFiles.mask ? { mask: 'mask' } : {}),
+    control: c.models.controlnet
+      ? [{ model: c.models.controlnet, image: 'control', scale: p.controlnet_conditioning_scale ?? 1, start: p.control_guidance_start ?? 0, end: p.control_guidance_end ?? 1 }]
+      : [],
+  };
+  return { request, imageFiles };
+}
+
+/** Every randn the reference drew, in order; txt2img's initial latents (passed as `latents=`) come first. */
+function recordedNoise(dir: string, c: PipelineCase): QueuedNoise {
+  const tensors: Float32Array[] = [];
+  if (c.files.latents_T) tensors.push(readNpy(join(dir, c.files.latents_T)).data as Float32Array);
+  if (c.files.noise_queue) {
+    const q = readNpy(join(dir, c.files.noise_queue));
+    const per = q.shape.slice(1).reduce((a, b) => a * b, 1);
+    for (let k = 0; k < q.shape[0]; k++) tensors.push((q.data as Float32Array).slice(k * per, (k + 1) * per));
+  }
+  return new QueuedNoise(tensors);
+}
+
+export interface PipelineRun {
+  result: PipelineResult;
+  stepLatents: Float32Array[];
+}
+
+/** Runs a case's pipeline for real. */
+export async function runPipelineCase(file: CaseFile): Promise<PipelineRun> {
+  if (!file.root) throw new Error('no tiny-sd15/ folder above the case: cannot find its checkpoints');
+  const root = file.root;
+  const c = file.json as unknown as PipelineCase;
+  const { request, imageFiles } = caseRequest(c);
+  const tokenizer = await loadClipTokenizer(join(root, c.models.tokenizer));
+  const loaded = await once(models, join(root, 'tiny-sd15', c.models.checkpoint), () => openModel(join(root, 'tiny-sd15', c.models.checkpoint), { device: 'cpu' }));
+  const stepLatents: Float32Array[] = [];
+  const result = await generateFromRequest(parseGenerateRequest(request), {
+    ort,
+    model: { ...loaded, tokenizer },
+    controlNet: (name) => once(controlNets, join(root, 'tiny-sd15', name), () => openControlNet(join(root, 'tiny-sd15', name), { device: 'cpu' })),
+    image: async (id): Promise<RasterImage> => {
+      if (!imageFiles[id]) throw new Error(`case has no image ${id}`);
+      return readPng(join(file.dir, imageFiles[id]));
+    },
+    noise: recordedNoise(file.dir, c),
+    previewEvery: 0,
+    onStep: (s) => stepLatents.push(Float32Array.from(s.latents)),
+  });
+  return { result, stepLatents };
+}
+
+function compare(name: string, what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number): CaseResult {
+  if (actual.length !== expected.length) {
+    return { case: name, kind: KIND, maxAbsDiff: Number.POSITIVE_INFINITY, tolerance: atol, pass: false, detail: `${what}: got ${actual.length} values, expected ${expected.length}` };
+  }
+  const r = allClose(actual, expected, atol);
+  return { case: name, kind: KIND, maxAbsDiff: r.maxAbsDiff, tolerance: atol, pass: r.pass, detail: what };
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+export async function* checkPipelineCase(file: CaseFile): AsyncGenerator<CaseResult> {
+  const c = file.json as unknown as PipelineCase;
+  const tol = tolerancesFor(file, c);
+  const { result, stepLatents } = await runPipelineCase(file);
+  const expected = (key: string) => readNpy(join(file.dir, c.files[key])).data as Float32Array;
+  yield compare(`pipelines/${c.id}/final_latents`, 'final latents', result.latents, expected('final_latents'), tol.final_latents_atol);
+  yield compare(`pipelines/${c.id}/steps_latents`, `latents after each of ${stepLatents.length} steps`, concat(stepLatents), expected('steps_latents'), tol.steps_latents_atol);
+  yield compare(`pipelines/${c.id}/image`, 'image (HWC float)', concat(result.pixels), expected('image'), tol.image_atol);
+  // PNG levels: ±1, ±2 where the case's image tolerance is looser than 1e-3 (README).
+  const png = readPng(join(file.dir, c.files.image_png));
+  yield compare(`pipelines/${c.id}/image_png`, 'image.png levels', result.images[0].data, png.data, tol.image_atol > 1e-3 ? 2 : 1);
+}
+
+export const pipelinesKind: VerifyKind = {
+  kind: KIND,
+  matches: (file) => typeof file.json.pipeline === 'string' && file.json.pipeline.startsWith('StableDiffusion') && typeof file.json.parameters === 'object',
+  run: checkPipelineCase,
+};
