@@ -2,11 +2,15 @@
 import { Command } from 'commander';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerGenerateCommand } from './commands/generate.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerTokenCommand } from './commands/token.js';
 
 const program = new Command('kirie').description('Kirie: Stable Diffusion and ControlNet for Photoshop and Figma, on your own GPU').version('0.1.0');
 
 registerVerifyCommand(program);
 registerGenerateCommand(program);
+registerServeCommand(program);
+registerTokenCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`kirie: ${err instanceof Error ? err.message : String(err)}`);
