@@ -1,0 +1,250 @@
+// The panel's flows end to end: fake Photoshop (host quirks) → shared client → a real bridge with a
+// scripted runner → back into the document as one masked layer in one history step.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bounds } from '@kirie/core/image/bounds';
+import { GenerationCancelled } from '../../shared/src/job.js';
+import { GENERATED_RGB, type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
+import { fillSelection, img2imgLayer, poseFill } from '../src/flows.js';
+import { createPhotoshopHost } from '../src/host.js';
+import { type FakeDocument, FakePhotoshop } from './fake-photoshop.js';
+
+const ORIGINAL: [number, number, number, number] = [120, 90, 200, 255];
+
+let env: PluginBridge;
+beforeAll(async () => {
+  env = await startPluginBridge({ openpose: true });
+});
+afterAll(() => env.dispose());
+beforeEach(() => {
+  env.runner.fail = null;
+  env.runner.onStep = null;
+});
+
+function setup(width: number, height: number, bits: 8 | 16 = 8) {
+  const ps = new FakePhotoshop();
+  const doc = ps.openDocument('poster.psd', width, height, bits);
+  doc.addLayer('Background', bounds(0, 0, width, height), () => ORIGINAL, 'background');
+  return { ps, doc, host: createPhotoshopHost(ps.module()) };
+}
+
+/** A selection with a feathered edge: 255 inside an ellipse, grey levels across a 6 px rim. */
+function ellipseSelection(doc: FakeDocument, cx: number, cy: number, rx: number, ry: number): void {
+  const b = bounds(Math.max(0, Math.floor(cx - rx - 6)), Math.max(0, Math.floor(cy - ry - 6)), 0, 0);
+  const x1 = Math.min(doc.width, Math.ceil(cx + rx + 6));
+  const y1 = Math.min(doc.height, Math.ceil(cy + ry + 6));
+  const area = bounds(b.x, b.y, x1 - b.x, y1 - b.y);
+  const data = new Uint8Array(area.width * area.height);
+  for (let y = 0; y < area.height; y++) {
+    for (let x = 0; x < area.width; x++) {
+      const d = Math.hypot((area.x + x + 0.5 - cx) / rx, (area.y + y + 0.5 - cy) / ry);
+      data[y * area.width + x] = Math.round(255 * Math.min(1, Math.max(0, (1.15 - d) / 0.3)));
+    }
+  }
+  doc.selection = { bounds: area, data };
+}
+
+function pixel(doc: FakeDocument, x: number, y: number): number[] {
+  const c = doc.composite();
+  return Array.from(c.subarray((y * doc.width + x) * 4, (y * doc.width + x) * 4 + 4));
+}
+
+describe('fill selection', () => {
+  it.each([
+    ['odd canvas, centred selection', 333, 251, 160, 120, 40, 30],
+    ['selection on the top-left edge', 301, 199, 10, 8, 30, 25],
+    ['selection on the bottom-right edge', 517, 389, 505, 380, 40, 30],
+    ['canvas larger than the model', 1203, 901, 600, 450, 150, 90],
+  ])('%s: one new masked layer, one history step, original kept', async (_name, w, h, cx, cy, rx, ry) => {
+    const { ps, doc, host } = setup(w, h);
+    ellipseSelection(doc, cx, cy, rx, ry);
+    const before = doc.composite();
+    const result = await fillSelection(host, env.client, { prompt: 'a red kite', colorMatch: false });
+
+    expect(doc.layersState).toHaveLength(2);
+    expect(doc.history).toEqual(['Open', 'Kirie · a red kite']);
+    expect(ps.live.size).toBe(0);
+    const layer = doc.layer(result.layerId);
+    expect(layer.name).toBe('Kirie · a red kite');
+        // The layer covers the context crop, inside the canvas, and its mask is the selection, feathered.
+    expect(layer.bounds.x).toBeGreaterThanOrEqual(0);
+    expect(layer.bounds.y).toBeGreaterThanOrEqual(0);
+    expect(layer.bounds.x + layer.bounds.width).toBeLessThanOrEqual(w);
+    expect(layer.bounds.y + layer.bounds.height).toBeLessThanOrEqual(h);
+    const cxI = Math.min(w - 1, Math.round(cx));
+    const cyI = Math.min(h - 1, Math.round(cy));
+    expect(layer.mask![cyI * w + cxI]).toBe(255);
+    expect(pixel(doc, cxI, cyI)).toEqual([...GENERATED_RGB, 255]);
+    // Far from the selection nothing changed, bit for bit.
+    const after = doc.composite();
+    const far = (x: number, y: number) => Math.hypot((x - cx) / rx, (y - cy) / ry) > 3;
+    let checked = 0;
+    let changed = 0;
+    for (let y = 0; y < h; y += 3) {
+      for (let x = 0; x < w; x += 3) {
+        if (!far(x, y)) continue;
+        checked++;
+        const i = (y * w + x) * 4;
+        if (after.subarray(i, i + 4).some((v, c) => v !== before[i + c])) changed++;
+      }
+    }
+    expect(changed).toBe(0);
+    expect(checked).toBeGreaterThan(10);
+    // What the bridge got: a model-size RGB crop and a mask, white at the selection's centre.
+    const job = env.runner.jobs.at(-1)!;
+    const { width: mw, height: mh } = job.input.request;
+    expect(Math.min(mw, mh)).toBeGreaterThanOrEqual(512);
+    expect(Math.max(mw, mh)).toBeLessThanOrEqual(768);
+    expect([mw % 8, mh % 8]).toEqual([0, 0]);
+    expect(job.initImage).toMatchObject({ width: mw, height: mh });
+    expect(job.mask).toMatchObject({ width: mw, height: mh, channels: 1 });
+    expect(job.input.request.strength).toBe(1);
+  });
+
+  it('colour matching on (the default): a flat generation takes the colour of its surroundings', async () => {
+    const { doc, host } = setup(240, 200);
+    ellipseSelection(doc, 120, 100, 30, 25);
+    await fillSelection(host, env.client, { prompt: 'a kite' });
+    const [r, g, b] = pixel(doc, 120, 100);
+    expect(Math.max(Math.abs(r! - ORIGINAL[0]), Math.abs(g! - ORIGINAL[1]), Math.abs(b! - ORIGINAL[2]))).toBeLessThanOrEqual(2);
+    expect(doc.layersState).toHaveLength(2);
+  });
+
+  it('16-bit document: the selection arrives at 0..32768 and is still read right', async () => {
+    const { doc, host } = setup(200, 160, 16);
+    ellipseSelection(doc, 100, 80, 30, 20);
+    const result = await fillSelection(host, env.client, { prompt: 'moon' });
+    expect(doc.layer(result.layerId).mask![80 * 200 + 100]).toBe(255);
+  });
+
+  it('a style preset sets the prompt, settings and the layer name', async () => {
+    const { doc, host } = setup(256, 256);
+    ellipseSelection(doc, 128, 128, 40, 40);
+    const result = await fillSelection(host, env.client, { prompt: 'a fox', style: 'kirie' });
+    expect(result.layerName).toBe('Kirie · paper-cut');
+    const req = env.runner.jobs.at(-1)!.input.request;
+    expect(req.prompt).toContain('a fox, paper-cut art');
+    expect(req.steps).toBe(25);
+    expect(req.strength).toBe(0.75);
+    expect(doc.history.at(-1)).toBe('Kirie · paper-cut');
+  });
+
+  it('no selection: a clear message and nothing sent or changed', async () => {
+    const { doc, host } = setup(128, 96);
+    const jobs = env.runner.jobs.length;
+    await expect(fillSelection(host, env.client, { prompt: 'x' })).rejects.toThrow(/nothing is selected in "poster.psd"/);
+    expect(env.runner.jobs.length).toBe(jobs);
+    expect(doc.layersState).toHaveLength(1);
+    expect(doc.history).toEqual(['Open']);
+  });
+
+  it('no document: a clear message', async () => {
+    const ps = new FakePhotoshop();
+    await expect(fillSelection(createPhotoshopHost(ps.module()), env.client, { prompt: 'x' })).rejects.toThrow(/no document is open/);
+  });
+
+  it('a failed generation leaves the document untouched', async () => {
+    const { ps, doc, host } = setup(200, 150);
+    ellipseSelection(doc, 100, 75, 30, 20);
+    env.runner.fail = 'out of memory on the GPU';
+    await expect(fillSelection(host, env.client, { prompt: 'x' })).rejects.toThrow(/out of memory on the GPU/);
+    expect(doc.layersState).toHaveLength(1);
+    expect(doc.history).toEqual(['Open']);
+    expect(ps.live.size).toBe(0);
+  });
+
+  it.each(['createPixelLayer', 'putPixels', 'batchPlay', 'putLayerMask'] as const)('%s failing mid-way rolls the document back', async (op) => {
+    const { ps, doc, host } = setup(200, 150);
+    ellipseSelection(doc, 100, 75, 30, 20);
+    const before = doc.composite();
+    ps.failNext = op;
+    await expect(fillSelection(host, env.client, { prompt: 'x' })).rejects.toThrow(`${op} failed`);
+    expect(doc.layersState).toHaveLength(1);
+    expect(doc.history).toEqual(['Open']);
+    expect(doc.composite()).toEqual(before);
+    expect(ps.live.size).toBe(0);
+  });
+
+  it('another plugin holding the modal scope: rejected, nothing changed', async () => {
+    const { ps, doc, host } = setup(200, 150);
+    ellipseSelection(doc, 100, 75, 30, 20);
+    ps.otherPluginModal = true;
+    await expect(fillSelection(host, env.client, { prompt: 'x' })).rejects.toThrow(/modal/);
+    expect(doc.layersState).toHaveLength(1);
+    expect(doc.history).toEqual(['Open']);
+  });
+
+  it('the document closed during generation: a clear message', async () => {
+    const { ps, doc, host } = setup(200, 150);
+    ellipseSelection(doc, 100, 75, 30, 20);
+    env.runner.onStep = () => ps.closeDocument(doc);
+    await expect(fillSelection(host, env.client, { prompt: 'x' })).rejects.toThrow(/document was closed/);
+  });
+
+  it('cancel: the job is cancelled on the bridge and the document is untouched', async () => {
+    const { doc, host } = setup(200, 150);
+    ellipseSelection(doc, 100, 75, 30, 20);
+    const abort = new AbortController();
+    const phases: string[] = [];
+    env.runner.onStep = () => abort.abort();
+    await expect(fillSelection(host, env.client, { prompt: 'x' }, { signal: abort.signal, onProgress: (p) => phases.push(p.phase) })).rejects.toBeInstanceOf(GenerationCancelled);
+    expect(phases).toContain('denoising');
+    expect(doc.layersState).toHaveLength(1);
+    expect(doc.history).toEqual(['Open']);
+  });
+});
+
+describe('img2img of a layer', () => {
+  it('a layer with a non-zero origin reaching past the canvas: restyled within its alpha', async () => {
+    const { ps, doc, host } = setup(300, 220);
+    // A 90×70 opaque block whose layer starts off-canvas to the left.
+    doc.addLayer('Logo', bounds(-20, 150, 110, 90), (x, y) => (x >= 0 && y < 220 ? [10, 10, 10, 255] : [0, 0, 0, 0]));
+    const result = await img2imgLayer(host, env.client, { prompt: 'gold foil', colorMatch: false });
+    expect(doc.layersState.map((l) => l.name)).toEqual(['Background', 'Logo', 'Kirie · gold foil']);
+    expect(doc.history).toEqual(['Open', 'Kirie · gold foil']);
+    const layer = doc.layer(result.layerId);
+    expect(layer.mask![200 * 300 + 40]).toBe(255);
+    expect(pixel(doc, 40, 200)).toEqual([...GENERATED_RGB, 255]);
+    expect(pixel(doc, 280, 20)).toEqual(ORIGINAL);
+    const job = env.runner.jobs.at(-1)!;
+    expect(job.mask).toBeUndefined();
+    expect(job.input.request.strength).toBe(0.6);
+    expect(ps.live.size).toBe(0);
+  });
+
+  it('with a selection, the selection limits the change', async () => {
+    const { doc, host } = setup(300, 220);
+    doc.addLayer('Photo', bounds(0, 0, 300, 220), () => [50, 60, 70, 255]);
+    ellipseSelection(doc, 60, 60, 25, 25);
+    await img2imgLayer(host, env.client, { prompt: 'snow', strength: 0.5, colorMatch: false });
+    expect(pixel(doc, 60, 60)).toEqual([...GENERATED_RGB, 255]);
+    expect(pixel(doc, 250, 180)).toEqual([50, 60, 70, 255]);
+    expect(env.runner.jobs.at(-1)!.input.request.strength).toBe(0.5);
+  });
+});
+
+describe('pose fill', () => {
+  it('places the skeleton into the selection in the model frame and asks the OpenPose ControlNet', async () => {
+    const { doc, host } = setup(400, 300);
+    ellipseSelection(doc, 200, 150, 40, 80);
+    const neckAndNose = [50, 20, 1, 50, 40, 1, ...new Array(16 * 3).fill(0)];
+    await poseFill(host, env.client, { prompt: 'a dancer' }, { canvas_width: 100, canvas_height: 200, people: [{ pose_keypoints_2d: neckAndNose }] });
+    const req = env.runner.jobs.at(-1)!.input.request;
+    expect(req.control).toHaveLength(1);
+    expect(req.control[0]!.model).toBe('control_v11p_sd15_openpose.safetensors');
+    const pose = req.control[0]!.pose as { canvas_width: number; canvas_height: number; people: { pose_keypoints_2d: number[] }[] };
+    expect([pose.canvas_width, pose.canvas_height]).toEqual([req.width, req.height]);
+    // The nose lies on the selection's vertical centre line, mapped into the model frame.
+    const [noseX] = pose.people[0]!.pose_keypoints_2d;
+    expect(Math.abs(noseX! - req.width / 2)).toBeLessThan(req.width * 0.1);
+    expect(doc.layersState).toHaveLength(2);
+  });
+
+  it('bad pose JSON: the parser names the problem, nothing is sent', async () => {
+    const { doc, host } = setup(200, 200);
+    ellipseSelection(doc, 100, 100, 30, 30);
+    const jobs = env.runner.jobs.length;
+    await expect(poseFill(host, env.client, { prompt: 'x' }, { people: [{ pose_keypoints_2d: [1, 2] }] })).rejects.toThrow(/pose_keypoints_2d/);
+    expect(env.runner.jobs.length).toBe(jobs);
+    expect(doc.history).toEqual(['Open']);
+  });
+});
