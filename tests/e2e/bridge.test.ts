@@ -96,6 +96,26 @@ describe('bridge end to end (tiny model)', () => {
     expect(next.type).toBe('done');
   });
 
+  it('inpaints through the context-crop geometry and composites onto the untouched original', async () => {
+    const source = rgb(96, 64, (x, y) => [(x * 3) % 256, (y * 5) % 256, 90]);
+    const init = await bridge.client.uploadImage(source);
+    const mask = await bridge.client.uploadImage(rgb(96, 64, (x, y) => (x >= 40 && x < 56 && y >= 24 && y < 40 ? [255, 255, 255] : [0, 0, 0])));
+    const request = { model: DEMO, prompt: 'a door', width: 64, height: 64, steps: 2, seed: 4, initImage: init.id, mask: mask.id, strength: 1, inpaint: {} };
+    const done = (await collect(bridge.client.generate(request))).at(-1) as Extract<JobEvent, { type: 'done' }>;
+    expect(done.type).toBe('done');
+    const png = await bridge.client.image(done.images[0]!);
+    const out = decodePng(png);
+    // The whole canvas comes back, pixels far from the mask exactly as they were.
+    expect([out.width, out.height]).toEqual([96, 64]);
+    const original = decodePng(source);
+    const at = (img: typeof out, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * img.channels, (y * img.width + x) * img.channels + 3));
+    expect(at(out, 2, 2)).toEqual(at(original, 2, 2));
+    expect(at(out, 93, 61)).toEqual(at(original, 93, 61));
+    expect(at(out, 48, 32)).not.toEqual(at(original, 48, 32));
+    // The recipe travels inside the PNG too, as `kirie generate` writes it.
+    expect(decodePng(png).text.kirie).toContain('"seed":4');
+  });
+
   it('fails a job whose model cannot load with an actionable error, and keeps serving', async () => {
     // Intact weights, but a sidecar YAML that is not a model config: listed, then fails to load.
     await copyFile(join(bridge.modelsDir, DEMO), join(bridge.modelsDir, 'broken.safetensors'));

@@ -7,7 +7,7 @@ import { writeRandomCheckpoint } from '../models/random.js';
 import { classifyModel } from '../registry/classify.js';
 import { FolderRegistry } from '../registry/registry.js';
 import { bridgePaths } from '../server/paths.js';
-import { startBridge } from '../server/start.js';
+import { BRIDGE_VERSION, startBridge } from '../server/start.js';
 import { parseDevice } from '../runtime/session.js';
 import { ProcessRunner } from '../worker/process-runner.js';
 
@@ -54,6 +54,7 @@ export function registerServeCommand(program: Command): void {
         cacheDir: paths.cache,
         device,
         memoryBudget: memory * 1024 ** 3,
+        version: BRIDGE_VERSION,
         log: (line) => console.log(`kirie: ${line}`),
       });
       await runner.start();

@@ -1,13 +1,13 @@
 // The generation process (forked by ProcessRunner): loads models, runs one request at a time through the
 // pipeline and streams progress back. Everything slow or native happens here, away from the HTTP loop.
-import * as ort from 'onnxruntime-node';
 import { readFile } from 'node:fs/promises';
 import { decodePng, encodePng } from '@kirie/core/image/png';
-import { generateFromRequest } from '@kirie/core/pipeline/request';
 import type { RunInput, RunOutput } from '../jobs/runner.js';
+import { modelShortHash } from '../generate/images.js';
 import { modelPath } from '../registry/registry.js';
 import { parseDevice, preferredProvider } from '../runtime/session.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
+import { runRequest } from './generate.js';
 import { LoadedModels } from './models.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
@@ -16,6 +16,8 @@ const send = (message: FromWorker) => process.send!(message);
 const log = (message: string) => send({ type: 'log', message, ...(/falling back to the CPU/.test(message) ? { device: 'cpu' } : {}) });
 const models = new LoadedModels(config.memoryBudget, { device, cacheDir: config.cacheDir, log });
 const running = new Map<string, AbortController>();
+// A1111's model hash reads the whole file: once per model file and process.
+const hashes = new Map<string, string | undefined>();
 let queue: Promise<void> = Promise.resolve();
 
 async function run(input: RunInput, signal: AbortSignal): Promise<RunOutput> {
@@ -28,26 +30,28 @@ async function run(input: RunInput, signal: AbortSignal): Promise<RunOutput> {
     lastPercent = percent;
     send({ type: 'progress', jobId: input.jobId, progress: { phase: 'loading', step: percent, total: 100 } });
   };
-  const model = await models.model(modelPath(config.modelsDir, request.model), loading);
+  const path = modelPath(config.modelsDir, request.model);
+  const model = await models.model(path, loading);
   send({ type: 'loaded', model: request.model });
   const image = async (id: string) => {
     const path = input.imagePaths[id];
     if (!path) throw new Error(`image ${id} was not handed to the generation process`);
     return decodePng(await readFile(path));
   };
-  const result = await generateFromRequest(request, {
-    ort,
+  if (!hashes.has(path)) hashes.set(path, await modelShortHash(path));
+  const images = await runRequest(request, {
     model,
-    signal,
-    previewEvery: 1,
+    modelHash: hashes.get(path),
     image,
     controlNet: (id) => models.controlNet(modelPath(config.modelsDir, id), loading),
+    signal,
+    version: config.version,
     onProgress: (p) => {
       const preview = p.preview ? encodePng(p.preview) : undefined;
       send({ type: 'progress', jobId: input.jobId, progress: { phase: 'denoising', step: p.step, total: p.total, ...(preview ? { preview } : {}) } });
     },
   });
-  return { images: result.images.map((img) => encodePng(img)), model: { id: request.model, name: model.name }, device: preferredProvider(device) };
+  return { images, model: { id: request.model, name: model.name }, device: preferredProvider(device) };
 }
 
 process.on('message', (message: ToWorker) => {

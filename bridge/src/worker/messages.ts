@@ -9,6 +9,8 @@ export interface WorkerConfig {
   device: string;
   /** Bytes of model sessions kept loaded before the least recently used are released. */
   memoryBudget: number;
+  /** Bridge version, written into each image's recipe. */
+  version: string;
 }
 
 export type ToWorker = { type: 'run'; input: RunInput } | { type: 'cancel'; jobId: string } | { type: 'shutdown' };

@@ -29,7 +29,8 @@ export class ProcessRunner implements JobRunner {
   /** Starts the process now (otherwise it starts with the first job) and reports the device it chose. */
   start(): Promise<void> {
     if (this.ready) return this.ready;
-    const config: WorkerConfig = { modelsDir: this.options.modelsDir, cacheDir: this.options.cacheDir, device: this.options.device, memoryBudget: this.options.memoryBudget };
+    const { modelsDir, cacheDir, device, memoryBudget, version } = this.options;
+    const config: WorkerConfig = { modelsDir, cacheDir, device, memoryBudget, version };
     const child = fork(this.options.workerPath, [JSON.stringify(config)], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
     this.ready = new Promise<void>((resolve, reject) => {

@@ -1,0 +1,44 @@
+// One request, as the generation process runs it. Inpaint requests with `inpaint` options go through
+// the shared geometry (core/src/image): context crop to the model size, generation, colour match and
+// seamless composite back onto the whole original. Every result carries its recipe as PNG text, like
+// `kirie generate` writes it.
+import * as ort from 'onnxruntime-node';
+import { applyPatch, compositeInpaint, planInpaint } from '@kirie/core/image/inpaint';
+import { maskFromImage } from '@kirie/core/image/masks';
+import { encodePng, type RasterImage } from '@kirie/core/image/png';
+import type { StepProgress } from '@kirie/core/pipeline/generate';
+import { generateFromRequest, type RequestDeps } from '@kirie/core/pipeline/request';
+import { recipeText } from '@kirie/core/recipe/recipe';
+import type { GenerateRequest } from '@kirie/core/request/schema';
+import { withText } from '../generate/png-text.js';
+import type { LoadedModel } from '../models/load.js';
+
+export interface RequestRun {
+  model: LoadedModel;
+  modelHash: string | undefined;
+  image(id: string): Promise<RasterImage>;
+  controlNet: RequestDeps['controlNet'];
+  signal: AbortSignal;
+  onProgress(progress: StepProgress): void;
+  version: string;
+}
+
+export async function runRequest(request: GenerateRequest, run: RequestRun): Promise<Uint8Array[]> {
+  const deps = { ort, model: run.model, controlNet: run.controlNet, signal: run.signal, previewEvery: 1, onProgress: run.onProgress };
+  let images: RasterImage[];
+  if (request.inpaint && request.initImage !== undefined && request.mask !== undefined) {
+    const original = await run.image(request.initImage);
+    const selection = maskFromImage(await run.image(request.mask));
+    // The request's size bounds the model resolution the context crop is scaled to.
+    const sides = { minSide: Math.min(request.width, request.height), maxSide: Math.max(request.width, request.height), multiple: 8 };
+    const plan = await planInpaint(original, selection, request.strength, request.inpaint, sides);
+    const { initImage, mask } = request;
+    const atModel = { ...request, width: plan.transform.model.width, height: plan.transform.model.height };
+    const result = await generateFromRequest(atModel, { ...deps, image: async (id) => (id === mask ? plan.mask : id === initImage ? plan.image : run.image(id)) });
+    images = await Promise.all(result.images.map(async (generated) => applyPatch(original, await compositeInpaint(plan, original, generated))));
+  } else {
+    images = (await generateFromRequest(request, { ...deps, image: run.image })).images;
+  }
+  const context = { modelName: run.model.name, modelHash: run.modelHash, version: `Kirie ${run.version}` };
+  return images.map((image, i) => withText(encodePng(image), recipeText(request, i, context)));
+}
