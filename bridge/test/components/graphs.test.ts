@@ -10,14 +10,13 @@ import { archFromLdmConfig } from '@kirie/core/models/arch';
 import { buildComponent } from '@kirie/core/models/build';
 import { onnx } from '@kirie/core/models/onnx/graph';
 import type { BuildOptions, Component, WeightSink } from '@kirie/core/models/types';
-import { parseNpy } from '@kirie/core/io/npy';
+import { readNpy as npy } from '../../src/verify/files.js';
 import { SafetensorsFile } from '../../src/models/safetensors-file.js';
 import { maxAbsDiff } from '../../src/verify/compare.js';
 
 const golden = join(import.meta.dirname, '../../../tests/golden');
 const tiny = (name: string) => join(golden, 'tiny-sd15', name);
 const yamlArch = (name: string) => archFromLdmConfig(parseYaml(readFileSync(tiny(name), 'utf8')));
-const npy = (path: string) => parseNpy(new Uint8Array(readFileSync(path)));
 const arch = yamlArch('tiny-sd15.yaml');
 const opened: SafetensorsFile[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'kirie-graphs-'));
@@ -65,7 +64,8 @@ describe('archFromLdmConfig', () => {
 });
 
 describe('UNet graph', () => {
-  it('gives the same output with any self-attention chunking, at latent sizes that are not multiples of 8', async () => {
+  // The default (head by head, 1 chunk) is what the golden cases run.
+  it('gives the same output with self-attention in row chunks as all heads at once, at latent sizes that are not multiples of 8', async () => {
     const [h, w] = [7, 5];
     const feeds = {
       sample: t(seeded(2 * 4 * h * w, 1), [2, 4, h, w]),
@@ -73,7 +73,7 @@ describe('UNet graph', () => {
       encoder_hidden_states: t(seeded(2 * 77 * 32, 2), [2, 77, 32]),
     };
     const outs: Float32Array[] = [];
-    for (const attentionChunks of [0, 1, 3]) {
+    for (const attentionChunks of [0, 3]) {
       const s = await session('unet', { attentionChunks });
       const out = (await s.run(feeds)).out_sample;
       expect(out.dims).toEqual([2, 4, h, w]);
@@ -81,7 +81,6 @@ describe('UNet graph', () => {
       await s.release();
     }
     expect(maxAbsDiff(outs[1], outs[0])).toBeLessThan(1e-5);
-    expect(maxAbsDiff(outs[2], outs[0])).toBeLessThan(1e-5);
   });
 
   it('matches diffusers on 12x8 latents (txt2img_ddim_h96_w64 UNet calls: upsample to the skip size)', async () => {

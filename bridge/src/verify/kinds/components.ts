@@ -10,7 +10,7 @@ import { buildComponent } from '@kirie/core/models/build';
 import type { BuildOptions, Component } from '@kirie/core/models/types';
 import { SafetensorsFile } from '../../models/safetensors-file.js';
 import { allClose } from '../compare.js';
-import { parseNpy, type NpyArray } from '@kirie/core/io/npy';
+import { readNpy } from '../files.js';
 import type { CaseFile, CaseResult, VerifyKind } from '../types.js';
 
 /** README "Measured float32 sensitivity and recommended tolerances". */
@@ -30,12 +30,6 @@ async function openCheckpoint(root: string, name: string): Promise<Checkpoint> {
 export async function sessionFor(ckpt: Checkpoint, component: Component, options: Partial<BuildOptions> = {}): Promise<ort.InferenceSession> {
   const bytes = await buildComponent(component, ckpt.source, ckpt.arch, { precision: 'fp32', ...options });
   return ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, graphOptimizationLevel: 'all' });
-}
-
-// parseNpy copies with `.slice`, which on a Node Buffer is a view of the whole pooled buffer; hand it a
-// plain Uint8Array copy.
-function readNpy(path: string): NpyArray {
-  return parseNpy(new Uint8Array(readFileSync(path)));
 }
 
 function f32(path: string): ort.Tensor {
