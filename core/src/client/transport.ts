@@ -78,23 +78,3 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     };
   }
 }
-
-export function base64ToBytes(text: string): Uint8Array {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const clean = text.replace(/=+$/, '');
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0;
-  let value = 0;
-  let o = 0;
-  for (const ch of clean) {
-    const v = alphabet.indexOf(ch);
-    if (v < 0) throw new Error(`invalid base64 character "${ch}"`);
-    value = (value << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (value >> bits) & 0xff;
-    }
-  }
-  return out;
-}
