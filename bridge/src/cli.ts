@@ -1,6 +1,7 @@
 // kirie — the bridge's command line. Each command lives in its own module under commands/.
 import { Command } from 'commander';
 import { registerVerifyCommand } from './commands/verify.js';
+import { registerControlCommand } from './commands/control.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommand } from './commands/token.js';
@@ -8,6 +9,7 @@ import { registerTokenCommand } from './commands/token.js';
 const program = new Command('kirie').description('Kirie: Stable Diffusion and ControlNet for Photoshop and Figma, on your own GPU').version('0.1.0');
 
 registerVerifyCommand(program);
+registerControlCommand(program);
 registerGenerateCommand(program);
 registerServeCommand(program);
 registerTokenCommand(program);
