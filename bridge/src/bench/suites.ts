@@ -3,5 +3,6 @@ import type { BenchSuite } from './types.js';
 import { tokenizerSuite } from './tokenizer.js';
 import { unetSuite } from './unet.js';
 import { inpaintSuite } from './inpaint.js';
+import { controlSuite } from './control.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, controlSuite];

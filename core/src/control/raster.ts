@@ -157,20 +157,24 @@ function clipLine(w: number, h: number, p1: Point, p2: Point): boolean {
 }
 
 /** An 8-connected one-pixel line: cv::LineIterator (left to right) as the static Line() walks it. */
-function line8(c: Canvas, a: Point, b: Point, color: ArrayLike<number>): void {
-  const p1 = { ...a };
-  const p2 = { ...b };
-  const outside = (p: Point): boolean => p.x < 0 || p.x >= c.width || p.y < 0 || p.y >= c.height;
-  if ((outside(p1) || outside(p2)) && !clipLine(c.width, c.height, p1, p2)) return;
-  let dx = p2.x - p1.x;
-  let dy = p2.y - p1.y;
-  let x = p1.x;
-  let y = p1.y;
+function line8(c: Canvas, ax: number, ay: number, bx: number, by: number, color: ArrayLike<number>): void {
+  const inside = (x: number, y: number): boolean => x >= 0 && x < c.width && y >= 0 && y < c.height;
+  if (!inside(ax, ay) || !inside(bx, by)) {
+    const p1 = { x: ax, y: ay };
+    const p2 = { x: bx, y: by };
+    if (!clipLine(c.width, c.height, p1, p2)) return;
+    ({ x: ax, y: ay } = p1);
+    ({ x: bx, y: by } = p2);
+  }
+  let dx = bx - ax;
+  let dy = by - ay;
+  let x = ax;
+  let y = ay;
   if (dx < 0) {
     dx = -dx;
     dy = -dy;
-    x = p2.x;
-    y = p2.y;
+    x = bx;
+    y = by;
   }
   let stepY = 1;
   if (dy < 0) {
@@ -241,7 +245,7 @@ export function fillConvexPoly(c: Canvas, v: readonly Point[], color: ArrayLike<
   const up = 2 ** (XY_SHIFT - shift);
   let imin = 0;
   let xmin = v[0]!.x, xmax = xmin, ymin = v[0]!.y, ymax = ymin;
-  let p0 = { x: v[npts - 1]!.x * up, y: v[npts - 1]!.y * up };
+  let prev = v[npts - 1]!;
   for (let i = 0; i < npts; i++) {
     const q = v[i]!;
     if (q.y < ymin) {
@@ -251,10 +255,10 @@ export function fillConvexPoly(c: Canvas, v: readonly Point[], color: ArrayLike<
     ymax = Math.max(ymax, q.y);
     xmax = Math.max(xmax, q.x);
     xmin = Math.min(xmin, q.x);
-    const p = { x: q.x * up, y: q.y * up };
-    if (shift === 0) line8(c, { x: sar(p0.x, XY_SHIFT), y: sar(p0.y, XY_SHIFT) }, { x: sar(p.x, XY_SHIFT), y: sar(p.y, XY_SHIFT) }, color);
-    else line2(c, p0, p, color);
-    p0 = p;
+    // The outline: Line() on whole pixels, Line2() on XY_SHIFT fixed point.
+    if (shift === 0) line8(c, prev.x, prev.y, q.x, q.y, color);
+    else line2(c, { x: prev.x * up, y: prev.y * up }, { x: q.x * up, y: q.y * up }, color);
+    prev = q;
   }
   xmin = sar(xmin + delta, shift);
   xmax = sar(xmax + delta, shift);
@@ -328,7 +332,7 @@ export function fillCircle(c: Canvas, center: Point, radius: number, color: Arra
 export function drawLine(c: Canvas, a: Point, b: Point, color: ArrayLike<number>, thickness: number): void {
   if (!(Number.isInteger(thickness) && thickness > 0 && thickness <= 32767)) throw new Error(`drawLine: thickness must be an integer in 1..32767, got ${thickness}`);
   if (thickness === 1) {
-    line8(c, a, b, color);
+    line8(c, a.x, a.y, b.x, b.y, color);
     return;
   }
   const p0 = { x: a.x * XY_ONE, y: a.y * XY_ONE };

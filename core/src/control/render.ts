@@ -58,6 +58,10 @@ export interface RenderPoseOptions {
 function drawBody(canvas: Canvas, doc: PoseDocument): void {
   const W = doc.width;
   const H = doc.height;
+  let top = H;
+  let bottom = -1;
+  let left = W;
+  let right = -1;
   LIMBS.forEach(([a, b], i) => {
     for (const person of doc.people) {
       const p = person.body[a - 1];
@@ -71,9 +75,20 @@ function drawBody(canvas: Canvas, doc: PoseDocument): void {
       const angle = Math.atan2(X0 - X1, Y0 - Y1) * (180 / Math.PI);
       const polygon = ellipse2Poly({ x: Math.trunc(mY), y: Math.trunc(mX) }, { width: Math.trunc(length / 2), height: STICK_WIDTH }, Math.trunc(angle), 0, 360, 1);
       fillConvexPoly(canvas, polygon, COLORS[i]!);
+      for (const p of polygon) {
+        top = Math.min(top, p.y);
+        bottom = Math.max(bottom, p.y);
+        left = Math.min(left, p.x);
+        right = Math.max(right, p.x);
+      }
     }
   });
-  for (let i = 0; i < canvas.data.length; i++) canvas.data[i] = DIM[canvas.data[i]!]!;
+  // Only pixels inside the limb polygons' bounding box can be non-black; dimming just those gives the same canvas.
+  const x0 = Math.max(left, 0) * 3;
+  const x1 = (Math.min(right, W - 1) + 1) * 3;
+  for (let y = Math.max(top, 0); y <= Math.min(bottom, H - 1); y++) {
+    for (let i = y * W * 3 + x0, end = y * W * 3 + x1; i < end; i++) canvas.data[i] = DIM[canvas.data[i]!]!;
+  }
   COLORS.forEach((color, i) => {
     for (const person of doc.people) {
       const p = person.body[i];
