@@ -4,5 +4,6 @@ import { tokenizerSuite } from './tokenizer.js';
 import { unetSuite } from './unet.js';
 import { inpaintSuite } from './inpaint.js';
 import { controlSuite } from './control.js';
+import { pipelineSuite } from './pipeline.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, controlSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite];

@@ -7,7 +7,7 @@ import type { NoiseSource } from '../rng/noise.js';
 import type { OrtModule } from '../runtime/ort.js';
 import type { Scheduler } from '../schedulers/types.js';
 import { controlImageTensor, decodedToImages, initImageTensor, maskedImage, prepareMask } from './images.js';
-import { controlResiduals, decodeLatents, encodeImageMean, encodeText, predictNoise, type FloatTensor, type Residuals } from './models.js';
+import { controlResiduals, decodeLatents, encodeImageMean, encodeText, predictNoise, zeroResiduals, type FloatTensor, type Residuals } from './models.js';
 import { latentPreview } from './preview.js';
 import { img2imgTimesteps } from '../schedulers/img2img.js';
 import { controlActive } from './schedule.js';
@@ -168,7 +168,9 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
   // 4. Denoising loop.
   const unetBatch = cfg ? 2 * batch : batch;
   const n = timesteps.length;
-  const previewEvery = opts.previewEvery ?? 1;
+  const previewEvery = opts.onProgress ? (opts.previewEvery ?? 1) : 0;
+  // Allocated once: a UNet graph with residual inputs gets these on every step no unit acts on.
+  const noControl = model.io.unetTakesResiduals ? zeroResiduals(model, [unetBatch, 4, h, w]) : null;
   for (let i = 0; i < n; i++) {
     signal?.throwIfAborted();
     const t = timesteps[i];
@@ -186,7 +188,7 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
     const unetInput = extraChannels
       ? concatChannels([{ data: scaled, channels: 4 }, { data: extraChannels.mask, channels: 1 }, { data: extraChannels.masked, channels: 4 }], unetBatch, plane)
       : scaled;
-    const unetOutput = await predictNoise(ort, model, { data: unetInput, dims: [unetBatch, unetChannels, h, w] }, t, context, residuals);
+    const unetOutput = await predictNoise(ort, model, { data: unetInput, dims: [unetBatch, unetChannels, h, w] }, t, context, residuals ?? noControl);
     const noisePred = cfg ? guide(unetOutput, input.guidance) : unetOutput;
     latents = scheduler.step(noisePred, t, latents, input.noise, latentDims).prevSample;
 

@@ -69,11 +69,12 @@ export async function encodeText(ort: OrtModule, model: SdModel, ids: readonly n
 }
 
 /**
- * Zeros for "no control on this step" (diffusers then runs the ControlNet at scale 0: exactly zeros).
+ * Zeros for "no control on this step" (diffusers then runs the ControlNet at scale 0: exactly zeros), for
+ * a UNet graph built with residual inputs.
  * SD's skips come 3 per level (2 res blocks + a stride-2 downsample giving ceil(size/2)), the mid block at
  * the last level; channels come from the UNet's input metadata.
  */
-function zeroResiduals(model: SdModel, latentDims: readonly number[]): Residuals {
+export function zeroResiduals(model: SdModel, latentDims: readonly number[]): Residuals {
   const [batch, , h, w] = latentDims;
   const names = model.io.names.unet;
   const tensorOf = (name: string, level: number): FloatTensor => {
@@ -105,7 +106,8 @@ export async function predictNoise(
     [names.context]: floatTensor(ort, io.floatType, context.data, context.dims),
   };
   if (io.unetTakesResiduals) {
-    const r = residuals ?? zeroResiduals(model, input.dims);
+    if (!residuals) throw new Error('this UNet graph takes ControlNet residuals: pass zeroResiduals() when no unit acts');
+    const r = residuals;
     if (r.down.length !== names.downResiduals.length) throw new Error(`the ControlNet gives ${r.down.length} skip residuals, the UNet takes ${names.downResiduals.length}`);
     names.downResiduals.forEach((name, i) => (feeds[name] = floatTensor(ort, io.floatType, r.down[i].data, r.down[i].dims)));
     feeds[names.midResidual!] = floatTensor(ort, io.floatType, r.mid.data, r.mid.dims);
