@@ -2,7 +2,7 @@
 // routes, which only validate and hand work to the queue: nothing here waits on the device.
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { API_PREFIX, WS_PROTOCOL, type Health } from '@kirie/core/client/protocol';
 import { validateGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
@@ -32,7 +32,17 @@ export interface AppOptions {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { queue, images, registry, limits } = options;
-  const app = Fastify({ bodyLimit: limits.jsonBytes, logger: false, return503OnClosing: true, forceCloseConnections: true });
+  const app = Fastify({
+    bodyLimit: limits.jsonBytes,
+    logger: false,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    // URLs the router refuses before any hook runs (malformed escapes, over-long ids) answer in the same shape.
+    frameworkErrors: (err, _request, reply) => {
+      const status = err.statusCode ?? 400;
+      void (reply as FastifyReply).code(status).send(new ApiError(status, 'bad_url', err.message).body());
+    },
+  });
 
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     // A refused WebSocket upgrade owns a raw socket the HTTP server no longer tracks: close it after
