@@ -4,7 +4,7 @@
 // post_quant_conv -> decoder -> sample [B,3,H,W] (unclamped, ~[-1,1]).
 import type { VaeArch } from './arch.js';
 import type { Graph } from './onnx/graph.js';
-import { conv, groupNorm, silu } from './onnx/layers.js';
+import { conv, groupNorm, multiHeadAttention, silu } from './onnx/layers.js';
 
 const P = 'first_stage_model.';
 const EPS = 1e-6;
@@ -23,10 +23,9 @@ async function attention(g: Graph, x: string, key: string, c: number): Promise<s
   const h = await groupNorm(g, x, `${key}.norm`, c, EPS);
   const tokens = (name: string) => g.op('Reshape', [name, g.ints([0, c, -1])]); // [B, C, HW]
   const q = g.op('Transpose', [tokens(await conv(g, h, `${key}.q`, c, c, 1))], { perm: [0, 2, 1] });
-  const k = tokens(await conv(g, h, `${key}.k`, c, c, 1));
+  const kT = tokens(await conv(g, h, `${key}.k`, c, c, 1));
   const v = g.op('Transpose', [tokens(await conv(g, h, `${key}.v`, c, c, 1))], { perm: [0, 2, 1] });
-  const scores = g.op('Mul', [g.op('MatMul', [q, k]), g.scalar(1 / Math.sqrt(c))]);
-  const out = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v]); // [B, HW, C]
+  const out = multiHeadAttention(g, q, kT, v, 1, 1 / Math.sqrt(c)); // [B, HW, C]
   const spatial = g.op('Reshape', [g.op('Transpose', [out], { perm: [0, 2, 1] }), g.op('Shape', [x])]);
   return g.op('Add', [x, await conv(g, spatial, `${key}.proj_out`, c, c, 1)]);
 }

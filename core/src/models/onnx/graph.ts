@@ -24,6 +24,9 @@ const FLOAT_ATTRS = new Set(['epsilon', 'alpha', 'beta']);
 
 export type Dim = number | string;
 
+/** A ModelProto must stay under 2 GiB (protobuf's limit); leave room for the graph itself. */
+const MAX_EMBEDDED_BYTES = 2 ** 31 - 64 * 2 ** 20;
+
 export interface WeightOptions {
   /** Store [out, in] Linear weights as [in, out] so they feed MatMul directly. */
   transpose?: boolean;
@@ -43,6 +46,7 @@ export class Graph {
   private readonly consumed = new Set<string>();
   private readonly constCache = new Map<string, string>();
   private counter = 0;
+  private embeddedBytes = 0;
   /** Element type of activations and weights (float16 or float32). */
   readonly dtype: number;
 
@@ -158,6 +162,10 @@ export class Graph {
         { key: 'length', value: String(length) },
       ];
     } else {
+      this.embeddedBytes += bytes.byteLength;
+      if (this.embeddedBytes > MAX_EMBEDDED_BYTES) {
+        throw new Error(`weights exceed ONNX's 2 GB protobuf limit at ${name}: build with an externalData sink`);
+      }
       // Copy: the source's buffer may be reused by the reader once this returns.
       tensor.rawData = bytes.slice();
     }

@@ -68,9 +68,9 @@ export function mergeHeads(g: Graph, x: string, channels: number): string {
   return g.op('Reshape', [g.op('Transpose', [x], { perm: [0, 2, 1, 3] }), g.ints([0, 0, channels])]);
 }
 
-/** softmax(q·kᵀ·scale + mask)·v for q [.., N, d], kT [.., d, M], v [.., M, d]. */
-function attend(g: Graph, q: string, kT: string, v: string, scale: number, mask?: string): string {
-  let s = g.op('Mul', [g.op('MatMul', [q, kT]), g.scalar(scale)]);
+/** softmax(q·kᵀ + mask)·v for q [.., N, d] (already scaled), kT [.., d, M], v [.., M, d]. */
+function attend(g: Graph, q: string, kT: string, v: string, mask?: string): string {
+  let s = g.op('MatMul', [q, kT]);
   if (mask) s = g.op('Add', [s, mask]);
   return g.op('MatMul', [g.op('Softmax', [s], { axis: -1 }), v]);
 }
@@ -90,7 +90,10 @@ export function multiHeadAttention(
   opts: { mask?: string; chunks?: number } = {},
 ): string {
   const chunks = opts.chunks ?? 0;
-  if (chunks === 0) return attend(g, q, kT, v, scale, opts.mask);
+  if (opts.mask && chunks > 1) throw new Error('a mask cannot be combined with query-row chunks');
+  // Scaling q (N·d values) instead of the scores (N·M) saves a full pass over the largest tensor.
+  q = g.op('Mul', [q, g.scalar(scale)]);
+  if (chunks === 0) return attend(g, q, kT, v, opts.mask);
   const ones = g.ints(new Array(heads).fill(1));
   const qs = g.opN('Split', [q, ones], { axis: 1 }, heads);
   const ks = g.opN('Split', [kT, ones], { axis: 1 }, heads);
@@ -103,10 +106,10 @@ export function multiHeadAttention(
     );
   }
   const perHead = qs.map((qh, h) => {
-    if (chunks === 1) return attend(g, qh, ks[h], vs[h], scale, opts.mask);
+    if (chunks === 1) return attend(g, qh, ks[h], vs[h], opts.mask);
     const parts = bounds.slice(0, -1).map((start, i) => {
       const rows = g.op('Slice', [qh, start, bounds[i + 1], g.ints([2])]);
-      return attend(g, rows, ks[h], vs[h], scale, opts.mask);
+      return attend(g, rows, ks[h], vs[h], opts.mask);
     });
     return g.op('Concat', parts, { axis: 2 });
   });
