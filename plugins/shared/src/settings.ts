@@ -51,3 +51,57 @@ export function prepareRequest(options: PanelOptions, defaultStrength: number): 
 export function layerName(label: string): string {
   return `Kirie · ${label}`;
 }
+
+/** The panel form's raw strings, as both hosts' UIs collect them. Empty = not set. */
+export interface PanelForm {
+  prompt: string;
+  negativePrompt?: string;
+  style?: string;
+  strength?: string;
+  steps?: string;
+  seed?: string;
+  model?: string;
+  colorMatch?: boolean;
+}
+
+function numberField(name: string, raw: string | undefined, check: (v: number) => boolean, rule: string): number | undefined {
+  const text = raw?.trim();
+  if (!text) return undefined;
+  const v = Number(text);
+  if (!Number.isFinite(v) || !check(v)) throw new Error(`${name} must be ${rule}, got "${text}"`);
+  return v;
+}
+
+/** Checks the form and names the first bad field; the bridge validates the full request again. */
+export function optionsFromForm(form: PanelForm): PanelOptions {
+  const options: PanelOptions = { prompt: form.prompt };
+  const strength = numberField('strength', form.strength, (v) => v > 0 && v <= 1, 'a number above 0 and at most 1');
+  const steps = numberField('steps', form.steps, (v) => Number.isInteger(v) && v >= 1 && v <= 150, 'a whole number from 1 to 150');
+  const seed = numberField('seed', form.seed, (v) => Number.isSafeInteger(v) && v >= -1, 'a whole number ≥ 0, or -1 for random');
+  if (form.negativePrompt?.trim()) options.negativePrompt = form.negativePrompt;
+  if (form.style) options.style = form.style;
+  if (strength !== undefined) options.strength = strength;
+  if (steps !== undefined) options.steps = steps;
+  if (seed !== undefined) options.seed = seed;
+  if (form.model?.trim()) options.model = form.model.trim();
+  if (form.colorMatch !== undefined) options.colorMatch = form.colorMatch;
+  return options;
+}
+
+export interface BridgeSettings {
+  url: string;
+  token: string;
+}
+
+export const DEFAULT_BRIDGE_URL = 'http://127.0.0.1:7860';
+
+/** A bridge URL the plugins' network permissions allow: http on 127.0.0.1 or localhost, no path. */
+export function checkBridgeSettings(settings: BridgeSettings): BridgeSettings {
+  const url = settings.url.trim().replace(/\/+$/, '') || DEFAULT_BRIDGE_URL;
+  if (!/^http:\/\/(127\.0\.0\.1|localhost)(:\d{1,5})?$/.test(url)) {
+    throw new Error(`bridge URL must look like ${DEFAULT_BRIDGE_URL} (http, 127.0.0.1 or localhost, a port, no path); got "${settings.url}"`);
+  }
+  const token = settings.token.trim();
+  if (!token) throw new Error('paste the bridge token: run `kirie token` in a terminal and copy what it prints');
+  return { url, token };
+}

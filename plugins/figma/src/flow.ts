@@ -1,0 +1,40 @@
+// The UI's one action, as plain logic: restyle the selected frame with a style preset (img2img of the
+// whole frame), or, when the frame holds a shape named "mask", repaint just that region. The result
+// goes back to the main thread as a PNG patch and lands as a new layer above the frame.
+import type { KirieApi } from '@kirie/core/client/client';
+import { bounds } from '@kirie/core/image/bounds';
+import { maskFromImage } from '@kirie/core/image/masks';
+import { decodePng, encodePng, type RasterImage } from '@kirie/core/image/png';
+import type { JobHooks } from '../../shared/src/job.js';
+import { repaint } from '../../shared/src/repaint.js';
+import { layerName, type PanelOptions, prepareRequest } from '../../shared/src/settings.js';
+import type { MainRpc } from './rpc.js';
+
+export interface FrameResult {
+  nodeId: string;
+  name: string;
+  seed: number;
+  mode: 'style' | 'mask';
+}
+
+const raster = (png: Uint8Array): RasterImage => {
+  const { width, height, channels, data } = decodePng(png);
+  return { width, height, channels, data };
+};
+
+export async function restyleFrame(rpc: MainRpc, client: KirieApi, options: PanelOptions, hooks: JobHooks = {}): Promise<FrameResult> {
+  const frame = await rpc.readFrame();
+  const image = raster(frame.png);
+  if (image.channels < 3) throw new Error(`the frame exported as a ${image.channels}-channel PNG; expected RGB(A)`);
+  const masked = frame.mask !== undefined;
+  const prepared = prepareRequest(options, masked ? 1 : 0.75);
+  const selection = frame.mask
+    ? maskFromImage(raster(frame.mask.png), frame.mask.x, frame.mask.y)
+    : { bounds: bounds(0, 0, image.width, image.height), data: new Uint8Array(image.width * image.height).fill(255) };
+  // Restyling the whole frame has no surroundings to fill a hole from: keep its pixels at any strength.
+  const inpaint = masked ? prepared.inpaint : { ...prepared.inpaint, prefill: 'none' as const };
+  const { patch, seed } = await repaint(client, { image, selection, strength: prepared.strength, mode: masked ? 'inpaint' : 'img2img', request: prepared.request, inpaint }, hooks);
+  const name = layerName(prepared.label);
+  const { nodeId } = await rpc.place({ frameId: frame.frameId, name, png: encodePng(patch.image), bounds: patch.bounds });
+  return { nodeId, name, seed, mode: masked ? 'mask' : 'style' };
+}

@@ -1,0 +1,40 @@
+// The UI's calls into the main thread: a request id per call, resolved by the matching reply.
+import type { BridgeSettings } from '../../shared/src/settings.js';
+import type { FrameData, MainToUi, PlaceRequest, UiToMain } from './messages.js';
+
+export interface MainRpc {
+  readFrame(): Promise<FrameData>;
+  place(place: PlaceRequest): Promise<{ nodeId: string }>;
+  saveSettings(settings: BridgeSettings): Promise<void>;
+  notify(text: string, error?: boolean): void;
+  /** Feed every message from the main thread here; returns false for ones that are not replies. */
+  receive(message: MainToUi): boolean;
+}
+
+type Request = UiToMain extends infer M ? (M extends { requestId: number } ? Omit<M, 'requestId'> : never) : never;
+
+export function createMainRpc(send: (message: UiToMain) => void): MainRpc {
+  let next = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const call = <T>(request: Request): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const requestId = next++;
+      pending.set(requestId, { resolve: resolve as (v: unknown) => void, reject });
+      send({ ...request, requestId } as UiToMain);
+    });
+  return {
+    readFrame: () => call<FrameData>({ type: 'read-frame' }),
+    place: (place) => call<{ nodeId: string }>({ type: 'place', place }),
+    saveSettings: (settings) => call<void>({ type: 'save-settings', settings }),
+    notify: (text, error) => send({ type: 'notify', text, ...(error ? { error } : {}) }),
+    receive(message) {
+      if (message.type !== 'reply') return false;
+      const waiting = pending.get(message.requestId);
+      if (!waiting) return true;
+      pending.delete(message.requestId);
+      if (message.ok) waiting.resolve(message.value);
+      else waiting.reject(new Error(message.error));
+      return true;
+    },
+  };
+}

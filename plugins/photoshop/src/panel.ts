@@ -1,0 +1,124 @@
+/// <reference lib="dom" />
+// The panel's DOM wiring: reads the form, runs one flow at a time with progress, preview and cancel,
+// and keeps the bridge settings in the plugin's localStorage. The only place that touches
+// require('photoshop') / require('uxp') is the two lines handing them to the adapter and the file picker.
+import { KirieClient } from '@kirie/core/client/client';
+import { STYLE_PRESETS } from '@kirie/core/styles/presets';
+import { GenerationCancelled, type JobProgress } from '../../shared/src/job.js';
+import { checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
+import { fillSelection, img2imgLayer, poseFill } from './flows.js';
+import { createPhotoshopHost } from './host.js';
+import type { PhotoshopModule } from './photoshop-api.js';
+
+interface UxpStorage {
+  localFileSystem: { getFileForOpening(options: { types?: string[] }): Promise<{ name: string; read(): Promise<string> } | null> };
+}
+
+const host = createPhotoshopHost(require('photoshop') as PhotoshopModule);
+const storage = (require('uxp') as { storage: UxpStorage }).storage;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const field = (id: string) => $<HTMLInputElement>(id).value;
+
+let pose: { name: string; json: unknown } | null = null;
+let running: AbortController | null = null;
+
+function loadSettings(): void {
+  $<HTMLInputElement>('bridge-url').value = localStorage.getItem('kirie.url') ?? DEFAULT_BRIDGE_URL;
+  $<HTMLInputElement>('bridge-token').value = localStorage.getItem('kirie.token') ?? '';
+}
+
+function saveSettings(): void {
+  const settings = checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') });
+  localStorage.setItem('kirie.url', settings.url);
+  localStorage.setItem('kirie.token', settings.token);
+  status(`saved; bridge at ${settings.url}`);
+}
+
+function status(text: string, error = false): void {
+  const el = $('status');
+  el.textContent = text;
+  el.className = error ? 'error' : '';
+}
+
+function showProgress(p: JobProgress): void {
+  const bar = $<HTMLProgressElement>('progress');
+  if (p.phase === 'queued') status(`queued (position ${p.total})`);
+  else if (p.phase === 'started' || p.phase === 'loading') status('loading the model…');
+  else status(`${p.phase} ${p.step}/${p.total}`);
+  bar.max = Math.max(1, p.total);
+  bar.value = p.phase === 'denoising' ? p.step : 0;
+  if (p.preview) $<HTMLImageElement>('preview').src = `data:image/png;base64,${p.preview}`;
+}
+
+async function pickPose(): Promise<void> {
+  const file = await storage.localFileSystem.getFileForOpening({ types: ['json'] });
+  if (!file) return;
+  try {
+    pose = { name: file.name, json: JSON.parse(await file.read()) as unknown };
+    $('pose-name').textContent = file.name;
+  } catch (err) {
+    pose = null;
+    status(`${file.name} is not JSON: ${(err as Error).message}`, true);
+  }
+}
+
+async function generate(): Promise<void> {
+  if (running) return;
+  running = new AbortController();
+  $<HTMLButtonElement>('generate').disabled = true;
+  $<HTMLButtonElement>('cancel').disabled = false;
+  try {
+    const settings = checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') });
+    const client = new KirieClient(settings);
+    const options = optionsFromForm({
+      prompt: field('prompt'),
+      negativePrompt: field('negative'),
+      style: field('style'),
+      strength: field('strength'),
+      steps: field('steps'),
+      seed: field('seed'),
+      colorMatch: $<HTMLInputElement>('color-match').checked,
+    });
+    const hooks = { signal: running.signal, onProgress: showProgress };
+    const mode = field('mode');
+    const result =
+      mode === 'img2img'
+        ? await img2imgLayer(host, client, options, hooks)
+        : mode === 'pose'
+          ? await poseFill(host, client, options, pose?.json ?? failNoPose(), hooks)
+          : await fillSelection(host, client, options, hooks);
+    status(`added "${result.layerName}" (seed ${result.seed})`);
+  } catch (err) {
+    status(err instanceof GenerationCancelled ? 'cancelled: the document is unchanged' : (err as Error).message, !(err instanceof GenerationCancelled));
+  } finally {
+    running = null;
+    $<HTMLButtonElement>('generate').disabled = false;
+    $<HTMLButtonElement>('cancel').disabled = true;
+  }
+}
+
+function failNoPose(): never {
+  throw new Error('pick a pose JSON file first (OpenPose format, e.g. from a pose editor)');
+}
+
+function init(): void {
+  const select = $<HTMLSelectElement>('style');
+  for (const s of STYLE_PRESETS) select.add(new Option(s.name, s.id));
+  const togglePose = () => ($('pose-row').hidden = field('mode') !== 'pose');
+  $('mode').addEventListener('change', togglePose);
+  togglePose();
+  loadSettings();
+  $('save-settings').addEventListener('click', () => {
+    try {
+      saveSettings();
+    } catch (err) {
+      status((err as Error).message, true);
+    }
+  });
+  $('pick-pose').addEventListener('click', () => void pickPose());
+  $('generate').addEventListener('click', () => void generate());
+  $('cancel').addEventListener('click', () => running?.abort());
+}
+
+init();
