@@ -5,6 +5,7 @@ import { canny } from '../control/canny.js';
 import { parsePoseJson, placePose } from '../control/openpose.js';
 import { renderPose } from '../control/render.js';
 import type { RasterImage } from '../image/png.js';
+import { resizeImage } from '../image/resize.js';
 import type { ControlNetModel } from '../models/sessions.js';
 import { imageSeed } from '../request/parse.js';
 import type { ControlUnit, GenerateRequest } from '../request/schema.js';
@@ -61,7 +62,9 @@ async function controlImage(unit: ControlUnit, request: GenerateRequest, deps: R
     const fitted = doc.width === width && doc.height === height ? doc : placePose(doc, { x: 0, y: 0, width, height }, width, height, 'contain');
     return renderPose(fitted);
   }
-  const image = await deps.image(unit.image!);
+  // A control image of another size is stretched to the generation's (ControlNet's "Just Resize"), before edge detection.
+  const source = await deps.image(unit.image!);
+  const image = source.width === width && source.height === height ? source : await resizeImage(source, { width, height });
   return unit.preprocessor.type === 'canny' ? canny(image, { low: unit.preprocessor.low, high: unit.preprocessor.high }) : image;
 }
 

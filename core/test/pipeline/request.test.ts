@@ -72,6 +72,15 @@ describe('generateFromRequest', () => {
     expect((hint.data as Float32Array).some((v) => v > 0)).toBe(true);
   });
 
+  it('stretches a control image of another size to the generation size', async () => {
+    const net = fakeControlNet([8, 8]);
+    images.set('white32', { width: 32, height: 32, channels: 3, data: new Uint8Array(32 * 32 * 3).fill(255) });
+    await generateFromRequest(request({ control: [{ model: 'cn', image: 'white32' }] }), deps({ controlNet: async () => net }));
+    const hint = net.session.calls[0].controlnet_cond;
+    expect(hint.dims).toEqual([2, 3, 64, 64]);
+    expect((hint.data as Float32Array).every((v) => v === 1)).toBe(true);
+  });
+
   it('names a missing image', async () => {
     await expect(generateFromRequest(request({ initImage: 'nope' }), deps())).rejects.toThrow(/no image nope/);
   });
