@@ -7,7 +7,7 @@ import { buildTextEncoder, TEXT_IGNORED_KEYS, TEXT_PREFIX } from './text-encoder
 import { buildControlNet, CONTROLNET_PREFIX } from './controlnet.js';
 import { buildUnet, UNET_PREFIX } from './unet.js';
 import { buildVaeDecoder, buildVaeEncoder } from './vae.js';
-import type { BuildOptions, Component, TensorSource } from './types.js';
+import type { BuildComponent, BuildOptions, Component } from './types.js';
 
 /**
  * Self-attention head by head in one chunk: at 512x512 (4096 tokens, batch 2) that keeps one 128 MB
@@ -50,12 +50,11 @@ async function buildInto(g: Graph, component: Component, arch: SdArchitecture, o
  * Builds one component's ModelProto. Every tensor under the component's prefix must be used: a leftover
  * key means the checkpoint's layout does not match `arch` (e.g. an SD2 or SDXL file read as SD1.5).
  */
-export async function buildComponent(
-  component: Component,
-  source: TensorSource,
-  arch: SdArchitecture,
-  options: BuildOptions,
-): Promise<Uint8Array> {
+export const buildComponent: BuildComponent = async (component, source, arch, options) => {
+  if (options.precision !== 'fp32' && options.precision !== 'fp16') throw new Error(`precision must be 'fp32' or 'fp16', got ${String(options.precision)}`);
+  const chunks = options.attentionChunks;
+  if (chunks !== undefined && !(Number.isInteger(chunks) && chunks >= 0)) throw new Error(`attentionChunks must be an integer ≥ 0, got ${chunks}`);
+  if (!(component in COMPONENT_PREFIX)) throw new Error(`unknown component ${String(component)}; known: ${Object.keys(COMPONENT_PREFIX).join(', ')}`);
   const g = new Graph(source, { fp16: options.precision === 'fp16', sink: options.externalData });
   await buildInto(g, component, arch, options);
   const prefix = COMPONENT_PREFIX[component];
@@ -67,4 +66,4 @@ export async function buildComponent(
     throw new Error(`${component}: ${leftover.length} checkpoint tensor(s) not used by the SD1.5 graph, e.g. ${shown}: the checkpoint does not match the architecture`);
   }
   return g.toBytes(`kirie_${component}`, `Kirie ${component} (${options.precision}) built from an LDM checkpoint`);
-}
+};

@@ -39,7 +39,7 @@ function shapeEqual(a: readonly number[], b: readonly number[]): boolean {
 }
 
 export class Graph {
-  readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
+  private readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
   private readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
   private readonly inputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
   private readonly outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
