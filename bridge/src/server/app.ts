@@ -93,7 +93,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.put(`${API_PREFIX}/images`, { bodyLimit: limits.imageBytes }, async (request) => {
     if (!Buffer.isBuffer(request.body)) throw new ApiError(415, 'unsupported_media_type', 'send the PNG bytes as the body with Content-Type: image/png', 'body');
-    const { width, height } = checkPng(request.body, limits.pixels);
+    const { width, height } = await checkPng(request.body, limits.pixels);
     return { id: await images.put(request.body), width, height };
   });
   app.get<{ Params: { id: string } }>(`${API_PREFIX}/images/:id`, async (request, reply) => {

@@ -1,37 +1,88 @@
-// Upload validation. The declared size in IHDR is checked before anything is inflated, so a tiny file
-// claiming 100000×100000 pixels (an image bomb) is refused without allocating a byte for its pixels.
-import { decodePng } from '@kirie/core/image/png';
+// Upload validation, off the event loop. The declared size in IHDR is checked before anything is
+// inflated, so a tiny file claiming 100000×100000 pixels (an image bomb) is refused without allocating
+// its pixels; then every chunk's CRC, and the image data inflates (in zlib's thread pool, capped at the
+// declared size) to exactly one filtered scanline per row. What passes decodes in the pipeline's codec.
+import { promisify } from 'node:util';
+import { crc32, inflate } from 'node:zlib';
 import { ApiError } from './errors.js';
 
+const inflateAsync = promisify(inflate);
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+/** Samples per pixel of each PNG colour type. */
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
 export interface PngHeader {
   width: number;
   height: number;
 }
 
-export function readPngHeader(bytes: Uint8Array): PngHeader {
-  if (bytes.length < 33 || SIGNATURE.some((b, i) => bytes[i] !== b)) {
-    throw new ApiError(400, 'invalid_image', 'the body is not a PNG (bad signature or shorter than a PNG header)', 'body');
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const type = String.fromCharCode(...bytes.subarray(12, 16));
-  if (view.getUint32(8) !== 13 || type !== 'IHDR') throw new ApiError(400, 'invalid_image', 'the PNG does not start with an IHDR chunk', 'body');
-  return { width: view.getUint32(16), height: view.getUint32(20) };
+const invalid = (message: string) => new ApiError(400, 'invalid_image', message, 'body');
+
+/** Bytes of the filtered image data: one filter byte + packed samples per row, per Adam7 pass if interlaced. */
+function filteredSize(width: number, height: number, bitsPerPixel: number, interlaced: boolean): number {
+  const rows = (w: number, h: number) => (w === 0 || h === 0 ? 0 : h * (1 + Math.ceil((w * bitsPerPixel) / 8)));
+  if (!interlaced) return rows(width, height);
+  const passes = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ];
+  return passes.reduce((sum, [x0, y0, dx, dy]) => sum + rows(Math.ceil((width - x0!) / dx!), Math.ceil((height - y0!) / dy!)), 0);
 }
 
-/** Throws an ApiError naming the problem unless `bytes` is a complete PNG within `maxPixels`. */
-export function checkPng(bytes: Uint8Array, maxPixels: number): PngHeader {
-  const header = readPngHeader(bytes);
-  const { width, height } = header;
-  if (width === 0 || height === 0) throw new ApiError(400, 'invalid_image', `the PNG declares an empty image (${width}x${height})`, 'body');
-  if (width * height > maxPixels) {
-    throw new ApiError(413, 'image_too_large', `the PNG declares ${width}x${height} = ${width * height} pixels; the limit is ${maxPixels}`, 'body');
+/** Throws an ApiError naming the problem unless `bytes` is a complete 8-bit PNG within `maxPixels`. */
+export async function checkPng(bytes: Uint8Array, maxPixels: number): Promise<PngHeader> {
+  if (bytes.length < 45 || SIGNATURE.some((b, i) => bytes[i] !== b)) throw invalid('the body is not a PNG (bad signature or shorter than a PNG)');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = (at: number) => String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
+  if (view.getUint32(8) !== 13 || type(12) !== 'IHDR') throw invalid('the PNG does not start with an IHDR chunk');
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  const [depth, colorType, compression, filter, interlace] = [bytes[24]!, bytes[25]!, bytes[26]!, bytes[27]!, bytes[28]!];
+  if (width === 0 || height === 0) throw invalid(`the PNG declares an empty image (${width}x${height})`);
+  if (width * height > maxPixels) throw new ApiError(413, 'image_too_large', `the PNG declares ${width}x${height} = ${width * height} pixels; the limit is ${maxPixels}`, 'body');
+  const channels = CHANNELS[colorType];
+  if (channels === undefined || compression !== 0 || filter !== 0 || interlace > 1) throw invalid(`the PNG header is invalid (colour type ${colorType}, compression ${compression}, filter ${filter}, interlace ${interlace})`);
+  if (colorType === 3 ? ![1, 2, 4, 8].includes(depth) : depth !== 8) throw invalid(`the PNG has ${depth}-bit samples; only 8-bit images (or palettes) are accepted`);
+
+  const idat: Uint8Array[] = [];
+  let at = 8;
+  let ended = false;
+  let palette = false;
+  while (at < bytes.length) {
+    if (at + 12 > bytes.length) throw invalid(`the PNG is truncated (a chunk header at byte ${at} is cut off)`);
+    const length = view.getUint32(at);
+    const name = type(at + 4);
+    const end = at + 12 + length;
+    if (length > 2 ** 31 - 1 || end > bytes.length) throw invalid(`the PNG is truncated (chunk ${JSON.stringify(name)} at byte ${at} needs ${length} bytes)`);
+    if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== view.getUint32(at + 8 + length)) throw invalid(`the PNG is corrupt (chunk ${JSON.stringify(name)} at byte ${at} fails its CRC)`);
+    if (name === 'IDAT') idat.push(bytes.subarray(at + 8, at + 8 + length));
+    else if (name === 'PLTE') palette = true;
+    else if (name === 'IEND') {
+      ended = true;
+      break;
+    }
+    at = end;
   }
+  if (!ended) throw invalid('the PNG is truncated (no IEND chunk)');
+  if (idat.length === 0) throw invalid('the PNG has no image data (no IDAT chunk)');
+  if (colorType === 3 && !palette) throw invalid('the PNG is palette-based but has no PLTE chunk');
+
+  const expected = filteredSize(width, height, depth * channels, interlace === 1);
+  let raw: Buffer;
   try {
-    decodePng(bytes);
+    raw = await inflateAsync(Buffer.concat(idat), { maxOutputLength: expected + 1 });
   } catch (err) {
-    throw new ApiError(400, 'invalid_image', `the PNG cannot be decoded (truncated or corrupt): ${err instanceof Error ? err.message : String(err)}`, 'body');
+    throw invalid(`the PNG's image data does not inflate (${err instanceof Error ? err.message : String(err)})`);
   }
-  return header;
+  if (raw.length !== expected) throw invalid(`the PNG's image data holds ${raw.length} bytes; ${width}x${height} needs ${expected} (truncated or corrupt)`);
+  if (interlace === 0) {
+    const stride = 1 + Math.ceil((width * depth * channels) / 8);
+    for (let row = 0; row < height; row++) if (raw[row * stride]! > 4) throw invalid(`the PNG is corrupt (row ${row} has filter type ${raw[row * stride]})`);
+  }
+  return { width, height };
 }

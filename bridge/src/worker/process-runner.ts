@@ -86,6 +86,11 @@ export class ProcessRunner implements JobRunner {
     });
   }
 
+  /** The generation process's pid (for memory figures), when it is running. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   status(): { device: string; deviceNote?: string; loadedModel: string | null } {
     return { device: this.device, ...(this.deviceNote ? { deviceNote: this.deviceNote } : {}), loadedModel: this.loadedModel };
   }
