@@ -5,5 +5,6 @@ import { unetSuite } from './unet.js';
 import { inpaintSuite } from './inpaint.js';
 import { controlSuite } from './control.js';
 import { pipelineSuite } from './pipeline.js';
+import { soakSuite } from './soak.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite];
