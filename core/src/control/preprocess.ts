@@ -1,6 +1,7 @@
 // Model-free control images besides canny: the small conversions ControlNet's annotators and UIs apply.
 import type { RasterImage } from '../image/png.js';
 import type { GrayImage } from './canny.js';
+import { drawLine, type Canvas } from './raster.js';
 
 export interface RgbImage {
   width: number;
@@ -81,3 +82,32 @@ export function scribbleFromImage(image: RasterImage): GrayImage {
   return { width: image.width, height: image.height, channels: 1, data };
 }
 
+
+export interface Stroke {
+  /** Polyline in pixels; a single point draws a dot. */
+  points: { x: number; y: number }[];
+  /** Line width in pixels (default 3). */
+  width?: number;
+}
+
+/**
+ * A scribble control image from a user's strokes: white lines on black, drawn as cv2.line (LINE_8, round
+ * caps) draws them, the way scribble UIs rasterise a freehand path. Points are rounded to whole pixels.
+ */
+export function scribbleFromStrokes(strokes: Stroke[], width: number, height: number): GrayImage {
+  if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) {
+    throw new Error(`scribbleFromStrokes: canvas size must be positive integers, got ${width}×${height}`);
+  }
+  const canvas: Canvas = { width, height, channels: 1, data: new Uint8Array(width * height) };
+  strokes.forEach((stroke, s) => {
+    const w = stroke.width ?? 3;
+    if (!(Number.isInteger(w) && w >= 1 && w <= 255)) throw new Error(`stroke ${s}: width must be an integer in 1..255, got ${w}`);
+    const pts = stroke.points.map((p, i) => {
+      if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) throw new Error(`stroke ${s}, point ${i}: coordinates must be finite numbers`);
+      return { x: Math.round(p.x), y: Math.round(p.y) };
+    });
+    if (pts.length === 1) drawLine(canvas, pts[0]!, pts[0]!, [255], w);
+    for (let i = 1; i < pts.length; i++) drawLine(canvas, pts[i - 1]!, pts[i]!, [255], w);
+  });
+  return { width, height, channels: 1, data: canvas.data };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canny } from '../../src/control/canny.js';
-import { invert, scribbleFromImage, threshold, toGray, toRgb } from '../../src/control/preprocess.js';
+import { invert, scribbleFromImage, scribbleFromStrokes, threshold, toGray, toRgb } from '../../src/control/preprocess.js';
 import type { RasterImage } from '../../src/image/png.js';
 
 const img = (channels: 1 | 2 | 3 | 4, values: number[]): RasterImage => ({ width: values.length / channels, height: 1, channels, data: Uint8Array.from(values) });
@@ -82,5 +82,35 @@ describe('canny input checks and thresholds', () => {
 
   it('rejects non-finite thresholds', () => {
     expect(() => canny(square(), { low: Number.NaN, high: 2 })).toThrow(/finite/);
+  });
+});
+
+describe('scribbleFromStrokes', () => {
+  it('draws white polylines on black, as thick cv2 lines', () => {
+    const img = scribbleFromStrokes([{ points: [{ x: 2, y: 5 }, { x: 12, y: 5 }], width: 1 }, { points: [{ x: 7.4, y: 1 }, { x: 7.4, y: 9 }], width: 1 }], 16, 12);
+    const on = (x: number, y: number): number => img.data[y * 16 + x]!;
+    for (let x = 2; x <= 12; x++) expect(on(x, 5)).toBe(255);
+    for (let y = 1; y <= 9; y++) expect(on(7, y)).toBe(255);
+    expect(img.data.reduce((n, v) => n + (v === 255 ? 1 : 0), 0)).toBe(11 + 9 - 1);
+    expect(img.data.every((v) => v === 0 || v === 255)).toBe(true);
+  });
+
+  it('a one-point stroke is a round dot (OpenCV cap radius: width 5 → 3 px)', () => {
+    const img = scribbleFromStrokes([{ points: [{ x: 8, y: 8 }], width: 5 }], 16, 16);
+    expect(img.data[8 * 16 + 8]).toBe(255);
+    expect(img.data[8 * 16 + 11]).toBe(255);
+    expect(img.data[8 * 16 + 12]).toBe(0);
+    expect(img.data[12 * 16 + 8]).toBe(0);
+  });
+
+  it.each([
+    [[{ points: [{ x: 1, y: 1 }], width: 0 }], /width must be an integer/],
+    [[{ points: [{ x: Number.NaN, y: 1 }] }], /point 0: coordinates must be finite/],
+  ])('rejects bad strokes %#', (strokes, message) => {
+    expect(() => scribbleFromStrokes(strokes, 8, 8)).toThrow(message);
+  });
+
+  it('rejects a bad canvas', () => {
+    expect(() => scribbleFromStrokes([], 0, 8)).toThrow(/positive integers/);
   });
 });
