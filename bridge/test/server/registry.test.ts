@@ -1,0 +1,90 @@
+// The models folder as the bridge lists it (kinds read from the weights, not names), ids, defaults,
+// and the LRU that keeps loaded sessions under the memory budget.
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyModel } from '../../src/registry/classify.js';
+import { LruCache } from '../../src/registry/lru.js';
+import { FolderRegistry, modelPath } from '../../src/registry/registry.js';
+
+const GOLDEN = resolve(import.meta.dirname, '../../../tests/golden/tiny-sd15');
+let dir: string;
+let registry: FolderRegistry;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kirie-registry-'));
+  await copyFile(join(GOLDEN, 'tiny-sd15.safetensors'), join(dir, 'tiny.safetensors'));
+  await mkdir(join(dir, 'inpaint', 'sd15'), { recursive: true });
+  await copyFile(join(GOLDEN, 'tiny-sd15-inpainting.safetensors'), join(dir, 'inpaint', 'sd15', 'tiny-inpainting.safetensors'));
+  await copyFile(join(GOLDEN, 'tiny-controlnet.safetensors'), join(dir, 'pose-controlnet.safetensors'));
+  for (const sub of ['text_encoder', 'unet', 'vae_decoder']) {
+    await mkdir(join(dir, 'onnx-model', sub), { recursive: true });
+    await writeFile(join(dir, 'onnx-model', sub, 'model.onnx'), 'x');
+  }
+  await writeFile(join(dir, 'notes.txt'), 'not a model');
+  await writeFile(join(dir, 'garbage.safetensors'), 'not a safetensors file');
+  await writeFile(join(dir, '.hidden.safetensors'), 'skipped');
+  registry = new FolderRegistry({ dir, classify: classifyModel, notes: { 'tiny.safetensors': 'random weights' } });
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('FolderRegistry', () => {
+  it('lists each model with the kind its weights say, checkpoints first', async () => {
+    const models = await registry.list('tiny.safetensors');
+    expect(models.map((m) => [m.id, m.kind, m.loaded])).toEqual([
+      ['tiny.safetensors', 'checkpoint', true],
+      ['onnx-model', 'onnx', false],
+      ['inpaint/sd15/tiny-inpainting.safetensors', 'inpaint', false],
+      ['pose-controlnet.safetensors', 'controlnet', false],
+    ]);
+    expect(models[0]).toMatchObject({ name: 'tiny', note: 'random weights' });
+    expect(models[0]!.sizeBytes).toBeGreaterThan(20e6);
+  });
+
+  it.each([
+    ['default', 'tiny.safetensors'],
+    ['pose-controlnet.safetensors', 'pose-controlnet.safetensors'],
+    ['inpaint/sd15/tiny-inpainting.safetensors', 'inpaint/sd15/tiny-inpainting.safetensors'],
+  ])('resolves %s', async (id, expected) => {
+    expect((await registry.resolve(id, 'model')).id).toBe(expected);
+  });
+
+  it('names the field and the known models for an unknown id', async () => {
+    await expect(registry.resolve('sdxl.safetensors', 'control.0.model')).rejects.toMatchObject({
+      status: 400,
+      field: 'control.0.model',
+      message: expect.stringContaining('known models: tiny.safetensors, onnx-model'),
+    });
+  });
+
+  it('says how to get a model when the folder has none', async () => {
+    const empty = new FolderRegistry({ dir: join(dir, 'missing'), classify: classifyModel });
+    expect(await empty.list(null)).toEqual([]);
+    await expect(empty.resolve('default', 'model')).rejects.toMatchObject({ code: 'no_model', message: expect.stringContaining('kirie models random') });
+  });
+
+  it.each(['../token', 'a/../../b', '/etc/passwd', 'a//b', '.'])('refuses %j as a model path', (id) => {
+    expect(() => modelPath(dir, id)).toThrow(/is not a model id/);
+  });
+});
+
+describe('LruCache', () => {
+  it.each([
+    // budget, [key, bytes] set in order with 'get:k' reads between, keys kept, keys disposed
+    [100, [['a', 40], ['b', 40], ['c', 40]], ['b', 'c'], ['a']],
+    [100, [['a', 40], ['b', 40], 'get:a', ['c', 40]], ['a', 'c'], ['b']],
+    [100, [['a', 60], ['b', 60], ['c', 10]], ['b', 'c'], ['a']],
+    [50, [['a', 10], ['big', 80]], ['big'], ['a']],
+    [100, [['a', 40], ['a', 50]], ['a'], ['a']],
+  ] as const)('budget %i: %j → keeps %j', async (budget, steps, kept, disposed) => {
+    const gone: string[] = [];
+    const cache = new LruCache<string, string>(budget, (k) => void gone.push(k));
+    for (const step of steps) {
+      if (typeof step === 'string') cache.get(step.slice(4));
+      else await cache.set(step[0], `${step[0]}${step[1]}`, step[1]);
+    }
+    expect(cache.keys()).toEqual(kept);
+    expect(gone).toEqual(disposed);
+  });
+});
