@@ -15,7 +15,7 @@ import { defaultCacheDir, defaultTokenizer, type LoadedModel, type OpenOptions }
 export type { LoadedModel, OpenOptions } from './options.js';
 
 /** GPU providers get float16 graphs (half the memory, tensor cores); the CPU runs float32. */
-function precisionFor(device: Device): BuildOptions['precision'] {
+export function precisionFor(device: Device): BuildOptions['precision'] {
   return preferredProvider(device) === 'cpu' ? 'fp32' : 'fp16';
 }
 

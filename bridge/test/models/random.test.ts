@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCheckpoint } from '../../src/models/checkpoint.js';
+import { initFor, writeRandomCheckpoint } from '../../src/models/random.js';
+import { SafetensorsFile } from '../../src/models/safetensors-file.js';
+
+const golden = new URL('../../../tests/golden/tiny-sd15/', import.meta.url).pathname;
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kirie-random-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function layout(path: string): Promise<Record<string, [number[], string]>> {
+  const f = await SafetensorsFile.open(path);
+  const out = Object.fromEntries(f.keys().map((k) => [k, [f.shape(k), f.dtype(k)] as [number[], string]]));
+  await f.close();
+  return out;
+}
+
+describe('initFor', () => {
+  const table: [string, number[], object][] = [
+    ['model.diffusion_model.input_blocks.0.0.weight', [320, 4, 3, 3], { bound: 1 / 6 }],
+    ['model.diffusion_model.input_blocks.0.0.bias', [320], { constant: 0 }],
+    ['model.diffusion_model.out.0.weight', [320], { constant: 1 }],
+    ['cond_stage_model.transformer.text_model.final_layer_norm.weight', [768], { constant: 1 }],
+    ['cond_stage_model.transformer.text_model.encoder.layers.0.mlp.fc1.weight', [3072, 768], { bound: 1 / Math.sqrt(768) }],
+    ['first_stage_model.decoder.mid.attn_1.q.weight', [512, 512, 1, 1], { bound: 1 / Math.sqrt(512) }],
+  ];
+  it.each(table)('%s', (name, shape, expected) => {
+    expect(initFor(name, shape)).toEqual(expected);
+  });
+});
+
+describe('writeRandomCheckpoint', () => {
+  it.each([
+    ['sd15', 'tiny-sd15'],
+    ['sd15_inpainting', 'tiny-sd15-inpainting'],
+    ['controlnet', 'tiny-controlnet'],
+  ] as const)('tiny %s has the golden file’s keys, shapes and sidecar, and opens as that kind', async (kind, goldenName) => {
+    const out = join(dir, `${goldenName}.safetensors`);
+    const result = await writeRandomCheckpoint({ arch: 'tiny', kind, seed: 3, out });
+    expect(await layout(out)).toEqual(await layout(join(golden, `${goldenName}.safetensors`)));
+    expect(await readFile(result.sidecar!, 'utf8')).toBe(readFileSync(join(golden, `${goldenName}.yaml`), 'utf8'));
+    const ckpt = await openCheckpoint(out);
+    await ckpt.file.close();
+    expect(ckpt.kind.kind).toBe(kind === 'controlnet' ? 'controlnet' : 'sd1');
+  });
+
+  it('draws PyTorch-default statistics, reproducibly per seed, in float32 or float16', async () => {
+    const a = join(dir, 'a.safetensors');
+    const b = join(dir, 'b.safetensors');
+    const c = join(dir, 'c.safetensors');
+    await writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: 11, out: a });
+    await writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: 11, out: b });
+    await writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: 12, out: c, fp16: true });
+    expect((await readFile(a)).equals(await readFile(b))).toBe(true);
+    const fa = await SafetensorsFile.open(a);
+    const fc = await SafetensorsFile.open(c);
+    try {
+      const key = 'model.diffusion_model.input_blocks.1.0.in_layers.2.weight'; // [32, 32, 3, 3], fan_in 288
+      const w = await fa.read(key);
+      const bound = 1 / Math.sqrt(288);
+      const mean = w.reduce((s, v) => s + v, 0) / w.length;
+      const std = Math.sqrt(w.reduce((s, v) => s + (v - mean) ** 2, 0) / w.length);
+      expect(Math.max(...w)).toBeLessThanOrEqual(bound);
+      expect(Math.min(...w)).toBeGreaterThanOrEqual(-bound);
+      expect(Math.abs(mean)).toBeLessThan(0.05 * bound);
+      expect(std).toBeCloseTo(bound / Math.sqrt(3), 3);
+      expect([...(await fa.read('model.diffusion_model.input_blocks.1.0.in_layers.0.weight'))].every((v) => v === 1)).toBe(true);
+      expect([...(await fa.read('model.diffusion_model.input_blocks.1.0.in_layers.0.bias'))].every((v) => v === 0)).toBe(true);
+      const ids = await fa.readBytes('cond_stage_model.transformer.text_model.embeddings.position_ids');
+      expect([...new BigInt64Array(ids.buffer)].map(Number)).toEqual(Array.from({ length: 77 }, (_, i) => i));
+      expect(fc.dtype(key)).toBe('F16');
+      expect(fc.dtype('cond_stage_model.transformer.text_model.embeddings.position_ids')).toBe('I64');
+      const half = await fc.read(key);
+      expect(half).not.toEqual(w); // another seed
+      expect(Math.max(...half.map(Math.abs))).toBeLessThanOrEqual(bound * 1.001);
+    } finally {
+      await fa.close();
+      await fc.close();
+    }
+  });
+
+  it('refuses a bad seed', async () => {
+    await expect(writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: -1, out: join(dir, 'x.safetensors') })).rejects.toThrow(/--seed must be a non-negative integer, got -1/);
+  });
+});
