@@ -5,6 +5,7 @@ import { registerControlCommand } from './commands/control.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommand } from './commands/token.js';
+import { registerModelsCommand } from './commands/models.js';
 
 const program = new Command('kirie').description('Kirie: Stable Diffusion and ControlNet for Photoshop and Figma, on your own GPU').version('0.1.0');
 
@@ -13,6 +14,7 @@ registerControlCommand(program);
 registerGenerateCommand(program);
 registerServeCommand(program);
 registerTokenCommand(program);
+registerModelsCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`kirie: ${err instanceof Error ? err.message : String(err)}`);
