@@ -80,6 +80,23 @@ describe('security', () => {
     if (status !== 200) expect(JSON.parse(res.body).error.code).toBe('bad_host');
   });
 
+  it('serves other Host names only when started for the LAN', async () => {
+    const lan = await startTestBridge({ runner: new ScriptedRunner(), lan: true });
+    try {
+      const res = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: lan.port, path: '/v1/models', headers: { host: 'studio-pc.local:7860', ...lan.auth } }, (r) => {
+          r.resume();
+          resolve(r.statusCode!);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(res).toBe(200);
+    } finally {
+      await lan.dispose();
+    }
+  });
+
   it('answers CORS preflights without a token and allows any origin without credentials', async () => {
     const res = await rawRequest(`127.0.0.1:${bridge.port}`, '/v1/jobs', 'OPTIONS', {
       origin: 'https://www.figma.com',
