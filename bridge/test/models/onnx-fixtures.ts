@@ -18,14 +18,26 @@ function valueInfo(v: IoSpec) {
   });
 }
 
-/** Every output is a Cast of the first input: the graph is valid, its metadata is exactly what was asked. */
+const BYTES = { float32: 4, int32: 4, int64: 8, float16: 2, float64: 8 } as const;
+
+/**
+ * Every output is an Identity of a zero initializer whose shape is the declared one with symbolic dims as 1
+ * (ORT would otherwise overwrite the declared output shape with an inferred one): the metadata is exactly
+ * the inputs and the output names/types/ranks asked for.
+ */
 export function fixtureModel(inputs: IoSpec[], outputs: IoSpec[]): Uint8Array {
-  const node = outputs.map((o) => onnx.NodeProto.create({ opType: 'Cast', input: [inputs[0].name], output: [o.name], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: ELEM[o.type] }] }));
+  const concrete = (o: IoSpec): IoSpec => ({ ...o, shape: o.shape.map((d) => (typeof d === 'number' ? d : 1)) });
+  const initializer = outputs.map((o) => {
+    const dims = concrete(o).shape as number[];
+    const count = dims.reduce((a, b) => a * b, 1);
+    return onnx.TensorProto.create({ name: `${o.name}_zeros`, dataType: ELEM[o.type], dims, rawData: new Uint8Array(count * BYTES[o.type]) });
+  });
+  const node = outputs.map((o) => onnx.NodeProto.create({ opType: 'Identity', input: [`${o.name}_zeros`], output: [o.name] }));
   const model = onnx.ModelProto.create({
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],
     producerName: 'kirie-test',
-    graph: { name: 'fixture', node, input: inputs.map(valueInfo), output: outputs.map(valueInfo) },
+    graph: { name: 'fixture', node, initializer, input: inputs.map(valueInfo), output: outputs.map(concrete).map(valueInfo) },
   });
   return onnx.ModelProto.encode(model).finish();
 }
