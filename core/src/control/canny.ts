@@ -21,39 +21,71 @@ const TG22 = Math.trunc(0.4142135623730950488016887242097 * (1 << CANNY_SHIFT) +
 
 /**
  * Per pixel: 3×3 Sobel (BORDER_REPLICATE) on every channel, the channel with the largest |dx|+|dy| wins
- * (first channel on ties), as cv::Canny does for multi-channel input.
+ * (first channel on ties), as cv::Canny does for multi-channel input. `mag` has a zero frame one pixel
+ * wide (stride w + 2), which is what OpenCV's non-maximum suppression sees outside the image.
  */
 function gradients(image: RasterImage, mag: Int32Array, gx: Int16Array, gy: Int16Array): void {
   const { width: w, height: h, channels: cn, data } = image;
   const stride = w * cn;
+  const ms = w + 2;
   for (let y = 0; y < h; y++) {
     const rm = Math.max(y - 1, 0) * stride;
     const r0 = y * stride;
     const rp = Math.min(y + 1, h - 1) * stride;
-    for (let x = 0; x < w; x++) {
-      const xm = Math.max(x - 1, 0) * cn;
+    let o = y * w;
+    let m = (y + 1) * ms + 1;
+    for (let x = 0; x < w; x++, o++, m++) {
+      const xm = (x > 0 ? x - 1 : 0) * cn;
       const x0 = x * cn;
-      const xp = Math.min(x + 1, w - 1) * cn;
+      const xp = (x < w - 1 ? x + 1 : w - 1) * cn;
       let best = -1;
       let bdx = 0;
       let bdy = 0;
+      if (cn === 3) {
+        // The same sums as the general loop below, unrolled for RGB (the common case, 2× faster).
+        const a0 = rm + xm, d0 = rm + xp, e0 = r0 + xm, f0 = r0 + xp, g0 = rp + xm, l0 = rp + xp, b0 = rm + x0, k0 = rp + x0;
+        const dx0 = data[d0]! - data[a0]! + 2 * (data[f0]! - data[e0]!) + data[l0]! - data[g0]!;
+        const dy0 = data[g0]! - data[a0]! + 2 * (data[k0]! - data[b0]!) + data[l0]! - data[d0]!;
+        const dx1 = data[d0 + 1]! - data[a0 + 1]! + 2 * (data[f0 + 1]! - data[e0 + 1]!) + data[l0 + 1]! - data[g0 + 1]!;
+        const dy1 = data[g0 + 1]! - data[a0 + 1]! + 2 * (data[k0 + 1]! - data[b0 + 1]!) + data[l0 + 1]! - data[d0 + 1]!;
+        const dx2 = data[d0 + 2]! - data[a0 + 2]! + 2 * (data[f0 + 2]! - data[e0 + 2]!) + data[l0 + 2]! - data[g0 + 2]!;
+        const dy2 = data[g0 + 2]! - data[a0 + 2]! + 2 * (data[k0 + 2]! - data[b0 + 2]!) + data[l0 + 2]! - data[d0 + 2]!;
+        const n0 = Math.abs(dx0) + Math.abs(dy0);
+        const n1 = Math.abs(dx1) + Math.abs(dy1);
+        const n2 = Math.abs(dx2) + Math.abs(dy2);
+        best = n0;
+        bdx = dx0;
+        bdy = dy0;
+        if (n1 > best) {
+          best = n1;
+          bdx = dx1;
+          bdy = dy1;
+        }
+        if (n2 > best) {
+          best = n2;
+          bdx = dx2;
+          bdy = dy2;
+        }
+        mag[m] = best;
+        gx[o] = bdx;
+        gy[o] = bdy;
+        continue;
+      }
       for (let c = 0; c < cn; c++) {
-        const a = data[rm + xm + c]!, b = data[rm + x0 + c]!, d = data[rm + xp + c]!;
-        const e = data[r0 + xm + c]!, f = data[r0 + xp + c]!;
-        const g = data[rp + xm + c]!, k = data[rp + x0 + c]!, l = data[rp + xp + c]!;
-        const dx = d - a + 2 * (f - e) + l - g;
-        const dy = g - a + 2 * (k - b) + l - d;
-        const n = Math.abs(dx) + Math.abs(dy);
+        const a = data[rm + xm + c]!, d = data[rm + xp + c]!;
+        const g = data[rp + xm + c]!, l = data[rp + xp + c]!;
+        const dx = d - a + 2 * (data[r0 + xp + c]! - data[r0 + xm + c]!) + l - g;
+        const dy = g - a + 2 * (data[rp + x0 + c]! - data[rm + x0 + c]!) + l - d;
+        const n = (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy);
         if (n > best) {
           best = n;
           bdx = dx;
           bdy = dy;
         }
       }
-      const i = y * w + x;
-      mag[i] = best;
-      gx[i] = bdx;
-      gy[i] = bdy;
+      mag[m] = best;
+      gx[o] = bdx;
+      gy[o] = bdy;
     }
   }
 }
@@ -73,25 +105,25 @@ export function canny(image: RasterImage, options: CannyOptions): GrayImage {
   const low = Math.floor(Math.min(options.low, options.high));
   const high = Math.floor(Math.max(options.low, options.high));
 
-  const mag = new Int32Array(w * h);
+  const ms = w + 2;
+  const mag = new Int32Array(ms * (h + 2));
   const gx = new Int16Array(w * h);
   const gy = new Int16Array(w * h);
   gradients(image, mag, gx, gy);
 
-  // map has a one-pixel frame of 1 ("cannot be an edge") so hysteresis never leaves the image.
-  // 0 = candidate, 1 = not an edge, 2 = edge.
-  const ms = w + 2;
+  // map shares mag's layout, with a frame of 1 ("cannot be an edge") so hysteresis never leaves the
+  // image. 0 = candidate, 1 = not an edge, 2 = edge.
   const map = new Uint8Array(ms * (h + 2)).fill(1);
   let stack: Int32Array = new Int32Array(Math.max(1024, (w * h) >> 3));
   let top = 0;
-  const magAt = (y: number, x: number): number => (y < 0 || y >= h || x < 0 || x >= w ? 0 : mag[y * w + x]!);
 
   for (let y = 0; y < h; y++) {
     let prevFlag = false;
     const mrow = (y + 1) * ms + 1;
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
-      const m = mag[i]!;
+      const p = mrow + x;
+      const m = mag[p]!;
       let isMax = false;
       if (m > low) {
         const xs = gx[i]!;
@@ -100,18 +132,17 @@ export function canny(image: RasterImage, options: CannyOptions): GrayImage {
         const ay = Math.abs(ys) * (1 << CANNY_SHIFT);
         const tg22x = ax * TG22;
         if (ay < tg22x) {
-          isMax = m > magAt(y, x - 1) && m >= magAt(y, x + 1);
+          isMax = m > mag[p - 1]! && m >= mag[p + 1]!;
         } else {
           const tg67x = tg22x + ax * (1 << (CANNY_SHIFT + 1));
           if (ay > tg67x) {
-            isMax = m > magAt(y - 1, x) && m >= magAt(y + 1, x);
+            isMax = m > mag[p - ms]! && m >= mag[p + ms]!;
           } else {
             const s = (xs ^ ys) < 0 ? -1 : 1;
-            isMax = m > magAt(y - 1, x - s) && m > magAt(y + 1, x + s);
+            isMax = m > mag[p - ms - s]! && m > mag[p + ms + s]!;
           }
         }
       }
-      const p = mrow + x;
       if (!isMax) {
         prevFlag = false;
         map[p] = 1;
@@ -128,17 +159,17 @@ export function canny(image: RasterImage, options: CannyOptions): GrayImage {
 
   // Hysteresis: every candidate 8-connected to a strong pixel becomes an edge. The set reached does not
   // depend on the visiting order, so a plain stack gives OpenCV's result.
-  const offsets = [-1, 1, -ms - 1, -ms, -ms + 1, ms - 1, ms, ms + 1];
   while (top > 0) {
     const p = stack[--top]!;
-    for (const o of offsets) {
-      const q = p + o;
-      if (map[q] === 0) {
-        map[q] = 2;
-        if (top === stack.length) stack = grow(stack);
-        stack[top++] = q;
-      }
-    }
+    if (top + 8 > stack.length) stack = grow(stack);
+    if (map[p - 1] === 0) map[(stack[top++] = p - 1)] = 2;
+    if (map[p + 1] === 0) map[(stack[top++] = p + 1)] = 2;
+    if (map[p - ms - 1] === 0) map[(stack[top++] = p - ms - 1)] = 2;
+    if (map[p - ms] === 0) map[(stack[top++] = p - ms)] = 2;
+    if (map[p - ms + 1] === 0) map[(stack[top++] = p - ms + 1)] = 2;
+    if (map[p + ms - 1] === 0) map[(stack[top++] = p + ms - 1)] = 2;
+    if (map[p + ms] === 0) map[(stack[top++] = p + ms)] = 2;
+    if (map[p + ms + 1] === 0) map[(stack[top++] = p + ms + 1)] = 2;
   }
 
   const out = new Uint8Array(w * h);
