@@ -51,3 +51,7 @@ if (existsSync('bridge/src/playground/app.ts')) {
   });
   for (const file of ['index.html', 'style.css']) cpSync(`bridge/src/playground/${file}`, `bridge/dist/playground/${file}`);
 }
+
+// The Photoshop and Figma plugins, each into plugins/<host>/dist/ (see plugins/build.mjs).
+const { buildPlugins } = await import('./plugins/build.mjs');
+await buildPlugins();

@@ -37,7 +37,7 @@ async function generate(): Promise<void> {
   $<HTMLButtonElement>('cancel').disabled = false;
   try {
     const client = new KirieClient(checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') }));
-    const options = optionsFromForm({ prompt: field('prompt'), style: field('style'), strength: field('strength'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked });
+    const options = optionsFromForm({ prompt: field('prompt'), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked });
     const result = await restyleFrame(rpc, client, options, { signal: running.signal, onProgress: showProgress });
     status(`added "${result.name}" above the frame (seed ${result.seed})`);
   } catch (err) {
