@@ -21,7 +21,7 @@ export const DEMO = 'demo-tiny.safetensors';
 const CACHE = join(ROOT, '.kirie-cache');
 
 // Same rule as esbuild.config.mjs: npm packages load from node_modules, @kirie/* is bundled.
-const externalNpm: Plugin = {
+export const externalNpm: Plugin = {
   name: 'external-npm',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@kirie/') ? undefined : { path: args.path, external: true }));

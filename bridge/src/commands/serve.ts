@@ -75,17 +75,18 @@ export function registerServeCommand(program: Command): void {
       console.log(`kirie: models      ${paths.models}  (add a real model: copy an SD1.5 .safetensors checkpoint there)`);
       console.log(`kirie: results     ${paths.outputs}`);
 
+      // Ctrl+C means "stop now": cancel the running job. A service manager's SIGTERM lets it finish
+      // (its result is worth keeping), within a bound. Either way no half-written file is left behind.
       let stopping = false;
-      const stop = (signal: string) => {
+      const stop = (signal: string, mode: 'finish' | 'cancel', limitMs: number) => {
         if (stopping) {
           console.log('kirie: stopping now');
           process.exit(1);
         }
         stopping = true;
-        console.log(`kirie: ${signal}: cancelling the running job and stopping (again to force)`);
-        // A client that never finishes its close handshake must not keep the bridge alive.
-        setTimeout(() => process.exit(1), 15_000).unref();
-        bridge.close('cancel').then(
+        console.log(`kirie: ${signal}: ${mode === 'cancel' ? 'cancelling' : 'finishing'} the running job, then stopping (Ctrl+C again to force)`);
+        setTimeout(() => process.exit(1), limitMs).unref();
+        bridge.close(mode).then(
           () => process.exit(0),
           (err: unknown) => {
             console.error(`kirie: ${err instanceof Error ? err.message : String(err)}`);
@@ -93,8 +94,8 @@ export function registerServeCommand(program: Command): void {
           },
         );
       };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT', 'cancel', 15_000));
+      process.on('SIGTERM', () => stop('SIGTERM', 'finish', 120_000));
     });
 }
 

@@ -73,6 +73,9 @@ process.on('message', (message: ToWorker) => {
     });
   }
 });
-// The parent is the only reason to exist: if it dies, so does this process.
+// The parent is the only reason to exist: if it dies, so does this process. Signals aimed at the whole
+// process group (Ctrl+C, a service manager) are the parent's to handle: it cancels or finishes the job.
 process.on('disconnect', () => process.exit(0));
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 send({ type: 'ready', device: preferredProvider(device), ...(device !== 'auto' && preferredProvider(device) !== device ? { deviceNote: `${device} is unavailable; running on the CPU` } : {}) });
