@@ -3,7 +3,7 @@
 // OpenCV rasterisation. Python's int() truncates toward zero, hence Math.trunc throughout.
 import type { RgbImage } from './preprocess.js';
 import type { Keypoint, PoseDocument } from './openpose.js';
-import { drawLine, ellipse2Poly, fillCircle, fillConvexPoly, type Canvas } from './raster.js';
+import { cvRound, drawLine, ellipse2Poly, fillCircle, fillConvexPoly, type Canvas } from './raster.js';
 
 // 1-based pairs, as in util.py; only the first 17 are drawn (the ear–shoulder pairs are not).
 const LIMBS = [
@@ -36,13 +36,7 @@ function hsvColor(h: number): number[] {
   const q = 1.0 - f;
   const t = 1.0 - (1.0 - f);
   const rgb = [[1, t, p], [q, 1, p], [p, 1, t], [p, q, 1], [t, p, 1], [1, p, q]][i % 6]!;
-  return rgb.map((c) => roundHalfEven(c * 255));
-}
-
-function roundHalfEven(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+  return rgb.map((c) => cvRound(c * 255));
 }
 
 const HAND_COLORS = HAND_EDGES.map((_, i) => hsvColor(i / HAND_EDGES.length));
