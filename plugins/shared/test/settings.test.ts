@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { checkBridgeSettings, optionsFromForm, type PanelForm, prepareRequest } from '../src/settings.js';
+
+describe('optionsFromForm', () => {
+  const ok: [string, PanelForm, object][] = [
+    ['prompt only', { prompt: 'a kite' }, { prompt: 'a kite' }],
+    ['empty fields are unset', { prompt: 'a', strength: ' ', steps: '', seed: '', negativePrompt: '  ', style: '' }, { prompt: 'a' }],
+    ['numbers parsed', { prompt: 'a', strength: '0.4', steps: '12', seed: '42' }, { prompt: 'a', strength: 0.4, steps: 12, seed: 42 }],
+    ['seed -1 = random', { prompt: 'a', seed: '-1' }, { prompt: 'a', seed: -1 }],
+    ['strength 1 allowed', { prompt: 'a', strength: '1' }, { prompt: 'a', strength: 1 }],
+    ['style, model, colour match', { prompt: '', style: 'mosaic', model: ' sd15 ', colorMatch: false }, { prompt: '', style: 'mosaic', model: 'sd15', colorMatch: false }],
+  ];
+  it.each(ok)('%s', (_name, form, expected) => expect(optionsFromForm(form)).toEqual(expected));
+
+  const bad: [string, PanelForm, RegExp][] = [
+    ['strength 0', { prompt: 'a', strength: '0' }, /strength must be a number above 0 and at most 1, got "0"/],
+    ['strength 1.5', { prompt: 'a', strength: '1.5' }, /strength must be/],
+    ['strength text', { prompt: 'a', strength: 'half' }, /strength must be .* got "half"/],
+    ['steps 0', { prompt: 'a', steps: '0' }, /steps must be a whole number from 1 to 150/],
+    ['steps fractional', { prompt: 'a', steps: '2.5' }, /steps must be/],
+    ['seed -2', { prompt: 'a', seed: '-2' }, /seed must be a whole number ≥ 0, or -1/],
+    ['seed too large', { prompt: 'a', seed: '1e300' }, /seed must be/],
+  ];
+  it.each(bad)('%s', (_name, form, message) => expect(() => optionsFromForm(form)).toThrow(message));
+});
+
+describe('prepareRequest', () => {
+  it('prompt as typed: the flow default strength, a label from the prompt', () => {
+    expect(prepareRequest({ prompt: '  a red kite over the sea at dusk, oil painting ' }, 1)).toEqual({
+      request: { prompt: 'a red kite over the sea at dusk, oil painting' },
+      strength: 1,
+      label: 'a red kite over the sea at dusk,',
+      inpaint: {},
+    });
+  });
+
+  it.each([
+    ['kirie', 'paper-cut', 0.75, 25],
+    ['pop-up-book', 'pop-up book', 0.75, 25],
+    ['mosaic', 'mosaic', 0.8, 30],
+    ['isometric-3d', 'isometric 3d', 0.7, 25],
+  ])('style %s: its prompt, settings, strength and name', (style, label, strength, steps) => {
+    const p = prepareRequest({ prompt: 'a fox', style }, 1);
+    expect(p.label).toBe(label);
+    expect(p.strength).toBe(strength);
+    expect(p.request.steps).toBe(steps);
+    expect(p.request.prompt).toMatch(/^a fox, /);
+    expect(p.request.negativePrompt).toContain('watermark');
+  });
+
+  it('what the user sets wins over the style; negative prompts add up', () => {
+    const p = prepareRequest({ prompt: 'a fox', style: 'mosaic', strength: 0.3, steps: 8, seed: 7, negativePrompt: 'dogs', model: 'm1', colorMatch: false }, 1);
+    expect(p).toMatchObject({ strength: 0.3, inpaint: { colorMatch: false }, request: { steps: 8, seed: 7, model: 'm1', scheduler: 'euler_ancestral' } });
+    expect(p.request.negativePrompt).toMatch(/grout|smooth/);
+    expect(p.request.negativePrompt).toMatch(/, dogs$/);
+  });
+
+  it.each([
+    ['no prompt and no style', { prompt: '  ' }, /type a prompt or pick a style/],
+    ['unknown style', { prompt: 'a', style: 'cubism' }, /unknown style "cubism"; known styles: kirie, /],
+    ['strength out of range', { prompt: 'a', strength: 2 }, /strength must be greater than 0 and at most 1, got 2/],
+  ])('%s', (_name, options, message) => expect(() => prepareRequest(options, 1)).toThrow(message));
+});
+
+describe('checkBridgeSettings', () => {
+  it.each([
+    ['http://127.0.0.1:7860', 'http://127.0.0.1:7860'],
+    ['http://localhost:9000/', 'http://localhost:9000'],
+    ['  ', 'http://127.0.0.1:7860'],
+  ])('%s → %s', (url, expected) => expect(checkBridgeSettings({ url, token: ' t0k ' })).toEqual({ url: expected, token: 't0k' }));
+
+  it.each([
+    ['https://127.0.0.1:7860', /bridge URL must look like/],
+    ['http://example.com:7860', /bridge URL must look like/],
+    ['http://127.0.0.1:7860/v1', /no path/],
+  ])('refuses %s', (url, message) => expect(() => checkBridgeSettings({ url, token: 't' })).toThrow(message));
+
+  it('an empty token says where to get one', () => {
+    expect(() => checkBridgeSettings({ url: '', token: ' ' })).toThrow(/run `kirie token`/);
+  });
+});
