@@ -6,5 +6,6 @@ import { inpaintSuite } from './inpaint.js';
 import { controlSuite } from './control.js';
 import { pipelineSuite } from './pipeline.js';
 import { soakSuite } from './soak.js';
+import { buildSuite } from './build.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite];
