@@ -296,7 +296,16 @@ export function fillConvexPoly(c: Canvas, v: readonly Point[], color: ArrayLike<
       }
     }
     if (edges < 0) break;
-    if (y >= 0) {
+    if (y < 0) {
+      // Rows above the canvas draw nothing and, until an edge ends, change nothing but x: jump over them
+      // (OpenCV walks them one by one, which a far off-canvas limb would make take seconds).
+      const skip = Math.min(edge[0]!.ye, edge[1]!.ye, 0) - 1 - y;
+      if (skip > 0) {
+        edge[0]!.x += edge[0]!.dx * skip;
+        edge[1]!.x += edge[1]!.dx * skip;
+        y += skip;
+      }
+    } else {
       const [l, r] = edge[0]!.x > edge[1]!.x ? [edge[1]!, edge[0]!] : [edge[0]!, edge[1]!];
       const x1 = sar(l.x + (XY_ONE >> 1), XY_SHIFT);
       const x2 = sar(r.x + (XY_ONE >> 1), XY_SHIFT);

@@ -64,6 +64,25 @@ describe('OpenCV drawing primitives, against opencv.js on random shapes (on and 
     }
   });
 
+  it('fillConvexPoly of long limbs reaching in from far above the canvas paints the same pixels', () => {
+    const rnd = lcg(5);
+    let reached = 0;
+    for (let k = 0; k < 60; k++) {
+      const center = { x: Math.floor(rnd() * 61), y: -Math.floor(500 + rnd() * 3000) };
+      const poly = ellipse2Poly(center, { width: Math.floor(-center.y + 5 + rnd() * 40), height: 1 + Math.floor(rnd() * 30) }, 89 + Math.floor(rnd() * 3), 0, 360, 1);
+      const ours = blank();
+      fillConvexPoly(ours, poly, [9, 8, 7]);
+      if (ours.data.some((v) => v > 0)) reached++;
+      const theirs = withMat((mat) => {
+        const pts = cv.matFromArray(poly.length, 1, cv.CV_32SC2, poly.flatMap((p) => [p.x, p.y]));
+        cv.fillConvexPoly(mat, pts, new cv.Scalar(9, 8, 7), cv.LINE_8, 0);
+        pts.delete();
+      });
+      expect(differing(ours.data, theirs), `case ${k}`).toBe(0);
+    }
+    expect(reached).toBeGreaterThan(10);
+  });
+
   it('filled circles match', () => {
     const rnd = lcg(3);
     for (let k = 0; k < 200; k++) {
