@@ -35,7 +35,7 @@ describe('bridge end to end (tiny model)', () => {
     const loading = all.filter((e) => e.type === 'progress' && e.phase === 'loading');
     expect(loading.length).toBeLessThanOrEqual(101);
     const events = all.filter((e) => !loading.includes(e));
-    expect(events.map((e) => e.type)).toEqual(['queued', 'started', 'progress', 'progress', 'done']);
+    expect(events.map((e) => (e.type === 'progress' ? `${e.phase} ${e.step}/${e.total}` : e.type))).toEqual(['queued', 'started', 'denoising 1/2', 'denoising 2/2', 'decoding 0/1', 'done']);
     const steps = events.filter((e): e is Extract<JobEvent, { type: 'progress' }> => e.type === 'progress' && e.phase === 'denoising');
     expect(steps.map((s) => [s.step, s.total])).toEqual([
       [1, 2],

@@ -83,8 +83,8 @@ async function buildRequest(): Promise<GenerateRequestInput> {
 
 function showProgress(event: Extract<JobEvent, { type: 'progress' }>): void {
   const bar = $<HTMLProgressElement>('progress');
-  bar.value = event.total > 0 ? event.step / event.total : 0;
-  $('progress-text').textContent = event.phase === 'loading' ? `loading model ${event.step}%` : `step ${event.step} / ${event.total}`;
+  if (event.phase !== 'decoding') bar.value = event.total > 0 ? event.step / event.total : 0;
+  $('progress-text').textContent = event.phase === 'loading' ? `loading model ${event.step}%` : event.phase === 'decoding' ? 'decoding' : `step ${event.step} / ${event.total}`;
   if (event.preview) {
     const img = $<HTMLImageElement>('preview');
     img.src = `data:image/png;base64,${event.preview}`;

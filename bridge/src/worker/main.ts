@@ -49,6 +49,8 @@ async function run(input: RunInput, signal: AbortSignal): Promise<RunOutput> {
     onProgress: (p) => {
       const preview = p.preview ? encodePng(p.preview) : undefined;
       send({ type: 'progress', jobId: input.jobId, progress: { phase: 'denoising', step: p.step, total: p.total, ...(preview ? { preview } : {}) } });
+      // The VAE decode after the last step can take seconds at full size: say so.
+      if (p.step === p.total) send({ type: 'progress', jobId: input.jobId, progress: { phase: 'decoding', step: 0, total: 1 } });
     },
   });
   return { images, model: { id: request.model, name: model.name }, device: preferredProvider(device) };

@@ -6,6 +6,9 @@ import type { GenerateRequestInput, Health, ImageUploaded, JobEvent, JobInfo, Jo
 import { TERMINAL_EVENTS } from './protocol.js';
 import { AsyncQueue } from './transport.js';
 
+// Timers are host globals (browser, Node, UXP); the core's own typings include no host.
+const host = globalThis as unknown as { setTimeout(callback: () => void, ms: number): unknown };
+
 type WithoutJob<E> = E extends unknown ? Omit<E, 'jobId'> : never;
 
 /** One scripted step: an event to send (jobId filled in), after an optional delay in ms. */
@@ -106,7 +109,7 @@ export class MockKirieClient implements KirieApi {
 
   private async play(info: JobInfo, script: MockStep[]): Promise<void> {
     for (const { delayMs, ...step } of script) {
-      await new Promise((r) => setTimeout(r, delayMs ?? 0));
+      await new Promise<void>((r) => host.setTimeout(r, delayMs ?? 0));
       if (info.status === 'cancelled') return;
       this.apply(info, { ...step, jobId: info.id } as JobEvent);
     }
