@@ -16,6 +16,9 @@ export interface OpenedCheckpoint {
   sidecarText?: string;
 }
 
+const OLD_TEXT = 'cond_stage_model.transformer.';
+const TEXT_MODEL = 'cond_stage_model.transformer.text_model.';
+
 export function sidecarPath(checkpointPath: string): string {
   return checkpointPath.slice(0, checkpointPath.length - extname(checkpointPath).length) + '.yaml';
 }
@@ -35,6 +38,8 @@ export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
   }
   const file = await SafetensorsFile.open(path);
   try {
+    // Files saved with transformers < 4.0 lack the `text_model.` level; AUTOMATIC1111 maps them the same way.
+    if (!file.keys().some((k) => k.startsWith(TEXT_MODEL))) file.renameKeys((k) => (k.startsWith(OLD_TEXT) ? TEXT_MODEL + k.slice(OLD_TEXT.length) : k));
     const keys = file.keys();
     const shapeOf = (k: string) => (file.has(k) ? file.shape(k) : undefined);
     const kind = detectCheckpoint(keys, shapeOf, file.label);

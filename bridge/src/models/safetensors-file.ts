@@ -13,7 +13,7 @@ import {
 import type { TensorSource } from '@kirie/core/models/types';
 
 export class SafetensorsFile implements TensorSource {
-  private readonly byName: Map<string, SafetensorsEntry>;
+  private byName: Map<string, SafetensorsEntry>;
 
   private constructor(
     readonly path: string,
@@ -47,7 +47,18 @@ export class SafetensorsFile implements TensorSource {
   }
 
   keys(): string[] {
-    return this.header.tensors.map((t) => t.name);
+    return [...this.byName.keys()];
+  }
+
+  /** Presents tensors under other names (e.g. an older key layout mapped onto the one the builders read). */
+  renameKeys(rename: (key: string) => string): void {
+    const renamed = new Map<string, SafetensorsEntry>();
+    for (const [key, entry] of this.byName) {
+      const to = rename(key);
+      if (renamed.has(to)) throw new Error(`${this.label}: tensors ${renamed.get(to)!.name} and ${entry.name} both map to ${to}`);
+      renamed.set(to, entry);
+    }
+    this.byName = renamed;
   }
 
   has(key: string): boolean {

@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { SD15_ARCH } from '@kirie/core/models/arch';
 import { resolveArchitecture } from '@kirie/core/models/sidecar';
+import * as ort from 'onnxruntime-node';
+import { parseNpy } from '@kirie/core/io/npy';
+import { serializeSafetensorsHeader } from '@kirie/core/models/safetensors';
 import { openCheckpoint } from '../../src/models/checkpoint.js';
+import { buildCheckpoint } from '../../src/models/load.js';
+import { SafetensorsFile } from '../../src/models/safetensors-file.js';
 
 const golden = new URL('../../../tests/golden/tiny-sd15/', import.meta.url).pathname;
 let dir: string;
@@ -72,6 +77,36 @@ describe('openCheckpoint', () => {
     await expect(openCheckpoint(await place('tiny-sd15', 'm3', stringify(deeper)))).rejects.toThrow(/m3\.safetensors: tensor .* (is missing|do not match)/);
     await expect(openCheckpoint(await place('tiny-sd15', 'm4', 'model: [1, 2'))).rejects.toThrow(/m4\.yaml: not valid YAML/);
     await expect(openCheckpoint(await place('tiny-sd15', 'm5', 'model:\n  params:\n    unet_config:\n      params:\n        model_channels: "wide"\n'))).rejects.toThrow(/m5\.yaml: not a CompVis\/LDM model config/);
+  });
+
+  it('maps the pre-transformers-4 text encoder keys (no text_model.) and builds from them', async () => {
+    const src = await SafetensorsFile.open(join(golden, 'tiny-sd15.safetensors'));
+    const old = join(dir, 'old-keys.safetensors');
+    try {
+      const names = src.keys();
+      const layout = names.map((k) => ({ name: k.replace('cond_stage_model.transformer.text_model.', 'cond_stage_model.transformer.'), dtype: src.dtype(k), shape: src.shape(k) }));
+      const { prefix } = serializeSafetensorsHeader(layout);
+      const parts = [prefix, ...(await Promise.all(names.map((k) => src.readBytes(k))))];
+      await writeFile(old, Buffer.concat(parts));
+    } finally {
+      await src.close();
+    }
+    await copyFile(join(golden, 'tiny-sd15.yaml'), join(dir, 'old-keys.yaml'));
+    const ckpt = await openCheckpoint(old);
+    await ckpt.file.close();
+    expect(ckpt.file.keys()).toContain('cond_stage_model.transformer.text_model.final_layer_norm.weight');
+    const built = await buildCheckpoint(old, () => [{ component: 'text_encoder', options: { precision: 'fp32' }, external: false }], { cacheDir: join(dir, 'cache') }, 'sd1');
+    const session = await ort.InferenceSession.create(join(built.dir, built.models.text_encoder!));
+    try {
+      const cases = JSON.parse(readFileSync(join(golden, '..', 'components', 'case.json'), 'utf8')).cases;
+      const item = cases.text_encoder.items[0];
+      const out = await session.run({ input_ids: new ort.Tensor('int32', Int32Array.from(item.input_ids as number[]), [1, 77]) });
+      const expected = parseNpy(new Uint8Array(readFileSync(join(golden, '..', 'components', item.last_hidden_state)))).data as Float32Array;
+      const actual = out.last_hidden_state.data as Float32Array;
+      expect(actual.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i])), 0)).toBeLessThan(1e-4);
+    } finally {
+      await session.release();
+    }
   });
 
   it('refuses other architectures and non-safetensors files before reading a sidecar', async () => {
