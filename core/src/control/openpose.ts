@@ -65,7 +65,15 @@ function triples(values: number[] | undefined, field: string, person: number, ex
   return Array.from({ length: n }, (_, i) => [values[3 * i]!, values[3 * i + 1]!, values[3 * i + 2]!]);
 }
 
-/** Reads OpenPose-style JSON (an object, or its text). Missing points are [0, 0, 0]: confidence 0. */
+// OpenPose's own default model writes BODY_25 (a mid-hip and six foot points added); these are its COCO-18 points.
+const BODY25_TO_COCO18 = [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
+
+function bodyTriples(values: number[] | undefined, person: number): RawPoint[] | undefined {
+  if (values?.length === 25 * 3) return BODY25_TO_COCO18.map((k) => triples(values, 'pose_keypoints_2d', person)![k]!);
+  return triples(values, 'pose_keypoints_2d', person, BODY_KEYPOINTS.length);
+}
+
+/** Reads OpenPose-style JSON (an object, or its text; COCO-18 or BODY_25 bodies). Missing points are [0, 0, 0]: confidence 0. */
 export function parsePoseJson(input: unknown, options: ParsePoseOptions = {}): PoseDocument {
   const raw = typeof input === 'string' ? (JSON.parse(input) as unknown) : input;
   const parsed = documentSchema.safeParse(raw);
@@ -77,7 +85,7 @@ export function parsePoseJson(input: unknown, options: ParsePoseOptions = {}): P
   const width = doc.canvas_width ?? options.width;
   const height = doc.canvas_height ?? options.height;
   const people = doc.people.map((p, i) => ({
-    body: triples(p.pose_keypoints_2d, 'pose_keypoints_2d', i, BODY_KEYPOINTS.length),
+    body: bodyTriples(p.pose_keypoints_2d, i),
     leftHand: triples(p.hand_left_keypoints_2d, 'hand_left_keypoints_2d', i, HAND_KEYPOINT_COUNT),
     rightHand: triples(p.hand_right_keypoints_2d, 'hand_right_keypoints_2d', i, HAND_KEYPOINT_COUNT),
     face: triples(p.face_keypoints_2d, 'face_keypoints_2d', i),

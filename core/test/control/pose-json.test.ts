@@ -52,6 +52,13 @@ describe('parsePoseJson', () => {
     expect(again).toEqual(doc);
   });
 
+  it('maps OpenPose BODY_25 bodies to COCO-18 (mid-hip and feet dropped)', () => {
+    const body25 = Array.from({ length: 25 }, (_, i) => [10 + i, 20 + i, 1]).flat();
+    const doc = parsePoseJson({ canvas_width: 100, canvas_height: 100, people: [{ pose_keypoints_2d: body25 }] });
+    const xs = doc.people[0]!.body.map((k) => Math.round(k!.x * 100) - 10);
+    expect(xs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]);
+  });
+
   it('accepts JSON text', () => {
     expect(parsePoseJson('{"canvas_width": 4, "canvas_height": 4, "people": []}').people).toEqual([]);
   });
