@@ -166,6 +166,27 @@ async function removeAbandoned(cacheDir: string): Promise<void> {
   }
 }
 
+/**
+ * Renames the finished temp folder into place. A folder already there is either a concurrent build that
+ * finished first (kept: someone may be loading from it) or an untrusted leftover (moved aside, removed).
+ */
+async function publish(cacheDir: string, key: string, tmp: string, final: string): Promise<void> {
+  try {
+    await rename(tmp, final);
+  } catch (err) {
+    if (!['ENOTEMPTY', 'EEXIST', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    if (await lookup(cacheDir, key)) {
+      await rm(tmp, { recursive: true, force: true });
+      return;
+    }
+    const stale = join(cacheDir, `.tmp-${key}-${process.pid}-stale${randomBytes(4).toString('hex')}`);
+    await rename(final, stale);
+    await rm(stale, { recursive: true, force: true });
+    await rename(tmp, final);
+  }
+  await syncDir(cacheDir);
+}
+
 export type Builder = typeof buildComponent;
 
 export interface BuildRequest {
@@ -224,14 +245,7 @@ export async function buildIntoCache(req: BuildRequest): Promise<{ dir: string; 
     await writeFileSynced(join(tmp, MANIFEST), new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
     await syncDir(tmp);
     const final = join(cacheDir, key);
-    // A folder already there is an untrusted leftover (lookup failed) or a concurrent build that won.
-    if (await lookup(cacheDir, key)) {
-      await rm(tmp, { recursive: true, force: true });
-    } else {
-      await rm(final, { recursive: true, force: true });
-      await rename(tmp, final);
-      await syncDir(cacheDir);
-    }
+    await publish(cacheDir, key, tmp, final);
     req.onProgress?.({ component: current, bytesDone: bytesTotal, bytesTotal });
     const built = await lookup(cacheDir, key);
     if (!built) throw new Error(`${final}: the build just written does not match its manifest (disk full or a concurrent writer?)`);

@@ -86,6 +86,12 @@ describe('buildIntoCache', () => {
     expect((await readdir(cacheDir)).sort()).toEqual([key]);
   });
 
+  it('two builds of the same checkpoint at once both succeed and leave one folder', async () => {
+    const [a, b] = await Promise.all([build(), build()]);
+    expect(a.manifest).toEqual(b.manifest);
+    expect(await readdir(cacheDir)).toEqual([key]);
+  });
+
   it('a cached folder whose files were damaged is not trusted and is rebuilt', async () => {
     const { dir, manifest } = await build();
     await truncate(join(dir, 'text_encoder.onnx.data'), 100);
