@@ -46,7 +46,7 @@ export function registerModelsCommand(program: Command): void {
         built = true;
         bar.update(p.bytesDone, p.bytesTotal, p.component);
       };
-      const plans = () => (kind === 'controlnet' ? [{ component: 'controlnet' as const, options: { precision }, external: true }] : sd1Plans(precision));
+      const plans = (kind === 'controlnet' ? [{ component: 'controlnet' as const, options: { precision }, external: true }] : sd1Plans(precision));
       const cacheDir = opts.cache ?? defaultCacheDir();
       try {
         const result = await buildCheckpoint(checkpoint, plans, { device, cacheDir, onProgress }, kind);

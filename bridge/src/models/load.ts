@@ -36,17 +36,16 @@ interface Built {
 }
 
 /** Builds (or finds in the cache) the graphs of a checkpoint; returns where they are. */
-export async function buildCheckpoint(path: string, plans: (arch: SdArchitecture) => ComponentPlan[], opts: OpenOptions, expect: 'sd1' | 'controlnet'): Promise<Built> {
+export async function buildCheckpoint(path: string, plans: ComponentPlan[], opts: OpenOptions, expect: 'sd1' | 'controlnet'): Promise<Built> {
   const ckpt = await openCheckpoint(path);
   try {
     if (ckpt.kind.kind !== expect) {
       throw new Error(expect === 'sd1' ? `${ckpt.file.label} is a ControlNet, not a Stable Diffusion checkpoint: load it as a control model` : `${ckpt.file.label} is a Stable Diffusion checkpoint, not a ControlNet`);
     }
-    const planned = plans(ckpt.arch);
     const cacheDir = opts.cacheDir ?? defaultCacheDir();
-    const key = await cacheKey(ckpt.file, planned, ckpt.sidecarText);
+    const key = await cacheKey(ckpt.file, plans, ckpt.sidecarText);
     const hit = await lookup(cacheDir, key);
-    const found = hit ?? (await buildIntoCache({ cacheDir, key, source: ckpt.file, arch: ckpt.arch, plans: planned, onProgress: opts.onProgress }));
+    const found = hit ?? (await buildIntoCache({ cacheDir, key, source: ckpt.file, arch: ckpt.arch, plans, onProgress: opts.onProgress }));
     return { dir: found.dir, models: found.manifest.models, arch: ckpt.arch };
   } finally {
     await ckpt.file.close();
@@ -70,7 +69,7 @@ async function sessionsIn(dir: string, models: Partial<Record<string, string>>, 
 
 async function openCheckpointModel(path: string, opts: OpenOptions): Promise<LoadedModel> {
   const precision = precisionFor(opts.device ?? 'auto');
-  const built = await buildCheckpoint(path, () => sd1Plans(precision), opts, 'sd1');
+  const built = await buildCheckpoint(path, sd1Plans(precision), opts, 'sd1');
   const tokenizer = await defaultTokenizer();
   const [textEncoder, unet, vaeDecoder, vaeEncoder] = await sessionsIn(built.dir, built.models, ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'], opts);
   const all = [textEncoder, unet, vaeDecoder, vaeEncoder];
@@ -89,7 +88,7 @@ async function openCheckpointModel(path: string, opts: OpenOptions): Promise<Loa
       clipSkip: async (n: number) => {
         const cached = clipSkips.get(n);
         if (cached) return cached;
-        const te = await buildCheckpoint(path, () => [{ component: 'text_encoder', options: { precision, clipSkip: n }, external: true }], opts, 'sd1');
+        const te = await buildCheckpoint(path, [{ component: 'text_encoder', options: { precision, clipSkip: n }, external: true }], opts, 'sd1');
         const [session] = await sessionsIn(te.dir, te.models, ['text_encoder'], opts);
         clipSkips.set(n, session);
         all.push(session);
@@ -122,7 +121,7 @@ export async function openControlNet(path: string, opts: OpenOptions = {}): Prom
   else if (path.toLowerCase().endsWith('.onnx')) model = path;
   else {
     const precision = precisionFor(opts.device ?? 'auto');
-    const built = await buildCheckpoint(path, () => [{ component: 'controlnet', options: { precision }, external: true }], opts, 'controlnet');
+    const built = await buildCheckpoint(path, [{ component: 'controlnet', options: { precision }, external: true }], opts, 'controlnet');
     model = join(built.dir, built.models.controlnet ?? 'controlnet.onnx');
   }
   const { session } = await createSession(model, { device: opts.device ?? 'auto', log: opts.log });

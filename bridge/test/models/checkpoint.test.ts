@@ -95,7 +95,7 @@ describe('openCheckpoint', () => {
     const ckpt = await openCheckpoint(old);
     await ckpt.file.close();
     expect(ckpt.file.keys()).toContain('cond_stage_model.transformer.text_model.final_layer_norm.weight');
-    const built = await buildCheckpoint(old, () => [{ component: 'text_encoder', options: { precision: 'fp32' }, external: false }], { cacheDir: join(dir, 'cache') }, 'sd1');
+    const built = await buildCheckpoint(old, [{ component: 'text_encoder', options: { precision: 'fp32' }, external: false }], { cacheDir: join(dir, 'cache') }, 'sd1');
     const session = await ort.InferenceSession.create(join(built.dir, built.models.text_encoder!));
     try {
       const cases = JSON.parse(readFileSync(join(golden, '..', 'components', 'case.json'), 'utf8')).cases;
