@@ -8,6 +8,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
 import { KirieClient } from '@kirie/core/client/client';
 import type { JobEvent } from '@kirie/core/client/protocol';
@@ -26,9 +28,16 @@ const MODEL = 'soak-tiny.safetensors';
 const JOBS = 200;
 const OVERHEAD_REQUESTS = 30;
 
-/** Resident set size of a process in bytes (Linux /proc; elsewhere only this process is known). */
+// Garbage not yet collected is not a leak: collect before measuring this process.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** Resident set size of a process in bytes (Linux /proc for the generation process). */
 function rssOf(pid: number): number {
-  if (pid === process.pid) return process.memoryUsage().rss;
+  if (pid === process.pid) {
+    collectGarbage();
+    return process.memoryUsage().rss;
+  }
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
@@ -124,8 +133,9 @@ export const soakSuite: BenchSuite = {
   async run(report) {
     const home = await mkdtemp(join(tmpdir(), 'kirie-soak-'));
     try {
-      await overhead(home, report);
+      // Soak first: the overhead run's multi-MB buffers would blur the memory figures.
       await soak(home, report);
+      await overhead(home, report);
     } finally {
       await rm(home, { recursive: true, force: true });
     }

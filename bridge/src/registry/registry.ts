@@ -2,7 +2,7 @@
 // path relative to the folder), a kind, and a size. The listing is re-read on each call, so dropping a
 // checkpoint into the folder is enough to make it appear; nothing is loaded here.
 import { readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import type { ModelInfo, ModelKind } from '@kirie/core/client/protocol';
 import { ApiError } from '../server/errors.js';
 
@@ -38,8 +38,13 @@ export class FolderRegistry implements ModelRegistry {
   }
 
   async resolve(id: string, field: string): Promise<ModelInfo> {
+    // A named model is looked at alone (every job names one); only "default" needs the whole folder.
+    if (id !== 'default') {
+      const named = await this.describe(id).catch(() => null);
+      if (named) return named;
+    }
     const models = await this.list(null);
-    const model = id === 'default' ? models.find((m) => m.kind === 'checkpoint' || m.kind === 'onnx') : models.find((m) => m.id === id);
+    const model = id === 'default' ? models.find((m) => m.kind === 'checkpoint' || m.kind === 'onnx') : undefined;
     if (model) return model;
     if (id === 'default') throw new ApiError(400, 'no_model', `no checkpoint in ${this.options.dir}; put a .safetensors checkpoint there (or run \`kirie models random --arch tiny\`)`, field);
     const known = models.map((m) => m.id).join(', ') || 'none';
@@ -48,6 +53,18 @@ export class FolderRegistry implements ModelRegistry {
 
   pathOf(id: string): string {
     return modelPath(this.options.dir, id);
+  }
+
+  private async describe(id: string): Promise<ModelInfo | null> {
+    if (id.split('/').some((part) => part.startsWith('.'))) return null;
+    const path = modelPath(this.options.dir, id);
+    const kind = await this.options.classify(path, (await stat(path)).isDirectory());
+    return kind ? this.info(id, path, kind) : null;
+  }
+
+  private async info(id: string, path: string, kind: ModelKind): Promise<ModelInfo> {
+    const note = this.options.notes?.[id];
+    return { id, name: basename(path).replace(/\.(safetensors|onnx)$/, ''), kind, file: id, sizeBytes: await diskSize(path), loaded: false, ...(note ? { note } : {}) };
   }
 
   private async scan(dir: string, depth: number, found: ModelInfo[]): Promise<void> {
@@ -63,11 +80,8 @@ export class FolderRegistry implements ModelRegistry {
       const path = join(dir, entry.name);
       const isDirectory = entry.isDirectory();
       const kind = await this.options.classify(path, isDirectory).catch(() => null);
-      if (kind) {
-        const id = relative(this.options.dir, path).split(sep).join('/');
-        const note = this.options.notes?.[id];
-        found.push({ id, name: entry.name.replace(/\.(safetensors|onnx)$/, ''), kind, file: id, sizeBytes: await diskSize(path), loaded: false, ...(note ? { note } : {}) });
-      } else if (isDirectory && depth < MAX_DEPTH) await this.scan(path, depth + 1, found);
+      if (kind) found.push(await this.info(relative(this.options.dir, path).split(sep).join('/'), path, kind));
+      else if (isDirectory && depth < MAX_DEPTH) await this.scan(path, depth + 1, found);
     }
   }
 }

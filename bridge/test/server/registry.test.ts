@@ -50,6 +50,12 @@ describe('FolderRegistry', () => {
     expect((await registry.resolve(id, 'model')).id).toBe(expected);
   });
 
+  it('resolves only what it lists: hidden files and non-models are unknown', async () => {
+    for (const id of ['.hidden.safetensors', 'garbage.safetensors', 'notes.txt', 'inpaint', 'inpaint/sd15']) {
+      await expect(registry.resolve(id, 'model')).rejects.toMatchObject({ code: 'unknown_model' });
+    }
+  });
+
   it('names the field and the known models for an unknown id', async () => {
     await expect(registry.resolve('sdxl.safetensors', 'control.0.model')).rejects.toMatchObject({
       status: 400,
