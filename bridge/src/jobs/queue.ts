@@ -120,7 +120,7 @@ export class JobQueue {
     this.emit({ type: 'started', jobId: info.id });
     try {
       const imagePaths: Record<string, string> = {};
-      for (const id of imageIds(info.request)) {
+      for (const [, id] of imageFields(info.request)) {
         if (!(await this.options.images.has(id))) throw new Error(`image ${id} is not on the bridge (upload it with PUT /v1/images first)`);
         imagePaths[id] = this.options.images.path(id);
       }
@@ -190,8 +190,12 @@ export class JobQueue {
   }
 }
 
-/** Every image id a request refers to. */
-export function imageIds(request: GenerateRequest): string[] {
-  const ids = [request.initImage, request.mask, ...request.control.map((c) => c.image)];
-  return [...new Set(ids.filter((id): id is string => id !== undefined))];
+/** Every image a request refers to, with the field that names it. */
+export function imageFields(request: GenerateRequest): [field: string, id: string][] {
+  const fields: [string, string | undefined][] = [
+    ['initImage', request.initImage],
+    ['mask', request.mask],
+    ...request.control.map((c, i): [string, string | undefined] => [`control.${i}.image`, c.image]),
+  ];
+  return fields.filter((f): f is [string, string] => f[1] !== undefined);
 }

@@ -7,7 +7,7 @@ import { API_PREFIX, WS_PROTOCOL, type Health } from '@kirie/core/client/protoco
 import { validateGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import type { ImageStore } from '../jobs/images.js';
-import type { JobQueue } from '../jobs/queue.js';
+import { imageFields, type JobQueue } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { ModelRegistry } from '../registry/registry.js';
 import { ApiError } from './errors.js';
@@ -143,15 +143,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   if (options.playgroundDir) await app.register(fastifyStatic, { root: options.playgroundDir, prefix: '/', index: 'index.html' });
   return app;
-}
-
-function imageFields(request: { initImage?: string; mask?: string; control: { image?: string }[] }): [string, string][] {
-  const fields: [string, string | undefined][] = [
-    ['initImage', request.initImage],
-    ['mask', request.mask],
-    ...request.control.map((c, i): [string, string | undefined] => [`control.${i}.image`, c.image]),
-  ];
-  return fields.filter((f): f is [string, string] => f[1] !== undefined);
 }
 
 function fastifyCode(err: FastifyError): string {
