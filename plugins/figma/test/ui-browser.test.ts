@@ -3,7 +3,8 @@
 // one with the real tiny model. The page around the iframe plays Figma's main thread: it answers
 // read-frame, records place and notify, and sends the settings (which bridge to use).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ let scripted: PluginBridge;
 let browser: Browser;
 let page: Page;
 let ui: Frame;
+let out: string;
 
 function rgba(width: number, height: number, paint: (x: number, y: number) => [number, number, number, number]): Uint8Array {
   const data = new Uint8Array(width * height * 4);
@@ -25,8 +27,10 @@ function rgba(width: number, height: number, paint: (x: number, y: number) => [n
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['-e', "import('./plugins/build.mjs').then((m) => m.buildPlugins())"], { cwd: ROOT, stdio: 'inherit' });
-  const html = readFileSync(join(ROOT, 'plugins/figma/dist/ui.html'), 'utf8');
+  // The real build, into a folder of this test's own (test files run in parallel).
+  out = mkdtempSync(join(tmpdir(), 'kirie-plugins-'));
+  execFileSync(process.execPath, ['-e', `import('./plugins/build.mjs').then((m) => m.buildPlugins(${JSON.stringify(out)}))`], { cwd: ROOT, stdio: 'inherit' });
+  const html = readFileSync(join(out, 'figma/dist/ui.html'), 'utf8');
   [bridge, scripted] = await Promise.all([startE2eBridge(), startPluginBridge()]);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
   page = await browser.newPage();
@@ -67,6 +71,7 @@ afterAll(async () => {
   await browser?.close();
   await bridge?.dispose();
   await scripted?.dispose();
+  rmSync(out, { recursive: true, force: true });
 });
 
 async function useBridge(url: string, token: string): Promise<void> {
@@ -100,9 +105,9 @@ describe('Figma UI bundle in Chromium', () => {
     const png = rgba(96, 64, (x, y) => [(x * 3) % 256, (y * 4) % 256, 120, 255]);
     const placed = await run({ frameId: '1:2', name: 'Card', png }, { prompt: 'a fox', steps: '', seed: '3', strength: '' });
     expect(placed).toMatchObject({ frameId: '1:2', name: 'Kirie · paper-cut', bounds: { x: 0, y: 0, width: 96, height: 64 } });
-    const out = decodePng(placed.png);
-    expect([out.width, out.height, out.channels]).toEqual([96, 64, 4]);
-    expect(Array.from(out.data.subarray(0, 4))).toEqual([...GENERATED_RGB, 255]);
+    const image = decodePng(placed.png);
+    expect([image.width, image.height, image.channels]).toEqual([96, 64, 4]);
+    expect(Array.from(image.data.subarray(0, 4))).toEqual([...GENERATED_RGB, 255]);
     expect(await ui.textContent('#status')).toMatch(/added "Kirie · paper-cut" above the frame \(seed 3\)/);
     const request = scripted.runner.jobs.at(-1)!.input.request;
     expect(request.prompt).toMatch(/^a fox, paper-cut art/);
@@ -147,8 +152,8 @@ describe('Figma UI bundle in Chromium', () => {
     // At strength 1 the context grows to the model's minimum side, so on a small frame it is the whole frame.
     const { bounds } = placed;
     expect(bounds).toEqual({ x: 0, y: 0, width: 96, height: 96 });
-    const out = decodePng(placed.png);
-    const alpha = (x: number, y: number) => out.data[((y - bounds.y) * out.width + (x - bounds.x)) * 4 + 3];
+    const image = decodePng(placed.png);
+    const alpha = (x: number, y: number) => image.data[((y - bounds.y) * image.width + (x - bounds.x)) * 4 + 3];
     expect(alpha(72, 60)).toBe(255);
     expect(alpha(0, 0)).toBe(0);
     expect(alpha(0, 95)).toBe(0);
