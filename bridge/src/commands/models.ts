@@ -36,7 +36,7 @@ export function registerModelsCommand(program: Command): void {
     .action(async (checkpoint: string, opts: { cache?: string; device: string }) => {
       const started = performance.now();
       const device = parseDevice(opts.device);
-      const precision = precisionFor(device);
+      const precision = await precisionFor(device, (m) => console.error(m));
       const ckpt = await openCheckpoint(checkpoint);
       const kind = ckpt.kind.kind;
       await ckpt.file.close();

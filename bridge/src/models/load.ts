@@ -6,7 +6,7 @@ import type { SdArchitecture } from '@kirie/core/models/arch';
 import { describeControlNetIo, describeSdIo, type ControlNetModel } from '@kirie/core/models/sessions';
 import type { BuildOptions } from '@kirie/core/models/types';
 import type { InferenceSession } from 'onnxruntime-node';
-import { createSession, preferredProvider, type Device } from '../runtime/session.js';
+import { createSession, resolveProvider, type Device } from '../runtime/session.js';
 import { buildIntoCache, cacheKey, lookup, type ComponentPlan } from './cache.js';
 import { openCheckpoint } from './checkpoint.js';
 import { openOnnxFolder } from './folder.js';
@@ -15,8 +15,8 @@ import { defaultCacheDir, defaultTokenizer, type LoadedModel, type OpenOptions }
 export type { LoadedModel, OpenOptions } from './options.js';
 
 /** GPU providers get float16 graphs (half the memory, tensor cores); the CPU runs float32. */
-export function precisionFor(device: Device): BuildOptions['precision'] {
-  return preferredProvider(device) === 'cpu' ? 'fp32' : 'fp16';
+export async function precisionFor(device: Device, log?: (message: string) => void): Promise<BuildOptions['precision']> {
+  return (await resolveProvider(device, log)) === 'cpu' ? 'fp32' : 'fp16';
 }
 
 export function sd1Plans(precision: BuildOptions['precision']): ComponentPlan[] {
@@ -68,7 +68,7 @@ async function sessionsIn(dir: string, models: Partial<Record<string, string>>, 
 }
 
 async function openCheckpointModel(path: string, opts: OpenOptions): Promise<LoadedModel> {
-  const precision = precisionFor(opts.device ?? 'auto');
+  const precision = await precisionFor(opts.device ?? 'auto', opts.log);
   const built = await buildCheckpoint(path, sd1Plans(precision), opts, 'sd1');
   const tokenizer = await defaultTokenizer();
   const [textEncoder, unet, vaeDecoder, vaeEncoder] = await sessionsIn(built.dir, built.models, ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'], opts);
@@ -120,7 +120,7 @@ export async function openControlNet(path: string, opts: OpenOptions = {}): Prom
   if (s.isDirectory()) model = join(path, 'model.onnx');
   else if (path.toLowerCase().endsWith('.onnx')) model = path;
   else {
-    const precision = precisionFor(opts.device ?? 'auto');
+    const precision = await precisionFor(opts.device ?? 'auto', opts.log);
     const built = await buildCheckpoint(path, [{ component: 'controlnet', options: { precision }, external: true }], opts, 'controlnet');
     model = join(built.dir, built.models.controlnet ?? 'controlnet.onnx');
   }

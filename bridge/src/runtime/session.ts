@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { arch, availableParallelism, platform } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { onnx } from '@kirie/core/models/onnx/graph';
 
 export const DEVICES = ['auto', 'cuda', 'dml', 'coreml', 'cpu'] as const;
 export type Device = (typeof DEVICES)[number];
@@ -77,10 +78,31 @@ export function sessionOptions(provider: Provider, threads: number): ort.Inferen
   };
 }
 
-/** The provider `createSession` will try first for `device`: decides e.g. the precision graphs are built in. */
+/** The provider `createSession` will try first for `device`, from what is installed (no session made). */
 export function preferredProvider(device: Device): Provider {
   const wanted: Provider[] = device === 'auto' ? autoProviders() : [device];
   return wanted.find((p) => p === 'cpu' || !(failed.get(p) ?? unavailable(p))) ?? 'cpu';
+}
+
+/**
+ * The provider sessions will really get: creates a one-node session, so a provider whose library loads but
+ * has no usable device (CUDA installed, no GPU) is found out before graphs are built for it.
+ */
+export async function resolveProvider(device: Device, log?: (message: string) => void): Promise<Provider> {
+  const { session, provider } = await createSession(probeModel(), { device, log, threads: 1 });
+  await session.release();
+  return provider;
+}
+
+function probeModel(): Uint8Array {
+  const value = { name: 'x', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 1 }] } } } };
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: { name: 'probe', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }], input: [value], output: [{ ...value, name: 'y' }] },
+    }),
+  ).finish();
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeEach } from 'vitest';
-import { autoProviders, createSession, parseDevice, resetProviderFailures, sessionOptions } from '../../src/runtime/session.js';
+import { autoProviders, createSession, parseDevice, preferredProvider, resetProviderFailures, resolveProvider, sessionOptions } from '../../src/runtime/session.js';
 import { fixtureModel } from './onnx-fixtures.js';
 
 const model = fixtureModel([{ name: 'x', type: 'float32', shape: [2] }], [{ name: 'y', type: 'float32', shape: [2] }]);
@@ -38,6 +38,19 @@ describe('createSession', () => {
     const logs: string[] = [];
     await (await createSession(model, { device: 'cuda', log: (m) => logs.push(m) })).session.release();
     expect(logs[0]).toMatch(/cuda unavailable, falling back to the CPU: the CUDA provider library libonnxruntime_providers_cuda\.so is not installed/);
+  });
+});
+
+describe('resolveProvider', () => {
+  beforeEach(() => resetProviderFailures());
+
+  it('finds the provider sessions will really get, before any graph is built', async () => {
+    expect(await resolveProvider('cpu')).toBe('cpu');
+    const logs: string[] = [];
+    expect(await resolveProvider('cuda', (m) => logs.push(m))).toBe('cpu');
+    expect(logs).toEqual([expect.stringMatching(/^cuda unavailable, falling back to the CPU: /)]);
+    // Remembered for the cheap, synchronous answer too.
+    expect(preferredProvider('cuda')).toBe('cpu');
   });
 });
 
