@@ -2,6 +2,7 @@
 // once), a native crash or out-of-memory takes down only the child, and a job that ignores cancellation
 // is ended by killing the child, which is restarted for the next job.
 import { fork, type ChildProcess } from 'node:child_process';
+import { constants, setPriority } from 'node:os';
 import type { JobRunner, RunContext, RunInput, RunOutput } from '../jobs/runner.js';
 import { RunCancelled } from '../jobs/runner.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
@@ -33,6 +34,12 @@ export class ProcessRunner implements JobRunner {
     const config: WorkerConfig = { modelsDir, cacheDir, device, memoryBudget, version };
     const child = fork(this.options.workerPath, [JSON.stringify(config)], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
+    // Inference may take every core; the HTTP loop (health, cancel, uploads) must still answer at once.
+    try {
+      setPriority(child.pid!, constants.priority.PRIORITY_BELOW_NORMAL);
+    } catch {
+      // Not permitted here (some containers): the bridge still works, only less snappy under CPU load.
+    }
     this.ready = new Promise<void>((resolve, reject) => {
       child.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {
