@@ -85,6 +85,7 @@ class FileSink implements WeightSink {
   private offset = 0;
   private unsynced = 0;
   private pending: Promise<void> = Promise.resolve();
+  private failure: unknown;
   constructor(
     readonly location: string,
     private readonly handle: FileHandle,
@@ -103,7 +104,11 @@ class FileSink implements WeightSink {
     if (this.unsynced >= 256 * 1024 * 1024) {
       this.unsynced = 0;
       await this.pending;
-      this.pending = this.handle.datasync();
+      this.throwIfFailed();
+      // Caught here so a failure while the builder is elsewhere is never an unhandled rejection.
+      this.pending = this.handle.datasync().catch((err: unknown) => {
+        this.failure = err;
+      });
     }
     return { offset: start, length: bytes.length };
   }
@@ -111,7 +116,12 @@ class FileSink implements WeightSink {
   /** Everything written is durable. */
   async finish(): Promise<void> {
     await this.pending;
+    this.throwIfFailed();
     await this.handle.sync();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 }
 
