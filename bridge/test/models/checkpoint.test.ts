@@ -109,6 +109,21 @@ describe('openCheckpoint', () => {
     }
   });
 
+  it.each([
+    ['sdxl', ['conditioner.embedders.0.transformer.text_model.final_layer_norm.weight', 'conditioner.embedders.1.model.ln_final.weight', 'model.diffusion_model.input_blocks.0.0.weight'], /sdxl\.safetensors is an SDXL checkpoint \(conditioner\.embedders\.\*\); Kirie supports SD1\.x checkpoints/],
+    ['lora', ['lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight', 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight', 'lora_unet_down_blocks_0_attentions_0_proj_in.alpha'], /lora\.safetensors is a LoRA\/LyCORIS adapter/],
+    ['flux', ['double_blocks.0.img_attn.qkv.weight', 'single_blocks.0.linear1.weight', 'img_in.weight'], /flux\.safetensors is a Flux model \(double_blocks\.\*\)/],
+    ['vae', ['encoder.conv_in.weight', 'decoder.conv_in.weight', 'quant_conv.weight'], /vae\.safetensors is a VAE on its own/],
+  ])('refuses a %s file, naming what it looks like', async (name, keys, message) => {
+    const layout = keys.map((k) => ({ name: k, dtype: 'F16' as const, shape: [4, 4] }));
+    const { prefix, fileSize } = serializeSafetensorsHeader(layout);
+    const path = join(dir, `${name}.safetensors`);
+    const bytes = new Uint8Array(fileSize);
+    bytes.set(prefix);
+    await writeFile(path, bytes);
+    await expect(openCheckpoint(path)).rejects.toThrow(message);
+  });
+
   it('refuses other architectures and non-safetensors files before reading a sidecar', async () => {
     await expect(openCheckpoint(join(dir, 'model.ckpt'))).rejects.toThrow(/model\.ckpt: only \.safetensors checkpoints/);
   });
