@@ -1,6 +1,7 @@
 // Full-size SD1.5 UNet on CPU: graph build (weights streamed to an external data file) and one call at
 // 512x512 (latents 64x64, batch 2, 2 threads), with Kirie's head-by-head self-attention against the same
-// graph computing all heads at once (the torch.onnx export pattern) as baseline. Weights are seeded
+// graph computing all heads at once (the torch.onnx export pattern) as baseline, and the fusedAttention
+// (com.microsoft MultiHeadAttention) graph. Weights are seeded
 // random tensors shaped from sd15-full-keys.json. Every measurement runs in a child process (this bench
 // re-run with KIRIE_BENCH_UNET_STEP) so its peak RSS (resourceUsage().maxRSS) is its own.
 import { spawnSync } from 'node:child_process';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { SD15_ARCH } from '@kirie/core/models/arch';
 import { buildComponent } from '@kirie/core/models/build';
 import { CountingSink, GeneratedSource, seededInit } from '@kirie/core/models/generated-source';
-import type { WeightSink } from '@kirie/core/models/types';
+import type { BuildOptions, WeightSink } from '@kirie/core/models/types';
 import type { BenchSuite } from './types.js';
 
 const FULL_KEYS = fileURLToPath(new URL('../../tests/golden/tiny-sd15/sd15-full-keys.json', import.meta.url));
@@ -21,6 +22,8 @@ const [BATCH, LATENT, TOKENS] = [2, 64, 77];
 
 interface StepResult {
   seconds: number[];
+  /** User+system CPU seconds per call, all threads: on a busy machine wall time says little. */
+  cpuSeconds?: number[];
   maxRssBytes: number;
   weightsBytes?: number;
 }
@@ -57,14 +60,16 @@ async function buildStep(dir: string): Promise<StepResult> {
   writeFileSync(join(dir, 'unet.onnx'), bytes);
   const seconds = (performance.now() - start) / 1000;
   // Same weights in the same order: identical offsets, so only the graph is written.
-  const aligned = new (class extends CountingSink {
-    override async write(b: Uint8Array) {
-      this.size += (4096 - (this.size % 4096)) % 4096;
-      return super.write(b);
-    }
-  })('unet.weights');
-  const allHeads = await buildComponent('unet', sd15Source(), SD15_ARCH, { precision: 'fp32', externalData: aligned, attentionChunks: 0 });
-  writeFileSync(join(dir, 'unet-allheads.onnx'), allHeads);
+  for (const [file, options] of VARIANTS) {
+    const offsetsOnly = new (class extends CountingSink {
+      override async write(b: Uint8Array) {
+        this.size += (4096 - (this.size % 4096)) % 4096;
+        return super.write(b);
+      }
+    })('unet.weights');
+    const graph = await buildComponent('unet', sd15Source(), SD15_ARCH, { ...options, externalData: offsetsOnly });
+    writeFileSync(join(dir, file), graph);
+  }
   return { seconds: [seconds], maxRssBytes: process.resourceUsage().maxRSS * 1024, weightsBytes: statSync(join(dir, 'unet.weights')).size };
 }
 
@@ -79,15 +84,19 @@ async function runStep(model: string): Promise<StepResult> {
     encoder_hidden_states: new ort.Tensor('float32', rand(BATCH * TOKENS * 768), [BATCH, TOKENS, 768]),
   };
   const seconds: number[] = [];
+  const cpuSeconds: number[] = [];
   for (let i = 0; i < 2; i++) {
     const start = performance.now();
+    const cpu = process.cpuUsage();
     const out = await session.run(feeds);
     seconds.push((performance.now() - start) / 1000);
+    const used = process.cpuUsage(cpu);
+    cpuSeconds.push((used.user + used.system) / 1e6);
     const data = out.out_sample.data as Float32Array;
     if (!data.every(Number.isFinite)) throw new Error('UNet output is not finite');
   }
   await session.release();
-  return { seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return { seconds, cpuSeconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
 function child(step: string, arg: string): StepResult {
@@ -101,6 +110,11 @@ function child(step: string, arg: string): StepResult {
 }
 
 const GB = 1024 ** 3;
+/** Graphs compared with the default build: all heads at once, and ORT's fused MultiHeadAttention. */
+const VARIANTS: [string, BuildOptions][] = [
+  ['unet-allheads.onnx', { precision: 'fp32', attentionChunks: 0 }],
+  ['unet-fused.onnx', { precision: 'fp32', fusedAttention: true }],
+];
 
 export const unetSuite: BenchSuite = {
   name: 'unet',
@@ -125,9 +139,14 @@ export const unetSuite: BenchSuite = {
       });
       const ours = child('run', join(dir, 'unet.onnx'));
       const allHeads = child('run', join(dir, 'unet-allheads.onnx'));
+      const fused = child('run', join(dir, 'unet-fused.onnx'));
       for (const [i, label] of ['first call', 'second call'].entries()) {
         report({ name: `${label}, head-by-head attention`, value: ours.seconds[i], unit: 's', baseline: { name: 'all heads at once', value: allHeads.seconds[i] }, target: '≤ 9 s (torch.onnx export ≈ 9 s)' });
+        report({ name: `${label} CPU time (${THREADS} threads)`, value: ours.cpuSeconds![i], unit: 's', baseline: { name: 'all heads at once', value: allHeads.cpuSeconds![i] } });
       }
+      report({ name: 'second call, fusedAttention', value: fused.seconds[1], unit: 's', baseline: { name: 'head-by-head', value: ours.seconds[1] } });
+      report({ name: 'second call CPU time, fusedAttention', value: fused.cpuSeconds![1], unit: 's', baseline: { name: 'head-by-head', value: ours.cpuSeconds![1] } });
+      report({ name: 'call peak RSS, fusedAttention', value: fused.maxRssBytes / GB, unit: 'GiB', baseline: { name: 'head-by-head', value: ours.maxRssBytes / GB } });
       report({ name: 'call peak RSS, head-by-head', value: ours.maxRssBytes / GB, unit: 'GiB', baseline: { name: 'all heads at once', value: allHeads.maxRssBytes / GB }, target: '≤ 4.5 GB (torch.onnx export ≈ 7.0 GB)' });
     } finally {
       rmSync(dir, { recursive: true, force: true });

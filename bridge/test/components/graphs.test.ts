@@ -83,6 +83,22 @@ describe('UNet graph', () => {
     expect(maxAbsDiff(outs[1], outs[0])).toBeLessThan(1e-5);
   });
 
+  it('gives the same output with com.microsoft MultiHeadAttention (fusedAttention)', async () => {
+    const dir = join(golden, 'components');
+    const feeds = {
+      sample: t(npy(join(dir, 'unet.sample.npy')).data as Float32Array, [2, 4, 8, 8]),
+      timestep: t(Float32Array.of(999), [1]),
+      encoder_hidden_states: t(npy(join(dir, 'unet.encoder_hidden_states.npy')).data as Float32Array, [2, 77, 32]),
+    };
+    const bytes = await buildComponent('unet', await checkpoint(), arch, { precision: 'fp32', fusedAttention: true });
+    expect(onnx.ModelProto.decode(bytes).graph?.node?.filter((n) => n.opType === 'MultiHeadAttention' && n.domain === 'com.microsoft').length).toBe(32);
+    const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    const out = (await s.run(feeds)).out_sample.data as Float32Array;
+    // README: UNet single eval atol 2e-4.
+    expect(maxAbsDiff(out, npy(join(dir, 'unet.t999.out.npy')).data as Float32Array)).toBeLessThan(2e-4);
+    await s.release();
+  });
+
   it('matches diffusers on 12x8 latents (txt2img_ddim_h96_w64 UNet calls: upsample to the skip size)', async () => {
     const dir = join(golden, 'pipelines/txt2img_ddim_h96_w64');
     const c = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as { timesteps_run: number[] };

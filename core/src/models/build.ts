@@ -32,17 +32,18 @@ function belongsElsewhere(component: Component, key: string): boolean {
 }
 
 async function buildInto(g: Graph, component: Component, arch: SdArchitecture, options: BuildOptions): Promise<void> {
+  const attention = { chunks: options.attentionChunks ?? DEFAULT_ATTENTION_CHUNKS, fused: options.fusedAttention ?? false };
   switch (component) {
     case 'text_encoder':
       return buildTextEncoder(g, arch.textEncoder, options.clipSkip ?? 1);
     case 'unet':
-      return buildUnet(g, arch.unet, options.attentionChunks ?? DEFAULT_ATTENTION_CHUNKS, options.controlResiduals ?? false);
+      return buildUnet(g, arch.unet, attention, options.controlResiduals ?? false);
     case 'vae_encoder':
       return buildVaeEncoder(g, arch.vae);
     case 'vae_decoder':
       return buildVaeDecoder(g, arch.vae);
     case 'controlnet':
-      return buildControlNet(g, arch.controlnet, options.attentionChunks ?? DEFAULT_ATTENTION_CHUNKS);
+      return buildControlNet(g, arch.controlnet, attention);
   }
 }
 

@@ -5,7 +5,7 @@
 import type { ControlNetArch } from './arch.js';
 import { FLOAT, type Graph } from './onnx/graph.js';
 import { conv, silu } from './onnx/layers.js';
-import { downPath, MID_RESIDUAL, residualName, unetInputs } from './unet.js';
+import { downPath, MID_RESIDUAL, residualName, unetInputs, type AttentionOptions } from './unet.js';
 
 export const CONTROLNET_PREFIX = 'control_model.';
 
@@ -13,9 +13,9 @@ export const CONTROLNET_PREFIX = 'control_model.';
 const HINT_WIDTHS = [16, 16, 32, 32, 96, 96, 256];
 const HINT_STRIDE2 = new Set([2, 4, 6]);
 
-export async function buildControlNet(g: Graph, arch: ControlNetArch, chunks: number): Promise<void> {
+export async function buildControlNet(g: Graph, arch: ControlNetArch, attention: AttentionOptions): Promise<void> {
   const p = CONTROLNET_PREFIX;
-  const { ctx, sample } = await unetInputs(g, arch, p, chunks);
+  const { ctx, sample } = await unetInputs(g, arch, p, attention);
   let hint = g.floatInput('controlnet_cond', ['batch', arch.hintChannels, 'image_height', 'image_width']);
   g.input('conditioning_scale', FLOAT, [1]);
   const scale = g.dtype === FLOAT ? 'conditioning_scale' : g.op('Cast', ['conditioning_scale'], { to: g.dtype });

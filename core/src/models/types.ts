@@ -41,6 +41,12 @@ export interface BuildOptions {
    * only a [B, N/n, N] score matrix is alive at a time. Default: see DEFAULT_ATTENTION_CHUNKS in build.ts.
    */
   attentionChunks?: number;
+  /**
+   * UNet/ControlNet attention as ONNX Runtime's com.microsoft MultiHeadAttention contrib op (CPU flash
+   * attention, fused CUDA kernels) instead of standard MatMul/Softmax ops; attentionChunks then does not
+   * apply. Only for runtimes that have the op (onnxruntime CPU/CUDA); default false.
+   */
+  fusedAttention?: boolean;
 }
 
 export type BuildComponent = (

@@ -20,15 +20,17 @@ export interface UnetContext {
   context: string;
   /** Self-attention chunking (BuildOptions.attentionChunks). */
   chunks: number;
+  /** BuildOptions.fusedAttention */
+  fused: boolean;
 }
 
 /** Declares sample/timestep/encoder_hidden_states and computes the time embedding. */
-export async function unetInputs(
-  g: Graph,
-  arch: UnetArch,
-  p: string,
-  chunks: number,
-): Promise<{ ctx: UnetContext; sample: string }> {
+export interface AttentionOptions {
+  chunks: number;
+  fused: boolean;
+}
+
+export async function unetInputs(g: Graph, arch: UnetArch, p: string, attention: AttentionOptions): Promise<{ ctx: UnetContext; sample: string }> {
   const sample = g.floatInput('sample', ['batch', arch.inChannels, 'height', 'width']);
   g.input('timestep', FLOAT, ['timestep_batch']);
   const context = g.floatInput('encoder_hidden_states', ['batch', 'sequence', arch.contextDim]);
@@ -41,7 +43,7 @@ export async function unetInputs(
   if (g.dtype !== FLOAT) emb = g.op('Cast', [emb], { to: g.dtype });
   emb = await linear(g, emb, `${p}time_embed.0`, mc, 4 * mc);
   emb = await linear(g, silu(g, emb), `${p}time_embed.2`, 4 * mc, 4 * mc);
-  return { ctx: { g, arch, p, embAct: silu(g, emb), context, chunks }, sample };
+  return { ctx: { g, arch, p, embAct: silu(g, emb), context, ...attention }, sample };
 }
 
 export async function resBlock(c: UnetContext, x: string, key: string, cin: number, cout: number): Promise<string> {
@@ -60,6 +62,14 @@ async function attention(c: UnetContext, x: string, ctxIn: string, key: string, 
   const { g } = c;
   const heads = headsFor(c.arch, ch);
   const d = ch / heads;
+  if (c.fused) {
+    // com.microsoft MultiHeadAttention takes [B, N, heads·d] q/k/v and never materialises the scores on CPU.
+    const q3 = await linear(g, x, `${key}.to_q`, ch, ch, false);
+    const k3 = await linear(g, ctxIn, `${key}.to_k`, ctxDim, ch, false);
+    const v3 = await linear(g, ctxIn, `${key}.to_v`, ctxDim, ch, false);
+    const o = g.opN('MultiHeadAttention', [q3, k3, v3], { num_heads: heads, scale: 1 / Math.sqrt(d) }, 1, 'com.microsoft')[0];
+    return linear(g, o, `${key}.to_out.0`, ch, ch);
+  }
   const q = splitHeads(g, await linear(g, x, `${key}.to_q`, ch, ch, false), heads, d);
   const k = await linear(g, ctxIn, `${key}.to_k`, ctxDim, ch, false);
   const kT = g.op('Transpose', [g.op('Reshape', [k, g.ints([0, 0, heads, d])])], { perm: [0, 2, 3, 1] });
@@ -185,8 +195,8 @@ export function residualName(i: number): string {
 }
 export const MID_RESIDUAL = 'mid_block_additional_residual';
 
-export async function buildUnet(g: Graph, arch: UnetArch, chunks: number, controlResiduals: boolean): Promise<void> {
-  const { ctx, sample } = await unetInputs(g, arch, UNET_PREFIX, chunks);
+export async function buildUnet(g: Graph, arch: UnetArch, attention: AttentionOptions, controlResiduals: boolean): Promise<void> {
+  const { ctx, sample } = await unetInputs(g, arch, UNET_PREFIX, attention);
   const down = await downPath(ctx, sample);
   if (controlResiduals) {
     // diffusers adds ControlNet residuals to every skip and to the middle block output.

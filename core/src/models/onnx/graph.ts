@@ -20,7 +20,7 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 
 /** Attribute values; names listed in FLOAT_ATTRS are floats, other numbers are ints. */
 export type AttrValue = number | number[] | string;
-const FLOAT_ATTRS = new Set(['epsilon', 'alpha', 'beta']);
+const FLOAT_ATTRS = new Set(['epsilon', 'alpha', 'beta', 'scale']);
 
 export type Dim = number | string;
 
@@ -47,6 +47,8 @@ export class Graph {
   private readonly constCache = new Map<string, string>();
   private counter = 0;
   private embeddedBytes = 0;
+  /** Non-standard op domains used (com.microsoft contrib ops), all at version 1. */
+  private readonly domains = new Set<string>();
   /** Element type of activations and weights (float16 or float32). */
   readonly dtype: number;
 
@@ -79,7 +81,8 @@ export class Graph {
   }
 
   /** Adds one node; returns its output names (`outputs` of them). */
-  opN(type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1): string[] {
+  opN(type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, domain = ''): string[] {
+    if (domain) this.domains.add(domain);
     const outs = Array.from({ length: outputs }, () => this.name(type));
     const attribute = Object.entries(attrs).map(([name, v]) => {
       const A = onnx.AttributeProto.AttributeType;
@@ -88,7 +91,7 @@ export class Graph {
       if (FLOAT_ATTRS.has(name)) return { name, type: A.FLOAT, f: v };
       return { name, type: A.INT, i: v };
     });
-    this.nodes.push(onnx.NodeProto.create({ opType: type, input: inputs, output: outs, name: outs[0], attribute }));
+    this.nodes.push(onnx.NodeProto.create({ opType: type, input: inputs, output: outs, name: outs[0], attribute, domain }));
     return outs;
   }
 
@@ -207,7 +210,7 @@ export class Graph {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'kirie',
-      opsetImport: [{ domain: '', version: OPSET }],
+      opsetImport: [{ domain: '', version: OPSET }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       docString,
       graph: {
         name: graphName,
