@@ -1,6 +1,6 @@
 // `kirie serve --demo` as a user starts it: the bundled CLI in its own process writes the demo model and
-// the token (0600), prints the playground URL, serves, and stops cleanly on SIGTERM.
-import { spawn } from 'node:child_process';
+// the token (0600, shown by `kirie token`), prints the playground URL, serves, and stops cleanly on SIGTERM.
+import { spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,11 @@ it('starts with the demo model, prints where things are, and stops on SIGTERM', 
     expect(out).toContain('writing the demo model');
     expect(out).toMatch(/add a real model: copy an SD1\.5 \.safetensors checkpoint/);
     expect((await stat(join(home, 'token'))).mode & 0o777).toBe(0o600);
+    const shown = spawnSync(process.execPath, [join(dist, 'kirie.mjs'), 'token', '--home', home], { encoding: 'utf8' });
+    expect(shown.stdout.trim()).toBe(token);
+    const none = spawnSync(process.execPath, [join(dist, 'kirie.mjs'), 'token', '--home', join(home, 'nowhere')], { encoding: 'utf8' });
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/no token at .* yet: run `kirie serve` once/);
     const base = playground.split('/#')[0]!;
     expect(((await (await fetch(`${base}/v1/health`)).json()) as { device: string }).device).toBe('cpu');
     const models = (await (await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).json()) as { models: { id: string; note?: string }[] };
