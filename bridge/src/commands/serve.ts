@@ -65,6 +65,7 @@ export function registerServeCommand(program: Command): void {
         runner,
         port,
         lan: opts.lan ?? false,
+        log: (line) => console.log(`kirie: ${line}`),
         ...(existsSync(join(playgroundDir, 'index.html')) ? { playgroundDir } : {}),
       });
       if (opts.lan) console.warn('kirie: WARNING: --lan: listening on every interface; anyone on your network who has the token can use this bridge');

@@ -1,5 +1,6 @@
 // Assembles a running bridge: state folders, token, image store, model registry, generation process,
 // queue and HTTP server. `kirie serve` and the end-to-end tests both start the bridge through here.
+import { createServer } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { ImageStore } from '../jobs/images.js';
 import { JobQueue } from '../jobs/queue.js';
@@ -21,6 +22,7 @@ export interface StartOptions {
   lan?: boolean;
   limits?: Partial<Limits>;
   playgroundDir?: string;
+  log?: (line: string) => void;
 }
 
 export interface RunningBridge {
@@ -32,6 +34,29 @@ export interface RunningBridge {
   queue: JobQueue;
   /** Graceful: no new jobs, waiting ones cancelled, the running one finished ('finish') or cancelled. */
   close(mode?: 'finish' | 'cancel'): Promise<void>;
+}
+
+/**
+ * Serves the same app on [::1]:port too. (Fastify's "localhost" binds what the resolver returns, which is
+ * often 127.0.0.1 alone, so clients that resolve localhost to ::1 would find nothing.) A machine without
+ * IPv6 keeps serving on 127.0.0.1.
+ */
+async function listenOnIpv6Loopback(app: FastifyInstance, port: number, log: (line: string) => void = () => {}): Promise<() => Promise<void>> {
+  const v6 = createServer();
+  v6.on('request', (req, res) => app.server.emit('request', req, res));
+  v6.on('upgrade', (req, socket, head) => app.server.emit('upgrade', req, socket, head));
+  const listening = await new Promise<boolean>((resolve) => {
+    v6.once('error', (err) => {
+      log(`not listening on [::1]:${port} (${err.message}); 127.0.0.1:${port} works`);
+      resolve(false);
+    });
+    v6.listen(port, '::1', () => resolve(true));
+  });
+  if (!listening) return async () => {};
+  return async () => {
+    v6.closeAllConnections();
+    await new Promise<void>((resolve) => v6.close(() => resolve()));
+  };
 }
 
 export async function startBridge(options: StartOptions): Promise<RunningBridge> {
@@ -50,10 +75,10 @@ export async function startBridge(options: StartOptions): Promise<RunningBridge>
     lan: options.lan ?? false,
     ...(options.playgroundDir ? { playgroundDir: options.playgroundDir } : {}),
   });
-  // "localhost" makes Fastify listen on 127.0.0.1 and ::1 (each that exists) on one port.
-  await app.listen({ host: options.lan ? '::' : 'localhost', port: options.port });
+  await app.listen({ host: options.lan ? '::' : '127.0.0.1', port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
+  const closeIpv6 = options.lan ? async () => {} : await listenOnIpv6Loopback(app, port, options.log);
   let closing: Promise<void> | null = null;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -66,6 +91,7 @@ export async function startBridge(options: StartOptions): Promise<RunningBridge>
       closing ??= (async () => {
         await queue.close(mode);
         await app.close();
+        await closeIpv6();
         await options.runner.close();
       })();
       return closing;

@@ -59,6 +59,15 @@ describe('security', () => {
     expect(wrong.status).toBe(401);
   });
 
+  it('listens on both loopbacks, 127.0.0.1 and ::1', async () => {
+    const v6 = await fetch(`http://[::1]:${bridge.port}/v1/health`);
+    expect(((await v6.json()) as { ok: boolean }).ok).toBe(true);
+    const { default: WebSocket } = await import('ws');
+    const ws = new WebSocket(`ws://[::1]:${bridge.port}/v1/events`, ['kirie.v1', `kirie.token.${bridge.token}`]);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.close();
+  });
+
   it('refuses a job without a token', async () => {
     const res = await fetch(api('/jobs'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt":"x"}' });
     expect(res.status).toBe(401);
