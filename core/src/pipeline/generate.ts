@@ -47,8 +47,6 @@ export interface PipelineInput {
   control: ControlInput[];
   /** Every random draw (initial latents, img2img noise, scheduler step noise), in diffusers' order. */
   noise: NoiseSource;
-  /** Initial latents for text-to-image instead of drawing them (diffusers' `latents=`); scaled by init_noise_sigma. */
-  latents?: Float32Array;
 }
 
 export interface StepProgress {
@@ -144,9 +142,8 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
   let latents: Float32Array;
   let noise: Float32Array | null = null;
   if (!image) {
-    latents = input.latents ? Float32Array.from(input.latents) : input.noise.randn(latentDims);
-    if (latents.length !== batch * 4 * plane) throw new Error(`initial latents have ${latents.length} values, expected ${batch * 4 * plane}`);
-    scaleInPlace(latents, scheduler.initNoiseSigma);
+    // A copy: a noise source may hand out an array it keeps (recorded noise).
+    latents = scaleInPlace(Float32Array.from(input.noise.randn(latentDims)), scheduler.initNoiseSigma);
   } else {
     noise = input.noise.randn(latentDims);
     latents = inpainting && strengthMax ? scaleInPlace(Float32Array.from(noise), scheduler.initNoiseSigma) : scheduler.addNoise(imageLatents!, noise, timesteps[0]);

@@ -76,14 +76,6 @@ describe('text to image', () => {
     expect(model.unet.calls[0].sample.dims).toEqual([1, 4, 2, 2]);
   });
 
-  it('uses given initial latents scaled by init_noise_sigma instead of drawing', async () => {
-    const model = fakeModel({ latent: [2, 2] });
-    const noise = new CountingNoise();
-    await generate(input({ latents: new Float32Array(16).fill(3), noise, steps: 1 }), { ort, model });
-    expect(model.unet.calls[0].sample.data[0]).toBe(3 * 2 * 0.5);
-    expect(noise.draws).toHaveLength(1); // the scheduler's step draw only
-  });
-
   it('stops between steps when aborted, releasing every tensor', async () => {
     const model = fakeModel({ latent: [2, 2] });
     const abort = new AbortController();
