@@ -81,16 +81,13 @@ export class JobQueue {
   cancel(id: string): JobInfo | null {
     const entry = this.jobs.get(id);
     if (!entry) return null;
-    if (entry.info.status === 'queued') {
-      this.waiting.splice(this.waiting.indexOf(entry), 1);
-      this.finish(entry, { status: 'cancelled' });
-      this.emit({ type: 'cancelled', jobId: id });
-    } else if (entry.info.status === 'running') {
-      // Answer at once; the runner stops at its next step and the device frees up for the next job.
-      entry.abort.abort();
-      this.finish(entry, { status: 'cancelled' });
-      this.emit({ type: 'cancelled', jobId: id });
-    }
+    const { status } = entry.info;
+    if (status !== 'queued' && status !== 'running') return entry.info;
+    if (status === 'queued') this.waiting.splice(this.waiting.indexOf(entry), 1);
+    // A running job is answered at once; its runner stops at the next step, then the next job starts.
+    else entry.abort.abort();
+    this.finish(entry, { status: 'cancelled' });
+    this.emit({ type: 'cancelled', jobId: id });
     return entry.info;
   }
 
