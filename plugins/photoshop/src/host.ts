@@ -6,7 +6,7 @@ import { bounds, type Bounds } from '@kirie/core/image/bounds';
 import type { CanvasMask } from '@kirie/core/image/masks';
 import type { RasterImage } from '@kirie/core/image/png';
 import { cropPlane } from '@kirie/core/image/raster';
-import type { PhotoshopModule, PsBounds, PsDocument, PsImageData, PsPixels } from './photoshop-api.js';
+import type { PhotoshopModule, PsBounds, PsDocument, PsExecutionContext, PsImageData, PsPixels } from './photoshop-api.js';
 
 /** Models are trained on sRGB; Photoshop converts from and to the document's own profile. */
 export const WORKING_PROFILE = 'sRGB IEC61966-2.1';
@@ -65,6 +65,9 @@ export interface PhotoshopHost {
 type Handlers = { [A in HostAction]: (params: HostActions[A]['params']) => Promise<HostActions[A]['result']> };
 
 export function createPhotoshopHost(ps: PhotoshopModule): PhotoshopHost {
+  // Reading pixels is done in a (short) modal scope too: it keeps the document from changing mid-read,
+  // and Photoshop versions differ on whether the imaging API may be called outside one.
+  const reading = <T>(what: string, read: () => Promise<T>): Promise<T> => modal(ps, `Kirie: reading ${what}`, () => read());
   const handlers: Handlers = {
     readDocument: async () => {
       const doc = ps.app.activeDocument;
@@ -74,20 +77,16 @@ export function createPhotoshopHost(ps: PhotoshopModule): PhotoshopHost {
     },
     readSelection: async ({ documentId }) => {
       const doc = documentById(ps, documentId);
-      let read: PsPixels;
-      try {
-        read = await ps.imaging.getSelection({ documentID: documentId });
-      } catch {
-        // Photoshop rejects getSelection when the document has no selection at all.
-        throw new NoSelectionError(doc.title);
-      }
+      // Photoshop rejects getSelection when the document has no selection at all.
+      const read = await reading('the selection', () => ps.imaging.getSelection({ documentID: documentId }).catch(() => null));
+      if (!read) throw new NoSelectionError(doc.title);
       const mask = await pixelsOf(read, 1);
       if (!mask.data.some((v) => v !== 0)) throw new NoSelectionError(doc.title);
       return { bounds: mask.bounds, data: mask.data };
     },
     readComposite: async ({ documentId }) => {
       const doc = documentById(ps, documentId);
-      const read = await ps.imaging.getPixels({ documentID: documentId, colorSpace: 'RGB', colorProfile: WORKING_PROFILE, componentSize: 8 });
+      const read = await reading('the document', () => ps.imaging.getPixels({ documentID: documentId, colorSpace: 'RGB', colorProfile: WORKING_PROFILE, componentSize: 8 }));
       const { bounds: b, data, channels } = await pixelsOf(read);
       if (b.x === 0 && b.y === 0 && b.width === doc.width && b.height === doc.height) return { width: b.width, height: b.height, channels, data };
       // Trimmed to where there are pixels: lay it on a transparent canvas.
@@ -99,7 +98,7 @@ export function createPhotoshopHost(ps: PhotoshopModule): PhotoshopHost {
       if (!layer) throw new Error(`layer ${layerId} is not in "${doc.title}"`);
       let read: PsPixels;
       try {
-        read = await ps.imaging.getPixels({ documentID: documentId, layerID: layerId, colorSpace: 'RGB', colorProfile: WORKING_PROFILE, componentSize: 8 });
+        read = await reading(`layer "${layer.name}"`, () => ps.imaging.getPixels({ documentID: documentId, layerID: layerId, colorSpace: 'RGB', colorProfile: WORKING_PROFILE, componentSize: 8 }));
       } catch (err) {
         throw new Error(`cannot read the pixels of layer "${layer.name}" (${(err as Error).message}): pick a pixel layer that is not empty`);
       }
@@ -110,7 +109,9 @@ export function createPhotoshopHost(ps: PhotoshopModule): PhotoshopHost {
       const doc = documentById(ps, layer.documentId);
       checkPatch(layer);
       const { bounds: b } = layer;
-      return ps.core.executeAsModal(
+      return modal(
+        ps,
+        layer.name,
         async (context) => {
           const suspension = await context.hostControl.suspendHistory({ documentID: doc.id, name: layer.name });
           try {
@@ -132,13 +133,22 @@ export function createPhotoshopHost(ps: PhotoshopModule): PhotoshopHost {
             throw err;
           }
         },
-        { commandName: layer.name },
       );
     },
   };
   return {
     call: (action, params) => (handlers[action] as (p: typeof params) => Promise<HostActions[typeof action]['result']>)(params),
   };
+}
+
+/** executeAsModal, with its "another plugin is modal" rejection (error number 9) said plainly. */
+async function modal<T>(ps: PhotoshopModule, commandName: string, target: (context: PsExecutionContext) => Promise<T>): Promise<T> {
+  try {
+    return await ps.core.executeAsModal(target, { commandName });
+  } catch (err) {
+    if ((err as { number?: number }).number === 9) throw new Error('Photoshop is busy with another plugin or a dialog (modal state): finish that, then try again');
+    throw err;
+  }
 }
 
 function checkMode(doc: PsDocument): void {

@@ -1,6 +1,7 @@
 // A fake of UXP's `photoshop` module that keeps Photoshop's documented rules and quirks, so host.ts is
 // tested against behaviour rather than against nothing:
-// - modifications outside executeAsModal reject; a second plugin's modal scope rejects with number 9;
+// - modifications, and here pixel reads too, outside executeAsModal reject; a second plugin's modal scope
+//   rejects with number 9;
 // - image data yields pixels only through async getData() and counts as leaked until disposed;
 // - getPixels trims to where a layer has pixels (origins may be negative or past the canvas) and honours
 //   componentSize; getSelection has no such option and answers at the document's depth;
@@ -209,6 +210,11 @@ export class FakePhotoshop {
     else doc.history.push(historyName);
   }
 
+  /** The strict reading of the docs: the imaging API only inside a modal scope. */
+  private requireModal(what: string): void {
+    if (this.modalDepth === 0) throw new Error(`${what}: must be called inside executeAsModal`);
+  }
+
   private doc(id: number | undefined): FakeDocument {
     const doc = id === undefined || id < 0 ? this.activeDocument : this.documents.find((d) => d.id === id);
     if (!doc) throw new Error(`no document ${id ?? '(active)'}`);
@@ -275,6 +281,7 @@ export class FakePhotoshop {
       },
       imaging: {
         getPixels: async (o: PsGetPixelsOptions): Promise<PsPixels> => {
+          this.requireModal('getPixels');
           const doc = this.doc(o.documentID);
           if (o.colorSpace !== undefined && o.colorSpace !== 'RGB') throw new Error('the fake serves RGB only');
           let area: Bounds;
@@ -300,6 +307,7 @@ export class FakePhotoshop {
           return { imageData: new FakeImageData(this, area.width, area.height, components, size === 16 ? 16 : 8, 'RGB', data, o.colorProfile), sourceBounds: toPs(area), level: 0 };
         },
         getSelection: async (o) => {
+          this.requireModal('getSelection');
           const doc = this.doc(o.documentID);
           if (!doc.selection) throw new Error('Could not complete the command because there is no selection');
           const { bounds: b, data } = doc.selection;

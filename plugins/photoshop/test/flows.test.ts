@@ -168,7 +168,7 @@ describe('fill selection', () => {
     const { ps, doc, host } = setup(200, 150);
     ellipseSelection(doc, 100, 75, 30, 20);
     ps.otherPluginModal = true;
-    await expect(fillSelection(host, env.client, { prompt: 'x' })).rejects.toThrow(/modal/);
+    await expect(fillSelection(host, env.client, { prompt: 'x' })).rejects.toThrow(/Photoshop is busy with another plugin or a dialog/);
     expect(doc.layersState).toHaveLength(1);
     expect(doc.history).toEqual(['Open']);
   });
