@@ -103,9 +103,15 @@ function failNoPose(): never {
 }
 
 function init(): void {
+  // createElement + appendChild and style.display: UXP's DOM has no Option constructor or `hidden`.
   const select = $<HTMLSelectElement>('style');
-  for (const s of STYLE_PRESETS) select.add(new Option(s.name, s.id));
-  const togglePose = () => ($('pose-row').hidden = field('mode') !== 'pose');
+  for (const s of STYLE_PRESETS) {
+    const option = document.createElement('option');
+    option.value = s.id;
+    option.textContent = s.name;
+    select.appendChild(option);
+  }
+  const togglePose = () => ($('pose-row').style.display = field('mode') === 'pose' ? 'flex' : 'none');
   $('mode').addEventListener('change', togglePose);
   togglePose();
   loadSettings();

@@ -61,7 +61,6 @@ beforeAll(async () => {
   const pose = { canvas_width: 100, canvas_height: 200, people: [{ pose_keypoints_2d: [50, 20, 1, 50, 40, 1, ...new Array(48).fill(0)] }] };
   await page.addInitScript({ content: `${fake.outputFiles[0]!.text};\n(${installHost.toString()})(Fake, ${JSON.stringify(pose)});` });
   await page.goto(`${origin}/index.html`);
-  await page.click('summary');
   await page.fill('#bridge-url', env.bridge.url);
   await page.fill('#bridge-token', env.bridge.token);
   await page.click('#save-settings');
