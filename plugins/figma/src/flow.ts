@@ -3,7 +3,7 @@
 // goes back to the main thread as a PNG patch and lands as a new layer above the frame.
 import type { KirieApi } from '@kirie/core/client/client';
 import { bounds } from '@kirie/core/image/bounds';
-import { maskFromImage } from '@kirie/core/image/masks';
+import { type CanvasMask, maskFromImage } from '@kirie/core/image/masks';
 import { decodePng, encodePng, type RasterImage } from '@kirie/core/image/png';
 import type { JobHooks } from '../../shared/src/job.js';
 import { repaint } from '../../shared/src/repaint.js';
@@ -29,7 +29,7 @@ export async function restyleFrame(rpc: MainRpc, client: KirieApi, options: Pane
   const masked = frame.mask !== undefined;
   const prepared = prepareRequest(options, masked ? 1 : 0.75);
   const selection = frame.mask
-    ? maskFromImage(raster(frame.mask.png), frame.mask.x, frame.mask.y)
+    ? shapeCoverage(maskFromImage(raster(frame.mask.png), frame.mask.x, frame.mask.y))
     : { bounds: bounds(0, 0, image.width, image.height), data: new Uint8Array(image.width * image.height).fill(255) };
   // Restyling the whole frame has no surroundings to fill a hole from: keep its pixels at any strength.
   const inpaint = masked ? prepared.inpaint : { ...prepared.inpaint, prefill: 'none' as const };
@@ -37,4 +37,10 @@ export async function restyleFrame(rpc: MainRpc, client: KirieApi, options: Pane
   const name = layerName(prepared.label);
   const { nodeId } = await rpc.place({ frameId: frame.frameId, name, png: encodePng(patch.image), bounds: patch.bounds });
   return { nodeId, name, seed, mode: masked ? 'mask' : 'style' };
+}
+
+/** A mask shape's alpha as the selection; the core treats a see-through shape as fully selected. */
+function shapeCoverage(mask: CanvasMask): CanvasMask {
+  if (!mask.data.some((v) => v > 0)) throw new Error('the shape named "mask" renders fully transparent: give it a visible fill');
+  return mask;
 }

@@ -22,6 +22,7 @@ export class FakeNode implements SceneNode {
   removed = false;
   /** Pixels of drop shadow around the box (makes absoluteRenderBounds larger than the box). */
   shadow = 0;
+  opacity = 1;
   protected paints: readonly Paint[] = Object.freeze([]);
 
   constructor(
@@ -70,7 +71,7 @@ export class FakeNode implements SceneNode {
     if (this.type === 'ELLIPSE' && Math.hypot((x + 0.5 - this.width / 2) / (this.width / 2), (y + 0.5 - this.height / 2) / (this.height / 2)) > 1) return null;
     const paint = this.paints[0];
     if (!paint) return null;
-    if (paint.type === 'SOLID') return [Math.round(paint.color.r * 255), Math.round(paint.color.g * 255), Math.round(paint.color.b * 255), 255];
+    if (paint.type === 'SOLID') return [Math.round(paint.color.r * 255), Math.round(paint.color.g * 255), Math.round(paint.color.b * 255), Math.round(this.opacity * 255)];
     const image = this.figma.imageData(paint.imageHash!);
     const ix = Math.min(image.width - 1, Math.floor((x * image.width) / this.width));
     const iy = Math.min(image.height - 1, Math.floor((y * image.height) / this.height));

@@ -124,6 +124,24 @@ describe('repaint the region of a shape named "mask"', () => {
     expect(job.input.request.strength).toBe(1);
   });
 
+  it('a see-through mask shape (opacity 40 %) still marks its region fully', async () => {
+    const figma = new FakeFigma();
+    const frame = frameWithContent(figma, 240, 200);
+    figma.shape('RECTANGLE', 'mask', frame, 100, 80, 40, 30, solid(255, 0, 0)).opacity = 0.4;
+    const result = await restyleFrame(plugin(figma), env.client, { prompt: 'a door', colorMatch: false });
+    const rect = resultNode(figma, result.nodeId);
+    expect(pixelOf(figma, rect, 40 + 120 - rect.x, 60 + 95 - rect.y)).toEqual([...GENERATED_RGB, 255]);
+  });
+
+  it('a fully transparent mask shape is reported, nothing is generated', async () => {
+    const figma = new FakeFigma();
+    const frame = frameWithContent(figma);
+    figma.shape('RECTANGLE', 'mask', frame, 10, 10, 30, 30, solid(0, 0, 0)).opacity = 0;
+    const jobs = env.runner.jobs.length;
+    await expect(restyleFrame(plugin(figma), env.client, { prompt: 'x' })).rejects.toThrow(/renders fully transparent: give it a visible fill/);
+    expect(env.runner.jobs.length).toBe(jobs);
+  });
+
   it('a hidden mask shape is reported, nothing is generated', async () => {
     const figma = new FakeFigma();
     const frame = frameWithContent(figma);
