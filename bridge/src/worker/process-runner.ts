@@ -32,7 +32,7 @@ export class ProcessRunner implements JobRunner {
     if (this.ready) return this.ready;
     const { modelsDir, cacheDir, device, memoryBudget, version } = this.options;
     const config: WorkerConfig = { modelsDir, cacheDir, device, memoryBudget, version };
-    const child = fork(this.options.workerPath, [JSON.stringify(config)], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(this.options.workerPath, [JSON.stringify(config)], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc'] });
     this.child = child;
     // Inference may take every core; the HTTP loop (health, cancel, uploads) must still answer at once.
     try {
