@@ -196,12 +196,16 @@ describe('fill selection', () => {
 describe('img2img of a layer', () => {
   it('a layer with a non-zero origin reaching past the canvas: restyled within its alpha', async () => {
     const { ps, doc, host } = setup(300, 220);
-    // A 90×70 opaque block whose layer starts off-canvas to the left.
-    doc.addLayer('Logo', bounds(-20, 150, 110, 90), (x, y) => (x >= 0 && y < 220 ? [10, 10, 10, 255] : [0, 0, 0, 0]));
+    // A 110×90 opaque block whose layer starts off-canvas to the left and runs past the bottom.
+    doc.addLayer('Logo', bounds(-20, 150, 110, 90), () => [10, 10, 10, 255]);
+    const read = await host.call('readLayerPixels', { documentId: doc.id, layerId: doc.activeId! });
+    expect(read.bounds).toEqual(bounds(-20, 150, 110, 90));
     const result = await img2imgLayer(host, env.client, { prompt: 'gold foil', colorMatch: false });
     expect(doc.layersState.map((l) => l.name)).toEqual(['Background', 'Logo', 'Kirie · gold foil']);
     expect(doc.history).toEqual(['Open', 'Kirie · gold foil']);
     const layer = doc.layer(result.layerId);
+    expect(layer.bounds.x).toBeGreaterThanOrEqual(0);
+    expect(layer.bounds.y + layer.bounds.height).toBeLessThanOrEqual(220);
     expect(layer.mask![200 * 300 + 40]).toBe(255);
     expect(pixel(doc, 40, 200)).toEqual([...GENERATED_RGB, 255]);
     expect(pixel(doc, 280, 20)).toEqual(ORIGINAL);
@@ -209,6 +213,15 @@ describe('img2img of a layer', () => {
     expect(job.mask).toBeUndefined();
     expect(job.input.request.strength).toBe(0.6);
     expect(ps.live.size).toBe(0);
+  });
+
+  it('an empty active layer: a clear message, nothing sent', async () => {
+    const { doc, host } = setup(120, 90);
+    doc.addLayer('Empty', bounds(0, 0, 10, 10), () => [0, 0, 0, 0]);
+    const jobs = env.runner.jobs.length;
+    await expect(img2imgLayer(host, env.client, { prompt: 'x' })).rejects.toThrow(/cannot read the pixels of layer "Empty" .*pick a pixel layer that is not empty/);
+    expect(env.runner.jobs.length).toBe(jobs);
+    expect(doc.history).toEqual(['Open']);
   });
 
   it('with a selection, the selection limits the change', async () => {
