@@ -24,8 +24,11 @@ export class LruCache<K, V> {
     return entry.value;
   }
 
-  /** Adds a value, first evicting least-recently-used entries until it fits (the newest always stays). */
-  async set(key: K, value: V, bytes: number): Promise<void> {
+  /**
+   * Adds a value, first evicting least-recently-used entries until it fits; the newest always stays, and
+   * so do `pinned` keys (what the running job still uses), even if that means going over budget.
+   */
+  async set(key: K, value: V, bytes: number, pinned: ReadonlySet<K> = new Set()): Promise<void> {
     const old = this.entries.get(key);
     if (old) {
       this.entries.delete(key);
@@ -34,6 +37,7 @@ export class LruCache<K, V> {
     }
     for (const [k, e] of this.entries) {
       if (this.used + bytes <= this.budgetBytes) break;
+      if (pinned.has(k)) continue;
       this.entries.delete(k);
       this.used -= e.bytes;
       await this.dispose(k, e.value);

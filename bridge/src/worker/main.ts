@@ -71,6 +71,7 @@ process.on('message', (message: ToWorker) => {
         send({ type: 'failed', jobId: input.jobId, message: err instanceof Error ? err.message : String(err), cancelled: abort.signal.aborted });
       } finally {
         running.delete(input.jobId);
+        models.jobDone();
         // A job's latents, images and previews are tens of MB at full size: return them now, not
         // whenever V8 next decides to, so an idle bridge sits at its true size (ProcessRunner passes --expose-gc).
         (globalThis as { gc?: () => void }).gc?.();

@@ -13,6 +13,8 @@ type Loaded = { kind: 'model'; model: LoadedModel } | { kind: 'controlnet'; mode
 
 export class LoadedModels {
   private readonly cache: LruCache<string, Loaded>;
+  /** What the running job has opened: never released under it. */
+  private readonly inUse = new Set<string>();
 
   constructor(
     memoryBudget: number,
@@ -22,19 +24,26 @@ export class LoadedModels {
   }
 
   async model(path: string, onProgress: (p: BuildProgress) => void): Promise<LoadedModel> {
+    this.inUse.add(path);
     const hit = this.cache.get(path);
     if (hit?.kind === 'model') return hit.model;
     const model = await openModel(path, { device: this.options.device, cacheDir: this.options.cacheDir, log: this.options.log, onProgress });
-    await this.cache.set(path, { kind: 'model', model }, await diskSize(path));
+    await this.cache.set(path, { kind: 'model', model }, await diskSize(path), this.inUse);
     return model;
   }
 
   async controlNet(path: string, onProgress: (p: BuildProgress) => void): Promise<ControlNetModel> {
+    this.inUse.add(path);
     const hit = this.cache.get(path);
     if (hit?.kind === 'controlnet') return hit.model;
     const model = await openControlNet(path, { device: this.options.device, cacheDir: this.options.cacheDir, log: this.options.log, onProgress });
-    await this.cache.set(path, { kind: 'controlnet', model }, await diskSize(path));
+    await this.cache.set(path, { kind: 'controlnet', model }, await diskSize(path), this.inUse);
     return model;
+  }
+
+  /** The job is over: what it used may be released again when memory is needed. */
+  jobDone(): void {
+    this.inUse.clear();
   }
 
   release(): Promise<void> {

@@ -83,12 +83,17 @@ describe('LruCache', () => {
     [100, [['a', 60], ['b', 60], ['c', 10]], ['b', 'c'], ['a']],
     [50, [['a', 10], ['big', 80]], ['big'], ['a']],
     [100, [['a', 40], ['a', 50]], ['a'], ['a']],
+    // 'pin:k' keeps k from eviction (the running job uses it), even over budget
+    [100, ['pin:a', ['a', 60], ['b', 60], ['c', 10]], ['a', 'c'], ['b']],
+    [100, ['pin:a', 'pin:b', ['a', 60], ['b', 60]], ['a', 'b'], []],
   ] as const)('budget %i: %j → keeps %j', async (budget, steps, kept, disposed) => {
     const gone: string[] = [];
+    const pinned = new Set<string>();
     const cache = new LruCache<string, string>(budget, (k) => void gone.push(k));
     for (const step of steps) {
-      if (typeof step === 'string') cache.get(step.slice(4));
-      else await cache.set(step[0], `${step[0]}${step[1]}`, step[1]);
+      if (typeof step === 'string' && step.startsWith('pin:')) pinned.add(step.slice(4));
+      else if (typeof step === 'string') cache.get(step.slice(4));
+      else await cache.set(step[0], `${step[0]}${step[1]}`, step[1], pinned);
     }
     expect(cache.keys()).toEqual(kept);
     expect(gone).toEqual(disposed);
