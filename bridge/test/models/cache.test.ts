@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { build as esbuild } from 'esbuild';
 import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +91,46 @@ describe('buildIntoCache', () => {
   it('two builds of the same checkpoint at once both succeed and leave one folder', async () => {
     const [a, b] = await Promise.all([build(), build()]);
     expect(a.manifest).toEqual(b.manifest);
+    expect(await readdir(cacheDir)).toEqual([key]);
+  });
+
+  it('a build process killed mid-way (SIGKILL) leaves nothing trusted, and the next build succeeds', async () => {
+    // The child is this repo's cache code bundled by esbuild (tests have no TS runner for child processes),
+    // placed under node_modules so its external packages resolve.
+    const entry = fileURLToPath(new URL('../../../node_modules/.cache/kirie-test/kill-build.mjs', import.meta.url));
+    const child = `
+      import { buildIntoCache } from '../../src/models/cache.js';
+      import { openCheckpoint } from '../../src/models/checkpoint.js';
+      import { buildComponent } from '@kirie/core/models/build';
+      const [cacheDir, key, plans] = [process.argv[2], process.argv[3], JSON.parse(process.argv[4])];
+      const ckpt = await openCheckpoint(process.argv[5]);
+      let built = 0;
+      await buildIntoCache({ cacheDir, key, source: ckpt.file, arch: ckpt.arch, plans, build: async (...args) => {
+        if (built++ === 1) { process.stdout.write('HALFWAY\\n'); await new Promise(() => setInterval(() => {}, 1000)); }
+        return buildComponent(...args);
+      } });`;
+    await esbuild({
+      stdin: { contents: child, resolveDir: fileURLToPath(new URL('.', import.meta.url)), loader: 'ts' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: entry,
+      logLevel: 'error',
+      plugins: [{ name: 'external', setup: (b) => b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith('@kirie/') ? undefined : { path: a.path, external: true })) }],
+    });
+    const proc = spawn(process.execPath, [entry, cacheDir, key, JSON.stringify(plans), join(golden, 'tiny-sd15.safetensors')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout.on('data', (d) => String(d).includes('HALFWAY') && resolve());
+      proc.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    proc.kill('SIGKILL');
+    await new Promise((resolve) => proc.once('exit', resolve));
+    const left = await readdir(cacheDir);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(new RegExp(`^\\.tmp-${key}-${proc.pid}-`));
+    expect(await readdir(join(cacheDir, left[0]))).toContain('text_encoder.onnx');
+    expect(await lookup(cacheDir, key)).toBeNull();
+    await build();
     expect(await readdir(cacheDir)).toEqual([key]);
   });
 
