@@ -96,12 +96,11 @@ export function createPhotoshopHost(ps: PhotoshopModule): PhotoshopHost {
       const doc = documentById(ps, documentId);
       const layer = doc.layers.find((l) => l.id === layerId);
       if (!layer) throw new Error(`layer ${layerId} is not in "${doc.title}"`);
-      let read: PsPixels;
-      try {
-        read = await reading(`layer "${layer.name}"`, () => ps.imaging.getPixels({ documentID: documentId, layerID: layerId, colorSpace: 'RGB', colorProfile: WORKING_PROFILE, componentSize: 8 }));
-      } catch (err) {
-        throw new Error(`cannot read the pixels of layer "${layer.name}" (${(err as Error).message}): pick a pixel layer that is not empty`);
-      }
+      const read = await reading(`layer "${layer.name}"`, () =>
+        ps.imaging.getPixels({ documentID: documentId, layerID: layerId, colorSpace: 'RGB', colorProfile: WORKING_PROFILE, componentSize: 8 }).catch((err: Error) => {
+          throw new Error(`cannot read the pixels of layer "${layer.name}" (${err.message}): pick a pixel layer that is not empty`);
+        }),
+      );
       const { bounds: b, data, channels } = await pixelsOf(read);
       return { layerId, bounds: b, image: toRgba({ width: b.width, height: b.height, channels, data }) };
     },
