@@ -1,6 +1,15 @@
 // Builds ONNX graphs for SD1.5 components straight from LDM-layout checkpoint tensors (no Python, no
-// conversion step). Names and I/O follow optimum's ONNX exports; all inputs/outputs are float32 (int32
-// input_ids), whatever the weight precision.
+// conversion step). Names follow optimum's ONNX exports; every float input/output is float32 whatever the
+// weight precision (fp16 graphs cast at their edges). Dynamic batch/height/width everywhere.
+//   text_encoder  input_ids int32 [B, S] -> last_hidden_state [B, S, hidden] (after final_layer_norm)
+//   unet          sample [B, 4|9, h, w], timestep float32 [1 | B] (fractional allowed),
+//                 encoder_hidden_states [B, S, ctx] (+ controlResiduals: down_block_{i}_additional_residual,
+//                 mid_block_additional_residual) -> out_sample [B, 4, h, w]
+//   vae_encoder   sample [B, 3, H, W] in [-1, 1] -> latent_parameters [B, 8, H/8, W/8] = mean ‖ logvar
+//                 (unscaled, logvar unclamped: std = exp(0.5·clamp(logvar, -30, 20)))
+//   vae_decoder   latent_sample [B, 4, h, w] (= latents / scale_factor) -> sample [B, 3, 8h, 8w]
+//   controlnet    sample, timestep, encoder_hidden_states, controlnet_cond [B, 3, 8h, 8w] in [0, 1],
+//                 conditioning_scale float32 [1] -> the 13 residuals above, already scaled
 import type { SdArchitecture } from './arch.js';
 import { Graph } from './onnx/graph.js';
 import { buildTextEncoder, TEXT_IGNORED_KEYS, TEXT_PREFIX } from './text-encoder.js';
