@@ -74,6 +74,13 @@ describe('playground', () => {
     expect(recipe.request.strength).toBe(1);
   });
 
+  it('shows the finished results again after a reload, from the bridge', async () => {
+    const before = await page.$$eval('#history li.result pre.recipe', (l) => l.map((e) => e.textContent));
+    await page.reload();
+    await page.waitForFunction((n) => document.querySelectorAll('#history li.result img').length === n, before.length);
+    expect(await page.$$eval('#history li.result pre.recipe', (l) => l.map((e) => e.textContent))).toEqual(before);
+  });
+
   it('cancels a running job', async () => {
     await page.click('#clear-image');
     await setForm({ prompt: 'slow', width: '256', height: '256', steps: '60', seed: '1' });

@@ -9,6 +9,8 @@ import { PaintStage } from './canvas.js';
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
 const TOKEN_KEY = 'kirie.token';
+const HISTORY_KEY = 'kirie.history';
+const HISTORY_SIZE = 24;
 
 const stage = new PaintStage($<HTMLCanvasElement>('image'), $<HTMLCanvasElement>('mask'));
 let client: KirieClient | null = null;
@@ -36,6 +38,7 @@ async function connect(token: string): Promise<void> {
     fillSelect($<HTMLSelectElement>('model'), models.filter((m) => m.kind === 'checkpoint' || m.kind === 'onnx' || m.kind === 'inpaint').map((m) => [m.id, m.note ? `${m.name} — ${m.note}` : m.name]));
     fillSelect($<HTMLSelectElement>('style'), [['', 'none'], ...styles.map((s): [string, string] => [s.id, s.name])]);
     if (models.length === 0) say('No models yet: copy an SD1.5 .safetensors checkpoint into the models folder (or start with --demo).');
+    await restoreHistory();
   } catch (err) {
     $('token-form').hidden = false;
     $('status').textContent = 'not connected';
@@ -116,6 +119,28 @@ async function addResult(imageId: string, recipe: Recipe): Promise<void> {
   $('history').prepend(item);
 }
 
+function remember(jobId: string): void {
+  const ids = [jobId, ...savedJobs().filter((id) => id !== jobId)].slice(0, HISTORY_SIZE);
+  localStorage.setItem(HISTORY_KEY, JSON.stringify(ids));
+}
+
+function savedJobs(): string[] {
+  try {
+    const ids: unknown = JSON.parse(localStorage.getItem(HISTORY_KEY) ?? '[]');
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Results live on the bridge: a reloaded page shows them again from the job ids it remembers. */
+async function restoreHistory(): Promise<void> {
+  for (const jobId of savedJobs().reverse()) {
+    const job = await client!.job(jobId).catch(() => null);
+    if (job?.status === 'done' && job.recipe) for (const id of job.images ?? []) await addResult(id, job.recipe);
+  }
+}
+
 async function generate(): Promise<void> {
   if (!client) return;
   say('');
@@ -131,6 +156,7 @@ async function generate(): Promise<void> {
       } else if (event.type === 'progress') showProgress(event);
       else if (event.type === 'done') {
         for (const id of event.images) await addResult(id, event.recipe);
+        remember(event.jobId);
         $('progress-text').textContent = 'done';
       } else if (event.type === 'error') say(event.message);
       else if (event.type === 'cancelled') $('progress-text').textContent = 'cancelled';
