@@ -64,8 +64,8 @@ describe('options', () => {
     expect(autoProviders('darwin')).toEqual(['coreml']);
     expect(autoProviders('linux')).toEqual(['cuda']);
   });
-  it('uses every core, all graph optimisations, and no memory patterns on DirectML', () => {
-    expect(sessionOptions('cpu', 16)).toMatchObject({ intraOpNumThreads: 16, graphOptimizationLevel: 'all', enableCpuMemArena: true, enableMemPattern: true, executionProviders: ['cpu'] });
+  it('uses every core, all graph optimisations, no CPU arena, and no memory patterns on DirectML', () => {
+    expect(sessionOptions('cpu', 16)).toMatchObject({ intraOpNumThreads: 16, graphOptimizationLevel: 'all', enableCpuMemArena: false, enableMemPattern: true, executionProviders: ['cpu'] });
     expect(sessionOptions('dml', 4)).toMatchObject({ enableMemPattern: false, executionMode: 'sequential', executionProviders: ['dml'] });
   });
 });
