@@ -30,6 +30,8 @@ export function registerGenerateCommand(program: Command): void {
     .option('--pose <json>', 'OpenPose JSON to render as the control image')
     .option('--control <png>', 'control image (used as is, or edges with --canny)')
     .option('--canny', 'turn --control into Canny edges first')
+    .option('--pose-photo <png>', 'a reference photo: the poses of the people in it guide the image (OpenPose ControlNet)')
+    .option('--pose-full', 'with --pose-photo: also draw hands and face (openpose_full)')
     .option('--controlnet <path>', 'ControlNet checkpoint or .onnx')
     .option('--control-scale <n>', 'ControlNet conditioning scale', num)
     .option('--seed <n>', 'seed (random when omitted)', int)

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
 import type { ControlUnit, GenerateRequest, GenerateRequestInput } from '@kirie/core/request/schema';
+import { modulePreprocessor } from '@kirie/core/recipe/a1111';
 import { readRecipe } from '@kirie/core/recipe/recipe';
 import { ImageFiles } from './images.js';
 import { readText } from './png-text.js';
@@ -18,6 +19,10 @@ export interface GenerateOptions {
   pose?: string;
   control?: string;
   canny?: boolean;
+  /** A reference photo: people's poses are detected and drawn as the control image. */
+  posePhoto?: string;
+  /** With posePhoto: also draw hands and face (openpose_full). */
+  poseFull?: boolean;
   controlnet?: string;
   controlScale?: number;
   seed?: number;
@@ -49,13 +54,11 @@ function fromRecipe(path: string, notes: string[]): Draft {
   if (ignored.length > 0) notes.push(`recipe settings Kirie does not use: ${ignored.join(', ')}`);
   return {
     ...recipe.request,
-    control: recipe.control.map((c) => ({
-      model: c.model,
-      preprocessor: c.module === 'canny' ? { type: 'canny' as const, low: c.thresholds?.[0] ?? 100, high: c.thresholds?.[1] ?? 200 } : { type: 'none' as const },
-      scale: c.scale,
-      start: c.start,
-      end: c.end,
-    })),
+    control: recipe.control.map((c) => {
+      const preprocessor = modulePreprocessor(c);
+      if (!preprocessor) notes.push(`the recipe's ControlNet preprocessor "${c.module}" is not one Kirie runs: the control image is used as given`);
+      return { model: c.model, preprocessor: preprocessor ?? { type: 'none' as const }, scale: c.scale, start: c.start, end: c.end };
+    }),
   };
 }
 
@@ -73,18 +76,21 @@ function imageFor(images: ImageFiles, path: string | undefined, recipeId: string
 function controlUnits(opts: GenerateOptions, draft: Draft, images: ImageFiles, notes: string[]): GenerateRequestInput['control'] {
   const [base, ...rest] = draft.control;
   if (rest.length > 0) throw new Error(`the recipe uses ${draft.control.length} ControlNets; the command line gives one: use the bridge's API for several`);
-  if (opts.pose !== undefined && opts.control !== undefined) throw new Error('give --pose or --control, not both');
-  if (opts.pose === undefined && opts.control === undefined) {
+  const given = (['pose', 'control', 'posePhoto'] as const).filter((k) => opts[k] !== undefined);
+  if (given.length > 1) throw new Error('give one of --pose, --control or --pose-photo');
+  if (opts.poseFull && opts.posePhoto === undefined) throw new Error('--pose-full needs --pose-photo');
+  const photoFlag = base?.preprocessor.type === 'openpose' ? '--pose-photo' : '--control';
+  if (given.length === 0) {
     if (!base) return [];
     if (base.pose !== undefined) return [{ ...base, pose: base.pose }];
     throw new Error(
       base.image !== undefined
-        ? `the recipe was made with control image ${base.image}: pass that file with --control`
-        : `the recipe uses ControlNet ${base.model}: pass its control image with --control or its pose with --pose`,
+        ? `the recipe was made with control image ${base.image}: pass that file with ${photoFlag}`
+        : `the recipe uses ControlNet ${base.model}: pass its ${photoFlag === '--pose-photo' ? 'reference photo with --pose-photo' : 'control image with --control or its pose with --pose'}`,
     );
   }
   const model = opts.controlnet ?? base?.model;
-  if (!model) throw new Error('--pose/--control need a ControlNet model: pass --controlnet <file>');
+  if (!model) throw new Error('--pose/--control/--pose-photo need a ControlNet model: pass --controlnet <file>');
   const unit = { model, scale: opts.controlScale ?? base?.scale ?? 1, start: base?.start ?? 0, end: base?.end ?? 1 };
   if (opts.pose !== undefined) {
     let pose: unknown;
@@ -94,6 +100,11 @@ function controlUnits(opts: GenerateOptions, draft: Draft, images: ImageFiles, n
       throw new Error(`--pose ${opts.pose}: ${(err as Error).message}`);
     }
     return [{ ...unit, pose: pose as ControlUnit['pose'] }];
+  }
+  if (opts.posePhoto !== undefined) {
+    const image = imageFor(images, opts.posePhoto, base?.image, '--pose-photo', notes)!;
+    const full = opts.poseFull ?? (base?.preprocessor.type === 'openpose' && base.preprocessor.full);
+    return [{ ...unit, image, preprocessor: { type: 'openpose', full } }];
   }
   const image = imageFor(images, opts.control, base?.image, '--control', notes)!;
   const preprocessor = opts.canny ? { type: 'canny' as const } : (base?.preprocessor ?? { type: 'none' as const });

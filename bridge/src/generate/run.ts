@@ -9,6 +9,7 @@ import type { StepProgress } from '@kirie/core/pipeline/generate';
 import { generateFromRequest } from '@kirie/core/pipeline/request';
 import { recipeText } from '@kirie/core/recipe/recipe';
 import type { GenerateRequest } from '@kirie/core/request/schema';
+import { sharedPoseDetector } from '../control/lazy-detector.js';
 import { openControlNet, openModel } from '../models/load.js';
 import type { Device } from '../runtime/session.js';
 import { modelShortHash, type ImageFiles } from './images.js';
@@ -44,6 +45,7 @@ export async function runGeneration(request: GenerateRequest, images: ImageFiles
         return nets.get(name)!;
       },
       image: async (id) => images.get(id),
+      poseDetector: sharedPoseDetector,
       signal: opts.signal,
       previewEvery: 0,
       onProgress: (p) => {

@@ -10,6 +10,7 @@ import type { StepProgress } from '@kirie/core/pipeline/generate';
 import { generateFromRequest, type RequestDeps } from '@kirie/core/pipeline/request';
 import { recipeText } from '@kirie/core/recipe/recipe';
 import type { GenerateRequest } from '@kirie/core/request/schema';
+import { sharedPoseDetector } from '../control/lazy-detector.js';
 import { withText } from '../generate/png-text.js';
 import type { LoadedModel } from '../models/load.js';
 
@@ -24,7 +25,7 @@ export interface RequestRun {
 }
 
 export async function runRequest(request: GenerateRequest, run: RequestRun): Promise<Uint8Array[]> {
-  const deps = { ort, model: run.model, controlNet: run.controlNet, signal: run.signal, previewEvery: 1, onProgress: run.onProgress };
+  const deps = { ort, model: run.model, controlNet: run.controlNet, poseDetector: sharedPoseDetector, signal: run.signal, previewEvery: 1, onProgress: run.onProgress };
   let images: RasterImage[];
   if (request.inpaint && request.initImage !== undefined && request.mask !== undefined) {
     const original = await run.image(request.initImage);

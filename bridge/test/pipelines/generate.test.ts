@@ -44,7 +44,7 @@ describe('options → request', () => {
     [{ prompt: 'p' }, /--model/],
     [{ model: MODEL }, /--prompt/],
     [{ model: MODEL, prompt: 'p', mask: join(dir, 'none.png') }, /mask .*none.png: no such file/],
-    [{ model: MODEL, prompt: 'p', control: join(dir, 'x.png'), pose: 'y.json' }, /--pose or --control, not both/],
+    [{ model: MODEL, prompt: 'p', control: join(dir, 'x.png'), pose: 'y.json' }, /one of --pose, --control or --pose-photo/],
     [{ model: MODEL, prompt: 'p', width: 100 }, /width must be a multiple of 8/],
   ])('names the problem in %j', (opts, error) => {
     expect(() => prepareGeneration(opts)).toThrow(error);

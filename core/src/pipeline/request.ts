@@ -1,7 +1,8 @@
 // A GenerateRequest run end to end: the scheduler it names, per-image seeded noise, its images fetched
-// by id, its control units turned into control maps (pose render, canny) and ControlNets, then the
-// pipeline. Everything host-specific (files, sessions) comes in through RequestDeps.
+// by id, its control units turned into control maps (pose render, pose detection, canny) and ControlNets,
+// then the pipeline. Everything host-specific (files, sessions, the pose detector) comes in through RequestDeps.
 import { canny } from '../control/canny.js';
+import type { PoseDetector } from '../control/detector.js';
 import { parsePoseJson, placePose } from '../control/openpose.js';
 import { renderPose } from '../control/render.js';
 import type { RasterImage } from '../image/png.js';
@@ -53,6 +54,8 @@ export interface RequestDeps extends Omit<PipelineOptions, 'model'> {
   image(id: string): Promise<RasterImage>;
   /** Replaces the seeded noise (reference runs replay recorded noise). */
   noise?: NoiseSource;
+  /** Finds people in a reference photo: needed by control units with the openpose preprocessor. */
+  poseDetector?: PoseDetector;
 }
 
 async function controlImage(unit: ControlUnit, request: GenerateRequest, deps: RequestDeps): Promise<RasterImage> {
@@ -62,8 +65,17 @@ async function controlImage(unit: ControlUnit, request: GenerateRequest, deps: R
     const fitted = doc.width === width && doc.height === height ? doc : placePose(doc, { x: 0, y: 0, width, height }, width, height, 'contain');
     return renderPose(fitted);
   }
-  // A control image of another size is stretched to the generation's (ControlNet's "Just Resize"), before edge detection.
   const source = await deps.image(unit.image!);
+  if (unit.preprocessor.type === 'openpose') {
+    if (!deps.poseDetector) throw new Error('this bridge has no pose detector: a control unit with the openpose preprocessor cannot run here');
+    // Keypoints are normalised to the photo, so detecting at its own resolution and drawing at the
+    // generation's stretches the pose exactly as resizing the photo first ("Just Resize") would.
+    const found = await deps.poseDetector.detect(source);
+    if (found.people.length === 0) throw new Error('no person found in the reference photo: use a photo where a whole body (or at least head and shoulders) is clearly visible');
+    const full = unit.preprocessor.full;
+    return renderPose({ ...found, width, height }, { hands: full, face: full });
+  }
+  // A control image of another size is stretched to the generation's (ControlNet's "Just Resize"), before edge detection.
   const image = source.width === width && source.height === height ? source : await resizeImage(source, { width, height });
   return unit.preprocessor.type === 'canny' ? canny(image, { low: unit.preprocessor.low, high: unit.preprocessor.high }) : image;
 }

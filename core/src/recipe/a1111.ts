@@ -6,7 +6,7 @@
 //   Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1, Size: 512x512, Model hash: 6ce0161689, Model: v1-5, ...
 //
 // A value holding ',', ':' or a newline is written as a JSON string (A1111's `quote`).
-import type { ControlUnit, GenerateRequest, GenerateRequestInput } from '../request/schema.js';
+import type { ControlPreprocessor, ControlUnit, GenerateRequest, GenerateRequestInput } from '../request/schema.js';
 import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
 
 export interface A1111Context {
@@ -36,8 +36,29 @@ function samplerLabel(scheduler: string): string {
   return findScheduler(scheduler)?.label ?? scheduler;
 }
 
+// sd-webui-controlnet's module names for Kirie's preprocessors (openpose_full also draws hands and face).
+function moduleName(p: ControlPreprocessor): string {
+  return p.type === 'openpose' && p.full ? 'openpose_full' : p.type;
+}
+
+/** The preprocessor an A1111 unit's module names, or undefined for a module Kirie does not run (depth, lineart, ...). */
+export function modulePreprocessor(control: A1111Control): ControlPreprocessor | undefined {
+  switch (control.module.toLowerCase()) {
+    case 'none':
+      return { type: 'none' };
+    case 'canny':
+      return { type: 'canny', low: control.thresholds?.[0] ?? 100, high: control.thresholds?.[1] ?? 200 };
+    case 'openpose':
+      return { type: 'openpose', full: false };
+    case 'openpose_full':
+      return { type: 'openpose', full: true };
+    default:
+      return undefined;
+  }
+}
+
 function controlText(unit: ControlUnit): string {
-  const module = unit.pose ? 'openpose' : unit.preprocessor.type;
+  const module = unit.pose ? 'openpose' : moduleName(unit.preprocessor);
   const parts = [`Module: ${module}`, `Model: ${unit.model}`, `Weight: ${unit.scale}`];
   if (unit.preprocessor.type === 'canny') parts.push(`Threshold A: ${unit.preprocessor.low}`, `Threshold B: ${unit.preprocessor.high}`);
   parts.push(`Guidance Start: ${unit.start}`, `Guidance End: ${unit.end}`);

@@ -30,6 +30,12 @@ export const ControlPreprocessor = z.discriminatedUnion('type', [
     low: z.number().int().min(0).max(255).default(100),
     high: z.number().int().min(0).max(255).default(200),
   }),
+  /** The image is a reference photo: people's poses are detected and drawn as an OpenPose control image. */
+  z.object({
+    type: z.literal('openpose'),
+    /** Also draw hands and face (sd-webui-controlnet's openpose_full) where the detector finds them. */
+    full: z.boolean().default(false),
+  }),
 ]);
 
 export const ControlUnit = z
@@ -118,4 +124,5 @@ export type GenerateRequest = z.output<typeof GenerateRequest>;
 /** What a client may send: every field but prompt optional. */
 export type GenerateRequestInput = z.input<typeof GenerateRequest>;
 export type ControlUnit = z.output<typeof ControlUnit>;
+export type ControlPreprocessor = z.output<typeof ControlPreprocessor>;
 export type OpenPoseJson = z.output<typeof OpenPoseJson>;
