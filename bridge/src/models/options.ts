@@ -1,15 +1,15 @@
 // What openModel/openControlNet and the folder loader share.
-import { join } from 'node:path';
 import type { SdModel } from '@kirie/core/models/sessions';
 import type { ClipTokenizer } from '@kirie/core/tokenizer/clip';
 import type { Device } from '../runtime/session.js';
+import { bridgePaths } from '../server/paths.js';
 import { assetPath } from './assets.js';
 import type { BuildProgress } from './cache.js';
 import { loadClipTokenizer } from './tokenizer-files.js';
 
 export interface OpenOptions {
   device?: Device;
-  /** Where built graphs are cached (default: $KIRIE_CACHE or ./.kirie-cache). */
+  /** Where built graphs are cached (default: $KIRIE_CACHE, else the bridge's own cache in ~/.kirie/cache). */
   cacheDir?: string;
   onProgress?: (p: BuildProgress) => void;
   /** Fallbacks and other notes for the user. */
@@ -18,8 +18,9 @@ export interface OpenOptions {
 
 export type LoadedModel = SdModel<ClipTokenizer>;
 
+/** One cache for the CLI and the bridge, so a graph built by `kirie models build` is reused by `kirie serve`. */
 export function defaultCacheDir(): string {
-  return process.env.KIRIE_CACHE ?? join(process.cwd(), '.kirie-cache');
+  return bridgePaths().cache;
 }
 
 /** Checkpoints carry no tokenizer: SD1.x uses CLIP's, shipped in bridge/assets (MIT, LICENSE-CLIP). */

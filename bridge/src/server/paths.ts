@@ -20,6 +20,6 @@ export function bridgePaths(options: { home?: string; models?: string; outputs?:
     models: resolve(options.models ?? join(home, 'models')),
     outputs: resolve(options.outputs ?? join(home, 'outputs')),
     images: join(home, 'images'),
-    cache: join(home, 'cache'),
+    cache: resolve(process.env.KIRIE_CACHE ?? join(home, 'cache')),
   };
 }
