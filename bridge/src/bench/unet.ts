@@ -76,7 +76,14 @@ async function buildStep(dir: string): Promise<StepResult> {
 /** Child: load a graph and time two calls (the first includes ORT's one-time allocations). */
 async function runStep(model: string): Promise<StepResult> {
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    // Idle worker threads would otherwise spin, counting busy-waiting as CPU time (and, on a loaded
+    // machine, stealing it from the threads doing the work).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
   const rand = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
   const feeds = {
     sample: new ort.Tensor('float32', rand(BATCH * 4 * LATENT * LATENT), [BATCH, 4, LATENT, LATENT]),
