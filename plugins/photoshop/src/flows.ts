@@ -3,8 +3,9 @@
 // document: one new masked layer in one history step. A failure before that changes nothing.
 import type { KirieApi } from '@kirie/core/client/client';
 import { maskFromImage } from '@kirie/core/image/masks';
+import type { RasterImage } from '@kirie/core/image/png';
 import type { JobHooks } from '../../shared/src/job.js';
-import { type PoseGuide, poseControlModel, repaint, type RepaintInput } from '../../shared/src/repaint.js';
+import { poseControlModel, repaint, type RepaintInput } from '../../shared/src/repaint.js';
 import { layerName, type PanelOptions, prepareRequest } from '../../shared/src/settings.js';
 import { NoSelectionError, onCanvas, type PhotoshopHost } from './host.js';
 
@@ -16,21 +17,27 @@ export interface FlowResult {
 
 /** Generates new content for the selection (strength 1 unless set): an inpainting fill. */
 export async function fillSelection(host: PhotoshopHost, client: KirieApi, options: PanelOptions, hooks: JobHooks = {}): Promise<FlowResult> {
-  return fill(host, client, options, undefined, hooks);
+  return fill(host, client, options, {}, hooks);
 }
 
 /** Like fillSelection, with an OpenPose skeleton placed into the selection guiding a ControlNet. */
 export async function poseFill(host: PhotoshopHost, client: KirieApi, options: PanelOptions, poseJson: unknown, hooks: JobHooks = {}): Promise<FlowResult> {
   const controlModel = await poseControlModel(client);
-  return fill(host, client, options, { json: poseJson, controlModel }, hooks);
+  return fill(host, client, options, { pose: { json: poseJson, controlModel } }, hooks);
 }
 
-async function fill(host: PhotoshopHost, client: KirieApi, options: PanelOptions, pose: PoseGuide | undefined, hooks: JobHooks): Promise<FlowResult> {
+/** Like poseFill, the poses taken from a reference photo: the bridge finds the people in it (openpose preprocessor). */
+export async function posePhotoFill(host: PhotoshopHost, client: KirieApi, options: PanelOptions, photo: RasterImage, hooks: JobHooks = {}): Promise<FlowResult> {
+  const controlModel = await poseControlModel(client);
+  return fill(host, client, options, { posePhoto: { photo, controlModel } }, hooks);
+}
+
+async function fill(host: PhotoshopHost, client: KirieApi, options: PanelOptions, guide: Pick<RepaintInput, 'pose' | 'posePhoto'>, hooks: JobHooks): Promise<FlowResult> {
   const prepared = prepareRequest(options, 1);
   const doc = await host.call('readDocument', {});
   const selection = await host.call('readSelection', { documentId: doc.id });
   const image = await host.call('readComposite', { documentId: doc.id });
-  return place(host, client, doc.id, prepared.label, { image, selection, strength: prepared.strength, mode: 'inpaint', request: prepared.request, inpaint: prepared.inpaint, ...(pose ? { pose } : {}) }, hooks);
+  return place(host, client, doc.id, prepared.label, { image, selection, strength: prepared.strength, mode: 'inpaint', request: prepared.request, inpaint: prepared.inpaint, ...guide }, hooks);
 }
 
 /**

@@ -3,15 +3,22 @@
 // and keeps the bridge settings in the plugin's localStorage. The only place that touches
 // require('photoshop') / require('uxp') is the two lines handing them to the adapter and the file picker.
 import { KirieClient } from '@kirie/core/client/client';
+import { decodePng, type RasterImage } from '@kirie/core/image/png';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { GenerationCancelled, type JobProgress } from '../../shared/src/job.js';
 import { checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
-import { fillSelection, img2imgLayer, poseFill } from './flows.js';
+import { fillSelection, img2imgLayer, poseFill, posePhotoFill } from './flows.js';
 import { createPhotoshopHost } from './host.js';
 import type { PhotoshopModule } from './photoshop-api.js';
 
+interface UxpFile {
+  name: string;
+  read(options?: { format: symbol }): Promise<string | ArrayBuffer>;
+}
+
 interface UxpStorage {
-  localFileSystem: { getFileForOpening(options: { types?: string[] }): Promise<{ name: string; read(): Promise<string> } | null> };
+  localFileSystem: { getFileForOpening(options: { types?: string[] }): Promise<UxpFile | null> };
+  formats: { binary: symbol };
 }
 
 const host = createPhotoshopHost(require('photoshop') as PhotoshopModule);
@@ -21,6 +28,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const field = (id: string) => $<HTMLInputElement>(id).value;
 
 let pose: { name: string; json: unknown } | null = null;
+let photo: { name: string; image: RasterImage } | null = null;
 let running: AbortController | null = null;
 
 function loadSettings(): void {
@@ -55,11 +63,24 @@ async function pickPose(): Promise<void> {
   const file = await storage.localFileSystem.getFileForOpening({ types: ['json'] });
   if (!file) return;
   try {
-    pose = { name: file.name, json: JSON.parse(await file.read()) as unknown };
+    pose = { name: file.name, json: JSON.parse((await file.read()) as string) as unknown };
     $('pose-name').textContent = file.name;
   } catch (err) {
     pose = null;
     status(`${file.name} is not JSON: ${(err as Error).message}`, true);
+  }
+}
+
+async function pickPhoto(): Promise<void> {
+  const file = await storage.localFileSystem.getFileForOpening({ types: ['png'] });
+  if (!file) return;
+  try {
+    photo = { name: file.name, image: decodePng(new Uint8Array((await file.read({ format: storage.formats.binary })) as ArrayBuffer)) };
+    $('photo-name').textContent = file.name;
+  } catch (err) {
+    photo = null;
+    $('photo-name').textContent = 'none';
+    status(`${file.name} could not be read as a PNG: ${(err as Error).message}`, true);
   }
 }
 
@@ -87,7 +108,9 @@ async function generate(): Promise<void> {
         ? await img2imgLayer(host, client, options, hooks)
         : mode === 'pose'
           ? await poseFill(host, client, options, pose?.json ?? failNoPose(), hooks)
-          : await fillSelection(host, client, options, hooks);
+          : mode === 'pose-photo'
+            ? await posePhotoFill(host, client, options, photo?.image ?? failNoPhoto(), hooks)
+            : await fillSelection(host, client, options, hooks);
     status(`added "${result.layerName}" (seed ${result.seed})`);
   } catch (err) {
     status(err instanceof GenerationCancelled ? 'cancelled: the document is unchanged' : (err as Error).message, !(err instanceof GenerationCancelled));
@@ -102,6 +125,10 @@ function failNoPose(): never {
   throw new Error('pick a pose JSON file first (OpenPose format, e.g. from a pose editor)');
 }
 
+function failNoPhoto(): never {
+  throw new Error('pick a reference photo first (a PNG with the people whose poses the fill should take)');
+}
+
 function init(): void {
   // createElement + appendChild and style.display: UXP's DOM has no Option constructor or `hidden`.
   const select = $<HTMLSelectElement>('style');
@@ -111,7 +138,10 @@ function init(): void {
     option.textContent = s.name;
     select.appendChild(option);
   }
-  const togglePose = () => ($('pose-row').style.display = field('mode') === 'pose' ? 'flex' : 'none');
+  const togglePose = () => {
+    $('pose-row').style.display = field('mode') === 'pose' ? 'flex' : 'none';
+    $('photo-row').style.display = field('mode') === 'pose-photo' ? 'flex' : 'none';
+  };
   $('mode').addEventListener('change', togglePose);
   togglePose();
   loadSettings();
@@ -123,6 +153,7 @@ function init(): void {
     }
   });
   $('pick-pose').addEventListener('click', () => void pickPose());
+  $('pick-photo').addEventListener('click', () => void pickPhoto());
   $('generate').addEventListener('click', () => void generate());
   $('cancel').addEventListener('click', () => running?.abort());
 }

@@ -1,10 +1,12 @@
 // The panel's flows end to end: fake Photoshop (host quirks) → shared client → a real bridge with a
 // scripted runner → back into the document as one masked layer in one history step.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bounds } from '@kirie/core/image/bounds';
+import { decodePng } from '@kirie/core/image/png';
 import { GenerationCancelled } from '../../shared/src/job.js';
 import { GENERATED_RGB, type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
-import { fillSelection, img2imgLayer, poseFill } from '../src/flows.js';
+import { fillSelection, img2imgLayer, poseFill, posePhotoFill } from '../src/flows.js';
 import { createPhotoshopHost } from '../src/host.js';
 import { type FakeDocument, FakePhotoshop } from './fake-photoshop.js';
 
@@ -259,5 +261,44 @@ describe('pose fill', () => {
     await expect(poseFill(host, env.client, { prompt: 'x' }, { people: [{ pose_keypoints_2d: [1, 2] }] })).rejects.toThrow(/pose_keypoints_2d/);
     expect(env.runner.jobs.length).toBe(jobs);
     expect(doc.history).toEqual(['Open']);
+  });
+});
+
+describe('pose fill from a reference photo', () => {
+  // A portrait photo: white, so where it lands on the black canvas is plain to see.
+  const photo = { width: 50, height: 100, channels: 3 as const, data: new Uint8Array(50 * 100 * 3).fill(255) };
+
+  it('uploads the photo fitted into the selection on a black model-size canvas, with the openpose preprocessor', async () => {
+    const { doc, host } = setup(400, 300);
+    ellipseSelection(doc, 200, 150, 60, 60);
+    await posePhotoFill(host, env.client, { prompt: 'a dancer' }, photo);
+    const job = env.runner.jobs.at(-1)!;
+    const req = job.input.request;
+    expect(req.control).toHaveLength(1);
+    const unit = req.control[0]!;
+    expect(unit).toMatchObject({ model: 'control_v11p_sd15_openpose.safetensors', preprocessor: { type: 'openpose', full: false } });
+    expect(unit.pose).toBeUndefined();
+    const control = decodePng(new Uint8Array(readFileSync(job.input.imagePaths[unit.image!]!)));
+    expect([control.width, control.height]).toEqual([req.width, req.height]);
+    // White where the photo went: centred, as tall as the selection, half as wide; black around it.
+    const lit = (x: number, y: number) => control.data[(y * control.width + x) * control.channels]! > 128;
+    const columns = Array.from({ length: control.width }, (_, x) => x).filter((x) => lit(x, control.height >> 1));
+    const rows = Array.from({ length: control.height }, (_, y) => y).filter((y) => lit(control.width >> 1, y));
+    const [w, h] = [columns.length, rows.length];
+    expect(Math.abs(h - 2 * w)).toBeLessThanOrEqual(2);
+    expect(Math.abs((columns[0]! + columns.at(-1)!) / 2 - control.width / 2)).toBeLessThanOrEqual(2);
+    expect(Math.abs((rows[0]! + rows.at(-1)!) / 2 - control.height / 2)).toBeLessThanOrEqual(2);
+    expect(lit(0, 0)).toBe(false);
+    expect(h).toBeLessThan(control.height);
+    expect(doc.layersState).toHaveLength(2);
+  });
+
+  it('nobody in the photo: the bridge says so and the document is untouched', async () => {
+    const { doc, host } = setup(200, 200);
+    ellipseSelection(doc, 100, 100, 30, 30);
+    env.runner.fail = 'no person found in the reference photo: use a photo where a whole body (or at least head and shoulders) is clearly visible';
+    await expect(posePhotoFill(host, env.client, { prompt: 'x' }, photo)).rejects.toThrow(/no person found in the reference photo/);
+    expect(doc.history).toEqual(['Open']);
+    expect(doc.layersState).toHaveLength(1);
   });
 });

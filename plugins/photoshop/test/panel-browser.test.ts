@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePng, encodePng } from '@kirie/core/image/png';
 import { ROOT } from '../../../tests/e2e/bridge-harness.js';
 import { type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
 
@@ -21,7 +22,7 @@ let files: Server;
 let out: string;
 
 // Runs in the page before panel.js: a document with a feathered selection, and the host modules.
-function installHost(fake: { FakePhotoshop: new () => any }, pose: unknown): void {
+function installHost(fake: { FakePhotoshop: new () => any }, pose: unknown, photoPng: number[]): void {
   const { FakePhotoshop } = fake;
   const ps = new FakePhotoshop();
   const doc = ps.openDocument('poster.psd', 241, 187);
@@ -33,7 +34,12 @@ function installHost(fake: { FakePhotoshop: new () => any }, pose: unknown): voi
     doc,
     require: (name: string) => {
       if (name === 'photoshop') return ps.module();
-      if (name === 'uxp') return { storage: { localFileSystem: { getFileForOpening: async () => ({ name: 'dancer.json', read: async () => JSON.stringify(pose) }) } } };
+      if (name === 'uxp') {
+        const binary = Symbol('binary');
+        const photo = { name: 'dancer.png', read: async (o?: { format: symbol }) => (o?.format === binary ? new Uint8Array(photoPng).buffer : String.fromCharCode(...photoPng)) };
+        const json = { name: 'dancer.json', read: async () => JSON.stringify(pose) };
+        return { storage: { formats: { binary }, localFileSystem: { getFileForOpening: async (o: { types?: string[] }) => (o.types?.includes('png') ? photo : json) } } };
+      }
       throw new Error(`no module ${name}`);
     },
   });
@@ -59,7 +65,8 @@ beforeAll(async () => {
   const address = files.address();
   const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const pose = { canvas_width: 100, canvas_height: 200, people: [{ pose_keypoints_2d: [50, 20, 1, 50, 40, 1, ...new Array(48).fill(0)] }] };
-  await page.addInitScript({ content: `${fake.outputFiles[0]!.text};\n(${installHost.toString()})(Fake, ${JSON.stringify(pose)});` });
+  const photo = [...encodePng({ width: 30, height: 60, channels: 3, data: new Uint8Array(30 * 60 * 3).fill(255) })];
+  await page.addInitScript({ content: `${fake.outputFiles[0]!.text};\n(${installHost.toString()})(Fake, ${JSON.stringify(pose)}, ${JSON.stringify(photo)});` });
   await page.goto(`${origin}/index.html`);
   await page.fill('#bridge-url', env.bridge.url);
   await page.fill('#bridge-token', env.bridge.token);
@@ -122,5 +129,23 @@ describe('Photoshop panel bundle in Chromium', () => {
     const req = env.runner.jobs.at(-1)!.input.request;
     expect(req.control[0]).toMatchObject({ model: 'control_v11p_sd15_openpose.safetensors' });
     expect((await state()).history).toEqual(['Open', 'Kirie · mosaic', 'Kirie · a dancer']);
+  });
+
+  it('pose fill from a reference photo: picks a PNG as binary through UXP storage and sends it with the openpose preprocessor', async () => {
+    await page.selectOption('#mode', 'pose-photo');
+    expect(await page.isVisible('#photo-row')).toBe(true);
+    expect(await page.isVisible('#pose-row')).toBe(false);
+    expect(await generateAndWait()).toMatch(/pick a reference photo first/);
+    await page.click('#pick-photo');
+    await page.waitForFunction(() => document.getElementById('photo-name')!.textContent === 'dancer.png');
+    await page.fill('#prompt', 'a skater');
+    expect(await generateAndWait()).toMatch(/^added "Kirie · a skater"/);
+    const { input } = env.runner.jobs.at(-1)!;
+    const unit = input.request.control[0]!;
+    expect(unit).toMatchObject({ model: 'control_v11p_sd15_openpose.safetensors', preprocessor: { type: 'openpose', full: false } });
+    const control = decodePng(new Uint8Array(readFileSync(input.imagePaths[unit.image!]!)));
+    expect([control.width, control.height]).toEqual([input.request.width, input.request.height]);
+    expect(control.data.some((v) => v === 255)).toBe(true);
+    expect((await state()).history).toEqual(['Open', 'Kirie · mosaic', 'Kirie · a dancer', 'Kirie · a skater']);
   });
 });

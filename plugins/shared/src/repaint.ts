@@ -3,12 +3,14 @@
 // comes back through compositeInpaint as an RGBA patch for the host to place. No crop or mask math here.
 import type { KirieApi } from '@kirie/core/client/client';
 import type { GenerateRequestInput } from '@kirie/core/client/protocol';
-import { parsePoseJson, placePose, toPoseJson } from '@kirie/core/control/openpose';
-import { intersect, isEmpty } from '@kirie/core/image/bounds';
+import { parsePoseJson, placePose, type Rect, toPoseJson } from '@kirie/core/control/openpose';
+import { toRgb } from '@kirie/core/control/preprocess';
+import { type Bounds, intersect, isEmpty } from '@kirie/core/image/bounds';
 import { compositeInpaint, type InpaintPatch, type InpaintPlan, planInpaint } from '@kirie/core/image/inpaint';
 import { type CanvasMask, nonZeroBounds } from '@kirie/core/image/masks';
 import type { InpaintOptionsInput } from '@kirie/core/image/options';
 import { encodePng, type RasterImage } from '@kirie/core/image/png';
+import { resizeImage } from '@kirie/core/image/resize';
 import { type JobHooks, runJob } from './job.js';
 
 /** inpaint: the bridge repaints under the mask; img2img: it reworks the whole crop, the blend mask keeps it in place. */
@@ -24,6 +26,16 @@ export interface PoseGuide {
   scale?: number;
 }
 
+export interface PhotoPoseGuide {
+  /** A reference photo of the people whose poses the fill takes; the bridge detects them (openpose preprocessor). */
+  photo: RasterImage;
+  /** Also draw hands and face (openpose_full). */
+  full?: boolean;
+  /** ControlNet model id on the bridge. */
+  controlModel: string;
+  scale?: number;
+}
+
 export interface RepaintInput {
   /** The whole canvas, RGB or RGBA. */
   image: RasterImage;
@@ -33,6 +45,7 @@ export interface RepaintInput {
   request: BaseRequest;
   inpaint?: InpaintOptionsInput;
   pose?: PoseGuide;
+  posePhoto?: PhotoPoseGuide;
 }
 
 export interface RepaintResult {
@@ -44,8 +57,9 @@ export interface RepaintResult {
 export async function repaint(client: KirieApi, input: RepaintInput, hooks: JobHooks = {}): Promise<RepaintResult> {
   const plan = await planInpaint(input.image, input.selection, input.strength, input.inpaint ?? {});
   const { model } = plan.transform;
+  if (input.pose && input.posePhoto) throw new Error('a fill takes a pose or a reference photo, not both');
   // Checked before anything is uploaded: a bad pose costs no round trip.
-  const control = input.pose ? [poseUnit(input.pose, input.selection, plan)] : undefined;
+  const control = input.pose ? [poseUnit(input.pose, input.selection, plan)] : input.posePhoto ? [await photoUnit(client, input.posePhoto, input.selection, plan)] : undefined;
   const initImage = (await client.uploadImage(encodePng(plan.image))).id;
   const mask = input.mode === 'inpaint' ? (await client.uploadImage(encodePng(plan.mask))).id : undefined;
   const request: GenerateRequestInput = {
@@ -64,15 +78,45 @@ export async function repaint(client: KirieApi, input: RepaintInput, hooks: JobH
   return { patch: await compositeInpaint(plan, input.image, generated), plan, seed };
 }
 
-/** The pose, scaled into the selection's bounds as they appear in the model's frame. */
-function poseUnit(pose: PoseGuide, selection: CanvasMask, plan: InpaintPlan): NonNullable<GenerateRequestInput['control']>[number] {
+type Unit = NonNullable<GenerateRequestInput['control']>[number];
+
+/** The selection's bounds on the canvas, and as they appear in the model's frame (where a pose goes). */
+function selectedRect(selection: CanvasMask, plan: InpaintPlan): { selected: Bounds; rect: Rect } {
   const selected = intersect(nonZeroBounds(selection.data, selection.bounds), plan.transform.context);
   if (isEmpty(selected)) throw new Error('the selection is empty: a pose needs an area to go into');
-  const { context, model, scaleX, scaleY } = plan.transform;
+  const { context, scaleX, scaleY } = plan.transform;
+  return { selected, rect: { x: (selected.x - context.x) * scaleX, y: (selected.y - context.y) * scaleY, width: selected.width * scaleX, height: selected.height * scaleY } };
+}
+
+/** The pose, scaled into the selection's bounds as they appear in the model's frame. */
+function poseUnit(pose: PoseGuide, selection: CanvasMask, plan: InpaintPlan): Unit {
+  const { selected, rect } = selectedRect(selection, plan);
+  const { model } = plan.transform;
   const doc = parsePoseJson(pose.json, { width: selected.width, height: selected.height });
   if (doc.people.length === 0) throw new Error('the pose JSON has no people in it');
-  const rect = { x: (selected.x - context.x) * scaleX, y: (selected.y - context.y) * scaleY, width: selected.width * scaleX, height: selected.height * scaleY };
   return { model: pose.controlModel, pose: { ...toPoseJson(placePose(doc, rect, model.width, model.height)) }, ...(pose.scale !== undefined ? { scale: pose.scale } : {}) };
+}
+
+/**
+ * The photo, aspect kept, centred in the selection's bounds on a black model-size canvas: the bridge
+ * detects the people there, so their poses land in the selection as a skeleton's would.
+ */
+async function photoUnit(client: KirieApi, guide: PhotoPoseGuide, selection: CanvasMask, plan: InpaintPlan): Promise<Unit> {
+  const { rect } = selectedRect(selection, plan);
+  const { model } = plan.transform;
+  const photo = toRgb(guide.photo);
+  const k = Math.min(rect.width / photo.width, rect.height / photo.height);
+  const fitted = await resizeImage(photo, { width: Math.max(1, Math.round(photo.width * k)), height: Math.max(1, Math.round(photo.height * k)) });
+  const canvas = new Uint8Array(model.width * model.height * 3);
+  const left = Math.round(rect.x + (rect.width - fitted.width) / 2);
+  const top = Math.round(rect.y + (rect.height - fitted.height) / 2);
+  for (let y = Math.max(0, top); y < Math.min(model.height, top + fitted.height); y++) {
+    const x0 = Math.max(0, left);
+    const x1 = Math.min(model.width, left + fitted.width);
+    if (x1 > x0) canvas.set(fitted.data.subarray(((y - top) * fitted.width + x0 - left) * 3, ((y - top) * fitted.width + x1 - left) * 3), (y * model.width + x0) * 3);
+  }
+  const image = (await client.uploadImage(encodePng({ width: model.width, height: model.height, channels: 3, data: canvas }))).id;
+  return { model: guide.controlModel, image, preprocessor: { type: 'openpose', full: !!guide.full }, ...(guide.scale !== undefined ? { scale: guide.scale } : {}) };
 }
 
 /** The bridge's OpenPose ControlNet: one whose name says pose, else the only ControlNet there is. */
