@@ -86,7 +86,7 @@ function controlUnits(opts: GenerateOptions, draft: Draft, images: ImageFiles, n
     throw new Error(
       base.image !== undefined
         ? `the recipe was made with control image ${base.image}: pass that file with ${photoFlag}`
-        : `the recipe uses ControlNet ${base.model}: pass its ${photoFlag === '--pose-photo' ? 'reference photo with --pose-photo' : 'control image with --control or its pose with --pose'}`,
+        : `the recipe uses ControlNet ${base.model}: pass its ${photoFlag === '--pose-photo' ? 'reference photo with --pose-photo (or a pose with --pose)' : 'control image with --control or its pose with --pose'}`,
     );
   }
   const model = opts.controlnet ?? base?.model;
