@@ -3,7 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { identifyWeights } from '@kirie/core/models/detect';
 import type { BuildProgress } from '../models/cache.js';
 import { openCheckpoint } from '../models/checkpoint.js';
-import { buildCheckpoint, precisionFor, sd1Plans } from '../models/load.js';
+import { buildCheckpoint, controlNetPlans, precisionFor, sd1Plans } from '../models/load.js';
 import { defaultCacheDir } from '../models/options.js';
 import { writeRandomCheckpoint, type RandomArch } from '../models/random.js';
 import { SafetensorsFile } from '../models/safetensors-file.js';
@@ -46,7 +46,7 @@ export function registerModelsCommand(program: Command): void {
         built = true;
         bar.update(p.bytesDone, p.bytesTotal, p.component);
       };
-      const plans = (kind === 'controlnet' ? [{ component: 'controlnet' as const, options: { precision }, external: true }] : sd1Plans(precision));
+      const plans = kind === 'controlnet' ? controlNetPlans(precision) : sd1Plans(precision);
       const cacheDir = opts.cache ?? defaultCacheDir();
       try {
         const result = await buildCheckpoint(checkpoint, plans, { device, cacheDir, onProgress }, kind);
