@@ -14,7 +14,7 @@ export { ClipTokenizer, CLIP_BOS, CLIP_EOS, CLIP_CONTEXT_LENGTH } from './tokeni
 export { GenerateRequest, ControlUnit, ImageId, type SchedulerName, type GenerateRequestInput } from './request/schema.js';
 export { parseGenerateRequest, validateGenerateRequest, RequestValidationError, withResolvedSeed, imageSeed, type FieldError } from './request/parse.js';
 export * as control from './control/index.js';
-export { KirieClient, KirieApiError, type KirieApi, type KirieClientOptions, type ClientMessage } from './client/client.js';
+export { KirieClient, type KirieApi, type KirieClientOptions, type ClientMessage } from './client/client.js';
 export { MockKirieClient, type MockStep } from './client/mock.js';
 export * from './client/protocol.js';
 export { STYLE_PRESETS, applyStyle, findStyle, type StylePreset, type StyleSettings } from './styles/presets.js';

@@ -4,8 +4,7 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePng, encodePng } from '@kirie/core/image/png';
-import type { JobEvent } from '@kirie/core/client/protocol';
-import { KirieApiError } from '@kirie/core/client/client';
+import { KirieApiError, type JobEvent } from '@kirie/core/client/protocol';
 import { DEMO, startE2eBridge, type E2eBridge } from './bridge-harness.js';
 
 let bridge: E2eBridge;

@@ -4,9 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobEvent, JobInfo, Recipe } from '@kirie/core/client/protocol';
+import { KirieApiError, type JobEvent, type JobInfo, type Recipe } from '@kirie/core/client/protocol';
 import type { GenerateRequest } from '@kirie/core/request/schema';
-import { ApiError } from '../server/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import type { ImageStore } from './images.js';
 import { RunCancelled, type JobRunner } from './runner.js';
@@ -53,9 +52,9 @@ export class JobQueue {
 
   /** Queues a job; `position` counts the jobs ahead of it (the running one included). */
   submit(request: GenerateRequest): { job: JobInfo; position: number } {
-    if (this.closed) throw new ApiError(503, 'shutting_down', 'the bridge is shutting down');
+    if (this.closed) throw new KirieApiError(503, 'shutting_down', 'the bridge is shutting down');
     if (this.waiting.length >= this.options.capacity) {
-      throw new ApiError(429, 'queue_full', `the queue is full (${this.options.capacity} jobs waiting); wait for one to finish or cancel one`);
+      throw new KirieApiError(429, 'queue_full', `the queue is full (${this.options.capacity} jobs waiting); wait for one to finish or cancel one`);
     }
     const entry: Entry = { info: { id: randomUUID(), status: 'queued', request, createdAt: new Date().toISOString() }, abort: new AbortController() };
     this.jobs.set(entry.info.id, entry);

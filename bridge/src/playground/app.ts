@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 // The playground: Kirie without a host application, on the same shared client the plugins use. The
 // token comes from the URL fragment `kirie serve` prints (#token=…, never sent to a server) or the form.
-import { KirieClient, KirieApiError } from '@kirie/core/client/client';
-import type { GenerateRequestInput, JobEvent, Recipe, StyleInfo } from '@kirie/core/client/protocol';
+import { KirieClient } from '@kirie/core/client/client';
+import { KirieApiError, type GenerateRequestInput, type JobEvent, type Recipe, type StyleInfo } from '@kirie/core/client/protocol';
 import { applyStyle } from '@kirie/core/styles/presets';
 import { PaintStage } from './canvas.js';
 

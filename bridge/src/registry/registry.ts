@@ -3,8 +3,7 @@
 // checkpoint into the folder is enough to make it appear; nothing is loaded here.
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import type { ModelInfo, ModelKind } from '@kirie/core/client/protocol';
-import { ApiError } from '../server/errors.js';
+import { KirieApiError, type ModelInfo, type ModelKind } from '@kirie/core/client/protocol';
 
 /** Decides what a file or folder in the models folder is (null = not a model). */
 export type ModelClassifier = (path: string, isDirectory: boolean) => Promise<ModelKind | null>;
@@ -46,9 +45,9 @@ export class FolderRegistry implements ModelRegistry {
     const models = await this.list(null);
     const model = id === 'default' ? models.find((m) => m.kind === 'checkpoint' || m.kind === 'onnx') : undefined;
     if (model) return model;
-    if (id === 'default') throw new ApiError(400, 'no_model', `no checkpoint in ${this.options.dir}; put a .safetensors checkpoint there (or run \`kirie models random --arch tiny\`)`, field);
+    if (id === 'default') throw new KirieApiError(400, 'no_model', `no checkpoint in ${this.options.dir}; put a .safetensors checkpoint there (or run \`kirie models random --arch tiny\`)`, field);
     const known = models.map((m) => m.id).join(', ') || 'none';
-    throw new ApiError(400, 'unknown_model', `${field} "${id}" is not in the models folder; known models: ${known}`, field);
+    throw new KirieApiError(400, 'unknown_model', `${field} "${id}" is not in the models folder; known models: ${known}`, field);
   }
 
   pathOf(id: string): string {

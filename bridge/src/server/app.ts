@@ -3,14 +3,13 @@
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import { API_PREFIX, WS_PROTOCOL, type Health } from '@kirie/core/client/protocol';
+import { API_PREFIX, KirieApiError, WS_PROTOCOL, type Health } from '@kirie/core/client/protocol';
 import { validateGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import type { ImageStore } from '../jobs/images.js';
 import { imageFields, type JobQueue } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { ModelRegistry } from '../registry/registry.js';
-import { ApiError } from './errors.js';
 import { checkRequestLimits, type Limits } from './limits.js';
 import { openApiDocument } from './openapi.js';
 import { checkPng } from './png-check.js';
@@ -40,21 +39,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // URLs the router refuses before any hook runs (malformed escapes, over-long ids) answer in the same shape.
     frameworkErrors: (err, _request, reply) => {
       const status = err.statusCode ?? 400;
-      void (reply as FastifyReply).code(status).send(new ApiError(status, 'bad_url', err.message).body());
+      void (reply as FastifyReply).code(status).send(new KirieApiError(status, 'bad_url', err.message).body());
     },
   });
 
-  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+  app.setErrorHandler((err: FastifyError | KirieApiError, request, reply) => {
     // A refused WebSocket upgrade owns a raw socket the HTTP server no longer tracks: close it after
     // the answer, or it would linger (and hold up shutdown) until the client gives up.
     if (request.headers.upgrade) reply.header('connection', 'close').raw.once('finish', () => request.socket.destroy());
-    if (err instanceof ApiError) return reply.code(err.status).send(err.body());
+    if (err instanceof KirieApiError) return reply.code(err.status).send(err.body());
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     const field = err.code?.startsWith('FST_ERR_CTP_') ? 'body' : undefined;
-    return reply.code(status).send(new ApiError(status, fastifyCode(err), err.message, field).body());
+    return reply.code(status).send(new KirieApiError(status, fastifyCode(err), err.message, field).body());
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(new ApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`).body());
+    reply.code(404).send(new KirieApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`).body());
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -92,13 +91,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get(`${API_PREFIX}/styles`, async () => ({ styles: STYLE_PRESETS }));
 
   app.put(`${API_PREFIX}/images`, { bodyLimit: limits.imageBytes }, async (request) => {
-    if (!Buffer.isBuffer(request.body)) throw new ApiError(415, 'unsupported_media_type', 'send the PNG bytes as the body with Content-Type: image/png', 'body');
+    if (!Buffer.isBuffer(request.body)) throw new KirieApiError(415, 'unsupported_media_type', 'send the PNG bytes as the body with Content-Type: image/png', 'body');
     const { width, height } = await checkPng(request.body, limits.pixels);
     return { id: await images.put(request.body), width, height };
   });
   app.get<{ Params: { id: string } }>(`${API_PREFIX}/images/:id`, async (request, reply) => {
     const png = await images.get(request.params.id);
-    if (!png) throw new ApiError(404, 'not_found', `no image with id "${request.params.id}"`, 'id');
+    if (!png) throw new KirieApiError(404, 'not_found', `no image with id "${request.params.id}"`, 'id');
     return reply.type('image/png').header('cache-control', 'private, max-age=31536000, immutable').send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
   });
 
@@ -106,26 +105,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const parsed = validateGenerateRequest(request.body);
     if (!parsed.ok) {
       const first = parsed.errors[0]!;
-      throw new ApiError(400, 'invalid_request', parsed.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '), first.field);
+      throw new KirieApiError(400, 'invalid_request', parsed.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '), first.field);
     }
     const req = withResolvedSeed(parsed.request);
     checkRequestLimits(req, limits);
     const model = await registry.resolve(req.model, 'model');
     const control = await Promise.all(req.control.map(async (c, i) => ({ ...c, model: (await registry.resolve(c.model, `control.${i}.model`)).id })));
     for (const [field, id] of imageFields(req)) {
-      if (!(await images.has(id))) throw new ApiError(400, 'unknown_image', `${field} names image "${id}", which is not on the bridge; upload it with PUT /v1/images first`, field);
+      if (!(await images.has(id))) throw new KirieApiError(400, 'unknown_image', `${field} names image "${id}", which is not on the bridge; upload it with PUT /v1/images first`, field);
     }
     const { job, position } = queue.submit({ ...req, model: model.id, control });
     return reply.code(202).send({ jobId: job.id, position });
   });
   app.get<{ Params: { id: string } }>(`${API_PREFIX}/jobs/:id`, async (request) => {
     const job = await queue.get(request.params.id);
-    if (!job) throw new ApiError(404, 'not_found', `no job with id "${request.params.id}"`, 'id');
+    if (!job) throw new KirieApiError(404, 'not_found', `no job with id "${request.params.id}"`, 'id');
     return job;
   });
   app.delete<{ Params: { id: string } }>(`${API_PREFIX}/jobs/:id`, async (request) => {
     const job = queue.cancel(request.params.id) ?? (await queue.get(request.params.id));
-    if (!job) throw new ApiError(404, 'not_found', `no job with id "${request.params.id}"`, 'id');
+    if (!job) throw new KirieApiError(404, 'not_found', `no job with id "${request.params.id}"`, 'id');
     return job;
   });
 

@@ -1,7 +1,7 @@
 // What one request may ask of the bridge. Every limit is checked before any work and refused with a 4xx
 // that names the field, so a buggy plugin or a hostile page can neither exhaust memory nor wedge the GPU.
 import type { GenerateRequest } from '@kirie/core/request/schema';
-import { ApiError } from './errors.js';
+import { KirieApiError } from '@kirie/core/client/protocol';
 
 export interface Limits {
   /** Bytes of a PNG upload. */
@@ -30,13 +30,13 @@ export const DEFAULT_LIMITS: Limits = {
 /** Limits the schema leaves open (it allows what the pipeline can do; the server allows what it can afford). */
 export function checkRequestLimits(request: GenerateRequest, limits: Limits): void {
   const tooLong = (field: 'prompt' | 'negativePrompt') => {
-    if (request[field].length > limits.promptChars) throw new ApiError(400, 'limit_exceeded', `${field} is ${request[field].length} characters; the limit is ${limits.promptChars}`, field);
+    if (request[field].length > limits.promptChars) throw new KirieApiError(400, 'limit_exceeded', `${field} is ${request[field].length} characters; the limit is ${limits.promptChars}`, field);
   };
   tooLong('prompt');
   tooLong('negativePrompt');
-  if (request.steps > limits.steps) throw new ApiError(400, 'limit_exceeded', `steps is ${request.steps}; the limit is ${limits.steps}`, 'steps');
-  if (request.batchSize > limits.batchSize) throw new ApiError(400, 'limit_exceeded', `batchSize is ${request.batchSize}; the limit is ${limits.batchSize}`, 'batchSize');
+  if (request.steps > limits.steps) throw new KirieApiError(400, 'limit_exceeded', `steps is ${request.steps}; the limit is ${limits.steps}`, 'steps');
+  if (request.batchSize > limits.batchSize) throw new KirieApiError(400, 'limit_exceeded', `batchSize is ${request.batchSize}; the limit is ${limits.batchSize}`, 'batchSize');
   if (request.width * request.height > limits.pixels) {
-    throw new ApiError(400, 'limit_exceeded', `${request.width}x${request.height} is ${request.width * request.height} pixels; the limit is ${limits.pixels}`, 'width');
+    throw new KirieApiError(400, 'limit_exceeded', `${request.width}x${request.height} is ${request.width * request.height} pixels; the limit is ${limits.pixels}`, 'width');
   }
 }

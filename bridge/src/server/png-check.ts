@@ -4,7 +4,7 @@
 // declared size) to exactly one filtered scanline per row. What passes decodes in the pipeline's codec.
 import { promisify } from 'node:util';
 import { crc32, inflate } from 'node:zlib';
-import { ApiError } from './errors.js';
+import { KirieApiError } from '@kirie/core/client/protocol';
 
 const inflateAsync = promisify(inflate);
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
@@ -16,7 +16,7 @@ export interface PngHeader {
   height: number;
 }
 
-const invalid = (message: string) => new ApiError(400, 'invalid_image', message, 'body');
+const invalid = (message: string) => new KirieApiError(400, 'invalid_image', message, 'body');
 
 /** Bytes of the filtered image data: one filter byte + packed samples per row, per Adam7 pass if interlaced. */
 function filteredSize(width: number, height: number, bitsPerPixel: number, interlaced: boolean): number {
@@ -34,7 +34,7 @@ function filteredSize(width: number, height: number, bitsPerPixel: number, inter
   return passes.reduce((sum, [x0, y0, dx, dy]) => sum + rows(Math.ceil((width - x0!) / dx!), Math.ceil((height - y0!) / dy!)), 0);
 }
 
-/** Throws an ApiError naming the problem unless `bytes` is a complete 8-bit PNG within `maxPixels`. */
+/** Throws an KirieApiError naming the problem unless `bytes` is a complete 8-bit PNG within `maxPixels`. */
 export async function checkPng(bytes: Uint8Array, maxPixels: number): Promise<PngHeader> {
   if (bytes.length < 45 || SIGNATURE.some((b, i) => bytes[i] !== b)) throw invalid('the body is not a PNG (bad signature or shorter than a PNG)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -44,7 +44,7 @@ export async function checkPng(bytes: Uint8Array, maxPixels: number): Promise<Pn
   const height = view.getUint32(20);
   const [depth, colorType, compression, filter, interlace] = [bytes[24]!, bytes[25]!, bytes[26]!, bytes[27]!, bytes[28]!];
   if (width === 0 || height === 0) throw invalid(`the PNG declares an empty image (${width}x${height})`);
-  if (width * height > maxPixels) throw new ApiError(413, 'image_too_large', `the PNG declares ${width}x${height} = ${width * height} pixels; the limit is ${maxPixels}`, 'body');
+  if (width * height > maxPixels) throw new KirieApiError(413, 'image_too_large', `the PNG declares ${width}x${height} = ${width * height} pixels; the limit is ${maxPixels}`, 'body');
   const channels = CHANNELS[colorType];
   if (channels === undefined || compression !== 0 || filter !== 0 || interlace > 1) throw invalid(`the PNG header is invalid (colour type ${colorType}, compression ${compression}, filter ${filter}, interlace ${interlace})`);
   if (colorType === 3 ? ![1, 2, 4, 8].includes(depth) : depth !== 8) throw invalid(`the PNG has ${depth}-bit samples; only 8-bit images (or palettes) are accepted`);

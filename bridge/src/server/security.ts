@@ -3,8 +3,7 @@
 // CORS that allows any origin but never credentials, since the token, not a cookie, is the credential.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { API_PREFIX, WS_TOKEN_PREFIX } from '@kirie/core/client/protocol';
-import { ApiError } from './errors.js';
+import { API_PREFIX, KirieApiError, WS_TOKEN_PREFIX } from '@kirie/core/client/protocol';
 
 const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/i;
 
@@ -15,7 +14,7 @@ export function isLocalHost(host: string | undefined): boolean {
 export function checkHost(request: FastifyRequest, lan: boolean): void {
   if (lan) return;
   if (!isLocalHost(request.headers.host)) {
-    throw new ApiError(421, 'bad_host', `Host "${request.headers.host ?? ''}" is not localhost, 127.0.0.1 or [::1]; start the bridge with --lan to serve other names`);
+    throw new KirieApiError(421, 'bad_host', `Host "${request.headers.host ?? ''}" is not localhost, 127.0.0.1 or [::1]; start the bridge with --lan to serve other names`);
   }
 }
 
@@ -47,8 +46,8 @@ export function checkAuth(request: FastifyRequest, token: string): void {
   const path = request.url.split('?')[0]!;
   if (isPublic(path)) return;
   const given = presentedToken(request);
-  if (given === null) throw new ApiError(401, 'unauthorized', 'missing token: send "Authorization: Bearer <token>" (see `kirie token`)');
-  if (!sameToken(given, token)) throw new ApiError(401, 'unauthorized', 'wrong token (see `kirie token`)');
+  if (given === null) throw new KirieApiError(401, 'unauthorized', 'missing token: send "Authorization: Bearer <token>" (see `kirie token`)');
+  if (!sameToken(given, token)) throw new KirieApiError(401, 'unauthorized', 'wrong token (see `kirie token`)');
 }
 
 export function addCorsHeaders(reply: FastifyReply): void {

@@ -3,7 +3,7 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodePng, encodePng } from '@kirie/core/image/png';
-import { ApiError } from '../../src/server/errors.js';
+import { KirieApiError } from '@kirie/core/client/protocol';
 import { checkPng } from '../../src/server/png-check.js';
 
 function png(width = 16, height = 8, channels: 1 | 2 | 3 | 4 = 3): Uint8Array {
@@ -19,13 +19,13 @@ function withIhdr(bytes: Uint8Array, patch: Record<number, number>): Uint8Array 
   return out;
 }
 
-async function refusal(bytes: Uint8Array): Promise<ApiError> {
+async function refusal(bytes: Uint8Array): Promise<KirieApiError> {
   const err = await checkPng(bytes, 4096 * 4096).then(
     () => null,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(ApiError);
-  return err as ApiError;
+  expect(err).toBeInstanceOf(KirieApiError);
+  return err as KirieApiError;
 }
 
 describe('checkPng', () => {
@@ -66,7 +66,7 @@ describe('checkPng', () => {
         (h) => h,
         (e: unknown) => e,
       );
-      if (verdict instanceof ApiError) continue;
+      if (verdict instanceof KirieApiError) continue;
       expect(verdict).not.toBeInstanceOf(Error);
       const image = decodePng(cut);
       expect([image.width, image.height]).toEqual([(verdict as { width: number }).width, (verdict as { height: number }).height]);

@@ -2,7 +2,7 @@
 // WebSocket come from the host (globals by default). Jobs are followed as an async iterator of events,
 // and a job whose socket drops is recovered from GET /v1/jobs/:id, so a finished result is never lost.
 import type { ApiErrorBody, GenerateRequestInput, Health, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo, StyleInfo } from './protocol.js';
-import { API_PREFIX, TERMINAL_EVENTS, WS_PROTOCOL, WS_TOKEN_PREFIX } from './protocol.js';
+import { API_PREFIX, KirieApiError, TERMINAL_EVENTS, WS_PROTOCOL, WS_TOKEN_PREFIX } from './protocol.js';
 import { AsyncQueue, type FetchLike, type WebSocketConstructorLike, type WebSocketLike } from './transport.js';
 
 /** What the event stream yields: the server's job events plus the connection's own state. */
@@ -22,18 +22,6 @@ export interface KirieApi {
   listen(): AsyncIterable<ClientMessage>;
   /** Submits and yields this job's events through its terminal one (done, error or cancelled). */
   generate(request: GenerateRequestInput): AsyncIterable<JobEvent>;
-}
-
-export class KirieApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'KirieApiError';
-  }
 }
 
 export interface KirieClientOptions {

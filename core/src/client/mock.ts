@@ -1,9 +1,8 @@
 // A scriptable stand-in for the bridge, for host-plugin tests: it implements the same KirieApi as
 // KirieClient, keeps uploads in memory, and plays each job as a script of events the test chooses.
 import type { ClientMessage, KirieApi } from './client.js';
-import { KirieApiError } from './client.js';
 import type { GenerateRequestInput, Health, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo, Recipe, StyleInfo } from './protocol.js';
-import { TERMINAL_EVENTS } from './protocol.js';
+import { KirieApiError, TERMINAL_EVENTS } from './protocol.js';
 import { AsyncQueue } from './transport.js';
 
 // Timers are host globals (browser, Node, UXP); the core's own typings include no host.

@@ -99,4 +99,24 @@ export interface ApiErrorBody {
   error: { code: string; message: string; field?: string };
 }
 
+/**
+ * A refusal in the protocol's terms. The bridge throws it and answers with its body(); the client
+ * rebuilds it from that body (status 0 when the bridge could not be reached at all).
+ */
+export class KirieApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'KirieApiError';
+  }
+
+  body(): ApiErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.field !== undefined ? { field: this.field } : {}) } };
+  }
+}
+
 export type { GenerateRequest, GenerateRequestInput };

@@ -1,9 +1,9 @@
 // KirieClient over injected fetch/WebSocket fakes (the real server is exercised in tests/e2e), and the
 // scriptable mock host plugins test against.
 import { describe, expect, it } from 'vitest';
-import { KirieApiError, KirieClient, type ClientMessage } from '../../src/client/client';
+import { KirieClient, type ClientMessage } from '../../src/client/client';
 import { MockKirieClient } from '../../src/client/mock';
-import type { JobEvent, JobInfo } from '../../src/client/protocol';
+import { KirieApiError, type JobEvent, type JobInfo } from '../../src/client/protocol';
 import type { FetchLike, RequestInitLike, ResponseLike, WebSocketLike } from '../../src/client/transport';
 
 function response(status: number, body: unknown): ResponseLike {
