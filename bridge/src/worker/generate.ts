@@ -24,7 +24,9 @@ export interface RequestRun {
   version: string;
 }
 
-export async function runRequest(request: GenerateRequest, run: RequestRun): Promise<Uint8Array[]> {
+export async function runRequest(asked: GenerateRequest, run: RequestRun): Promise<Uint8Array[]> {
+  // planInpaint's feathered mask is made for soft denoising; the recipe records the mode that ran.
+  const request: GenerateRequest = asked.inpaint && asked.mask !== undefined ? { ...asked, maskMode: asked.maskMode ?? 'soft' } : asked;
   const deps = { ort, model: run.model, controlNet: run.controlNet, poseDetector: sharedPoseDetector, signal: run.signal, previewEvery: 1, onProgress: run.onProgress };
   let images: RasterImage[];
   if (request.inpaint && request.initImage !== undefined && request.mask !== undefined) {

@@ -2,11 +2,13 @@
 // inpainting (4-channel UNet with latent blending, or 9-channel inpainting UNet) and ControlNet, with
 // diffusers 0.24's semantics step for step. Runtime, models, scheduler and noise are all injected.
 import type { RasterImage } from '../image/png.js';
+import { latentMask, stepMask } from '../image/softmask.js';
 import type { ControlNetModel, SdModel } from '../models/sessions.js';
+import type { MaskMode } from '../request/schema.js';
 import type { NoiseSource } from '../rng/noise.js';
 import type { OrtModule } from '../runtime/ort.js';
 import type { Scheduler } from '../schedulers/types.js';
-import { controlImageTensor, decodedToImages, initImageTensor, maskedImage, prepareMask } from './images.js';
+import { controlImageTensor, decodedToImages, greyMask, initImageTensor, maskedImage, prepareMask } from './images.js';
 import { controlResiduals, decodeLatents, encodeImageMean, encodeText, predictNoise, zeroResiduals, type FloatTensor, type Residuals } from './models.js';
 import { latentPreview } from './preview.js';
 import { img2imgTimesteps } from '../schedulers/img2img.js';
@@ -44,6 +46,8 @@ export interface PipelineInput {
   initImage?: RasterImage;
   /** White = repaint; needs initImage. */
   mask?: RasterImage;
+  /** How a 4-channel loop reads the mask's grey levels (GenerateRequest.maskMode); default 'binary'. */
+  maskMode?: MaskMode;
   control: ControlInput[];
   /** Every random draw (initial latents, img2img noise, scheduler step noise), in diffusers' order. */
   noise: NoiseSource;
@@ -162,6 +166,10 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
     return { data: repeatBatch(one, cfg ? 2 * batch : batch), dims: [cfg ? 2 * batch : batch, 3, height, width] };
   });
 
+  // Soft denoising: the mask's grey levels at latent size, thresholded afresh at each step (softmask.ts).
+  const soft = mask && unetChannels === 4 && input.maskMode === 'soft' ? latentMask(greyMask(input.mask!, width, height), 8).data : null;
+  const stepBlend = soft ? new Float32Array(soft.length) : null;
+
   // 4. Denoising loop.
   const unetBatch = cfg ? 2 * batch : batch;
   const n = timesteps.length;
@@ -192,7 +200,7 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
     // 4-channel inpainting: outside the mask, put back the original re-noised to the next timestep.
     if (mask && unetChannels === 4) {
       const keep = i < n - 1 ? scheduler.addNoise(imageLatents!, noise!, timesteps[i + 1]) : imageLatents!;
-      blendInPlace(latents, keep, mask.latent);
+      blendInPlace(latents, keep, soft ? stepMask(soft, i, n, stepBlend!) : mask.latent);
     }
 
     opts.onStep?.({ index: i, timestep: t, unetInput, unetOutput, noisePred, latents });

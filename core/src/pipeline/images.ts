@@ -61,6 +61,13 @@ export function prepareMask(mask: RasterImage, width: number, height: number, sc
   return { pixels, latent };
 }
 
+/** The mask's grey levels (luma as above) as an L image: what soft denoising reads, unbinarised. */
+export function greyMask(mask: RasterImage, width: number, height: number): RasterImage {
+  checkSize(mask, width, height, 'mask');
+  if (mask.channels === 1) return mask;
+  return { width, height, channels: 1, data: Uint8Array.from({ length: width * height }, (_, i) => luma(mask, i)) };
+}
+
 /** The init image with the repaint area set to 0 (mid grey): what the 9-channel UNet sees of the original. */
 export function maskedImage(image: Float32Array, maskPixels: Float32Array): Float32Array {
   const plane = maskPixels.length;

@@ -102,6 +102,7 @@ export async function generateFromRequest(request: GenerateRequest, deps: Reques
       strength: request.strength,
       ...(request.initImage !== undefined ? { initImage: await deps.image(request.initImage) } : {}),
       ...(request.mask !== undefined ? { mask: await deps.image(request.mask) } : {}),
+      ...(request.maskMode !== undefined ? { maskMode: request.maskMode } : {}),
       control,
       noise,
     },

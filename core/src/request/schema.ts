@@ -12,6 +12,10 @@ export type SchedulerName = string;
 /** Where the initial and step noise comes from. torch-cpu = torch.manual_seed(seed); torch.randn(...) on the CPU (A1111 "CPU", ComfyUI). */
 export const NOISE_SOURCES = ['torch-cpu'] as const;
 
+/** How a mask's grey levels are read: see GenerateRequest.maskMode. */
+export const MASK_MODES = ['binary', 'soft'] as const;
+export type MaskMode = (typeof MASK_MODES)[number];
+
 /** Largest seed: torch.manual_seed takes 64-bit seeds, but JSON numbers are exact only up to 2^53. */
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 
@@ -101,12 +105,22 @@ export const GenerateRequest = z
     initImage: ImageId.optional(),
     /** L image, white = repaint. Needs initImage. */
     mask: ImageId.optional(),
+    /**
+     * What the mask's grey levels mean for a 4-channel UNet. 'binary' (also when absent): ≥ 128 repaints,
+     * below keeps the original, exactly as diffusers (and so every reference case) does. 'soft': a grey
+     * level v frees its latent pixel for the last ⌈v·steps⌉ steps (core/src/image/softmask.ts), so a
+     * feathered mask blends gradually: what planInpaint's masks are made for. A 9-channel inpainting UNet
+     * takes the binarised mask as an input, so there 'soft' changes nothing. Absent rather than defaulted,
+     * so plain requests (and their recipes) stay as they were.
+     */
+    maskMode: z.enum(MASK_MODES, { message: `maskMode must be one of ${MASK_MODES.join(', ')}` }).optional(),
     /** Context crop, feathering and blending around the pipeline (core/src/image). */
     inpaint: InpaintOptions.optional(),
     control: z.array(ControlUnit).max(8).default([]),
   })
   .superRefine((r, ctx) => {
     if (r.mask !== undefined && r.initImage === undefined) ctx.addIssue({ code: 'custom', path: ['mask'], message: 'a mask needs an initImage to repaint' });
+    if (r.maskMode !== undefined && r.mask === undefined) ctx.addIssue({ code: 'custom', path: ['maskMode'], message: 'maskMode needs a mask' });
     if (r.inpaint !== undefined && r.mask === undefined) ctx.addIssue({ code: 'custom', path: ['inpaint'], message: 'inpaint options need a mask' });
     r.control.forEach((u, i) => {
       if (u.pose === undefined) return;

@@ -16,7 +16,7 @@ import { type JobHooks, runJob } from './job.js';
 /** inpaint: the bridge repaints under the mask; img2img: it reworks the whole crop, the blend mask keeps it in place. */
 export type RepaintMode = 'inpaint' | 'img2img';
 
-export type BaseRequest = Omit<GenerateRequestInput, 'width' | 'height' | 'initImage' | 'mask' | 'strength' | 'inpaint' | 'control'>;
+export type BaseRequest = Omit<GenerateRequestInput, 'width' | 'height' | 'initImage' | 'mask' | 'maskMode' | 'strength' | 'inpaint' | 'control'>;
 
 export interface PoseGuide {
   /** OpenPose JSON (object or text); placed, aspect kept, into the selection's bounds. */
@@ -68,7 +68,8 @@ export async function repaint(client: KirieApi, input: RepaintInput, hooks: JobH
     height: model.height,
     strength: input.strength,
     initImage,
-    ...(mask ? { mask } : {}),
+    // planInpaint's mask is feathered: its grey levels mean partial denoising, not a cut at 50 %.
+    ...(mask ? { mask, maskMode: 'soft' as const } : {}),
     ...(control ? { control } : {}),
   };
   const { image: generated, seed } = await runJob(client, request, hooks);
