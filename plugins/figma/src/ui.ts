@@ -3,38 +3,20 @@
 // has no fetch or WebSocket of its own); anything that touches the document goes through the main thread.
 import { KirieClient } from '@kirie/core/client/client';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
-import { GenerationCancelled, type JobProgress } from '../../shared/src/job.js';
+import { GenerationCancelled } from '../../shared/src/job.js';
+import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
 import { restyleFrame } from './flow.js';
 import type { MainToUi, UiToMain } from './messages.js';
 import { createMainRpc } from './rpc.js';
 
 const rpc = createMainRpc((message: UiToMain) => parent.postMessage({ pluginMessage: message }, '*'));
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const field = (id: string) => $<HTMLInputElement>(id).value;
 let running: AbortController | null = null;
-
-function status(text: string, error = false): void {
-  const el = $('status');
-  el.textContent = text;
-  el.className = error ? 'error' : '';
-}
-
-function showProgress(p: JobProgress): void {
-  const bar = $<HTMLProgressElement>('progress');
-  if (p.phase === 'queued') status(`queued (position ${p.total})`);
-  else if (p.phase === 'started' || p.phase === 'loading') status('loading the model…');
-  else status(`${p.phase} ${p.step}/${p.total}`);
-  bar.max = Math.max(1, p.total);
-  bar.value = p.phase === 'denoising' ? p.step : 0;
-  if (p.preview) $<HTMLImageElement>('preview').src = `data:image/png;base64,${p.preview}`;
-}
 
 async function generate(): Promise<void> {
   if (running) return;
   running = new AbortController();
-  $<HTMLButtonElement>('generate').disabled = true;
-  $<HTMLButtonElement>('cancel').disabled = false;
+  setRunning(true);
   try {
     const client = new KirieClient(checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') }));
     const options = optionsFromForm({ prompt: field('prompt'), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked });
@@ -47,8 +29,7 @@ async function generate(): Promise<void> {
     if (!cancelled) rpc.notify(`Kirie: ${text}`, true);
   } finally {
     running = null;
-    $<HTMLButtonElement>('generate').disabled = false;
-    $<HTMLButtonElement>('cancel').disabled = true;
+    setRunning(false);
   }
 }
 

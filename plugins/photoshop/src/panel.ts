@@ -5,7 +5,8 @@
 import { KirieClient } from '@kirie/core/client/client';
 import { decodePng, type RasterImage } from '@kirie/core/image/png';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
-import { GenerationCancelled, type JobProgress } from '../../shared/src/job.js';
+import { GenerationCancelled } from '../../shared/src/job.js';
+import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
 import { fillSelection, img2imgLayer, poseFill, posePhotoFill } from './flows.js';
 import { createPhotoshopHost } from './host.js';
@@ -24,9 +25,6 @@ interface UxpStorage {
 const host = createPhotoshopHost(require('photoshop') as PhotoshopModule);
 const storage = (require('uxp') as { storage: UxpStorage }).storage;
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const field = (id: string) => $<HTMLInputElement>(id).value;
-
 let pose: { name: string; json: unknown } | null = null;
 let photo: { name: string; image: RasterImage } | null = null;
 let running: AbortController | null = null;
@@ -41,22 +39,6 @@ function saveSettings(): void {
   localStorage.setItem('kirie.url', settings.url);
   localStorage.setItem('kirie.token', settings.token);
   status(`saved; bridge at ${settings.url}`);
-}
-
-function status(text: string, error = false): void {
-  const el = $('status');
-  el.textContent = text;
-  el.className = error ? 'error' : '';
-}
-
-function showProgress(p: JobProgress): void {
-  const bar = $<HTMLProgressElement>('progress');
-  if (p.phase === 'queued') status(`queued (position ${p.total})`);
-  else if (p.phase === 'started' || p.phase === 'loading') status('loading the model…');
-  else status(`${p.phase} ${p.step}/${p.total}`);
-  bar.max = Math.max(1, p.total);
-  bar.value = p.phase === 'denoising' ? p.step : 0;
-  if (p.preview) $<HTMLImageElement>('preview').src = `data:image/png;base64,${p.preview}`;
 }
 
 async function pickPose(): Promise<void> {
@@ -87,8 +69,7 @@ async function pickPhoto(): Promise<void> {
 async function generate(): Promise<void> {
   if (running) return;
   running = new AbortController();
-  $<HTMLButtonElement>('generate').disabled = true;
-  $<HTMLButtonElement>('cancel').disabled = false;
+  setRunning(true);
   try {
     const settings = checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') });
     const client = new KirieClient(settings);
@@ -116,8 +97,7 @@ async function generate(): Promise<void> {
     status(err instanceof GenerationCancelled ? 'cancelled: the document is unchanged' : (err as Error).message, !(err instanceof GenerationCancelled));
   } finally {
     running = null;
-    $<HTMLButtonElement>('generate').disabled = false;
-    $<HTMLButtonElement>('cancel').disabled = true;
+    setRunning(false);
   }
 }
 
