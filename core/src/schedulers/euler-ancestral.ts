@@ -5,7 +5,7 @@ import { checkSameLength, requireNoise } from './common.js';
 import { EulerBase, floatTimesteps } from './euler-base.js';
 import { interpOnIndexGrid } from './numpy.js';
 import type { NoiseSource } from '../rng/noise.js';
-import type { Scheduler, SchedulerConfig, StepResult } from './types.js';
+import type { PredictionType, Scheduler, SchedulerConfig, StepResult } from './types.js';
 
 const f32 = Math.fround;
 const CLASS = 'EulerAncestralDiscreteScheduler';
@@ -13,7 +13,7 @@ const CLASS = 'EulerAncestralDiscreteScheduler';
 export class EulerAncestralDiscreteScheduler extends EulerBase implements Scheduler {
   readonly className = CLASS;
   readonly config: Readonly<Record<string, unknown>>;
-  private readonly vPrediction: boolean;
+  private readonly predictionType: PredictionType;
   private readonly stepsOffset: number;
 
   constructor(config: SchedulerConfig = {}) {
@@ -24,7 +24,7 @@ export class EulerAncestralDiscreteScheduler extends EulerBase implements Schedu
     const spacing = cfg.choice('timestep_spacing', ['linspace', 'leading', 'trailing'] as const, 'linspace');
     const stepsOffset = cfg.nonNegativeInt('steps_offset', 0);
     super(schedule.numTrainTimesteps, schedule.alphasCumprod, spacing);
-    this.vPrediction = prediction === 'v_prediction';
+    this.predictionType = prediction;
     this.stepsOffset = stepsOffset;
     this.config = cfg.effective;
   }
@@ -46,24 +46,13 @@ export class EulerAncestralDiscreteScheduler extends EulerBase implements Schedu
     const sigmaTo2 = f32(sigmaTo * sigmaTo);
     const sigmaUp = f32(Math.sqrt(f32(f32(sigmaTo2 * f32(sigma2 - sigmaTo2)) / sigma2)));
     const sigmaDown = f32(Math.sqrt(f32(sigmaTo2 - f32(sigmaUp * sigmaUp))));
-    const dt = f32(sigmaDown - sigma);
-    const vScale = f32(-sigma / f32(Math.sqrt(f32(sigma2 + 1))));
-    const vDenom = f32(sigma2 + 1);
+    const { prevSample, predOriginalSample } = this.eulerStep(modelOutput, sample, this.predictionType, sigma, sigmaDown);
     const n = sample.length;
-    const x0 = new Float32Array(n);
-    const prevSample = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const m = modelOutput[i];
-      const x = sample[i];
-      const denoised = this.vPrediction ? f32(f32(m * vScale) + f32(x / vDenom)) : f32(x - f32(sigma * m));
-      x0[i] = denoised;
-      prevSample[i] = x + f32(f32(f32(x - denoised) / sigma) * dt);
-    }
     // Drawn after the deterministic part, as diffusers does.
     const eps = source.randn(shape ?? [n]);
     if (eps.length !== n) throw new Error(`${CLASS}: noise has ${eps.length} values, sample has ${n}`);
     for (let i = 0; i < n; i++) prevSample[i] = prevSample[i] + f32(eps[i] * sigmaUp);
     this.stepIndex = index + 1;
-    return { prevSample, predOriginalSample: x0 };
+    return { prevSample, predOriginalSample };
   }
 }

@@ -1,10 +1,11 @@
 // What EulerDiscreteScheduler and EulerAncestralDiscreteScheduler share in diffusers 0.24.0: float32
 // timesteps from the spacing rule, sigmas interpolated from the train sigmas (plus a final 0), input
-// scaling by 1/√(σ²+1), and a step index found from the first timestep a loop passes in.
+// scaling by 1/√(σ²+1), a step index found from the first timestep a loop passes in, and the Euler step
+// itself (the ancestral one goes to σ_down and adds noise after).
 import { arange, linspace, roundHalfEven } from './numpy.js';
 import { checkSameLength, checkSteps } from './common.js';
 import { findStepIndex } from './sigmas.js';
-import type { TimestepSpacing } from './types.js';
+import type { PredictionType, StepResult, TimestepSpacing } from './types.js';
 
 const f32 = Math.fround;
 
@@ -57,6 +58,25 @@ export abstract class EulerBase {
     }
     if (this.stepIndex >= this.timesteps.length) throw new Error(`${this.className}: step called after the last timestep`);
     return this.stepIndex;
+  }
+
+  /** x0 from the model output at σ, then x + (x − x0)/σ · (σ_to − σ), in diffusers' float32 order. */
+  protected eulerStep(modelOutput: Float32Array, sample: Float32Array, prediction: PredictionType, sigma: number, sigmaTo: number): StepResult {
+    const dt = f32(sigmaTo - sigma);
+    const sigma2 = f32(sigma * sigma);
+    const vScale = f32(-sigma / f32(Math.sqrt(f32(sigma2 + 1))));
+    const vDenom = f32(sigma2 + 1);
+    const n = sample.length;
+    const x0 = new Float32Array(n);
+    const prevSample = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const m = modelOutput[i];
+      const x = sample[i];
+      const denoised = prediction === 'epsilon' ? f32(x - f32(sigma * m)) : prediction === 'sample' ? m : f32(f32(m * vScale) + f32(x / vDenom));
+      x0[i] = denoised;
+      prevSample[i] = x + f32(f32(f32(x - denoised) / sigma) * dt);
+    }
+    return { prevSample, predOriginalSample: x0 };
   }
 
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array {

@@ -62,23 +62,8 @@ export class EulerDiscreteScheduler extends EulerBase implements Scheduler {
     checkSameLength(CLASS, modelOutput, sample, 'model output and sample');
     const index = this.currentIndex(timestep);
     noise?.randn(shape ?? [sample.length]);
-    const sigma = this.sigmas[index];
-    const dt = f32(this.sigmas[index + 1] - sigma);
-    const n = sample.length;
-    const x0 = new Float32Array(n);
-    const prevSample = new Float32Array(n);
-    const vScale = f32(-sigma / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
-    const vDenom = f32(f32(sigma * sigma) + 1);
-    for (let i = 0; i < n; i++) {
-      const m = modelOutput[i];
-      const x = sample[i];
-      const denoised =
-        this.predictionType === 'epsilon' ? f32(x - f32(sigma * m)) : this.predictionType === 'sample' ? m : f32(f32(m * vScale) + f32(x / vDenom));
-      x0[i] = denoised;
-      const derivative = f32(f32(x - denoised) / sigma);
-      prevSample[i] = x + f32(derivative * dt);
-    }
+    const result = this.eulerStep(modelOutput, sample, this.predictionType, this.sigmas[index], this.sigmas[index + 1]);
     this.stepIndex = index + 1;
-    return { prevSample, predOriginalSample: x0 };
+    return result;
   }
 }
