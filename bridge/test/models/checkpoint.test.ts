@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { SD15_ARCH } from '@kirie/core/models/arch';
 import { resolveArchitecture } from '@kirie/core/models/sidecar';
@@ -12,22 +11,17 @@ import { serializeSafetensorsHeader } from '@kirie/core/models/safetensors';
 import { openCheckpoint } from '../../src/models/checkpoint.js';
 import { buildCheckpoint } from '../../src/models/load.js';
 import { SafetensorsFile } from '../../src/models/safetensors-file.js';
+import { tempDirPerFile } from './temp-dir.js';
 
 const golden = new URL('../../../tests/golden/tiny-sd15/', import.meta.url).pathname;
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kirie-ckpt-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = tempDirPerFile('kirie-ckpt-');
 
 /** Copies a golden checkpoint into the temp folder, with the given sidecar text (or none). */
 async function place(name: string, as: string, yaml?: string): Promise<string> {
-  const path = join(dir, `${as}.safetensors`);
+  const path = join(tmp.path, `${as}.safetensors`);
   await copyFile(join(golden, `${name}.safetensors`), path);
-  await rm(join(dir, `${as}.yaml`), { force: true });
-  if (yaml !== undefined) await writeFile(join(dir, `${as}.yaml`), yaml);
+  await rm(join(tmp.path, `${as}.yaml`), { force: true });
+  if (yaml !== undefined) await writeFile(join(tmp.path, `${as}.yaml`), yaml);
   return path;
 }
 const goldenYaml = (name: string) => readFile(join(golden, `${name}.yaml`), 'utf8');
@@ -81,7 +75,7 @@ describe('openCheckpoint', () => {
 
   it('maps the pre-transformers-4 text encoder keys (no text_model.) and builds from them', async () => {
     const src = await SafetensorsFile.open(join(golden, 'tiny-sd15.safetensors'));
-    const old = join(dir, 'old-keys.safetensors');
+    const old = join(tmp.path, 'old-keys.safetensors');
     try {
       const names = src.keys();
       const layout = names.map((k) => ({ name: k.replace('cond_stage_model.transformer.text_model.', 'cond_stage_model.transformer.'), dtype: src.dtype(k), shape: src.shape(k) }));
@@ -91,11 +85,11 @@ describe('openCheckpoint', () => {
     } finally {
       await src.close();
     }
-    await copyFile(join(golden, 'tiny-sd15.yaml'), join(dir, 'old-keys.yaml'));
+    await copyFile(join(golden, 'tiny-sd15.yaml'), join(tmp.path, 'old-keys.yaml'));
     const ckpt = await openCheckpoint(old);
     await ckpt.file.close();
     expect(ckpt.file.keys()).toContain('cond_stage_model.transformer.text_model.final_layer_norm.weight');
-    const built = await buildCheckpoint(old, [{ component: 'text_encoder', options: { precision: 'fp32' }, external: false }], { cacheDir: join(dir, 'cache') }, 'sd1');
+    const built = await buildCheckpoint(old, [{ component: 'text_encoder', options: { precision: 'fp32' }, external: false }], { cacheDir: join(tmp.path, 'cache') }, 'sd1');
     const session = await ort.InferenceSession.create(join(built.dir, built.models.text_encoder!));
     try {
       const cases = JSON.parse(readFileSync(join(golden, '..', 'components', 'case.json'), 'utf8')).cases;
@@ -117,7 +111,7 @@ describe('openCheckpoint', () => {
   ])('refuses a %s file, naming what it looks like', async (name, keys, message) => {
     const layout = keys.map((k) => ({ name: k, dtype: 'F16' as const, shape: [4, 4] }));
     const { prefix, fileSize } = serializeSafetensorsHeader(layout);
-    const path = join(dir, `${name}.safetensors`);
+    const path = join(tmp.path, `${name}.safetensors`);
     const bytes = new Uint8Array(fileSize);
     bytes.set(prefix);
     await writeFile(path, bytes);
@@ -125,7 +119,7 @@ describe('openCheckpoint', () => {
   });
 
   it('refuses other architectures and non-safetensors files before reading a sidecar', async () => {
-    await expect(openCheckpoint(join(dir, 'model.ckpt'))).rejects.toThrow(/model\.ckpt: only \.safetensors checkpoints/);
+    await expect(openCheckpoint(join(tmp.path, 'model.ckpt'))).rejects.toThrow(/model\.ckpt: only \.safetensors checkpoints/);
   });
 });
 

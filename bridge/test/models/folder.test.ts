@@ -1,21 +1,15 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseNpy } from '@kirie/core/io/npy';
 import { buildCheckpoint, openControlNet, openModel, sd1Plans } from '../../src/models/load.js';
 import { fixtureModel, type IoSpec } from './onnx-fixtures.js';
+import { tempDirPerFile } from './temp-dir.js';
 
 const golden = new URL('../../../tests/golden/', import.meta.url).pathname;
-let root: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'kirie-folder-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const tmp = tempDirPerFile('kirie-folder-');
 
 type F = IoSpec['type'];
 const io = (name: string, type: F, shape: (number | string)[]): IoSpec => ({ name, type, shape });
@@ -32,7 +26,7 @@ interface Layout {
 }
 
 async function writeFolder(name: string, l: Layout, extra: Record<string, string> = {}): Promise<string> {
-  const dir = join(root, name);
+  const dir = join(tmp.path, name);
   const f = l.float;
   const graphs: Record<string, Uint8Array> = {
     text_encoder: fixtureModel([io('input_ids', l.ids, ['batch', 77])], [io('last_hidden_state', f, ['batch', 77, 768]), io('pooler_output', f, ['batch', 768])]),
@@ -122,7 +116,7 @@ describe('openModel on ONNX folders', () => {
     const dir = await writeFolder('broken', { ids: 'int32', ts: 'int64', tsShape: [1], float: 'float32', channels: 4 });
     await rm(join(dir, 'vae_decoder'), { recursive: true });
     await expect(openModel(dir, { device: 'cpu' })).rejects.toThrow(/broken: not an ONNX Stable Diffusion folder \(missing vae_decoder\/model\.onnx\)/);
-    const torch = join(root, 'torch');
+    const torch = join(tmp.path, 'torch');
     await mkdir(join(torch, 'unet'), { recursive: true });
     await writeFile(join(torch, 'unet', 'diffusion_pytorch_model.safetensors'), '');
     await expect(openModel(torch, { device: 'cpu' })).rejects.toThrow(/is a diffusers PyTorch folder/);
@@ -132,9 +126,9 @@ describe('openModel on ONNX folders', () => {
   });
 
   it('a folder exported from the tiny checkpoint runs and matches the reference', async () => {
-    const cacheDir = join(root, 'cache');
+    const cacheDir = join(tmp.path, 'cache');
     const built = await buildCheckpoint(join(golden, 'tiny-sd15', 'tiny-sd15.safetensors'), sd1Plans('fp32'), { cacheDir }, 'sd1');
-    const dir = join(root, 'exported');
+    const dir = join(tmp.path, 'exported');
     for (const c of ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']) {
       await mkdir(join(dir, c), { recursive: true });
       await copyFile(join(built.dir, `${c}.onnx`), join(dir, c, 'model.onnx'));
@@ -160,7 +154,7 @@ describe('openModel on ONNX folders', () => {
 
 describe('openControlNet on ONNX', () => {
   it('reads a ControlNet folder', async () => {
-    const dir = join(root, 'cn');
+    const dir = join(tmp.path, 'cn');
     await mkdir(dir);
     const f = 'float16' as const;
     await writeFile(

@@ -1,20 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../../src/models/checkpoint.js';
 import { initFor, writeRandomCheckpoint } from '../../src/models/random.js';
 import { SafetensorsFile } from '../../src/models/safetensors-file.js';
+import { tempDirPerFile } from './temp-dir.js';
 
 const golden = new URL('../../../tests/golden/tiny-sd15/', import.meta.url).pathname;
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kirie-random-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = tempDirPerFile('kirie-random-');
 
 async function layout(path: string): Promise<Record<string, [number[], string]>> {
   const f = await SafetensorsFile.open(path);
@@ -43,7 +37,7 @@ describe('writeRandomCheckpoint', () => {
     ['sd15_inpainting', 'tiny-sd15-inpainting'],
     ['controlnet', 'tiny-controlnet'],
   ] as const)('tiny %s has the golden file’s keys, shapes and sidecar, and opens as that kind', async (kind, goldenName) => {
-    const out = join(dir, `${goldenName}.safetensors`);
+    const out = join(tmp.path, `${goldenName}.safetensors`);
     const result = await writeRandomCheckpoint({ arch: 'tiny', kind, seed: 3, out });
     expect(await layout(out)).toEqual(await layout(join(golden, `${goldenName}.safetensors`)));
     expect(await readFile(result.sidecar!, 'utf8')).toBe(readFileSync(join(golden, `${goldenName}.yaml`), 'utf8'));
@@ -53,9 +47,9 @@ describe('writeRandomCheckpoint', () => {
   });
 
   it('draws PyTorch-default statistics, reproducibly per seed, in float32 or float16', async () => {
-    const a = join(dir, 'a.safetensors');
-    const b = join(dir, 'b.safetensors');
-    const c = join(dir, 'c.safetensors');
+    const a = join(tmp.path, 'a.safetensors');
+    const b = join(tmp.path, 'b.safetensors');
+    const c = join(tmp.path, 'c.safetensors');
     await writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: 11, out: a });
     await writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: 11, out: b });
     await writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: 12, out: c, fp16: true });
@@ -88,6 +82,6 @@ describe('writeRandomCheckpoint', () => {
   });
 
   it('refuses a bad seed', async () => {
-    await expect(writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: -1, out: join(dir, 'x.safetensors') })).rejects.toThrow(/--seed must be a non-negative integer, got -1/);
+    await expect(writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: -1, out: join(tmp.path, 'x.safetensors') })).rejects.toThrow(/--seed must be a non-negative integer, got -1/);
   });
 });

@@ -1,18 +1,12 @@
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { float32ToHalf, serializeSafetensorsHeader, type SafetensorsDtype } from '@kirie/core/models/safetensors';
 import { SafetensorsFile } from '../../src/models/safetensors-file.js';
+import { tempDirPerFile } from './temp-dir.js';
 
 const golden = new URL('../../../tests/golden/tiny-sd15/', import.meta.url).pathname;
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kirie-st-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = tempDirPerFile('kirie-st-');
 
 function bf16(values: Float32Array): Uint16Array {
   const u32 = new Uint32Array(values.buffer.slice(0));
@@ -28,7 +22,7 @@ async function writeTensors(name: string, tensors: { name: string; dtype: Safete
     out.set(t.bytes, at);
     at += t.bytes.length;
   }
-  const path = join(dir, name);
+  const path = join(tmp.path, name);
   await writeFile(path, out);
   return path;
 }
@@ -88,13 +82,13 @@ describe('SafetensorsFile', () => {
   });
 
   it('names a file that is not safetensors at all', async () => {
-    const path = join(dir, 'model.ckpt');
+    const path = join(tmp.path, 'model.ckpt');
     await writeFile(path, Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(4096, 7)]));
     await expect(SafetensorsFile.open(path)).rejects.toThrow(/model\.ckpt: not a safetensors file or corrupt \(header length/);
   });
 
   it('names a corrupt header', async () => {
-    const path = join(dir, 'garbled.safetensors');
+    const path = join(tmp.path, 'garbled.safetensors');
     const json = Buffer.from('{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]');
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(json.length));
