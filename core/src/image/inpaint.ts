@@ -30,7 +30,8 @@ export interface InpaintPlan {
   readonly image: RasterImage;
   /**
    * The soft denoise mask at model size (L, 255 = repaint). A pipeline either binarises it (≥ 128, as
-   * diffusers does) or, for soft denoising, takes latentMask(mask) and blends with stepMask per step.
+   * diffusers does) or, for soft denoising, takes latentMask(mask) and blends with stepMask per step:
+   * GenerateRequest.maskMode 'soft', which the plugins and the bridge's `inpaint` path ask for.
    */
   readonly mask: RasterImage;
 }
