@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { describeSdIo } from '@kirie/core/models/sessions';
 import type { InferenceSession } from 'onnxruntime-node';
 import { createSession } from '../runtime/session.js';
-import { defaultTokenizer, type LoadedModel, type OpenOptions } from './options.js';
+import { defaultTokenizer, releaseAll, type LoadedModel, type OpenOptions } from './options.js';
 import { loadClipTokenizer } from './tokenizer-files.js';
 
 async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
@@ -82,12 +82,10 @@ export async function openOnnxFolder(dir: string, opts: OpenOptions): Promise<Lo
       io,
       vaeScalingFactor: numberField(vaeConfig, 'scaling_factor') ?? 0.18215,
       schedulerConfig: await readJson(join(dir, 'scheduler', 'scheduler_config.json')),
-      release: async () => {
-        await Promise.all(sessions.map((s) => s.release()));
-      },
+      release: () => releaseAll(sessions),
     };
   } catch (err) {
-    await Promise.all(sessions.map((s) => s.release()));
+    await releaseAll(sessions);
     throw err;
   }
 }

@@ -10,7 +10,7 @@ import { createSession, resolveProvider, type Device } from '../runtime/session.
 import { buildIntoCache, cacheKey, lookup, type ComponentPlan } from './cache.js';
 import { openCheckpoint } from './checkpoint.js';
 import { openOnnxFolder } from './folder.js';
-import { defaultCacheDir, defaultTokenizer, type LoadedModel, type OpenOptions } from './options.js';
+import { defaultCacheDir, defaultTokenizer, releaseAll, type LoadedModel, type OpenOptions } from './options.js';
 
 export type { LoadedModel, OpenOptions } from './options.js';
 
@@ -74,7 +74,7 @@ async function sessionsIn(dir: string, models: Partial<Record<string, string>>, 
     }
     return sessions;
   } catch (err) {
-    await Promise.all(sessions.map((s) => s.release()));
+    await releaseAll(sessions);
     throw err;
   }
 }
@@ -106,12 +106,10 @@ async function openCheckpointModel(path: string, opts: OpenOptions): Promise<Loa
         all.push(session);
         return session;
       },
-      release: async () => {
-        await Promise.all(all.map((s) => s.release()));
-      },
+      release: () => releaseAll(all),
     };
   } catch (err) {
-    await Promise.all(all.map((s) => s.release()));
+    await releaseAll(all);
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 // What openModel/openControlNet and the folder loader share.
 import type { SdModel } from '@kirie/core/models/sessions';
 import type { ClipTokenizer } from '@kirie/core/tokenizer/clip';
+import type { InferenceSession } from 'onnxruntime-node';
 import type { Device } from '../runtime/session.js';
 import { bridgePaths } from '../server/paths.js';
 import { assetPath } from './assets.js';
@@ -26,4 +27,9 @@ export function defaultCacheDir(): string {
 /** Checkpoints carry no tokenizer: SD1.x uses CLIP's, shipped in bridge/assets (MIT, LICENSE-CLIP). */
 export function defaultTokenizer(): Promise<ClipTokenizer> {
   return loadClipTokenizer(assetPath('bpe_simple_vocab_16e6.txt.gz'));
+}
+
+/** A model's sessions go together: on release, and when a load fails half-way. */
+export async function releaseAll(sessions: readonly InferenceSession[]): Promise<void> {
+  await Promise.all(sessions.map((s) => s.release()));
 }
