@@ -3,6 +3,7 @@
 // images back to 8-bit with NumPy's round-half-even. Images arrive at model resolution (cropping and
 // resizing happen before, in core/src/image).
 import type { RasterImage } from '../image/png.js';
+import { roundHalfEven } from '../schedulers/numpy.js';
 
 const f = Math.fround;
 
@@ -74,11 +75,6 @@ export function maskedImage(image: Float32Array, maskPixels: Float32Array): Floa
   const out = new Float32Array(image.length);
   for (let i = 0; i < image.length; i++) out[i] = maskPixels[i % plane] < 0.5 ? image[i] : 0;
   return out;
-}
-
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Decoder output [B,3,H,W] → B RGB images: clamp(x/2 + 0.5, 0, 1), then round(x·255) half-even. */
