@@ -2,12 +2,11 @@
 // float32) into cached ONNX graphs. The cold build runs in a child process (`kirie models build`) so its
 // peak RSS is its own; the warm figure is a cache hit in this process.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fileSha256 } from '../generate/images.js';
 import { buildCheckpoint, openModel, sd1Plans } from '../models/load.js';
 import { writeRandomCheckpoint } from '../models/random.js';
 import type { BenchSuite } from './types.js';
@@ -37,9 +36,7 @@ function runChild(args: string[]): Promise<{ seconds: number; maxRssKb: number; 
 /** What a full-content cache key would cost: streaming SHA-256 of the whole file. */
 async function fullHashSeconds(path: string): Promise<number> {
   const started = performance.now();
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MB })) hash.update(chunk as Buffer);
-  hash.digest();
+  await fileSha256(path);
   return (performance.now() - started) / 1000;
 }
 

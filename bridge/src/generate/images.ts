@@ -3,10 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { decodePng, type RasterImage } from '@kirie/core/image/png';
-
-export function contentId(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+import { contentId } from '../jobs/images.js';
 
 export class ImageFiles {
   private readonly byId = new Map<string, RasterImage>();
@@ -37,10 +34,15 @@ export class ImageFiles {
   }
 }
 
+/** A file's SHA-256 in hex, streamed: checkpoints are gigabytes. */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 /** AUTOMATIC1111's short model hash: the first 10 hex digits of the file's sha256 (none for a folder). */
 export async function modelShortHash(path: string): Promise<string | undefined> {
   if (!statSync(path).isFile()) return undefined;
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) hash.update(chunk as Buffer);
-  return hash.digest('hex').slice(0, 10);
+  return (await fileSha256(path)).slice(0, 10);
 }

@@ -6,11 +6,16 @@ import { join } from 'node:path';
 import { ImageId } from '@kirie/core/request/schema';
 import { writeFileAtomic } from './atomic.js';
 
+/** An image's id everywhere (uploads, results, the CLI's inputs): the SHA-256 of its PNG bytes, in hex. */
+export function contentId(png: Uint8Array): string {
+  return createHash('sha256').update(png).digest('hex');
+}
+
 export class ImageStore {
   constructor(readonly dir: string) {}
 
   async put(png: Uint8Array): Promise<string> {
-    const id = createHash('sha256').update(png).digest('hex');
+    const id = contentId(png);
     const path = this.path(id);
     const exists = await stat(path).then(
       () => true,
