@@ -2,29 +2,10 @@
 // otherwise, so prompts in any script survive. fast-png only does Latin-1 tEXt, so chunks are spliced in
 // and read out here, with zlib for CRCs and compressed text.
 import { crc32, inflateSync } from 'node:zlib';
+import { pngChunks } from './png-chunks.js';
 
-const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-interface Chunk {
-  type: string;
-  data: Uint8Array;
-  /** Offset of the chunk's length field. */
-  start: number;
-}
-
-function* chunks(png: Uint8Array): Generator<Chunk> {
-  if (png.length < 8 || SIGNATURE.some((b, i) => png[i] !== b)) throw new Error('not a PNG file (bad signature)');
-  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  for (let at = 8; at + 12 <= png.length; ) {
-    const length = view.getUint32(at);
-    if (at + 12 + length > png.length) throw new Error(`truncated PNG: chunk at byte ${at} runs past the end`);
-    const type = latin1.decode(png.subarray(at + 4, at + 8));
-    yield { type, data: png.subarray(at + 8, at + 8 + length), start: at };
-    at += 12 + length;
-  }
-}
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
@@ -46,7 +27,7 @@ function textChunk(keyword: string, text: string): Uint8Array {
 
 /** The PNG with these text entries inserted before IEND. */
 export function withText(png: Uint8Array, text: Record<string, string>): Uint8Array {
-  const end = [...chunks(png)].find((c) => c.type === 'IEND');
+  const end = [...pngChunks(png)].find((c) => c.type === 'IEND');
   if (!end) throw new Error('PNG has no IEND chunk');
   const added = Object.entries(text).map(([k, v]) => textChunk(k, v));
   return Buffer.concat([png.subarray(0, end.start), ...added, png.subarray(end.start)]);
@@ -61,7 +42,7 @@ function nul(data: Uint8Array, from: number, what: string): number {
 /** Every tEXt, zTXt and iTXt entry of a PNG (a later entry with the same keyword wins). */
 export function readText(png: Uint8Array): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const { type, data } of chunks(png)) {
+  for (const { type, data } of pngChunks(png)) {
     if (type === 'tEXt') {
       const k = nul(data, 0, type);
       out[latin1.decode(data.subarray(0, k))] = latin1.decode(data.subarray(k + 1));

@@ -3,8 +3,9 @@
 // its pixels; then every chunk's CRC, and the image data inflates (in zlib's thread pool, capped at the
 // declared size) to exactly one filtered scanline per row. What passes decodes in the pipeline's codec.
 import { promisify } from 'node:util';
-import { crc32, inflate } from 'node:zlib';
+import { inflate } from 'node:zlib';
 import { KirieApiError } from '@kirie/core/client/protocol';
+import { PngFormatError, pngChunks } from '../generate/png-chunks.js';
 
 const inflateAsync = promisify(inflate);
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
@@ -34,7 +35,7 @@ function filteredSize(width: number, height: number, bitsPerPixel: number, inter
   return passes.reduce((sum, [x0, y0, dx, dy]) => sum + rows(Math.ceil((width - x0!) / dx!), Math.ceil((height - y0!) / dy!)), 0);
 }
 
-/** Throws an KirieApiError naming the problem unless `bytes` is a complete 8-bit PNG within `maxPixels`. */
+/** Throws a KirieApiError naming the problem unless `bytes` is a complete 8-bit PNG within `maxPixels`. */
 export async function checkPng(bytes: Uint8Array, maxPixels: number): Promise<PngHeader> {
   if (bytes.length < 45 || SIGNATURE.some((b, i) => bytes[i] !== b)) throw invalid('the body is not a PNG (bad signature or shorter than a PNG)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -50,23 +51,17 @@ export async function checkPng(bytes: Uint8Array, maxPixels: number): Promise<Pn
   if (colorType === 3 ? ![1, 2, 4, 8].includes(depth) : depth !== 8) throw invalid(`the PNG has ${depth}-bit samples; only 8-bit images (or palettes) are accepted`);
 
   const idat: Uint8Array[] = [];
-  let at = 8;
   let ended = false;
   let palette = false;
-  while (at < bytes.length) {
-    if (at + 12 > bytes.length) throw invalid(`the PNG is truncated (a chunk header at byte ${at} is cut off)`);
-    const length = view.getUint32(at);
-    const name = type(at + 4);
-    const end = at + 12 + length;
-    if (length > 2 ** 31 - 1 || end > bytes.length) throw invalid(`the PNG is truncated (chunk ${JSON.stringify(name)} at byte ${at} needs ${length} bytes)`);
-    if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== view.getUint32(at + 8 + length)) throw invalid(`the PNG is corrupt (chunk ${JSON.stringify(name)} at byte ${at} fails its CRC)`);
-    if (name === 'IDAT') idat.push(bytes.subarray(at + 8, at + 8 + length));
-    else if (name === 'PLTE') palette = true;
-    else if (name === 'IEND') {
-      ended = true;
-      break;
+  try {
+    for (const { type: name, data } of pngChunks(bytes, { verifyCrc: true })) {
+      if (name === 'IDAT') idat.push(data);
+      else if (name === 'PLTE') palette = true;
+      else if (name === 'IEND') ended = true;
     }
-    at = end;
+  } catch (err) {
+    if (err instanceof PngFormatError) throw invalid(err.message);
+    throw err;
   }
   if (!ended) throw invalid('the PNG is truncated (no IEND chunk)');
   if (idat.length === 0) throw invalid('the PNG has no image data (no IDAT chunk)');
