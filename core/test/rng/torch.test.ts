@@ -17,7 +17,7 @@ interface RngCase {
 
 const cases = (JSON.parse(readFileSync(join(GOLDEN, 'cases.json'), 'utf8')) as { cases: RngCase[] }).cases;
 
-function sameBits(a: Float32Array, b: Float32Array): number {
+function differentBits(a: Float32Array, b: Float32Array): number {
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   let mismatches = 0;
@@ -34,7 +34,7 @@ describe('torch.randn golden cases (bit-identical float32)', () => {
     const expected = parseNpy(new Uint8Array(readFileSync(join(GOLDEN, c.file)))).data as Float32Array;
     const actual = torchRandn(c.seed, c.shape);
     expect(actual.length).toBe(expected.length);
-    expect(sameBits(actual, expected)).toBe(0);
+    expect(differentBits(actual, expected)).toBe(0);
   });
 });
 
@@ -50,13 +50,13 @@ describe('TorchGenerator state', () => {
     const g = new TorchGenerator(3);
     const a = g.randn([4, 8]);
     const b = g.randn([4, 8]);
-    expect(sameBits(a, b)).toBeGreaterThan(0);
+    expect(differentBits(a, b)).toBeGreaterThan(0);
     g.manualSeed(3);
-    expect(sameBits(g.randn([4, 8]), a)).toBe(0);
+    expect(differentBits(g.randn([4, 8]), a)).toBe(0);
   });
   it('uses only the low 32 bits of a 64-bit seed', () => {
-    expect(sameBits(torchRandn(2n ** 32n + 5n, [20]), torchRandn(5, [20]))).toBe(0);
-    expect(sameBits(torchRandn(2n ** 64n - 1n, [20]), torchRandn(4294967295, [20]))).toBe(0);
+    expect(differentBits(torchRandn(2n ** 32n + 5n, [20]), torchRandn(5, [20]))).toBe(0);
+    expect(differentBits(torchRandn(2n ** 64n - 1n, [20]), torchRandn(4294967295, [20]))).toBe(0);
   });
   it.each([
     [-1, /non-negative/],
@@ -77,12 +77,12 @@ describe('TorchGenerator state', () => {
 describe('batch noise', () => {
   const shape = [3, 4, 8, 8];
   it('one-call = a single randn of the whole batch (ComfyUI)', () => {
-    expect(sameBits(torchBatchNoise(11, shape, 'one-call'), torchRandn(11, shape))).toBe(0);
+    expect(differentBits(torchBatchNoise(11, shape, 'one-call'), torchRandn(11, shape))).toBe(0);
   });
   it('seed-per-image = seed + i for image i, each drawn alone (AUTOMATIC1111)', () => {
     const batch = torchBatchNoise(11, shape, 'seed-per-image');
     const per = 4 * 8 * 8;
-    for (let i = 0; i < 3; i++) expect(sameBits(batch.subarray(i * per, (i + 1) * per), torchRandn(11 + i, [4, 8, 8]))).toBe(0);
+    for (let i = 0; i < 3; i++) expect(differentBits(batch.subarray(i * per, (i + 1) * per), torchRandn(11 + i, [4, 8, 8]))).toBe(0);
   });
 });
 
