@@ -11,14 +11,10 @@ import { decodePng } from '@kirie/core/image/png';
 import { parsePythonJson } from '@kirie/core/io/json';
 import { MoveNetDetector } from '../control/movenet.js';
 import type { BenchSuite } from './types.js';
+import { median } from './stats.js';
 
 const GOLDEN = fileURLToPath(new URL('../../tests/golden/controlnet/', import.meta.url));
 const PHOTO = fileURLToPath(new URL('../test/control/fixtures/astronaut.png', import.meta.url));
-
-function median(samples: number[]): number {
-  const s = [...samples].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function time(runs: number, f: () => unknown): number {
   f();

@@ -16,6 +16,7 @@ import type { OrtSession } from '@kirie/core/runtime/ort';
 import { openModel, type LoadedModel } from '../models/load.js';
 import { writeRandomCheckpoint } from '../models/random.js';
 import type { BenchSuite } from './types.js';
+import { median } from './stats.js';
 
 const STEP = 'KIRIE_BENCH_PIPELINE_STEP';
 const TINY = fileURLToPath(new URL('../../tests/golden/tiny-sd15/tiny-sd15.safetensors', import.meta.url));
@@ -48,11 +49,6 @@ async function timedGeneration(model: LoadedModel, input: GenerateRequestInput):
   const start = performance.now();
   await generateFromRequest(parseGenerateRequest(input), { ort, model: withClock, controlNet: () => Promise.reject(new Error('no ControlNet')), image: () => Promise.reject(new Error('no images')) });
   return { totalMs: performance.now() - start, ortMs: clock.ms };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 interface ChildResult {

@@ -23,6 +23,7 @@ import { bridgePaths } from '../server/paths.js';
 import { BRIDGE_VERSION, startBridge } from '../server/start.js';
 import { ProcessRunner } from '../worker/process-runner.js';
 import type { BenchSuite } from './types.js';
+import { median } from './stats.js';
 
 const MODEL = 'soak-tiny.safetensors';
 const JOBS = 200;
@@ -47,10 +48,6 @@ async function finish(events: AsyncIterable<JobEvent>): Promise<Extract<JobEvent
   for await (const e of events) last = e;
   if (last?.type !== 'done') throw new Error(`soak job ended with ${JSON.stringify(last)}`);
   return last;
-}
-
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[values.length >> 1]!;
 }
 
 async function soak(home: string, report: Parameters<BenchSuite['run']>[0]): Promise<void> {
