@@ -3,7 +3,9 @@
 import { Tensor } from 'onnxruntime-common';
 import type { InferenceSession } from 'onnxruntime-common';
 import { describeControlNetIo, describeSdIo, type ControlNetModel, type SdModel } from '../../src/models/sessions.js';
+import type { RasterImage } from '../../src/image/png.js';
 import type { PromptTokenizer } from '../../src/pipeline/generate.js';
+import type { RequestDeps } from '../../src/pipeline/request.js';
 import type { OrtModule, OrtSession } from '../../src/runtime/ort.js';
 import type { Scheduler, StepResult } from '../../src/schedulers/types.js';
 import type { NoiseSource } from '../../src/rng/noise.js';
@@ -174,6 +176,21 @@ export function fakeModel(opts: { channels?: 4 | 9; control?: boolean; latent: [
 export function fakeControlNet(latent: [number, number]): ControlNetModel & { session: FakeSession } {
   const session = controlnet(latent);
   return { name: 'fake-cn', session, io: describeControlNetIo(session), release: async () => {} };
+}
+
+/** What generateFromRequest needs, all fake: an 8×8-latent model with ControlNet inputs and these uploads. */
+export function fakeDeps(images: ReadonlyMap<string, RasterImage>, patch: Partial<RequestDeps> = {}): RequestDeps {
+  return {
+    ort,
+    model: fakeModel({ latent: [8, 8], control: true }),
+    controlNet: async () => fakeControlNet([8, 8]),
+    image: async (id) => {
+      const image = images.get(id);
+      if (!image) throw new Error(`no image ${id}`);
+      return image;
+    },
+    ...patch,
+  };
 }
 
 /** A deterministic scheduler with simple arithmetic: scale ×0.5, step x − 0.1·eps (drawing one noise per step), addNoise x + n·t/1000. */

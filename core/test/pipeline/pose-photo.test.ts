@@ -8,7 +8,7 @@ import type { RasterImage } from '../../src/image/png.js';
 import { generateFromRequest, type RequestDeps } from '../../src/pipeline/request.js';
 import { formatA1111, modulePreprocessor, parseA1111 } from '../../src/recipe/a1111.js';
 import { parseGenerateRequest, validateGenerateRequest } from '../../src/request/parse.js';
-import { fakeControlNet, fakeModel, live, ort } from './fakes.js';
+import { fakeControlNet, fakeDeps, live } from './fakes.js';
 
 const id = 'b'.repeat(64);
 const minimal = { model: 'fake', prompt: 'a dancer', width: 64, height: 64, steps: 2, scheduler: 'ddim', seed: 1 };
@@ -24,18 +24,7 @@ function fakeDetector(people: PoseDocument['people']): PoseDetector & { seen: Ra
   return { name: 'fake', seen, detect: async (image) => (seen.push(image), { width: image.width, height: image.height, people }) };
 }
 
-function deps(patch: Partial<RequestDeps> = {}): RequestDeps {
-  return {
-    ort,
-    model: fakeModel({ latent: [8, 8], control: true }),
-    controlNet: async () => fakeControlNet([8, 8]),
-    image: async (imageId) => {
-      if (imageId !== id) throw new Error(`no image ${imageId}`);
-      return photo;
-    },
-    ...patch,
-  };
-}
+const deps = (patch: Partial<RequestDeps> = {}) => fakeDeps(new Map([[id, photo]]), patch);
 
 const openposeUnit = (preprocessor: Record<string, unknown> = { type: 'openpose' }) => ({ model: 'cn-openpose', image: id, preprocessor });
 

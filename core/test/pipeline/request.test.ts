@@ -3,23 +3,11 @@ import { generateFromRequest, PerImageNoise, type RequestDeps } from '../../src/
 import { parseGenerateRequest } from '../../src/request/parse.js';
 import { TorchGenerator, torchBatchNoise } from '../../src/rng/torch.js';
 import type { RasterImage } from '../../src/image/png.js';
-import { fakeControlNet, fakeModel, live, ort, textEncoder } from './fakes.js';
+import { fakeControlNet, fakeDeps, fakeModel, live, textEncoder } from './fakes.js';
 
 const images = new Map<string, RasterImage>([['grey64', { width: 64, height: 64, channels: 3, data: new Uint8Array(64 * 64 * 3).fill(128) }]]);
 
-function deps(patch: Partial<RequestDeps> = {}): RequestDeps {
-  return {
-    ort,
-    model: fakeModel({ latent: [8, 8], control: true }),
-    controlNet: async () => fakeControlNet([8, 8]),
-    image: async (id) => {
-      const image = images.get(id);
-      if (!image) throw new Error(`no image ${id}`);
-      return image;
-    },
-    ...patch,
-  };
-}
+const deps = (patch: Partial<RequestDeps> = {}) => fakeDeps(images, patch);
 
 const request = (patch: Record<string, unknown> = {}) => parseGenerateRequest({ model: 'fake', prompt: 'a fox', width: 64, height: 64, steps: 3, scheduler: 'ddim', seed: 42, ...patch });
 
