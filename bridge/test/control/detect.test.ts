@@ -1,5 +1,4 @@
 // Pose detection on real photos, offline: MoveNet + CenterNet from @vladmandic/human on tfjs-wasm.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PersonPose, PoseDocument } from '@kirie/core/control/openpose';
