@@ -26,7 +26,7 @@ function randomPoints(rnd: () => number, n: number, W: number, H: number): (Keyp
     if (rnd() < 0.1) return null;
     // a few on the left/top edge: int(x * W) == 0 must be skipped like util.py's `x > eps`
     const x = i % 7 === 3 ? 0.2 / W : 0.1 + rnd() * 0.8;
-    const y = 0.1 + rnd() * 0.8;
+    const y = i % 7 === 5 ? 0.2 / H : 0.1 + rnd() * 0.8;
     return { x, y, confidence: 1 };
   });
 }
