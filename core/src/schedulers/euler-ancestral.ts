@@ -1,9 +1,8 @@
 // EulerAncestralDiscreteScheduler (diffusers 0.24.0): an Euler step to σ_down plus fresh noise σ_up.
 import { ConfigReader } from './config.js';
-import { readNoiseSchedule, trainSigmas } from './betas.js';
+import { readNoiseSchedule } from './betas.js';
 import { checkSameLength, requireNoise } from './common.js';
-import { EulerBase, floatTimesteps } from './euler-base.js';
-import { interpOnIndexGrid } from './numpy.js';
+import { EulerBase } from './euler-base.js';
 import type { NoiseSource } from '../rng/noise.js';
 import type { PredictionType, Scheduler, SchedulerConfig, StepResult } from './types.js';
 
@@ -14,7 +13,6 @@ export class EulerAncestralDiscreteScheduler extends EulerBase implements Schedu
   readonly className = CLASS;
   readonly config: Readonly<Record<string, unknown>>;
   private readonly predictionType: PredictionType;
-  private readonly stepsOffset: number;
 
   constructor(config: SchedulerConfig = {}) {
     const cfg = new ConfigReader(CLASS, config);
@@ -22,18 +20,14 @@ export class EulerAncestralDiscreteScheduler extends EulerBase implements Schedu
     // diffusers raises NotImplementedError for "sample" in this class.
     const prediction = cfg.choice('prediction_type', ['epsilon', 'v_prediction'] as const, 'epsilon');
     const spacing = cfg.choice('timestep_spacing', ['linspace', 'leading', 'trailing'] as const, 'linspace');
-    const stepsOffset = cfg.nonNegativeInt('steps_offset', 0);
-    super(schedule.numTrainTimesteps, schedule.alphasCumprod, spacing);
+    super(schedule.numTrainTimesteps, schedule.alphasCumprod, spacing, cfg.nonNegativeInt('steps_offset', 0));
     this.predictionType = prediction;
-    this.stepsOffset = stepsOffset;
     this.config = cfg.effective;
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    this.checkSteps(numInferenceSteps);
-    const timesteps = floatTimesteps(this.spacing, numInferenceSteps, this.numTrainTimesteps, this.stepsOffset);
-    const train = trainSigmas(this.alphasCumprod);
-    this.setSchedule(timesteps, timesteps.map((t) => interpOnIndexGrid(t, train)));
+    const { timesteps, sigmas } = this.spacedSchedule(numInferenceSteps);
+    this.setSchedule(timesteps, sigmas);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, noise?: NoiseSource, shape?: readonly number[]): StepResult {

@@ -2,7 +2,8 @@
 // timesteps from the spacing rule, sigmas interpolated from the train sigmas (plus a final 0), input
 // scaling by 1/√(σ²+1), a step index found from the first timestep a loop passes in, and the Euler step
 // itself (the ancestral one goes to σ_down and adds noise after).
-import { arange, linspace, roundHalfEven } from './numpy.js';
+import { trainSigmas } from './betas.js';
+import { arange, interpOnIndexGrid, linspace, roundHalfEven } from './numpy.js';
 import { checkSameLength, checkSteps } from './common.js';
 import { findStepIndex } from './sigmas.js';
 import type { PredictionType, StepResult, TimestepSpacing } from './types.js';
@@ -10,7 +11,7 @@ import type { PredictionType, StepResult, TimestepSpacing } from './types.js';
 const f32 = Math.fround;
 
 /** Float timesteps (already float32 values), descending. */
-export function floatTimesteps(spacing: TimestepSpacing, n: number, numTrain: number, stepsOffset: number): number[] {
+function floatTimesteps(spacing: TimestepSpacing, n: number, numTrain: number, stepsOffset: number): number[] {
   if (spacing === 'linspace') return linspace(0, numTrain - 1, n).map(f32).reverse();
   if (spacing === 'leading') {
     const ratio = Math.floor(numTrain / n);
@@ -31,10 +32,15 @@ export abstract class EulerBase {
     readonly numTrainTimesteps: number,
     readonly alphasCumprod: Float32Array,
     protected readonly spacing: TimestepSpacing,
+    private readonly stepsOffset: number,
   ) {}
 
-  protected checkSteps(n: number): void {
-    checkSteps(this.className, n, this.numTrainTimesteps);
+  /** Timesteps by the spacing rule and their sigmas, before any sigma options; `train` for those that need it. */
+  protected spacedSchedule(numInferenceSteps: number): { timesteps: number[]; sigmas: number[]; train: Float32Array } {
+    checkSteps(this.className, numInferenceSteps, this.numTrainTimesteps);
+    const timesteps = floatTimesteps(this.spacing, numInferenceSteps, this.numTrainTimesteps, this.stepsOffset);
+    const train = trainSigmas(this.alphasCumprod);
+    return { timesteps, sigmas: timesteps.map((t) => interpOnIndexGrid(t, train)), train };
   }
 
   protected setSchedule(timesteps: number[], sigmas: number[]): void {

@@ -1,10 +1,9 @@
 // EulerDiscreteScheduler (diffusers 0.24.0), including Karras sigmas and the churn-free step that
 // still draws one noise tensor per step (pipelines' random streams depend on that draw).
 import { ConfigReader } from './config.js';
-import { readNoiseSchedule, trainSigmas } from './betas.js';
+import { readNoiseSchedule } from './betas.js';
 import { checkSameLength } from './common.js';
-import { EulerBase, floatTimesteps } from './euler-base.js';
-import { interpOnIndexGrid } from './numpy.js';
+import { EulerBase } from './euler-base.js';
 import { karrasSigmas, sigmaToT } from './sigmas.js';
 import type { NoiseSource } from '../rng/noise.js';
 import type { PredictionType, Scheduler, SchedulerConfig, StepResult } from './types.js';
@@ -20,7 +19,6 @@ export class EulerDiscreteScheduler extends EulerBase implements Scheduler {
   private readonly sigmaMin: number | null;
   private readonly sigmaMax: number | null;
   private readonly continuousTime: boolean;
-  private readonly stepsOffset: number;
 
   constructor(config: SchedulerConfig = {}) {
     const cfg = new ConfigReader(CLASS, config);
@@ -32,24 +30,20 @@ export class EulerDiscreteScheduler extends EulerBase implements Scheduler {
     const sigmaMax = cfg.optionalNumber('sigma_max');
     const spacing = cfg.choice('timestep_spacing', ['linspace', 'leading', 'trailing'] as const, 'linspace');
     const timestepType = cfg.choice('timestep_type', ['discrete', 'continuous'] as const, 'discrete');
-    const stepsOffset = cfg.nonNegativeInt('steps_offset', 0);
-    super(schedule.numTrainTimesteps, schedule.alphasCumprod, spacing);
+    super(schedule.numTrainTimesteps, schedule.alphasCumprod, spacing, cfg.nonNegativeInt('steps_offset', 0));
     this.predictionType = predictionType === 'original_sample' ? 'sample' : predictionType;
     this.useKarras = useKarras;
     this.sigmaMin = sigmaMin;
     this.sigmaMax = sigmaMax;
     this.continuousTime = timestepType === 'continuous' && predictionType === 'v_prediction';
-    this.stepsOffset = stepsOffset;
     this.config = cfg.effective;
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    this.checkSteps(numInferenceSteps);
-    let timesteps = floatTimesteps(this.spacing, numInferenceSteps, this.numTrainTimesteps, this.stepsOffset);
-    const train = trainSigmas(this.alphasCumprod);
-    let sigmas = timesteps.map((t) => interpOnIndexGrid(t, train));
+    const spaced = this.spacedSchedule(numInferenceSteps);
+    let { timesteps, sigmas } = spaced;
     if (this.useKarras) {
-      const logSigmas = train.map(Math.log);
+      const logSigmas = spaced.train.map(Math.log);
       sigmas = karrasSigmas(this.sigmaMin ?? sigmas[sigmas.length - 1], this.sigmaMax ?? sigmas[0], numInferenceSteps);
       timesteps = sigmas.map((s) => f32(sigmaToT(s, logSigmas)));
     }
