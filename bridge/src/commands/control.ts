@@ -20,8 +20,8 @@ export function registerControlCommand(program: Command): void {
 
   control
     .command('pose')
-    .description('detect body poses in a PNG photo (MoveNet, offline) and draw the OpenPose control image')
-    .argument('<image>', 'a PNG photo')
+    .description('detect body poses in a photo, PNG or JPEG (MoveNet, offline) and draw the OpenPose control image')
+    .argument('<image>', 'a PNG or JPEG photo')
     .requiredOption('--out <png>', 'where to write the control image')
     .option('--json <file>', 'also write the detected poses as OpenPose JSON (pixel coordinates)')
     .action(async (image: string, opts: { out: string; json?: string }) => {
@@ -53,7 +53,7 @@ export function registerControlCommand(program: Command): void {
   control
     .command('canny')
     .description('canny edges exactly as cv2.Canny (OpenCV 4.6.0) on the RGB image, as ControlNet does')
-    .argument('<image>', 'a PNG image (alpha is composited over white)')
+    .argument('<image>', 'a PNG or JPEG image (PNG alpha is composited over white)')
     .requiredOption('--out <png>', 'where to write the edges (gray PNG, 0/255)')
     .option('--low <n>', 'low threshold', intOption('low', 0, 100000), 100)
     .option('--high <n>', 'high threshold', intOption('high', 0, 100000), 200)

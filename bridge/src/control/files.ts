@@ -1,7 +1,8 @@
-// PNG and pose-JSON files for the control commands and the controlnet verify kind, with errors that name
+// Image (PNG, JPEG) and pose-JSON files for the control commands and the controlnet verify kind, with errors that name
 // the file and what was wrong with it.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { decodePng, encodePng, type RasterImage } from '@kirie/core/image/png';
+import { decodeImage } from '@kirie/core/image/decode';
+import { encodePng, type RasterImage } from '@kirie/core/image/png';
 import { parsePythonJson } from '@kirie/core/io/json';
 import { parsePoseJson, type ParsePoseOptions, type PoseDocument } from '@kirie/core/control/openpose';
 
@@ -17,9 +18,9 @@ function read(path: string, what: string): Buffer {
 export function readImage(path: string, what = 'image'): RasterImage {
   const bytes = read(path, what);
   try {
-    return decodePng(bytes);
+    return decodeImage(bytes);
   } catch (err) {
-    throw new Error(`${what} ${path}: not a readable 8-bit PNG (${(err as Error).message})`);
+    throw new Error(`${what} ${path}: not a readable 8-bit PNG or JPEG (${(err as Error).message})`);
   }
 }
 

@@ -2,13 +2,14 @@
 // file's bytes, as the server stores uploads), so a request refers to them the same way everywhere.
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { decodePng, type RasterImage } from '@kirie/core/image/png';
+import { decodeImage } from '@kirie/core/image/decode';
+import type { RasterImage } from '@kirie/core/image/png';
 import { contentId } from '../jobs/images.js';
 
 export class ImageFiles {
   private readonly byId = new Map<string, RasterImage>();
 
-  /** Reads a PNG, returns its id. */
+  /** Reads a PNG or JPEG, returns its id. */
   add(path: string, what: string): string {
     let bytes: Uint8Array;
     try {
@@ -18,9 +19,9 @@ export class ImageFiles {
     }
     let image: RasterImage;
     try {
-      image = decodePng(bytes);
+      image = decodeImage(bytes);
     } catch (err) {
-      throw new Error(`${what} ${path}: not a readable PNG (${(err as Error).message})`);
+      throw new Error(`${what} ${path}: not a readable PNG or JPEG (${(err as Error).message})`);
     }
     const id = contentId(bytes);
     this.byId.set(id, image);

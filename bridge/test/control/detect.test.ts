@@ -1,5 +1,9 @@
 // Pose detection on real photos, offline: MoveNet + CenterNet from @vladmandic/human on tfjs-wasm.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encode as encodeJpeg } from 'jpeg-js';
+import { orient } from '@kirie/core/image/decode';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PersonPose, PoseDocument } from '@kirie/core/control/openpose';
 import { toRgb } from '@kirie/core/control/preprocess';
@@ -63,6 +67,28 @@ describe('MoveNet pose detection (offline, wasm)', () => {
     const r = pck(doc, doc.people[0]!, ref, ref.people[0]!);
     console.log(`astronaut PCK@0.2 = ${r.matched}/${r.total} (threshold ${r.threshold.toFixed(1)} px)`);
     expect(r.pck).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it('finds the astronaut in a sideways phone JPEG, turned upright by its EXIF orientation', async () => {
+    // Stored rotated 90° counter-clockwise with EXIF orientation 6 ("rotate clockwise to display"), as phones do.
+    const upright = toRgb(readImage(join(fixtures, 'astronaut.png')));
+    const sideways = orient(upright, 8);
+    const rgba = new Uint8Array(sideways.width * sideways.height * 4).fill(255);
+    for (let i = 0; i < sideways.width * sideways.height; i++) rgba.set(sideways.data.subarray(i * 3, i * 3 + 3), i * 4);
+    const plain = new Uint8Array(encodeJpeg({ width: sideways.width, height: sideways.height, data: rgba }, 95).data);
+    const tiff = [0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0];
+    const payload = [0x45, 0x78, 0x69, 0x66, 0, 0, ...tiff];
+    const app1 = [0xff, 0xe1, 0, payload.length + 2, ...payload];
+    const file = join(mkdtempSync(join(tmpdir(), 'kirie-jpeg-')), 'astronaut-sideways.jpg');
+    writeFileSync(file, new Uint8Array([...plain.subarray(0, 2), ...app1, ...plain.subarray(2)]));
+
+    const photo = readImage(file);
+    expect([photo.width, photo.height]).toEqual([upright.width, upright.height]);
+    const doc = await detector.detect(photo);
+    expect(doc.people).toHaveLength(1);
+    expectPlausible(doc, doc.people[0]!);
+    const ref = readPose(join(fixtures, 'astronaut.pose.json'));
+    expect(pck(doc, doc.people[0]!, ref, ref.people[0]!).pck).toBeGreaterThanOrEqual(0.75);
   });
 
   it('finds the cameraman with his head where it is annotated', async () => {
