@@ -3,7 +3,8 @@
 // and keeps the bridge settings in the plugin's localStorage. The only place that touches
 // require('photoshop') / require('uxp') is the two lines handing them to the adapter and the file picker.
 import { KirieClient } from '@kirie/core/client/client';
-import { decodePng, type RasterImage } from '@kirie/core/image/png';
+import { decodeImage } from '@kirie/core/image/decode';
+import type { RasterImage } from '@kirie/core/image/png';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { GenerationCancelled } from '../../shared/src/job.js';
 import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
@@ -54,15 +55,15 @@ async function pickPose(): Promise<void> {
 }
 
 async function pickPhoto(): Promise<void> {
-  const file = await storage.localFileSystem.getFileForOpening({ types: ['png'] });
+  const file = await storage.localFileSystem.getFileForOpening({ types: ['png', 'jpg', 'jpeg'] });
   if (!file) return;
   try {
-    photo = { name: file.name, image: decodePng(new Uint8Array((await file.read({ format: storage.formats.binary })) as ArrayBuffer)) };
+    photo = { name: file.name, image: decodeImage(new Uint8Array((await file.read({ format: storage.formats.binary })) as ArrayBuffer)) };
     $('photo-name').textContent = file.name;
   } catch (err) {
     photo = null;
     $('photo-name').textContent = 'none';
-    status(`${file.name} could not be read as a PNG: ${(err as Error).message}`, true);
+    status(`${file.name} could not be read as a PNG or JPEG: ${(err as Error).message}`, true);
   }
 }
 
