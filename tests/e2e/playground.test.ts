@@ -1,9 +1,12 @@
 // The playground in real headless Chromium against a real bridge (tiny model): connect with the token
-// from the URL fragment, generate with live progress, paint a mask over an opened image, cancel.
+// from the URL fragment, generate with live progress, paint a mask over an opened image, guide with a
+// pose through the tiny ControlNet, cancel.
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '@kirie/core/image/png';
-import { DEMO, startE2eBridge, type E2eBridge } from './bridge-harness.js';
+import { DEMO, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
 
 let bridge: E2eBridge;
 let browser: Browser;
@@ -11,6 +14,8 @@ let page: Page;
 
 beforeAll(async () => {
   bridge = await startE2eBridge({ playground: true });
+  // Listed before the page connects, so the Control section shows; its YAML sidecar says it is tiny.
+  for (const ext of ['safetensors', 'yaml']) await copyFile(join(ROOT, `tests/golden/tiny-sd15/tiny-controlnet.${ext}`), join(bridge.modelsDir, `tiny-pose.${ext}`));
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -79,6 +84,24 @@ describe('playground', () => {
     await page.reload();
     await page.waitForFunction((n) => document.querySelectorAll('#history li.result img').length === n, before.length);
     expect(await page.$$eval('#history li.result pre.recipe', (l) => l.map((e) => e.textContent))).toEqual(before);
+  });
+
+  it('guides a generation with a pose JSON through a ControlNet', async () => {
+    await page.click('#clear-image');
+    await page.selectOption('#control-model', 'tiny-pose.safetensors');
+    await page.selectOption('#control-source', 'pose');
+    await page.setInputFiles('#control-file', join(ROOT, 'tests/golden/controlnet/openpose/pose_single.json'));
+    await page.fill('#control-scale', '0.5');
+    await setForm({ prompt: 'a dancer', width: '64', height: '64', steps: '2', seed: '5' });
+    const before = await page.$$eval('#history li.result', (l) => l.length);
+    await page.click('#generate');
+    await page.waitForFunction((n) => document.querySelectorAll('#history li.result img').length > n, before);
+    expect(await page.textContent('#message')).toBe('');
+    const recipe = JSON.parse((await page.textContent('#history li.result pre.recipe'))!);
+    expect(recipe.request.control).toEqual([expect.objectContaining({ model: 'tiny-pose.safetensors', scale: 0.5, preprocessor: { type: 'none' } })]);
+    expect(recipe.request.control[0].pose.people).toHaveLength(1);
+    expect(await page.textContent('#history li.result summary')).toContain('ControlNet tiny-pose.safetensors');
+    await page.selectOption('#control-model', '');
   });
 
   it('cancels a running job', async () => {

@@ -4,13 +4,16 @@
 import { KirieClient } from '@kirie/core/client/client';
 import { KirieApiError, type GenerateRequestInput, type JobEvent, type Recipe, type StyleInfo } from '@kirie/core/client/protocol';
 import { applyStyle } from '@kirie/core/styles/presets';
-import { PaintStage } from './canvas.js';
+import { fileAsPng, PaintStage } from './canvas.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
 const TOKEN_KEY = 'kirie.token';
 const HISTORY_KEY = 'kirie.history';
 const HISTORY_SIZE = 24;
+
+type ControlUnitInput = NonNullable<GenerateRequestInput['control']>[number];
+type ControlSource = 'pose' | NonNullable<ControlUnitInput['preprocessor']>['type'];
 
 const stage = new PaintStage($<HTMLCanvasElement>('image'), $<HTMLCanvasElement>('mask'));
 let client: KirieClient | null = null;
@@ -36,6 +39,9 @@ async function connect(token: string): Promise<void> {
     $('token-form').hidden = true;
     $('status').textContent = `bridge ${health.version} on ${health.device}${health.deviceNote ? ` (${health.deviceNote})` : ''}`;
     fillSelect($<HTMLSelectElement>('model'), models.filter((m) => m.kind === 'checkpoint' || m.kind === 'onnx' || m.kind === 'inpaint').map((m) => [m.id, m.note ? `${m.name} — ${m.note}` : m.name]));
+    const controlNets = models.filter((m) => m.kind === 'controlnet');
+    fillSelect($<HTMLSelectElement>('control-model'), [['', 'off'], ...controlNets.map((m): [string, string] => [m.id, m.name])]);
+    $('control').hidden = controlNets.length === 0;
     fillSelect($<HTMLSelectElement>('style'), [['', 'none'], ...styles.map((s): [string, string] => [s.id, s.name])]);
     if (models.length === 0) say('No models yet: copy an SD1.5 .safetensors checkpoint into the models folder (or start with --demo).');
     await restoreHistory();
@@ -81,7 +87,30 @@ async function buildRequest(): Promise<GenerateRequestInput> {
     request.strength = Number(input('strength').value);
     if (stage.hasMask) request.mask = (await c.uploadImage(await stage.maskPng())).id;
   }
+  const control = await controlUnit(c);
+  if (control) request.control = [control];
   return request;
+}
+
+/** The Control section as one unit, or none while its ControlNet is off. */
+async function controlUnit(c: KirieClient): Promise<ControlUnitInput | undefined> {
+  const model = $<HTMLSelectElement>('control-model').value;
+  if (!model) return undefined;
+  const source = $<HTMLSelectElement>('control-source').value as ControlSource;
+  const file = input('control-file').files?.[0];
+  if (!file) throw new Error(`Choose ${source === 'pose' ? 'a pose JSON file' : 'an image'} for the ControlNet, or turn it off.`);
+  const scale = Number(input('control-scale').value);
+  if (source === 'pose') {
+    try {
+      return { model, pose: JSON.parse(await file.text()), scale };
+    } catch {
+      throw new Error(`${file.name} is not JSON: choose an OpenPose pose file.`);
+    }
+  }
+  const png = await fileAsPng(file).catch(() => {
+    throw new Error(`${file.name} is not an image the browser can read.`);
+  });
+  return { model, image: (await c.uploadImage(png)).id, preprocessor: { type: source }, scale };
 }
 
 function showProgress(event: Extract<JobEvent, { type: 'progress' }>): void {
@@ -110,7 +139,8 @@ async function addResult(imageId: string, recipe: Recipe): Promise<void> {
   use.addEventListener('click', () => stage.setImage(img));
   const details = document.createElement('details');
   const summary = document.createElement('summary');
-  summary.textContent = `seed ${recipe.request.seed} · ${recipe.request.steps} steps · ${recipe.durationMs} ms`;
+  const controls = recipe.request.control.map((u) => ` · ControlNet ${u.model}`).join('');
+  summary.textContent = `seed ${recipe.request.seed} · ${recipe.request.steps} steps${controls} · ${recipe.durationMs} ms`;
   const pre = document.createElement('pre');
   pre.className = 'recipe';
   pre.textContent = JSON.stringify(recipe, null, 2);
@@ -196,6 +226,12 @@ input('open').addEventListener('change', () => {
   const file = input('open').files?.[0];
   if (file) void loadPicture(file);
 });
+$('control-source').addEventListener('change', () => {
+  // A pose file is not an image and vice versa: the pick starts over.
+  input('control-file').value = '';
+  input('control-file').accept = $<HTMLSelectElement>('control-source').value === 'pose' ? '.json,application/json' : 'image/*';
+});
+input('control-scale').addEventListener('input', () => ($('control-scale-value').textContent = input('control-scale').value));
 $('clear-image').addEventListener('click', () => stage.clearImage());
 $('clear-mask').addEventListener('click', () => stage.clearMask());
 input('brush').addEventListener('input', () => (stage.brush = Number(input('brush').value)));

@@ -112,6 +112,16 @@ export class PaintStage {
   }
 }
 
+/** Any image file the browser can read, as PNG bytes: the bridge takes PNG uploads only. */
+export async function fileAsPng(file: Blob): Promise<Uint8Array> {
+  const bitmap = await createImageBitmap(file);
+  const canvas = document.createElement('canvas');
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
+  return pngBytes(canvas);
+}
+
 function pngBytes(canvas: HTMLCanvasElement): Promise<Uint8Array> {
   return new Promise((resolve, reject) =>
     canvas.toBlob((blob) => (blob ? blob.arrayBuffer().then((b) => resolve(new Uint8Array(b)), reject) : reject(new Error('the canvas could not be encoded as PNG'))), 'image/png'),
