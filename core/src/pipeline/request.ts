@@ -2,6 +2,7 @@
 // by id, its control units turned into control maps (pose render, pose detection, canny) and ControlNets,
 // then the pipeline. Everything host-specific (files, sessions, the pose detector) comes in through RequestDeps.
 import { canny } from '../control/canny.js';
+import { toRgb } from '../control/preprocess.js';
 import type { PoseDetector } from '../control/detector.js';
 import { parsePoseJson, placePose } from '../control/openpose.js';
 import { renderPose } from '../control/render.js';
@@ -77,7 +78,10 @@ async function controlImage(unit: ControlUnit, request: GenerateRequest, deps: R
   }
   // A control image of another size is stretched to the generation's (ControlNet's "Just Resize"), before edge detection.
   const image = source.width === width && source.height === height ? source : await resizeImage(source, { width, height });
-  return unit.preprocessor.type === 'canny' ? canny(image, { low: unit.preprocessor.low, high: unit.preprocessor.high }) : image;
+  // The picture a user sees: transparency flattened over white, as ControlNet's HWC3 does (browser-encoded
+  // PNGs and host layers nearly always carry an alpha channel, with black under the transparent pixels).
+  const rgb = toRgb(image);
+  return unit.preprocessor.type === 'canny' ? canny(rgb, { low: unit.preprocessor.low, high: unit.preprocessor.high }) : rgb;
 }
 
 export async function generateFromRequest(request: GenerateRequest, deps: RequestDeps): Promise<PipelineResult> {
