@@ -4,7 +4,7 @@
 import { KirieClient } from '@kirie/core/client/client';
 import { KirieApiError, type GenerateRequestInput, type JobEvent, type Recipe, type StyleInfo } from '@kirie/core/client/protocol';
 import { applyStyle } from '@kirie/core/styles/presets';
-import { fileAsRgbPng, PaintStage } from './canvas.js';
+import { fileAsPng, PaintStage } from './canvas.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
@@ -107,7 +107,7 @@ async function controlUnit(c: KirieClient): Promise<ControlUnitInput | undefined
       throw new Error(`${file.name} is not JSON: choose an OpenPose pose file.`);
     }
   }
-  const png = await fileAsRgbPng(file).catch(() => {
+  const png = await fileAsPng(file).catch(() => {
     throw new Error(`${file.name} is not an image the browser can read.`);
   });
   return { model, image: (await c.uploadImage(png)).id, preprocessor: { type: source }, scale };

@@ -1,8 +1,6 @@
 /// <reference lib="dom" />
 // The playground's two canvases: the source image, and a mask the user paints over it with a round
 // brush (white = repaint). Both export as PNG bytes for upload.
-import { toRgb } from '@kirie/core/control/preprocess';
-import { encodePng } from '@kirie/core/image/png';
 
 export class PaintStage {
   private painting = false;
@@ -114,19 +112,14 @@ export class PaintStage {
   }
 }
 
-/**
- * Any image file the browser can read, as an RGB PNG for a control image: alpha composited over white as
- * ControlNet's HWC3 does, since the bridge's canny preprocessor takes no alpha (a canvas PNG always has it).
- */
-export async function fileAsRgbPng(file: Blob): Promise<Uint8Array> {
+/** Any image file the browser can read (PNG, JPEG, WebP, …) as PNG bytes to upload; the bridge flattens alpha. */
+export async function fileAsPng(file: Blob): Promise<Uint8Array> {
   const bitmap = await createImageBitmap(file);
   const canvas = document.createElement('canvas');
   canvas.width = bitmap.width;
   canvas.height = bitmap.height;
-  const context = canvas.getContext('2d')!;
-  context.drawImage(bitmap, 0, 0);
-  const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
-  return encodePng(toRgb({ width: bitmap.width, height: bitmap.height, channels: 4, data: new Uint8Array(data.buffer) }));
+  canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
+  return pngBytes(canvas);
 }
 
 function pngBytes(canvas: HTMLCanvasElement): Promise<Uint8Array> {
