@@ -1,14 +1,11 @@
 // Verify kind for tests/golden/components: builds every SD1.5 component graph from the tiny LDM
 // checkpoints with core/src/models/build.ts, runs it on CPU with onnxruntime-node and compares with the
 // diffusers/transformers reference outputs within the golden README's tolerances.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { parse as parseYaml } from 'yaml';
-import { archFromLdmConfig, type SdArchitecture } from '@kirie/core/models/arch';
 import { buildComponent } from '@kirie/core/models/build';
 import type { BuildOptions, Component } from '@kirie/core/models/types';
-import { SafetensorsFile } from '../../models/safetensors-file.js';
+import { openCheckpoint, type OpenedCheckpoint as Checkpoint } from '../../models/checkpoint.js';
 import { allClose } from '../compare.js';
 import { readNpy } from '../files.js';
 import type { CaseFile, CaseResult, VerifyKind } from '../types.js';
@@ -16,19 +13,13 @@ import type { CaseFile, CaseResult, VerifyKind } from '../types.js';
 /** README "Measured float32 sensitivity and recommended tolerances". */
 const TOL = { text: 1e-4, unet: 2e-4, vae: 1e-4, controlnet: 2e-4 } as const;
 
-interface Checkpoint {
-  source: SafetensorsFile;
-  arch: SdArchitecture;
-}
-
-async function openCheckpoint(root: string, name: string): Promise<Checkpoint> {
-  const base = join(root, 'tiny-sd15', name);
-  const source = await SafetensorsFile.open(`${base}.safetensors`);
-  return { source, arch: archFromLdmConfig(parseYaml(readFileSync(`${base}.yaml`, 'utf8'))) };
+/** A tiny checkpoint of the golden tree, opened (and its sidecar YAML read) as a user's checkpoint is. */
+function openTiny(root: string, name: string): Promise<Checkpoint> {
+  return openCheckpoint(join(root, 'tiny-sd15', `${name}.safetensors`));
 }
 
 export async function sessionFor(ckpt: Checkpoint, component: Component, options: Partial<BuildOptions> = {}): Promise<ort.InferenceSession> {
-  const bytes = await buildComponent(component, ckpt.source, ckpt.arch, { precision: 'fp32', ...options });
+  const bytes = await buildComponent(component, ckpt.file, ckpt.arch, { precision: 'fp32', ...options });
   return ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, graphOptimizationLevel: 'all' });
 }
 
@@ -159,25 +150,25 @@ export const componentsKind: VerifyKind = {
   async *run(file: CaseFile): AsyncIterable<CaseResult> {
     if (!file.root) throw new Error(`${file.path}: no tiny-sd15/ folder above this case directory`);
     const cases = file.json.cases as Record<string, any>;
-    const base = await openCheckpoint(file.root, 'tiny-sd15');
+    const base = await openTiny(file.root, 'tiny-sd15');
     try {
       yield* textEncoderCases(file.dir, base, cases);
       yield* vaeCases(file.dir, base, cases);
       yield* unetCases(file.dir, base, 'unet', cases.unet);
-      const control = await openCheckpoint(file.root, 'tiny-controlnet');
+      const control = await openTiny(file.root, 'tiny-controlnet');
       try {
         yield* controlNetCases(file.dir, base, control, cases.controlnet);
       } finally {
-        await control.source.close();
+        await control.file.close();
       }
     } finally {
-      await base.source.close();
+      await base.file.close();
     }
-    const inpaint = await openCheckpoint(file.root, 'tiny-sd15-inpainting');
+    const inpaint = await openTiny(file.root, 'tiny-sd15-inpainting');
     try {
       yield* unetCases(file.dir, inpaint, 'unet_inpaint', cases.unet_inpaint);
     } finally {
-      await inpaint.source.close();
+      await inpaint.file.close();
     }
   },
 };
