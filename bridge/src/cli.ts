@@ -1,5 +1,6 @@
 // kirie — the bridge's command line. Each command lives in its own module under commands/.
 import { Command } from 'commander';
+import { KIRIE_VERSION } from './version.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerControlCommand } from './commands/control.js';
 import { registerGenerateCommand } from './commands/generate.js';
@@ -7,7 +8,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerModelsCommand } from './commands/models.js';
 
-const program = new Command('kirie').description('Kirie: Stable Diffusion and ControlNet for Photoshop and Figma, on your own GPU').version('0.1.0');
+const program = new Command('kirie').description('Kirie: Stable Diffusion and ControlNet for Photoshop and Figma, on your own GPU').version(KIRIE_VERSION);
 
 registerVerifyCommand(program);
 registerControlCommand(program);

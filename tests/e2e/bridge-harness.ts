@@ -12,8 +12,9 @@ import { classifyModel } from '../../bridge/src/registry/classify.js';
 import { FolderRegistry } from '../../bridge/src/registry/registry.js';
 import type { Limits } from '../../bridge/src/server/limits.js';
 import { bridgePaths } from '../../bridge/src/server/paths.js';
-import { BRIDGE_VERSION, startBridge, type RunningBridge } from '../../bridge/src/server/start.js';
+import { startBridge, type RunningBridge } from '../../bridge/src/server/start.js';
 import { ProcessRunner } from '../../bridge/src/worker/process-runner.js';
+import { KIRIE_VERSION } from '../../bridge/src/version.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const DEMO = 'demo-tiny.safetensors';
@@ -54,7 +55,7 @@ export async function startE2eBridge(options: { limits?: Partial<Limits>; playgr
   // Where `kirie serve` keeps it (bridge/dist): npm imports resolve from node_modules, assets from bridge/.
   await mkdir(join(ROOT, 'bridge/dist'), { recursive: true });
   const bundleDir = await mkdtemp(join(ROOT, 'bridge/dist/e2e-'));
-  const runner = new ProcessRunner({ workerPath: await bundleWorker(bundleDir), modelsDir: paths.models, cacheDir: CACHE, device: 'cpu', memoryBudget: 2 ** 30, version: BRIDGE_VERSION, cancelGraceMs: options.cancelGraceMs ?? 3000 });
+  const runner = new ProcessRunner({ workerPath: await bundleWorker(bundleDir), modelsDir: paths.models, cacheDir: CACHE, device: 'cpu', memoryBudget: 2 ** 30, version: KIRIE_VERSION, cancelGraceMs: options.cancelGraceMs ?? 3000 });
   let playgroundDir: string | undefined;
   if (options.playground) {
     playgroundDir = join(home, 'playground');

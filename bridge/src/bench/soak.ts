@@ -20,10 +20,11 @@ import { writeRandomCheckpoint } from '../models/random.js';
 import { classifyModel } from '../registry/classify.js';
 import { FolderRegistry } from '../registry/registry.js';
 import { bridgePaths } from '../server/paths.js';
-import { BRIDGE_VERSION, startBridge } from '../server/start.js';
+import { startBridge } from '../server/start.js';
 import { ProcessRunner } from '../worker/process-runner.js';
 import type { BenchSuite } from './types.js';
 import { median } from './stats.js';
+import { KIRIE_VERSION } from '../version.js';
 
 const MODEL = 'soak-tiny.safetensors';
 const JOBS = 200;
@@ -54,7 +55,7 @@ async function soak(home: string, report: Parameters<BenchSuite['run']>[0]): Pro
   const paths = bridgePaths({ home });
   await mkdir(paths.models, { recursive: true });
   await writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: 0, out: join(paths.models, MODEL) });
-  const runner = new ProcessRunner({ workerPath: fileURLToPath(new URL('./worker.mjs', import.meta.url)), modelsDir: paths.models, cacheDir: paths.cache, device: 'cpu', memoryBudget: 2 ** 30, version: BRIDGE_VERSION });
+  const runner = new ProcessRunner({ workerPath: fileURLToPath(new URL('./worker.mjs', import.meta.url)), modelsDir: paths.models, cacheDir: paths.cache, device: 'cpu', memoryBudget: 2 ** 30, version: KIRIE_VERSION });
   const bridge = await startBridge({ paths, registry: new FolderRegistry({ dir: paths.models, classify: classifyModel }), runner, port: 0 });
   try {
     const client = new KirieClient({ url: bridge.url, token: bridge.token, WebSocket: WebSocket as unknown as WebSocketConstructorLike });

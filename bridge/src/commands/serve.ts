@@ -7,9 +7,10 @@ import { writeRandomCheckpoint } from '../models/random.js';
 import { classifyModel } from '../registry/classify.js';
 import { FolderRegistry } from '../registry/registry.js';
 import { bridgePaths } from '../server/paths.js';
-import { BRIDGE_VERSION, startBridge } from '../server/start.js';
+import { startBridge } from '../server/start.js';
 import { parseDevice } from '../runtime/session.js';
 import { ProcessRunner } from '../worker/process-runner.js';
+import { KIRIE_VERSION } from '../version.js';
 
 /** The bundled demo model: random weights in the tiny SD1.5 topology, made by `kirie models random`. */
 export const DEMO_MODEL = 'kirie-demo-tiny-random.safetensors';
@@ -54,7 +55,7 @@ export function registerServeCommand(program: Command): void {
         cacheDir: paths.cache,
         device,
         memoryBudget: memory * 1024 ** 3,
-        version: BRIDGE_VERSION,
+        version: KIRIE_VERSION,
         log: (line) => console.log(`kirie: ${line}`),
       });
       await runner.start();

@@ -10,8 +10,8 @@ import { buildApp } from './app.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import type { BridgePaths } from './paths.js';
 import { loadOrCreateToken } from './token.js';
+import { KIRIE_VERSION } from '../version.js';
 
-export const BRIDGE_VERSION = '0.1.0';
 
 export interface StartOptions {
   paths: BridgePaths;
@@ -63,7 +63,7 @@ export async function startBridge(options: StartOptions): Promise<RunningBridge>
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const { token, created } = await loadOrCreateToken(options.paths.token);
   const images = new ImageStore(options.paths.images);
-  const queue = new JobQueue({ runner: options.runner, images, outputs: options.paths.outputs, capacity: limits.queue, bridgeVersion: BRIDGE_VERSION });
+  const queue = new JobQueue({ runner: options.runner, images, outputs: options.paths.outputs, capacity: limits.queue, bridgeVersion: KIRIE_VERSION });
   const app = await buildApp({
     token,
     queue,
@@ -71,7 +71,7 @@ export async function startBridge(options: StartOptions): Promise<RunningBridge>
     registry: options.registry,
     runner: options.runner,
     limits,
-    version: BRIDGE_VERSION,
+    version: KIRIE_VERSION,
     lan: options.lan ?? false,
     ...(options.playgroundDir ? { playgroundDir: options.playgroundDir } : {}),
   });
