@@ -1,19 +1,15 @@
-// Runs a prepared generation in this process: opens the model and ControlNets, runs the core pipeline
-// on onnxruntime-node, and writes each image as a PNG carrying its recipe.
+// Runs a prepared generation in this process: opens the model and ControlNets, runs the request exactly
+// as the bridge's generation process does (request-run.ts), and writes each PNG with its recipe.
 import { writeFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { encodePng } from '@kirie/core/image/png';
+import { extname } from 'node:path';
 import type { ControlNetModel } from '@kirie/core/models/sessions';
 import type { StepProgress } from '@kirie/core/pipeline/generate';
-import { generateFromRequest } from '@kirie/core/pipeline/request';
-import { recipeText } from '@kirie/core/recipe/recipe';
 import type { GenerateRequest } from '@kirie/core/request/schema';
-import { sharedPoseDetector } from '../control/lazy-detector.js';
 import { openControlNet, openModel } from '../models/load.js';
 import type { Device } from '../runtime/session.js';
+import { KIRIE_VERSION } from '../version.js';
 import { modelShortHash, type ImageFiles } from './images.js';
-import { withText } from './png-text.js';
+import { runRequest } from './request-run.js';
 
 export interface RunOptions {
   device: Device;
@@ -37,25 +33,24 @@ export async function runGeneration(request: GenerateRequest, images: ImageFiles
   const model = await openModel(request.model, { device: opts.device, log: opts.log });
   const nets = new Map<string, ControlNetModel>();
   try {
-    const result = await generateFromRequest(request, {
-      ort,
+    const pngs = await runRequest(request, {
       model,
+      modelHash: await modelShortHash(request.model),
+      image: async (id) => images.get(id),
       controlNet: async (name) => {
         if (!nets.has(name)) nets.set(name, await openControlNet(name, { device: opts.device, log: opts.log }));
         return nets.get(name)!;
       },
-      image: async (id) => images.get(id),
-      poseDetector: sharedPoseDetector,
       signal: opts.signal,
+      version: KIRIE_VERSION,
       previewEvery: 0,
       onProgress: (p) => {
         opts.onProgress?.(p);
         if (p.step === p.total) opts.onPhase?.('decoding');
       },
     });
-    const context = { modelName: basename(request.model), modelHash: await modelShortHash(request.model), version: 'Kirie 0.1.0' };
-    const paths = outputPaths(opts.out, result.images.length);
-    result.images.forEach((image, i) => writeFileSync(paths[i], withText(encodePng(image), recipeText(request, i, context))));
+    const paths = outputPaths(opts.out, pngs.length);
+    pngs.forEach((png, i) => writeFileSync(paths[i], png));
     return paths;
   } finally {
     for (const net of nets.values()) await net.release();

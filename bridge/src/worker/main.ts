@@ -7,7 +7,7 @@ import { modelShortHash } from '../generate/images.js';
 import { modelPath } from '../registry/registry.js';
 import { parseDevice, preferredProvider } from '../runtime/session.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
-import { runRequest } from './generate.js';
+import { runRequest } from '../generate/request-run.js';
 import { LoadedModels } from './models.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;

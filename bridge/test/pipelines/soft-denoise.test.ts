@@ -12,7 +12,7 @@ import type { GenerateRequestInput } from '@kirie/core/request/schema';
 import { readText } from '../../src/generate/png-text.js';
 import { openModel } from '../../src/models/load.js';
 import type { LoadedModel } from '../../src/models/options.js';
-import { runRequest } from '../../src/worker/generate.js';
+import { runRequest } from '../../src/generate/request-run.js';
 
 const MODEL = join(import.meta.dirname, '../../../tests/golden/tiny-sd15/tiny-sd15.safetensors');
 const S = 64;

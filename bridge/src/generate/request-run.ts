@@ -1,4 +1,4 @@
-// One request, as the generation process runs it. Inpaint requests with `inpaint` options go through
+// One request, as the bridge's generation process and `kirie generate` both run it. Inpaint requests with `inpaint` options go through
 // the shared geometry (core/src/image): context crop to the model size, generation, colour match and
 // seamless composite back onto the whole original. Every result carries its recipe as PNG text, like
 // `kirie generate` writes it.
@@ -11,7 +11,7 @@ import { generateFromRequest, type RequestDeps } from '@kirie/core/pipeline/requ
 import { recipeText } from '@kirie/core/recipe/recipe';
 import type { GenerateRequest } from '@kirie/core/request/schema';
 import { sharedPoseDetector } from '../control/lazy-detector.js';
-import { withText } from '../generate/png-text.js';
+import { withText } from './png-text.js';
 import type { LoadedModel } from '../models/load.js';
 
 export interface RequestRun {
@@ -19,15 +19,17 @@ export interface RequestRun {
   modelHash: string | undefined;
   image(id: string): Promise<RasterImage>;
   controlNet: RequestDeps['controlNet'];
-  signal: AbortSignal;
+  signal?: AbortSignal;
   onProgress(progress: StepProgress): void;
+  /** A latent preview with every Nth progress event (default 1); 0 for none, when nobody looks at them. */
+  previewEvery?: number;
   version: string;
 }
 
 export async function runRequest(asked: GenerateRequest, run: RequestRun): Promise<Uint8Array[]> {
   // planInpaint's feathered mask is made for soft denoising; the recipe records the mode that ran.
   const request: GenerateRequest = asked.inpaint && asked.mask !== undefined ? { ...asked, maskMode: asked.maskMode ?? 'soft' } : asked;
-  const deps = { ort, model: run.model, controlNet: run.controlNet, poseDetector: sharedPoseDetector, signal: run.signal, previewEvery: 1, onProgress: run.onProgress };
+  const deps = { ort, model: run.model, controlNet: run.controlNet, poseDetector: sharedPoseDetector, signal: run.signal, previewEvery: run.previewEvery ?? 1, onProgress: run.onProgress };
   let images: RasterImage[];
   if (request.inpaint && request.initImage !== undefined && request.mask !== undefined) {
     const original = await run.image(request.initImage);
