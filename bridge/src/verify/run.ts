@@ -57,6 +57,12 @@ export async function verifyDirectory(dir: string, options: VerifyOptions): Prom
       continue;
     }
     if (options.kinds?.length && !options.kinds.includes(kind.kind)) continue;
+    const missing = kind.missingFeatures?.(file);
+    if (missing) {
+      summary.unsupported++;
+      options.onResult({ case: name, kind: kind.kind, supported: false, detail: `needs what this version lacks: ${missing}` });
+      continue;
+    }
     try {
       for await (const result of kind.run(file)) {
         if (result.pass) summary.passed++;

@@ -25,5 +25,11 @@ export interface VerifyKind {
   kind: string;
   /** True when this kind understands the case file. */
   matches(file: CaseFile): boolean;
+  /**
+   * Why a case this kind recognises still cannot be checked by this version (it asks for a feature Kirie
+   * lacks, e.g. a LoRA or an A1111 noise source), or undefined when it can. Such cases are skipped with
+   * the reason, never run without the feature and failed, and never passed.
+   */
+  missingFeatures?(file: CaseFile): string | undefined;
   run(file: CaseFile): AsyncIterable<CaseResult>;
 }

@@ -199,8 +199,39 @@ export async function* checkPipelineCase(file: CaseFile): AsyncGenerator<CaseRes
   yield compare(`pipelines/${c.id}/image_png`, 'image.png levels', result.images[0].data, png.data, tol.image_atol > 1e-3 ? 2 : 1);
 }
 
+const PIPELINES = new Set(['StableDiffusionPipeline', 'StableDiffusionImg2ImgPipeline', 'StableDiffusionInpaintPipeline', 'StableDiffusionControlNetPipeline']);
+const MODEL_KEYS = new Set(['checkpoint', 'unet_in_channels', 'controlnet', 'tokenizer']);
+const PARAMETER_KEYS = new Set<string>([
+  'prompt', 'negative_prompt', 'height', 'width', 'num_inference_steps', 'guidance_scale', 'strength', 'controlnet_conditioning_scale',
+  'eta', 'num_images_per_prompt', 'clip_skip', 'guess_mode', 'control_guidance_start', 'control_guidance_end', 'output_type',
+  'safety_checker', 'mask',
+]);
+/** Names users know for the parameters of features a case may ask for. */
+const FEATURE_NAMES: Record<string, string> = {
+  loras: 'LoRAs',
+  embeddings: 'textual-inversion embeddings',
+  a1111_lora_syntax: 'LoRAs',
+  vae_tiling: 'tiled VAE decode',
+  text_encoder_override: 'a text-encoder weight override',
+};
+
+/** A parameter left at "off" (null, false, empty) asks for nothing, whatever its name. */
+function isOff(value: unknown): boolean {
+  return value === null || value === false || (Array.isArray(value) && value.length === 0);
+}
+
+function missingFeatures(file: CaseFile): string | undefined {
+  const c = file.json as unknown as { pipeline: string; models: Record<string, unknown>; parameters: Record<string, unknown> };
+  const missing = new Set<string>();
+  if (!PIPELINES.has(c.pipeline)) missing.add(`the ${c.pipeline}`);
+  for (const [key, value] of Object.entries(c.models ?? {})) if (!MODEL_KEYS.has(key) && !isOff(value)) missing.add(FEATURE_NAMES[key] ?? `model entry "${key}"`);
+  for (const [key, value] of Object.entries(c.parameters)) if (!PARAMETER_KEYS.has(key) && !isOff(value)) missing.add(FEATURE_NAMES[key] ?? `parameter "${key}"`);
+  return missing.size > 0 ? [...missing].join(', ') : undefined;
+}
+
 export const pipelinesKind: VerifyKind = {
   kind: KIND,
   matches: (file) => typeof file.json.pipeline === 'string' && file.json.pipeline.startsWith('StableDiffusion') && typeof file.json.parameters === 'object',
+  missingFeatures,
   run: checkPipelineCase,
 };

@@ -1,0 +1,47 @@
+// Case files a kind recognises but that ask for features this version lacks (LoRAs, SDXL, other tools'
+// noise, tiled VAE, …) are skipped with the reason, never run without the feature and failed, never passed;
+// the cases this version does implement stay checkable.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { verifyKinds } from '../../src/verify/kinds/index.js';
+import { findCaseFiles } from '../../src/verify/run.js';
+
+const GOLDEN = join(import.meta.dirname, '../../../tests/golden');
+
+function triage(folder: string): { name: string; kind: string; missing: string | undefined }[] {
+  return [...findCaseFiles(join(GOLDEN, folder))].flatMap((file) => {
+    const kind = verifyKinds.find((k) => k.matches(file));
+    return kind ? [{ name: file.path.slice(GOLDEN.length + 1), kind: kind.kind, missing: kind.missingFeatures?.(file) }] : [];
+  });
+}
+
+describe('verify kinds name the features a case needs', () => {
+  it.each([
+    ['sdxl', /StableDiffusionXL/],
+    ['lora', /LoRAs/],
+    ['prompts', /text-encoder weight override/],
+    ['vae-tiling', /enable_vae_tiling|tiled VAE/],
+    ['kdiffusion', /noise sources of a1111 and comfyui/],
+  ])('%s: every recognised case is skipped with its reason', (folder, reason) => {
+    const cases = triage(folder);
+    expect(cases.length).toBeGreaterThan(0);
+    for (const c of cases) expect(c.missing, c.name).toBeDefined();
+    expect(cases.some((c) => reason.test(c.missing!))).toBe(true);
+  });
+
+  it.each(['pipelines', 'rng', 'components', 'controlnet', 'schedulers', 'tokenizer'])('%s: every case stays checkable', (folder) => {
+    const cases = triage(folder);
+    expect(cases.length).toBeGreaterThan(0);
+    for (const c of cases) expect(c.missing, c.name).toBeUndefined();
+  });
+
+  it('a LoRA given at "off" (empty list) asks for nothing', () => {
+    const [file] = [...findCaseFiles(join(GOLDEN, 'pipelines/txt2img_euler'))];
+    const pipelines = verifyKinds.find((k) => k.kind === 'pipelines')!;
+    const json = structuredClone(file!.json) as { parameters: Record<string, unknown> };
+    json.parameters.loras = [];
+    expect(pipelines.missingFeatures!({ ...file!, json })).toBeUndefined();
+    json.parameters.loras = [{ file: 'x.safetensors', unet_scale: 1, te_scale: 1 }];
+    expect(pipelines.missingFeatures!({ ...file!, json })).toBe('LoRAs');
+  });
+});
