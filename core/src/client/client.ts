@@ -141,7 +141,7 @@ export class KirieClient implements KirieApi {
   private async terminalEventFromServer(jobId: string): Promise<JobEvent | null> {
     const info = await this.job(jobId);
     if (info.status === 'done' && info.recipe) return { type: 'done', jobId, images: info.images ?? [], recipe: info.recipe };
-    if (info.status === 'error') return { type: 'error', jobId, message: info.error ?? 'the job failed' };
+    if (info.status === 'error' || info.status === 'interrupted') return { type: 'error', jobId, message: info.error ?? 'the job failed' };
     if (info.status === 'cancelled') return { type: 'cancelled', jobId };
     return null;
   }

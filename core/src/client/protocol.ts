@@ -12,7 +12,8 @@ export const API_PREFIX = '/v1';
 export const WS_PROTOCOL = 'kirie.v1';
 export const WS_TOKEN_PREFIX = 'kirie.token.';
 
-export type JobStatus = 'queued' | 'running' | 'done' | 'error' | 'cancelled';
+/** `interrupted`: the bridge stopped (crashed, was killed) before the job finished; `error` says so. */
+export type JobStatus = 'queued' | 'running' | 'done' | 'error' | 'cancelled' | 'interrupted';
 
 export interface Health {
   ok: true;
@@ -26,7 +27,11 @@ export interface Health {
   /** Id of the model whose sessions are loaded, if any. */
   loadedModel: string | null;
   queue: { running: number; queued: number; capacity: number };
+  /** The models folder: `slow` while a read takes seconds, `stuck` once one has not answered in its time limit. */
+  registry: RegistryHealth;
 }
+
+export type RegistryHealth = 'ok' | 'slow' | 'stuck';
 
 export type ModelKind = 'checkpoint' | 'inpaint' | 'controlnet' | 'lora' | 'onnx';
 
