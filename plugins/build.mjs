@@ -10,7 +10,8 @@ const UI_SCRIPT = '<script>/*KIRIE_UI_SCRIPT*/</script>';
 export async function buildPlugins(outRoot = 'plugins') {
   // Photoshop (UXP): a classic script; `photoshop` and `uxp` are the host's own modules, loaded with require().
   const ps = 'plugins/photoshop';
-  await build({ ...common, entryPoints: [`${ps}/src/panel.ts`], outfile: `${outRoot}/photoshop/dist/panel.js`, external: ['photoshop', 'uxp'], sourcemap: true });
+  // `inject` swaps the bundle's free TextEncoder/TextDecoder for our own: UXP documents neither global.
+  await build({ ...common, entryPoints: [`${ps}/src/panel.ts`], outfile: `${outRoot}/photoshop/dist/panel.js`, external: ['photoshop', 'uxp'], inject: [`${ps}/src/text-codec.ts`], sourcemap: true });
   for (const file of ['manifest.json', 'index.html', 'icons']) cpSync(`${ps}/${file}`, `${outRoot}/photoshop/dist/${file}`, { recursive: true });
 
   // Figma: code.js runs in the main-thread sandbox; the UI is handed over as one HTML string (__html__),

@@ -1,5 +1,5 @@
 // Following one job through the shared client, the way both plugin panels need it: progress with an
-// optional preview, cancel by AbortSignal, and the first result image decoded. Host-neutral.
+// optional preview, cancel by a polled signal, and the first result image decoded. Host-neutral.
 import type { KirieApi } from '@kirie/core/client/client';
 import type { GenerateRequestInput, ProgressPhase } from '@kirie/core/client/protocol';
 import { decodePng, type RasterImage } from '@kirie/core/image/png';
@@ -12,10 +12,22 @@ export interface JobProgress {
   preview?: string;
 }
 
+/**
+ * What cancel needs of a signal: only `aborted`. UXP documents its AbortSignal with `aborted`, `reason` and
+ * `throwIfAborted` and no events (uxp-api/reference-js/Global Members/HTML DOM/AbortSignal), so cancel is
+ * seen by polling, never by an 'abort' listener.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+}
+
+/** How often a running job looks at its signal. */
+const CANCEL_POLL_MS = 100;
+
 export interface JobHooks {
   onProgress?: (progress: JobProgress) => void;
   /** Aborting cancels the job on the bridge; the run then rejects with GenerationCancelled. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 export class GenerationCancelled extends Error {
@@ -43,7 +55,7 @@ export async function runJob(client: KirieApi, request: GenerateRequestInput, ho
     // The job's own `cancelled` event ends the loop below; a failed DELETE is reported there too.
     client.cancel(jobId).catch(() => {});
   };
-  signal?.addEventListener('abort', cancel);
+  const watch = signal ? setInterval(() => signal.aborted && cancel(), CANCEL_POLL_MS) : undefined;
   try {
     for await (const event of client.generate(request)) {
       if (jobId === null) {
@@ -74,6 +86,6 @@ export async function runJob(client: KirieApi, request: GenerateRequestInput, ho
     }
     throw new Error('the bridge closed the job without a result');
   } finally {
-    signal?.removeEventListener('abort', cancel);
+    clearInterval(watch);
   }
 }
