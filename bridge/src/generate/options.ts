@@ -34,6 +34,8 @@ export interface GenerateOptions {
   clipSkip?: number;
   batch?: number;
   recipe?: string;
+  /** With mask: the pipeline's whole output (every pixel through the VAE), not composited onto the init image. */
+  raw?: boolean;
 }
 
 export interface PreparedGeneration {
@@ -47,9 +49,10 @@ export interface PreparedGeneration {
 type RecipeUnit = Pick<ControlUnit, 'model' | 'scale' | 'start' | 'end' | 'preprocessor'> & Partial<Pick<ControlUnit, 'image' | 'pose'>>;
 type Draft = Omit<GenerateRequestInput, 'control'> & { control: RecipeUnit[] };
 
-function fromRecipe(path: string, notes: string[]): Draft {
+/** `kirieRequest`: the recipe is Kirie's full request, so it also says whether its mask was composited (`inpaint`). */
+function fromRecipe(path: string, notes: string[]): Draft & { kirieRequest?: boolean } {
   const recipe = readRecipe(readText(readFileSync(path)));
-  if (recipe.source === 'kirie') return recipe.request;
+  if (recipe.source === 'kirie') return { ...recipe.request, kirieRequest: true };
   const ignored = Object.keys(recipe.ignored);
   if (ignored.length > 0) notes.push(`recipe settings Kirie does not use: ${ignored.join(', ')}`);
   return {
@@ -114,11 +117,19 @@ function controlUnits(opts: GenerateOptions, draft: Draft, images: ImageFiles, n
 export function prepareGeneration(opts: GenerateOptions): PreparedGeneration {
   const notes: string[] = [];
   const images = new ImageFiles();
-  const draft: Draft = opts.recipe !== undefined ? fromRecipe(opts.recipe, notes) : { prompt: '', control: [] };
+  const { kirieRequest, ...draft }: Draft & { kirieRequest?: boolean } = opts.recipe !== undefined ? fromRecipe(opts.recipe, notes) : { prompt: '', control: [] };
   if (opts.recipe === undefined && opts.prompt === undefined) throw new Error('give --prompt (or --recipe image.png)');
   const initImage = imageFor(images, opts.init, draft.initImage, '--init', notes);
   const mask = imageFor(images, opts.mask, draft.mask, '--mask', notes);
+  if (opts.raw && mask === undefined) throw new Error('--raw applies to inpainting: give it with --init and --mask');
+  // A mask repaints like the plugins do (core/src/image's context crop, colour match and composite):
+  // outside the blend mask the init image comes back bit-identical. --raw keeps diffusers' output, and
+  // so does remaking a Kirie recipe that was made raw.
+  const inpaint = mask === undefined || opts.raw || (kirieRequest && draft.inpaint === undefined) ? undefined : (draft.inpaint ?? {});
   const init = initImage !== undefined ? images.get(initImage) : undefined;
+  // Composited, the result has the init image's size and width × height only bound the model's
+  // resolution, so any image size works: the bound is rounded down to the multiple of 8 a model needs.
+  const fromInit = (side: number | undefined) => (side !== undefined && inpaint ? Math.max(64, side - (side % 8)) : side);
   const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const input = {
     ...draft,
@@ -134,11 +145,12 @@ export function prepareGeneration(opts: GenerateOptions): PreparedGeneration {
       clipSkip: opts.clipSkip,
       batchSize: opts.batch,
       // Without a size, an init image gives its own.
-      width: opts.width ?? (draft.width === undefined ? init?.width : undefined),
-      height: opts.height ?? (draft.height === undefined ? init?.height : undefined),
+      width: opts.width ?? (draft.width === undefined ? fromInit(init?.width) : undefined),
+      height: opts.height ?? (draft.height === undefined ? fromInit(init?.height) : undefined),
     }),
     initImage,
     mask,
+    inpaint,
     control: controlUnits(opts, draft, images, notes),
   };
   if (input.model === undefined) throw new Error('give --model <checkpoint or ONNX folder>');
