@@ -33,7 +33,7 @@ export class MockKirieClient implements KirieApi {
   async health(): Promise<Health> {
     const running = [...this.jobs.values()].filter((j) => j.status === 'running').length;
     const queued = [...this.jobs.values()].filter((j) => j.status === 'queued').length;
-    return { ok: true, name: 'kirie', version: 'mock', apiVersion: 'v1', device: 'cpu', loadedModel: null, queue: { running, queued, capacity: 32 } };
+    return { ok: true, name: 'kirie', version: 'mock', apiVersion: 'v1', device: 'cpu', loadedModel: null, queue: { running, queued, capacity: 32 }, registry: 'ok' };
   }
   async models(): Promise<ModelInfo[]> {
     return this.options.models ?? [];
