@@ -11,7 +11,8 @@ const host = createFigmaHost(figma);
 const post = (message: MainToUi) => figma.ui.postMessage(message);
 const handle = createMessageHandler(host, post);
 
-figma.showUI(__html__, { width: 320, height: 600, themeColors: true, title: 'Kirie' });
+// themeColors: Figma adds its --figma-color-* CSS variables (light or dark) to the UI iframe.
+figma.showUI(__html__, { width: 320, height: 640, themeColors: true, title: 'Kirie' });
 figma.ui.onmessage = (message) => void handle(message as UiToMain);
 figma.on('selectionchange', () => post({ type: 'selection', ...host.describeSelection() }));
 post({ type: 'selection', ...host.describeSelection() });

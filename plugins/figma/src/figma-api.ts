@@ -1,5 +1,6 @@
 // The slice of the Figma plugin API (`figma` global, main thread) Kirie calls, typed after Figma's
-// plugin typings. Only host.ts and code.ts use it; the tests' fake implements it.
+// plugin typings (@figma/plugin-typings, plugin-api.d.ts). Only host.ts and code.ts use it; the tests'
+// fake implements it.
 
 export interface Rect {
   x: number;
@@ -10,34 +11,40 @@ export interface Rect {
 
 export type Paint = { readonly type: 'IMAGE'; readonly imageHash: string | null; readonly scaleMode: 'FILL' | 'FIT' | 'CROP' | 'TILE' } | { readonly type: 'SOLID'; readonly color: { r: number; g: number; b: number } };
 
+/** plugin-api.d.ts `ExportSettingsImage`: colorProfile defaults to 'DOCUMENT' (the file's own profile). */
 export interface ExportSettingsImage {
-  format: 'PNG';
+  format: 'PNG' | 'JPG';
   constraint?: { type: 'SCALE' | 'WIDTH' | 'HEIGHT'; value: number };
-}
-
-export interface SceneNode {
-  readonly id: string;
-  readonly type: string;
-  name: string;
-  visible: boolean;
-  x: number;
-  y: number;
-  readonly width: number;
-  readonly height: number;
-  readonly rotation: number;
-  readonly parent: (BaseNode & ChildrenMixin) | null;
-  /** The node's own box in absolute coordinates. */
-  readonly absoluteBoundingBox: Rect | null;
-  /** Bounds of what renders (effects, strokes), in absolute coordinates; null when nothing renders. */
-  readonly absoluteRenderBounds: Rect | null;
-  readonly removed: boolean;
-  exportAsync(settings: ExportSettingsImage): Promise<Uint8Array>;
+  colorProfile?: 'DOCUMENT' | 'SRGB' | 'DISPLAY_P3_V4';
 }
 
 export interface BaseNode {
   readonly id: string;
   readonly type: string;
   name: string;
+  readonly removed: boolean;
+  /** The node's parent; null for the document root and for removed nodes. */
+  readonly parent: (BaseNode & ChildrenMixin) | null;
+  /** Plugin data is private to this plugin id; values are strings (plugin-api.d.ts `PluginDataMixin`). */
+  getPluginData(key: string): string;
+  setPluginData(key: string, value: string): void;
+}
+
+export interface SceneNode extends BaseNode {
+  visible: boolean;
+  x: number;
+  y: number;
+  readonly width: number;
+  readonly height: number;
+  readonly rotation: number;
+  /** The node's own box in absolute coordinates. */
+  readonly absoluteBoundingBox: Rect | null;
+  /** Bounds of what renders (effects, strokes), in absolute coordinates; null when nothing renders. */
+  readonly absoluteRenderBounds: Rect | null;
+  exportAsync(settings: ExportSettingsImage): Promise<Uint8Array>;
+  /** A copy parented under figma.currentPage; components clone as new components, instances as instances. */
+  clone(): SceneNode;
+  remove(): void;
 }
 
 export interface ChildrenMixin {
@@ -64,7 +71,7 @@ export interface NotificationHandler {
 }
 
 export interface PluginApi {
-  readonly currentPage: { readonly selection: readonly SceneNode[] };
+  readonly currentPage: BaseNode & ChildrenMixin & { readonly selection: readonly SceneNode[] };
   getNodeByIdAsync(id: string): Promise<BaseNode | null>;
   createRectangle(): RectangleNode;
   createImage(bytes: Uint8Array): FigmaImage;

@@ -14,7 +14,7 @@ export function createMessageHandler(host: FigmaHost, post: (message: MainToUi) 
   return async (message) => {
     switch (message.type) {
       case 'read-frame':
-        return reply(message.requestId, () => host.readSelectedFrame());
+        return reply(message.requestId, () => host.readFrame(message.frameId));
       case 'place':
         return reply(message.requestId, async () => {
           const placed = await host.placeResult(message.place);

@@ -2,11 +2,13 @@
 // the only code on the network). PNG bytes travel as Uint8Array, which postMessage copies as is.
 import type { BridgeSettings } from '../../shared/src/settings.js';
 
-/** The selected frame as the UI needs it, in export pixels (scale 1: one pixel per Figma unit). */
+/** A frame as the UI needs it, in export pixels (scale 1: one pixel per Figma unit, sRGB). */
 export interface FrameData {
   frameId: string;
   name: string;
   png: Uint8Array;
+  /** Where the PNG's top-left lies from the frame's top-left (negative when effects reach outside the box). */
+  origin: { x: number; y: number };
   /** The shape named "mask" inside the frame, rendered alone, and where it sits on the frame's PNG. */
   mask?: { png: Uint8Array; x: number; y: number };
 }
@@ -14,13 +16,25 @@ export interface FrameData {
 export interface PlaceRequest {
   frameId: string;
   name: string;
-  /** RGBA PNG of the result, placed at `bounds` of the frame's PNG. */
+  /** RGBA PNG of the result, placed at `bounds` of the frame's PNG, whose top-left is `origin` from the frame's. */
   png: Uint8Array;
+  origin: { x: number; y: number };
   bounds: { x: number; y: number; width: number; height: number };
+  /** The recipe (JSON, see recipe.ts), kept on the new layer as plugin data. */
+  recipe: string;
+}
+
+/** What the UI shows about the selection: a frame to work on, or a Kirie result and the recipe it carries. */
+export interface SelectionInfo {
+  frame: string | null;
+  hasMask: boolean;
+  problem: string | null;
+  /** The selected layer's recipe when it is a Kirie result. */
+  recipe: string | null;
 }
 
 export type UiToMain =
-  | { type: 'read-frame'; requestId: number }
+  | { type: 'read-frame'; requestId: number; frameId?: string }
   | { type: 'place'; requestId: number; place: PlaceRequest }
   | { type: 'save-settings'; requestId: number; settings: BridgeSettings }
   | { type: 'notify'; text: string; error?: boolean };
@@ -28,5 +42,5 @@ export type UiToMain =
 export type MainToUi =
   | { type: 'reply'; requestId: number; ok: true; value: unknown }
   | { type: 'reply'; requestId: number; ok: false; error: string }
-  | { type: 'selection'; frame: string | null; hasMask: boolean; problem: string | null }
+  | ({ type: 'selection' } & SelectionInfo)
   | { type: 'settings'; settings: BridgeSettings | null };

@@ -3,7 +3,8 @@ import type { BridgeSettings } from '../../shared/src/settings.js';
 import type { FrameData, MainToUi, PlaceRequest, UiToMain } from './messages.js';
 
 export interface MainRpc {
-  readFrame(): Promise<FrameData>;
+  /** The selected frame, or the frame with this id (a recipe's source). */
+  readFrame(frameId?: string): Promise<FrameData>;
   place(place: PlaceRequest): Promise<{ nodeId: string }>;
   saveSettings(settings: BridgeSettings): Promise<void>;
   notify(text: string, error?: boolean): void;
@@ -23,7 +24,7 @@ export function createMainRpc(send: (message: UiToMain) => void): MainRpc {
       send({ ...request, requestId } as UiToMain);
     });
   return {
-    readFrame: () => call<FrameData>({ type: 'read-frame' }),
+    readFrame: (frameId) => call<FrameData>({ type: 'read-frame', ...(frameId ? { frameId } : {}) }),
     place: (place) => call<{ nodeId: string }>({ type: 'place', place }),
     saveSettings: (settings) => call<void>({ type: 'save-settings', settings }),
     notify: (text, error) => send({ type: 'notify', text, ...(error ? { error } : {}) }),

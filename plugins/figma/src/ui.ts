@@ -1,43 +1,94 @@
 /// <reference lib="dom" />
 // The plugin's UI iframe: the form, progress and settings. Network calls happen here (the main thread
-// has no fetch or WebSocket of its own); anything that touches the document goes through the main thread.
+// has no WebSocket); anything that touches the document goes through the main thread.
 import { KirieClient } from '@kirie/core/client/client';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { GenerationCancelled } from '../../shared/src/job.js';
 import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
-import { checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
-import { restyleFrame } from './flow.js';
-import type { MainToUi, UiToMain } from './messages.js';
+import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
+import { connectionHelp, localNetworkPermission } from './connection.js';
+import { type FrameResult, remake, restyleFrame } from './flow.js';
+import type { MainToUi, SelectionInfo, UiToMain } from './messages.js';
+import { type FigmaRecipe, parseRecipe } from './recipe.js';
 import { createMainRpc } from './rpc.js';
 
 const rpc = createMainRpc((message: UiToMain) => parent.postMessage({ pluginMessage: message }, '*'));
 let running: AbortController | null = null;
+let selection: SelectionInfo = { frame: null, hasMask: false, problem: 'Select a frame.', recipe: null };
 
-async function generate(): Promise<void> {
+const bridgeSettings = (): BridgeSettings => checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') });
+
+/** The error as the user should read it: for connection trouble, what to do about it. */
+async function explain(err: unknown): Promise<string> {
+  const help = connectionHelp(err, field('bridge-url').trim() || DEFAULT_BRIDGE_URL, await localNetworkPermission());
+  if (help) $<HTMLDetailsElement>('bridge').open = true;
+  return help ?? (err as Error).message;
+}
+
+function updateButtons(): void {
+  const idle = running === null;
+  $<HTMLButtonElement>('generate').disabled = !idle || selection.frame === null;
+  $<HTMLButtonElement>('remake').disabled = !idle || selection.recipe === null;
+  $<HTMLButtonElement>('variations').disabled = !idle || selection.recipe === null;
+  $<HTMLButtonElement>('cancel').disabled = idle;
+}
+
+async function run(work: (client: KirieClient, signal: AbortSignal) => Promise<FrameResult>): Promise<void> {
   if (running) return;
   running = new AbortController();
   setRunning(true);
+  updateButtons();
   try {
-    const client = new KirieClient(checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') }));
-    const options = optionsFromForm({ prompt: field('prompt'), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked });
-    const result = await restyleFrame(rpc, client, options, { signal: running.signal, onProgress: showProgress });
-    status(`added "${result.name}" above the frame (seed ${result.seed})`);
+    const result = await work(new KirieClient(bridgeSettings()), running.signal);
+    status(`added "${result.name}" above the frame`);
   } catch (err) {
     const cancelled = err instanceof GenerationCancelled;
-    const text = cancelled ? 'cancelled: nothing was changed' : (err as Error).message;
+    const text = cancelled ? 'cancelled: nothing was changed' : await explain(err);
     status(text, !cancelled);
     if (!cancelled) rpc.notify(`Kirie: ${text}`, true);
   } finally {
     running = null;
     setRunning(false);
+    updateButtons();
   }
+}
+
+function generate(): Promise<void> {
+  return run((client, signal) => {
+    const options = optionsFromForm({ prompt: field('prompt'), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked });
+    return restyleFrame(rpc, client, options, { signal, onProgress: showProgress });
+  });
+}
+
+function fromRecipe(kind: 'remake' | 'variation'): Promise<void> {
+  return run((client, signal) => {
+    const recipe: FigmaRecipe = parseRecipe(selection.recipe ?? '');
+    return remake(rpc, client, recipe, kind, { signal, onProgress: showProgress });
+  });
+}
+
+async function checkBridge(): Promise<void> {
+  try {
+    const models = await new KirieClient(bridgeSettings()).models();
+    status(`connected: the bridge has ${models.length} model${models.length === 1 ? '' : 's'}`);
+  } catch (err) {
+    status(await explain(err), true);
+  }
+}
+
+function describe(info: SelectionInfo): string {
+  if (info.recipe) return 'A Kirie result: Remake or Variations regenerate it from its recipe';
+  if (!info.frame) return info.problem ?? '';
+  return `${info.frame}${info.hasMask ? ' — repaints the "mask" shape' : ' — restyles the whole frame'}`;
 }
 
 function onMain(message: MainToUi): void {
   if (rpc.receive(message)) return;
   if (message.type === 'selection') {
-    $('frame').textContent = message.frame ? `${message.frame}${message.hasMask ? ' — repaints the "mask" shape' : ' — restyles the whole frame'}` : (message.problem ?? '');
-    $<HTMLButtonElement>('generate').disabled = running !== null || message.frame === null;
+    const { type: _type, ...info } = message;
+    selection = info;
+    $('frame').textContent = describe(info);
+    updateButtons();
   } else if (message.type === 'settings' && message.settings) {
     $<HTMLInputElement>('bridge-url').value = message.settings.url;
     $<HTMLInputElement>('bridge-token').value = message.settings.token;
@@ -53,13 +104,15 @@ function init(): void {
   };
   $('save-settings').addEventListener('click', () => {
     try {
-      const settings = checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') });
-      rpc.saveSettings(settings).then(() => status('saved'), (err: Error) => status(err.message, true));
+      rpc.saveSettings(bridgeSettings()).then(() => status('saved'), (err: Error) => status(err.message, true));
     } catch (err) {
       status((err as Error).message, true);
     }
   });
+  $('check-bridge').addEventListener('click', () => void checkBridge());
   $('generate').addEventListener('click', () => void generate());
+  $('remake').addEventListener('click', () => void fromRecipe('remake'));
+  $('variations').addEventListener('click', () => void fromRecipe('variation'));
   $('cancel').addEventListener('click', () => running?.abort());
 }
 

@@ -1,29 +1,55 @@
-// A fake `figma` global with the plugin API's rules and quirks, so host.ts is tested against behaviour:
-// - paint arrays are frozen: a fill changes only by assigning a new array;
-// - exportAsync renders the node's absoluteRenderBounds (a drop shadow makes them larger than the box),
-//   skips hidden nodes, and only knows PNG at SCALE 1 here;
-// - createImage checks for an image, refuses sides over 4096 and answers a content hash;
-// - layoutPositioning = 'ABSOLUTE' throws unless the parent uses auto layout;
-// - nodes are found by id only asynchronously (documentAccess: dynamic-page); removed nodes stay removed.
+// A fake `figma` global that keeps the plugin API's documented rules, so host.ts is tested against the
+// host's behaviour, not our wishes. Every document change is logged in `FakeFigma.mutations`, so a test
+// can prove the user's layers were never written. Host facts, each with where it is written down
+// (T = @figma/plugin-typings 1.142 plugin-api.d.ts; D = developers.figma.com/docs/plugins):
+// - paint and children arrays are read-only: a fill changes only by assigning a new array; children change
+//   only through insertChild/appendChild/remove (T ChildrenMixin.children, MinimalFillsMixin.fills;
+//   D /api/properties/nodes-children);
+// - exportAsync renders what the node draws (absoluteRenderBounds: a drop shadow makes it larger than the
+//   box), skips hidden children, takes format/constraint/colorProfile, and colorProfile is one of
+//   'DOCUMENT' | 'SRGB' | 'DISPLAY_P3_V4', 'DOCUMENT' being the default (T ExportSettingsImage). In a Display P3
+//   file, colours are P3 values and 'DOCUMENT' exports them as such (D help.figma.com 360039825114, colour
+//   management); the fake models the P3→sRGB conversion an 'SRGB' export does;
+// - createImage takes PNG/JPEG/GIF bytes and refuses sides over 4096 px (T PluginAPI.createImage);
+// - coordinates: x/y are relative to the containing parent, which skips groups and boolean operations;
+//   groups resize to fit their children (T LayoutMixin.relativeTransform);
+// - reparenting refuses: an instance or anything inside one as new parent, a node inside an instance as
+//   child, an index past the end (D /api/properties/nodes-appendchild, nodes-insertchild, "Possible
+//   error cases"); a component set holds only components, its variants (T ComponentSetNode,
+//   PluginAPI.combineAsVariants: "must consist of only component nodes");
+// - instance sublayers take overrides (visibility is one: a change to the document) but cannot be
+//   removed or moved (D nodes-appendchild: "Node is inside of an instance"); clone() parents the copy
+//   under figma.currentPage, a component's clone is a new component, an instance's clone an instance of
+//   the same main component (T FrameNode/ComponentNode/InstanceNode.clone);
+// - layoutPositioning = 'ABSOLUTE' throws unless the parent uses auto layout (T AutoLayoutChildrenMixin);
+// - plugin data values are strings, at most 100 kB an entry (T PluginDataMixin.setPluginData);
+// - nodes are found by id only asynchronously (documentAccess: dynamic-page, T PluginAPI.getNodeByIdAsync);
+//   removed nodes stay removed and throw on use (T BaseNodeMixin.removed).
 import { decodePng, encodePng } from '@kirie/core/image/png';
 import type { ChildrenMixin, ExportSettingsImage, FigmaImage, Paint, PluginApi, Rect, RectangleNode, SceneNode } from '../src/figma-api.js';
 
 type Rgba = [number, number, number, number];
+export interface Mutation {
+  nodeId: string;
+  change: string;
+}
+
+const COLOR_PROFILES = new Set(['DOCUMENT', 'SRGB', 'DISPLAY_P3_V4']);
+/** Figma's own structural node types that transform-wise are not containing parents (T relativeTransform). */
+const NOT_CONTAINING = new Set(['GROUP', 'BOOLEAN_OPERATION']);
 
 export class FakeNode implements SceneNode {
-  name: string;
-  visible = true;
-  x = 0;
-  y = 0;
-  width: number;
-  height: number;
-  rotation = 0;
+  readonly id: string;
   parent: FakeContainer | null = null;
   removed = false;
+  rotation = 0;
   /** Pixels of drop shadow around the box (makes absoluteRenderBounds larger than the box). */
   shadow = 0;
   opacity = 1;
-  protected paints: readonly Paint[] = Object.freeze([]);
+  /** Scene set-up writes these directly; the plugin goes through the setters, which log each change. */
+  props: { name: string; visible: boolean; x: number; y: number; width: number; height: number };
+  paints: readonly Paint[] = Object.freeze([]);
+  private readonly pluginData = new Map<string, string>();
 
   constructor(
     readonly figma: FakeFigma,
@@ -33,22 +59,85 @@ export class FakeNode implements SceneNode {
     height: number,
   ) {
     this.id = `${figma.nextId++}:1`;
-    this.name = name;
-    this.width = width;
-    this.height = height;
+    this.props = { name, visible: true, x: 0, y: 0, width, height };
   }
-  readonly id: string;
+
+  protected change(what: string): void {
+    if (this.removed) throw new Error(`The node (id ${this.id}) does not exist`);
+    this.figma.mutations.push({ nodeId: this.id, change: this.insideInstance() ? `${what} (instance override)` : what });
+  }
+
+  insideInstance(): boolean {
+    for (let p = this.parent; p; p = p.parent) if (p.type === 'INSTANCE') return true;
+    return false;
+  }
+
+  get name(): string {
+    return this.props.name;
+  }
+  set name(value: string) {
+    this.change(`name=${value}`);
+    this.props.name = value;
+  }
+  get visible(): boolean {
+    return this.props.visible;
+  }
+  set visible(value: boolean) {
+    this.change(`visible=${value}`);
+    this.props.visible = value;
+  }
+  get x(): number {
+    return this.props.x;
+  }
+  set x(value: number) {
+    this.change(`x=${value}`);
+    this.props.x = value;
+  }
+  get y(): number {
+    return this.props.y;
+  }
+  set y(value: number) {
+    this.change(`y=${value}`);
+    this.props.y = value;
+  }
+  get width(): number {
+    return this.props.width;
+  }
+  get height(): number {
+    return this.props.height;
+  }
 
   get fills(): readonly Paint[] {
     return this.paints;
   }
   set fills(value: readonly Paint[]) {
     if (!Array.isArray(value)) throw new TypeError('fills must be an array');
+    this.change('fills');
     this.paints = Object.freeze(value.map((p) => Object.freeze({ ...p })));
   }
 
+  getPluginData(key: string): string {
+    return this.pluginData.get(key) ?? '';
+  }
+  setPluginData(key: string, value: string): void {
+    if (typeof value !== 'string') throw new TypeError('setPluginData: value must be a string');
+    if (key.length + value.length > 100_000) throw new Error('setPluginData: total entry size cannot exceed 100 kB');
+    this.change(`pluginData ${key}`);
+    if (value === '') this.pluginData.delete(key);
+    else this.pluginData.set(key, value);
+  }
+
+  /** Where (0, 0) of this node's x/y lands in absolute coordinates: the containing parent's origin. */
+  protected containingOrigin(): { x: number; y: number } {
+    let p = this.parent;
+    while (p && NOT_CONTAINING.has(p.type)) p = p.parent;
+    if (!p || p.type === 'PAGE') return { x: 0, y: 0 };
+    const b = p.absoluteBoundingBox;
+    return { x: b.x, y: b.y };
+  }
+
   get absoluteBoundingBox(): Rect {
-    const origin = this.parent instanceof FakeNode ? this.parent.absoluteBoundingBox : { x: 0, y: 0 };
+    const origin = this.containingOrigin();
     return { x: origin.x + this.x, y: origin.y + this.y, width: this.width, height: this.height };
   }
 
@@ -60,8 +149,38 @@ export class FakeNode implements SceneNode {
 
   resize(width: number, height: number): void {
     if (!(width >= 0.01 && height >= 0.01)) throw new Error('resize: width and height must be at least 0.01');
-    this.width = width;
-    this.height = height;
+    this.change(`resize ${width}×${height}`);
+    this.props.width = width;
+    this.props.height = height;
+  }
+
+  remove(): void {
+    if (this.removed) throw new Error(`The node (id ${this.id}) does not exist`);
+    if (this.insideInstance()) throw new Error('Cannot remove a node that is inside of an instance');
+    this.change('remove');
+    if (this.parent) this.parent.detach(this);
+    this.parent = null;
+    for (const n of this.subtree()) n.removed = true;
+  }
+
+  *subtree(): Generator<FakeNode> {
+    yield this;
+  }
+
+  clone(): FakeNode {
+    const copy = this.copy();
+    this.figma.page.insertChild(this.figma.page.children.length, copy);
+    this.figma.mutations.push({ nodeId: copy.id, change: `clone of ${this.id}` });
+    return copy;
+  }
+
+  /** A detached deep copy (new ids), as clone() makes it before parenting it. */
+  copy(): FakeNode {
+    const copy = new (this.constructor as new (f: FakeFigma, t: string, n: string, w: number, h: number) => FakeNode)(this.figma, this.type, this.name, this.width, this.height);
+    Object.assign(copy.props, this.props);
+    copy.paints = this.paints;
+    Object.assign(copy, { rotation: this.rotation, shadow: this.shadow, opacity: this.opacity });
+    return copy;
   }
 
   /** This node's colour at a point in its own coordinates, or null where it paints nothing. */
@@ -80,8 +199,12 @@ export class FakeNode implements SceneNode {
   }
 
   async exportAsync(settings: ExportSettingsImage): Promise<Uint8Array> {
-    if (this.removed) throw new Error('The node has been removed');
+    if (this.removed) throw new Error(`The node (id ${this.id}) does not exist`);
+    const profile = settings.colorProfile ?? 'DOCUMENT';
+    if (!COLOR_PROFILES.has(profile)) throw new Error(`in exportAsync: Invalid value for colorProfile: "${profile}"`);
     if (settings.format !== 'PNG' || (settings.constraint && (settings.constraint.type !== 'SCALE' || settings.constraint.value !== 1))) throw new Error('the fake exports PNG at scale 1 only');
+    this.figma.exports.push({ nodeId: this.id, settings: { ...settings } });
+    const p3ToSrgb = this.figma.documentColorProfile === 'DISPLAY_P3' && profile === 'SRGB';
     const rb = this.absoluteRenderBounds ?? this.absoluteBoundingBox;
     const box = this.absoluteBoundingBox;
     const w = Math.round(rb.width);
@@ -90,44 +213,118 @@ export class FakeNode implements SceneNode {
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const c = this.render(rb.x + x - box.x, rb.y + y - box.y);
-        if (c) data.set(c, (y * w + x) * 4);
+        if (c) data.set(p3ToSrgb ? displayP3ToSrgb(c) : c, (y * w + x) * 4);
       }
     }
     return encodePng({ width: w, height: h, channels: 4, data });
   }
 
   /** Own paint with visible children over it (frames clip them to the box). */
-  protected render(x: number, y: number): Rgba | null {
+  render(x: number, y: number): Rgba | null {
     return this.colourAt(x, y);
   }
 }
 
 export class FakeContainer extends FakeNode implements ChildrenMixin {
-  children: FakeNode[] = [];
+  private kids: FakeNode[] = [];
   layoutMode: 'NONE' | 'HORIZONTAL' | 'VERTICAL' = 'NONE';
 
+  get children(): readonly FakeNode[] {
+    return Object.freeze([...this.kids]);
+  }
+
   append(child: FakeNode): FakeNode {
-    this.insertChild(this.children.length, child);
+    this.insertChild(this.kids.length, child);
     return child;
+  }
+
+  /** Puts a child on top as a file already holds it (scene set-up; no plugin API rules, not logged). */
+  hold(child: FakeNode): void {
+    child.parent = this;
+    this.kids.push(child);
+  }
+
+  /** Removes a child from the list without any of insertChild's rules (the node is leaving). */
+  detach(child: FakeNode): void {
+    this.kids = this.kids.filter((c) => c !== child);
   }
 
   insertChild(index: number, child: SceneNode): void {
     const node = child as FakeNode;
-    if (node.parent) node.parent.children = node.parent.children.filter((c) => c !== node);
-    this.children.splice(index, 0, node);
+    if (!Number.isInteger(index) || index < 0 || index > this.kids.length) throw new Error('Cannot insert node at index greater than the number of existing siblings');
+    if (this.type === 'INSTANCE' || this.insideInstance()) throw new Error('Cannot move node. New parent is an instance or is inside of an instance');
+    if (node.insideInstance()) throw new Error('Cannot move node. Node is inside of an instance');
+    if (this.type === 'COMPONENT_SET' && node.type !== 'COMPONENT') throw new Error(`Cannot move node. A COMPONENT_SET can only have children of type COMPONENT, not ${node.type}`);
+    this.change(`insertChild ${node.id} at ${index}`);
+    if (node.parent) node.parent.detach(node);
+    this.kids.splice(index, 0, node);
     node.parent = this;
   }
 
-  protected override render(x: number, y: number): Rgba | null {
+  override *subtree(): Generator<FakeNode> {
+    yield this;
+    for (const c of this.kids) yield* c.subtree();
+  }
+
+  override copy(): FakeNode {
+    const copy = super.copy() as FakeContainer;
+    copy.layoutMode = this.layoutMode;
+    // Built directly: a clone's own sublayers are not reparented through the API (an instance's could not be).
+    copy.kids = this.kids.map((c) => {
+      const k = c.copy();
+      k.parent = copy;
+      return k;
+    });
+    return copy;
+  }
+
+  override render(x: number, y: number): Rgba | null {
     let out = this.colourAt(x, y);
     if (x < 0 || y < 0 || x >= this.width || y >= this.height) return out;
-    for (const child of this.children) {
-      if (!child.visible) continue;
-      const c = child.colourAt(x - child.x, y - child.y);
-      if (!c) continue;
-      out = over(c, out);
-    }
+    const paint = (nodes: readonly FakeNode[]) => {
+      for (const child of nodes) {
+        if (!child.visible) continue;
+        // A group's children share the group's containing parent's coordinates.
+        if (child.type === 'GROUP') {
+          paint((child as FakeContainer).kids);
+          continue;
+        }
+        const c = child.render(x - child.x, y - child.y);
+        if (c) out = over(c, out);
+      }
+    };
+    paint(this.kids);
     return out;
+  }
+}
+
+/** The current page; its selection is a frozen array (T PageNode.selection). */
+export class FakePage extends FakeContainer {
+  get selection(): readonly FakeNode[] {
+    return Object.freeze([...this.figma.selection]);
+  }
+}
+
+/** A group: no paint of its own; its box is the union of its children's (T GroupNode, relativeTransform). */
+export class FakeGroup extends FakeContainer {
+  private bounds(): Rect {
+    const kids = this.children;
+    if (kids.length === 0) return { x: 0, y: 0, width: 0, height: 0 };
+    const x0 = Math.min(...kids.map((k) => k.x));
+    const y0 = Math.min(...kids.map((k) => k.y));
+    return { x: x0, y: y0, width: Math.max(...kids.map((k) => k.x + k.width)) - x0, height: Math.max(...kids.map((k) => k.y + k.height)) - y0 };
+  }
+  override get x(): number {
+    return this.bounds().x;
+  }
+  override get y(): number {
+    return this.bounds().y;
+  }
+  override get width(): number {
+    return this.bounds().width;
+  }
+  override get height(): number {
+    return this.bounds().height;
   }
 }
 
@@ -139,6 +336,14 @@ function over(top: Rgba, under: Rgba | null): Rgba {
   return [0, 1, 2].map((i) => Math.round((top[i]! * a + under[i]! * b) / t)).concat(Math.round(t * 255)) as Rgba;
 }
 
+/** Display P3 → sRGB: both use the sRGB transfer curve; the primaries differ (linear-light matrix, D65). */
+export function displayP3ToSrgb([r, g, b, a]: Rgba): Rgba {
+  const lin = (v: number) => (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+  const enc = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v <= 0.0031308 ? v * 12.92 : 1.055 * v ** (1 / 2.4) - 0.055)));
+  const [lr, lg, lb] = [r, g, b].map((v) => lin(v / 255)) as [number, number, number];
+  return [enc(1.2249401 * lr - 0.2249404 * lg), enc(-0.0420569 * lr + 1.0420571 * lg), enc(-0.0196376 * lr - 0.0786361 * lg + 1.0982735 * lb), a];
+}
+
 export class FakeRectangle extends FakeNode implements RectangleNode {
   private positioning: 'AUTO' | 'ABSOLUTE' = 'AUTO';
   get layoutPositioning(): 'AUTO' | 'ABSOLUTE' {
@@ -146,6 +351,7 @@ export class FakeRectangle extends FakeNode implements RectangleNode {
   }
   set layoutPositioning(value: 'AUTO' | 'ABSOLUTE') {
     if (value === 'ABSOLUTE' && (!this.parent || this.parent.layoutMode === 'NONE')) throw new Error('Can only set layoutPositioning = ABSOLUTE if the parent node has layoutMode !== NONE');
+    this.change(`layoutPositioning=${value}`);
     this.positioning = value;
   }
 }
@@ -154,36 +360,57 @@ export const solid = (r: number, g: number, b: number): Paint => ({ type: 'SOLID
 
 export class FakeFigma {
   nextId = 1;
-  readonly page: FakeContainer;
+  readonly page: FakePage;
   selection: FakeNode[] = [];
+  /** The file's colour profile (T DocumentNode.documentColorProfile): paint values are in this space. */
+  documentColorProfile: 'SRGB' | 'DISPLAY_P3' = 'SRGB';
+  readonly mutations: Mutation[] = [];
+  readonly exports: { nodeId: string; settings: ExportSettingsImage }[] = [];
   readonly notifications: { message: string; error: boolean }[] = [];
   readonly images = new Map<string, Uint8Array>();
   readonly storage = new Map<string, unknown>();
   readonly posted: unknown[] = [];
+  readonly shownUi: { html: string; options: unknown }[] = [];
+  readonly listeners = new Map<string, (() => void)[]>();
+  uiOnMessage: ((message: unknown) => void) | undefined;
 
   constructor() {
-    this.page = new FakeContainer(this, 'PAGE', 'Page 1', 100000, 100000);
+    this.page = new FakePage(this, 'PAGE', 'Page 1', 100000, 100000);
+  }
+
+  /** A container of any frame-like type: FRAME, COMPONENT, COMPONENT_SET, INSTANCE, SECTION, GROUP. */
+  container(type: string, name: string, x: number, y: number, width: number, height: number, fill: Paint | null, parent: FakeContainer = this.page): FakeContainer {
+    const f = type === 'GROUP' ? new FakeGroup(this, type, name, 0, 0) : new FakeContainer(this, type, name, width, height);
+    Object.assign(f.props, { x, y });
+    if (fill) f.paints = Object.freeze([Object.freeze({ ...fill })]);
+    // Built as a file would already hold it: an instance's sublayers come from its main component.
+    parent.hold(f);
+    return f;
   }
 
   frame(name: string, x: number, y: number, width: number, height: number, fill: Paint, parent: FakeContainer = this.page): FakeContainer {
-    const f = new FakeContainer(this, 'FRAME', name, width, height);
-    Object.assign(f, { x, y });
-    f.fills = [fill];
-    parent.append(f);
-    return f;
+    return this.container('FRAME', name, x, y, width, height, fill, parent);
   }
 
   shape(type: 'RECTANGLE' | 'ELLIPSE' | 'TEXT', name: string, parent: FakeContainer, x: number, y: number, width: number, height: number, fill: Paint): FakeNode {
     const s = type === 'RECTANGLE' ? new FakeRectangle(this, type, name, width, height) : new FakeNode(this, type, name, width, height);
-    Object.assign(s, { x, y });
-    s.fills = [fill];
-    return parent.append(s);
+    Object.assign(s.props, { x, y });
+    s.paints = Object.freeze([Object.freeze({ ...fill })]);
+    parent.hold(s);
+    return s;
   }
 
+  /** The user deletes a node (not through the plugin). */
   remove(node: FakeNode): void {
-    node.parent!.children = node.parent!.children.filter((c) => c !== node);
+    node.parent!.detach(node);
     node.parent = null;
-    node.removed = true;
+    for (const n of node.subtree()) n.removed = true;
+  }
+
+  /** Changes made since `since` (an index into `mutations`) to any of `nodes` or their descendants. */
+  changesTo(nodes: FakeNode[], since = 0): Mutation[] {
+    const ids = new Set(nodes.flatMap((n) => [...n.subtree()].map((d) => d.id)));
+    return this.mutations.slice(since).filter((m) => ids.has(m.nodeId));
   }
 
   imageData(hash: string) {
@@ -195,25 +422,18 @@ export class FakeFigma {
   }
 
   private find(node: FakeNode, id: string): FakeNode | null {
-    if (node.id === id) return node;
-    for (const c of node instanceof FakeContainer ? node.children : []) {
-      const hit = this.find(c, id);
-      if (hit) return hit;
-    }
+    for (const n of node.subtree()) if (n.id === id) return n;
     return null;
   }
 
   api(): PluginApi {
     const self = this;
     return {
-      currentPage: {
-        get selection() {
-          return Object.freeze([...self.selection]);
-        },
-      },
+      currentPage: this.page,
       getNodeByIdAsync: async (id) => this.find(this.page, id),
       createRectangle: () => {
         const r = new FakeRectangle(this, 'RECTANGLE', 'Rectangle', 100, 100);
+        this.mutations.push({ nodeId: r.id, change: 'createRectangle' });
         this.page.append(r);
         r.fills = [solid(217, 217, 217)];
         return r;
@@ -236,9 +456,17 @@ export class FakeFigma {
         getAsync: async (key) => structuredClone(this.storage.get(key)),
         setAsync: async (key, value) => void this.storage.set(key, structuredClone(value)),
       },
-      ui: { postMessage: (m) => void this.posted.push(m), onmessage: undefined },
-      on: () => {},
-      showUI: () => {},
+      ui: {
+        postMessage: (m) => void this.posted.push(structuredClone(m)),
+        get onmessage() {
+          return self.uiOnMessage;
+        },
+        set onmessage(handler) {
+          self.uiOnMessage = handler;
+        },
+      },
+      on: (event, callback) => void this.listeners.set(event, [...(this.listeners.get(event) ?? []), callback]),
+      showUI: (html, options) => void this.shownUi.push({ html, options }),
     };
   }
 }

@@ -3,12 +3,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodePng } from '@kirie/core/image/png';
 import { GENERATED_RGB, type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
-import { restyleFrame } from '../src/flow.js';
-import { createFigmaHost } from '../src/host.js';
+import { remake, restyleFrame } from '../src/flow.js';
+import { createFigmaHost, RECIPE_KEY } from '../src/host.js';
 import { createMessageHandler } from '../src/main.js';
 import type { MainToUi } from '../src/messages.js';
 import { createMainRpc, type MainRpc } from '../src/rpc.js';
-import { FakeContainer, FakeFigma, type FakeNode, FakeRectangle, solid } from './fake-figma.js';
+import { parseRecipe } from '../src/recipe.js';
+import { displayP3ToSrgb, type FakeContainer, FakeFigma, type FakeNode, FakeRectangle, solid } from './fake-figma.js';
 
 let env: PluginBridge;
 beforeAll(async () => {
@@ -37,10 +38,15 @@ function frameWithContent(figma: FakeFigma, w = 301, h = 203): FakeContainer {
 }
 
 function resultNode(figma: FakeFigma, nodeId: string): FakeRectangle {
-  const node = figma.page.children.find((c) => c.id === nodeId);
-  if (!(node instanceof FakeRectangle)) throw new Error(`no rectangle ${nodeId} on the page`);
+  const node = [...figma.page.subtree()].find((c) => c.id === nodeId);
+  if (!(node instanceof FakeRectangle)) throw new Error(`no rectangle ${nodeId} in the document`);
   return node;
 }
+
+const boxOf = (node: FakeNode) => {
+  const b = node.absoluteBoundingBox;
+  return [b.x, b.y, b.width, b.height];
+};
 
 function pixelOf(figma: FakeFigma, node: FakeNode, x: number, y: number): number[] {
   const fill = node.fills[0]!;
@@ -56,9 +62,11 @@ describe('restyle a frame with a style preset', () => {
     const frame = frameWithContent(figma);
     const other = figma.frame('Other', 600, 60, 50, 50, solid(0, 0, 255));
     const fillsBefore = frame.fills;
+    const since = figma.mutations.length;
     const result = await restyleFrame(plugin(figma), env.client, { prompt: 'a fox', style: 'kirie', colorMatch: false });
-    expect(result).toMatchObject({ name: 'Kirie · paper-cut', mode: 'style' });
-    expect(figma.page.children.map((c) => c.name)).toEqual(['Card', 'Kirie · paper-cut', 'Other']);
+    expect(result).toMatchObject({ name: `Kirie · paper-cut · seed ${result.seed}`, mode: 'style' });
+    expect(figma.page.children.map((c) => c.name)).toEqual(['Card', result.name, 'Other']);
+    expect(figma.changesTo([frame, other], since)).toEqual([]);
     const rect = resultNode(figma, result.nodeId);
     expect([rect.x, rect.y, rect.width, rect.height]).toEqual([40, 60, 301, 203]);
     expect(pixelOf(figma, rect, 150, 100)).toEqual([...GENERATED_RGB, 255]);
@@ -71,7 +79,7 @@ describe('restyle a frame with a style preset', () => {
     expect(job.mask).toBeUndefined();
     expect(job.input.request.prompt).toContain('paper-cut art');
     expect(job.input.request.strength).toBe(0.75);
-    expect(figma.notifications).toEqual([{ message: 'Kirie: added "Kirie · paper-cut"', error: false }]);
+    expect(figma.notifications).toEqual([{ message: `Kirie: added "${result.name}"`, error: false }]);
   });
 
   it('a frame with a drop shadow: the PNG covers the shadow, the result still lands on the frame', async () => {
@@ -91,20 +99,27 @@ describe('restyle a frame with a style preset', () => {
     figma.selection = [card];
     const result = await restyleFrame(plugin(figma), env.client, { prompt: 'neon' });
     const rect = stack.children.find((c) => c.id === result.nodeId) as FakeRectangle;
-    expect(stack.children.map((c) => c.name)).toEqual(['Card', 'Kirie · neon']);
+    expect(stack.children.map((c) => c.name)).toEqual(['Card', result.name]);
     expect(rect.layoutPositioning).toBe('ABSOLUTE');
     expect([rect.x, rect.y]).toEqual([24, 32]);
   });
 });
 
 describe('repaint the region of a shape named "mask"', () => {
-  it('only the mask region changes; the mask is hidden from the picture and shown again', async () => {
+  it('only the mask region changes; the picture leaves the mask out without a single change to the frame', async () => {
     const figma = new FakeFigma();
     const frame = frameWithContent(figma, 333, 251);
     const mask = figma.shape('ELLIPSE', 'Mask', frame, 200, 120, 70, 50, solid(255, 0, 255));
+    const since = figma.mutations.length;
     const result = await restyleFrame(plugin(figma), env.client, { prompt: 'a moon', colorMatch: false });
     expect(result.mode).toBe('mask');
     expect(mask.visible).toBe(true);
+    // Not one write to the frame or anything in it (the old hide-and-show of the mask was two).
+    expect(figma.changesTo([frame], since)).toEqual([]);
+    // A copy was exported instead, and is gone again.
+    const cloned = figma.mutations.slice(since).find((m) => m.change === `clone of ${frame.id}`)!;
+    expect(figma.mutations.slice(since).filter((m) => m.nodeId === cloned.nodeId).at(-1)!.change).toBe('remove');
+    expect(figma.page.children.map((c) => c.name)).toEqual(['Card', result.name]);
     const rect = resultNode(figma, result.nodeId);
     // The patch is the context crop: inside the frame, containing the mask.
     expect(rect.x).toBeGreaterThanOrEqual(40);
@@ -200,9 +215,9 @@ describe('settings and messages', () => {
   it('the selection is described for the UI', () => {
     const figma = new FakeFigma();
     const host = createFigmaHost(figma.api());
-    expect(host.describeSelection()).toEqual({ frame: null, hasMask: false, problem: 'select a frame first' });
+    expect(host.describeSelection()).toEqual({ frame: null, hasMask: false, problem: 'select a frame first', recipe: null });
     const frame = frameWithContent(figma);
-    expect(host.describeSelection()).toEqual({ frame: 'Card', hasMask: false, problem: null });
+    expect(host.describeSelection()).toEqual({ frame: 'Card', hasMask: false, problem: null, recipe: null });
     figma.shape('ELLIPSE', ' MASK ', frame, 1, 1, 5, 5, solid(0, 0, 0));
     expect(host.describeSelection().hasMask).toBe(true);
   });
@@ -214,5 +229,184 @@ describe('settings and messages', () => {
     expect([png.width, png.height]).toEqual([120, 80]);
     expect(Array.from(png.data.subarray((30 * 120 + 30) * 4, (30 * 120 + 30) * 4 + 4))).toEqual([250, 120, 30, 255]);
     expect(Array.from(png.data.subarray((70 * 120 + 100) * 4, (70 * 120 + 100) * 4 + 4))).toEqual([240, 200, 120, 255]);
+  });
+});
+
+describe('colour: the model gets sRGB whatever the file\'s profile', () => {
+  it('a Display P3 file: the frame is exported converted to sRGB, not as P3 numbers', async () => {
+    const figma = new FakeFigma();
+    figma.documentColorProfile = 'DISPLAY_P3';
+    const frame = figma.frame('Card', 0, 0, 64, 64, solid(200, 80, 40));
+    figma.selection = [frame];
+    await restyleFrame(plugin(figma), env.client, { prompt: 'x', colorMatch: false });
+    expect(figma.exports.map((e) => e.settings.colorProfile)).toEqual(['SRGB']);
+    const init = env.runner.jobs.at(-1)!.initImage!;
+    const srgb = displayP3ToSrgb([200, 80, 40, 255]);
+    expect(srgb.slice(0, 3)).not.toEqual([200, 80, 40]);
+    expect(Array.from(init.data.subarray(0, 3))).toEqual(srgb.slice(0, 3));
+  });
+
+  it('the mask and the masked frame are exported in sRGB too', async () => {
+    const figma = new FakeFigma();
+    const frame = frameWithContent(figma, 120, 90);
+    figma.shape('RECTANGLE', 'mask', frame, 30, 30, 20, 20, solid(0, 0, 0));
+    await restyleFrame(plugin(figma), env.client, { prompt: 'x' });
+    expect(figma.exports.map((e) => e.settings.colorProfile)).toEqual(['SRGB', 'SRGB']);
+  });
+});
+
+describe('a mask inside an instance: overrides are changes too', () => {
+  it('the instance gets no override; the copy that is exported is an instance, its mask hidden, then removed', async () => {
+    const figma = new FakeFigma();
+    const card = figma.container('INSTANCE', 'Card', 40, 60, 160, 120, solid(240, 200, 120));
+    const mask = figma.shape('RECTANGLE', 'mask', card, 50, 40, 30, 30, solid(255, 0, 255));
+    figma.selection = [card];
+    const since = figma.mutations.length;
+    const result = await restyleFrame(plugin(figma), env.client, { prompt: 'a window', colorMatch: false });
+    expect(figma.changesTo([card], since)).toEqual([]);
+    expect(mask.visible).toBe(true);
+    expect(figma.mutations.slice(since).some((m) => m.change === 'visible=false (instance override)')).toBe(true);
+    const init = env.runner.jobs.at(-1)!.initImage!;
+    let magenta = 0;
+    for (let i = 0; i < init.width * init.height; i++) if (init.data[i * init.channels] === 255 && init.data[i * init.channels + 1] === 0) magenta++;
+    expect(magenta).toBe(0);
+    expect(figma.page.children.map((c) => c.name)).toEqual(['Card', result.name]);
+  });
+});
+
+describe('parents that refuse new layers: the result goes to the nearest one that takes it, above the frame', () => {
+  it('a variant in a component set: above the set, on the page', async () => {
+    const figma = new FakeFigma();
+    const set = figma.container('COMPONENT_SET', 'Button', 100, 50, 300, 200, null);
+    const variant = figma.container('COMPONENT', 'State=Default', 10, 20, 80, 40, solid(30, 90, 200), set);
+    figma.selection = [variant];
+    const since = figma.mutations.length;
+    const result = await restyleFrame(plugin(figma), env.client, { prompt: 'x' });
+    expect(figma.page.children.map((c) => c.name)).toEqual(['Button', result.name]);
+    expect(set.children).toHaveLength(1);
+    expect(boxOf(resultNode(figma, result.nodeId))).toEqual([110, 70, 80, 40]);
+    expect(figma.changesTo([set], since)).toEqual([]);
+  });
+
+  it('a frame inside an instance: above the instance', async () => {
+    const figma = new FakeFigma();
+    const instance = figma.container('INSTANCE', 'Card instance', 300, 40, 200, 200, solid(255, 255, 255));
+    const inner = figma.frame('Inner', 5, 6, 50, 30, solid(9, 9, 9), instance);
+    figma.selection = [inner];
+    const result = await restyleFrame(plugin(figma), env.client, { prompt: 'x' });
+    expect(figma.page.children.map((c) => c.name)).toEqual(['Card instance', result.name]);
+    expect(boxOf(resultNode(figma, result.nodeId))).toEqual([305, 46, 50, 30]);
+  });
+
+  it('a frame inside a main component: above the component (a layer in it would show in every instance)', async () => {
+    const figma = new FakeFigma();
+    const board = figma.frame('Board', 0, 0, 1000, 1000, solid(255, 255, 255));
+    const component = figma.container('COMPONENT', 'Card', 100, 100, 200, 200, solid(250, 250, 250), board);
+    const inner = figma.frame('Art', 10, 10, 40, 40, solid(9, 9, 9), component);
+    figma.selection = [inner];
+    const result = await restyleFrame(plugin(figma), env.client, { prompt: 'x' });
+    expect(board.children.map((c) => c.name)).toEqual(['Card', result.name]);
+    expect(component.children.map((c) => c.name)).toEqual(['Art']);
+    expect(boxOf(resultNode(figma, result.nodeId))).toEqual([110, 110, 40, 40]);
+  });
+
+  it('a frame in a group: into the group right above it, where groups put coordinates (their containing frame\'s)', async () => {
+    const figma = new FakeFigma();
+    const outer = figma.frame('Outer', 1000, 200, 800, 600, solid(255, 255, 255));
+    const group = figma.container('GROUP', 'Group', 0, 0, 0, 0, null, outer);
+    const card = figma.frame('Card', 30, 40, 100, 80, solid(9, 9, 9), group);
+    figma.shape('RECTANGLE', 'Label', group, 30, 130, 100, 20, solid(0, 0, 0));
+    figma.selection = [card];
+    const result = await restyleFrame(plugin(figma), env.client, { prompt: 'x' });
+    expect(group.children.map((c) => c.name)).toEqual(['Card', result.name, 'Label']);
+    expect(boxOf(resultNode(figma, result.nodeId))).toEqual([1030, 240, 100, 80]);
+  });
+
+  it('a frame in a section: into the section', async () => {
+    const figma = new FakeFigma();
+    const section = figma.container('SECTION', 'Section', 500, 500, 900, 900, solid(240, 240, 240));
+    const card = figma.frame('Card', 20, 20, 60, 60, solid(9, 9, 9), section);
+    figma.selection = [card];
+    const result = await restyleFrame(plugin(figma), env.client, { prompt: 'x' });
+    expect(section.children.map((c) => c.name)).toEqual(['Card', result.name]);
+    expect(boxOf(resultNode(figma, result.nodeId))).toEqual([520, 520, 60, 60]);
+  });
+
+  it('an instance in an auto-layout stack: above the instance, positioned absolutely', async () => {
+    const figma = new FakeFigma();
+    const stack = figma.frame('Stack', 0, 0, 400, 400, solid(255, 255, 255));
+    stack.layoutMode = 'HORIZONTAL';
+    const instance = figma.container('INSTANCE', 'Chip', 16, 16, 120, 40, solid(9, 9, 9), stack);
+    const inner = figma.frame('Icon', 4, 4, 32, 32, solid(200, 0, 0), instance);
+    figma.selection = [inner];
+    const result = await restyleFrame(plugin(figma), env.client, { prompt: 'x' });
+    const rect = resultNode(figma, result.nodeId);
+    expect(stack.children.map((c) => c.name)).toEqual(['Chip', result.name]);
+    expect(rect.layoutPositioning).toBe('ABSOLUTE');
+    expect(boxOf(rect)).toEqual([20, 20, 32, 32]);
+  });
+});
+
+describe('every result carries its recipe: Remake and Variations', () => {
+  it('the recipe is on the layer; selecting it offers it; Remake repeats the seed, Variations picks another', async () => {
+    const figma = new FakeFigma();
+    const frame = frameWithContent(figma, 96, 64);
+    const rpc = plugin(figma);
+    const first = await restyleFrame(rpc, env.client, { prompt: 'a fox', style: 'kirie', steps: 3 });
+    const rect = resultNode(figma, first.nodeId);
+    const recipe = parseRecipe(rect.getPluginData(RECIPE_KEY));
+    expect(recipe).toEqual({ kirie: 1, frameId: frame.id, mode: 'style', options: { prompt: 'a fox', style: 'kirie', steps: 3, seed: first.seed } });
+    expect(rect.name).toBe(`Kirie · paper-cut · seed ${first.seed}`);
+
+    figma.selection = [rect];
+    const host = createFigmaHost(figma.api());
+    expect(host.describeSelection()).toEqual({ frame: null, hasMask: false, problem: null, recipe: rect.getPluginData(RECIPE_KEY) });
+
+    const again = await remake(rpc, env.client, recipe, 'remake');
+    const [a, b] = env.runner.jobs.slice(-2).map((j) => j.input.request);
+    expect(again.seed).toBe(first.seed);
+    expect(b).toEqual(a);
+    const variation = await remake(rpc, env.client, recipe, 'variation');
+    expect(variation.seed).not.toBe(first.seed);
+    expect(env.runner.jobs.at(-1)!.input.request.prompt).toBe(a!.prompt);
+    // New layers go above the source frame, the newest first.
+    expect(figma.page.children.map((c) => c.name)).toEqual(['Card', variation.name, again.name, first.name]);
+  });
+
+  it('a recipe whose frame is gone says so; a damaged recipe says so; nothing is generated', async () => {
+    const figma = new FakeFigma();
+    const frame = frameWithContent(figma);
+    const rpc = plugin(figma);
+    const first = await restyleFrame(rpc, env.client, { prompt: 'x' });
+    const recipe = parseRecipe(resultNode(figma, first.nodeId).getPluginData(RECIPE_KEY));
+    figma.remove(frame);
+    const jobs = env.runner.jobs.length;
+    await expect(remake(rpc, env.client, recipe, 'remake')).rejects.toThrow(/the frame this was made from is gone/);
+    expect(() => parseRecipe('{"kirie":1,"frameId":"1:1","mode":"style","options":{"prompt":"x","seed":-5}}')).toThrow(/recipe is unusable \(options\.seed: /);
+    expect(() => parseRecipe('not json')).toThrow(/not valid JSON/);
+    expect(env.runner.jobs.length).toBe(jobs);
+  });
+});
+
+describe('the fake keeps Figma\'s rules (a kinder fake would hide bugs)', () => {
+  it('exportAsync refuses an unknown colorProfile; children and selection are frozen', async () => {
+    const figma = new FakeFigma();
+    const frame = frameWithContent(figma);
+    await expect(frame.exportAsync({ format: 'PNG', colorProfile: 'P3' as 'SRGB' })).rejects.toThrow(/Invalid value for colorProfile/);
+    expect(Object.isFrozen(frame.children)).toBe(true);
+    expect(Object.isFrozen(figma.api().currentPage.selection)).toBe(true);
+  });
+
+  it('instances, their sublayers and component sets refuse children; instance sublayers cannot be removed', () => {
+    const figma = new FakeFigma();
+    const instance = figma.container('INSTANCE', 'I', 0, 0, 10, 10, null);
+    const sub = figma.shape('RECTANGLE', 'r', instance, 0, 0, 5, 5, solid(0, 0, 0));
+    const set = figma.container('COMPONENT_SET', 'S', 0, 0, 10, 10, null);
+    const rect = figma.api().createRectangle();
+    expect(() => instance.insertChild(0, rect)).toThrow(/New parent is an instance/);
+    expect(() => set.insertChild(0, rect)).toThrow(/COMPONENT_SET can only have children of type COMPONENT/);
+    expect(() => figma.page.insertChild(0, sub)).toThrow(/Node is inside of an instance/);
+    expect(() => sub.remove()).toThrow(/inside of an instance/);
+    expect(() => rect.setPluginData('k', 5 as unknown as string)).toThrow(/must be a string/);
   });
 });

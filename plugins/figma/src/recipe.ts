@@ -1,0 +1,42 @@
+// A result's recipe, kept on its Figma layer as plugin data: the source frame and the panel options with
+// the seed that was used. "Remake" runs it as is; "Variations" with a new seed.
+import { z } from 'zod';
+import type { PanelOptions } from '../../shared/src/settings.js';
+
+const recipeSchema = z.object({
+  kirie: z.literal(1),
+  frameId: z.string().min(1),
+  mode: z.enum(['style', 'mask']),
+  options: z.object({
+    prompt: z.string(),
+    negativePrompt: z.string().optional(),
+    style: z.string().optional(),
+    strength: z.number().gt(0).max(1).optional(),
+    steps: z.number().int().min(1).max(150).optional(),
+    seed: z.number().int().min(0),
+    model: z.string().optional(),
+    colorMatch: z.boolean().optional(),
+  }),
+});
+
+export type FigmaRecipe = z.infer<typeof recipeSchema>;
+
+export function recipeFor(frameId: string, mode: FigmaRecipe['mode'], options: PanelOptions, seed: number): FigmaRecipe {
+  return { kirie: 1, frameId, mode, options: { ...options, seed } };
+}
+
+/** The recipe stored on a layer, checked: plugin data can be edited by anything with the plugin's id. */
+export function parseRecipe(text: string): FigmaRecipe {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error('this layer\'s Kirie recipe is not valid JSON: generate it anew from its frame');
+  }
+  const parsed = recipeSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`this layer's Kirie recipe is unusable (${issue.path.join('.') || 'recipe'}: ${issue.message}): generate it anew from its frame`);
+  }
+  return parsed.data;
+}
