@@ -370,6 +370,8 @@ export class FakeFigma {
   readonly images = new Map<string, Uint8Array>();
   readonly storage = new Map<string, unknown>();
   readonly posted: unknown[] = [];
+  /** Receives what the main thread posts to the UI (structured-cloned, as postMessage delivers it). */
+  toUi: ((message: unknown) => void) | null = null;
   readonly shownUi: { html: string; options: unknown }[] = [];
   readonly listeners = new Map<string, (() => void)[]>();
   uiOnMessage: ((message: unknown) => void) | undefined;
@@ -457,7 +459,11 @@ export class FakeFigma {
         setAsync: async (key, value) => void this.storage.set(key, structuredClone(value)),
       },
       ui: {
-        postMessage: (m) => void this.posted.push(structuredClone(m)),
+        postMessage: (m) => {
+          const copy = structuredClone(m);
+          this.posted.push(copy);
+          this.toUi?.(copy);
+        },
         get onmessage() {
           return self.uiOnMessage;
         },
