@@ -1,5 +1,6 @@
-// The slice of UXP's `photoshop` module Kirie calls, typed from Adobe's documentation (Imaging API,
-// executeAsModal, Document/Layer DOM). Only host.ts uses it; the tests' fake implements it.
+// The slice of UXP's `photoshop` and `uxp` modules Kirie calls, typed from Adobe's documentation and
+// @types/photoshop (Imaging API, executeAsModal, Document/Layer DOM, uxp.xmp). Only host.ts uses it; the
+// tests' fakes implement it.
 
 export interface PsBounds {
   left: number;
@@ -43,6 +44,7 @@ export interface PsGetPixelsOptions {
 
 export interface PsImaging {
   getPixels(options: PsGetPixelsOptions): Promise<PsPixels>;
+  getLayerMask(options: { documentID?: number; layerID: number; kind?: 'user' | 'vector'; sourceBounds?: PsBounds }): Promise<PsPixels>;
   getSelection(options: { documentID?: number; sourceBounds?: PsBounds }): Promise<PsPixels>;
   putPixels(options: { documentID?: number; layerID: number; imageData: PsImageData; replace?: boolean; targetBounds?: { left: number; top: number }; commandName?: string }): Promise<void>;
   putLayerMask(options: { documentID?: number; layerID: number; kind?: 'user'; imageData: PsImageData; replace?: boolean; targetBounds?: { left: number; top: number }; commandName?: string }): Promise<void>;
@@ -55,9 +57,15 @@ export interface PsImaging {
 export interface PsLayer {
   readonly id: number;
   name: string;
+  /** Constants.LayerKind: "pixel", "group", "text", … (@types/photoshop dom/Constants.d.ts). */
   readonly kind: string;
   readonly boundsNoEffects: PsBounds;
+  /** A group's children (top-level of the group only); null for other kinds (Layer.layers, @minVersion 23.0). */
+  readonly layers: readonly PsLayer[] | null;
 }
+
+/** Constants.BitsPerChannelType (@types/photoshop dom/Constants.d.ts). */
+export type PsBitsPerChannel = 'bitDepth1' | 'bitDepth8' | 'bitDepth16' | 'bitDepth32';
 
 export interface PsDocument {
   readonly id: number;
@@ -65,8 +73,9 @@ export interface PsDocument {
   readonly width: number;
   readonly height: number;
   readonly mode: string;
-  readonly bitsPerChannel: number;
+  readonly bitsPerChannel: PsBitsPerChannel;
   readonly activeLayers: readonly PsLayer[];
+  /** Top-level layers only: a layer inside a group is found through the group's own `layers`. */
   readonly layers: readonly PsLayer[];
   createPixelLayer(options?: { name?: string }): Promise<PsLayer | null>;
 }
@@ -85,10 +94,30 @@ export interface PsExecutionContext {
 export type PsDescriptor = Record<string, unknown>;
 
 export interface PhotoshopModule {
-  app: { readonly activeDocument: PsDocument | null; readonly documents: readonly PsDocument[] };
+  /** activeDocument has a setter (Photoshop.activeDocument, @types/photoshop dom/Photoshop.d.ts). */
+  app: { activeDocument: PsDocument | null; readonly documents: readonly PsDocument[] };
   core: {
     executeAsModal<T>(target: (context: PsExecutionContext, descriptor: PsDescriptor) => Promise<T>, options: { commandName: string; descriptor?: PsDescriptor }): Promise<T>;
   };
   action: { batchPlay(commands: PsDescriptor[], options: PsDescriptor): Promise<PsDescriptor[]> };
-  imaging: PsImaging;
+  /** Absent before Photoshop 25.0 release builds (24.2 had only `imaging_beta`, in prerelease builds). */
+  imaging?: PsImaging;
+}
+
+export interface XmpProperty {
+  readonly value: string;
+}
+
+/** require('uxp').xmp, since UXP 7.2 = Photoshop 25.0 (uxp-api/reference-js/Modules/uxp/XMP). */
+export interface UxpXmp {
+  XMPMeta: {
+    new (packet?: string): XmpMeta;
+    registerNamespace(namespaceURI: string, suggestedPrefix: string): string;
+  };
+}
+
+export interface XmpMeta {
+  setProperty(schemaNS: string, propName: string, propValue: string): void;
+  getProperty(schemaNS: string, propName: string): XmpProperty | undefined;
+  serialize(): string;
 }

@@ -1,21 +1,40 @@
 // A fake of UXP's `photoshop` module that keeps Photoshop's documented rules and quirks, so host.ts is
-// tested against behaviour rather than against nothing:
+// tested against behaviour rather than against nothing. Each rule names its source:
 // - modifications, and here pixel reads too, outside executeAsModal reject; a second plugin's modal scope
-//   rejects with number 9;
-// - image data yields pixels only through async getData() and counts as leaked until disposed;
+//   (or a dialog) rejects with number 9, "host is in a modal state" (ps_reference/media/executeasmodal.md);
+// - image data yields pixels only through async getData() and counts as leaked until disposed
+//   (ps_reference/media/imaging.md, "PhotoshopImageData" and "Performance considerations");
 // - getPixels trims to where a layer has pixels (origins may be negative or past the canvas) and honours
-//   componentSize; getSelection has no such option and answers at the document's depth;
+//   componentSize; getSelection has no such option and answers at the document's depth, 16-bit being
+//   0..32768 (imaging.md, getPixels options and the "Component Size / Value range" table);
 // - no selection: getSelection rejects; the composite is RGB over a background layer, RGBA without;
+// - `imaging` exists only from Photoshop 25.0 release builds; 24.2 prerelease builds had `imaging_beta`
+//   (ps_reference/changelog: "Photoshop 24.2 … Imaging API Beta", "24.4 … imaging_beta … now imaging");
+// - document.layers holds the top level only, a group's `layers` its own children (@types/photoshop
+//   dom/collections/Layers.d.ts; changelog "Prerelease Build 61": a group layer has a valid `layers`);
+// - bitsPerChannel is Constants.BitsPerChannelType, "bitDepth8" | "bitDepth16" | "bitDepth32", and mode
+//   Constants.DocumentMode, e.g. "RGBColorMode" (@types/photoshop dom/Constants.d.ts);
+// - batchPlay commands and new layers act on the ACTIVE document and its targeted layer; `select` reaches
+//   only layers of the active document; app.activeDocument has a setter (dom/Photoshop.d.ts); the user may
+//   switch documents at any time between modal scopes;
+// - layer XMP lives in the layer's `metadata` descriptor as `layerXMP` (ExtendScript Layer.xmpMetadata;
+//   no UXP DOM property exists, so batchPlay get/set of `metadata`);
+// - putPixels/putLayerMask take image data at the document's depth: the docs promise no conversion on
+//   write, so the fake refuses a mismatch rather than guess;
 // - history: each change outside a suspension is a state; a suspension coalesces into one named state
 //   on commit, rolls back on commit false, and the modal scope's exit resolves leftovers (commit on
 //   return, roll back on throw).
 import { bounds, type Bounds, intersect, isEmpty } from '@kirie/core/image/bounds';
-import type { PhotoshopModule, PsBounds, PsDescriptor, PsDocument, PsExecutionContext, PsGetPixelsOptions, PsImageData, PsLayer, PsPixels, PsRect } from '../src/photoshop-api.js';
+import type { PhotoshopModule, PsBitsPerChannel, PsBounds, PsDescriptor, PsDocument, PsExecutionContext, PsGetPixelsOptions, PsImageData, PsLayer, PsPixels, PsRect } from '../src/photoshop-api.js';
 
 export interface FakeLayerState {
   id: number;
   name: string;
-  kind: 'pixel' | 'background';
+  kind: 'pixel' | 'background' | 'group';
+  /** The group it sits in, or null at the top level. */
+  parentId: number | null;
+  /** The layer's XMP packet (metadata.layerXMP), when something wrote one. */
+  xmp: string | null;
   /** RGBA over `bounds` (canvas coordinates). */
   bounds: Bounds;
   rgba: Uint8Array;
@@ -24,6 +43,18 @@ export interface FakeLayerState {
 }
 
 type Op = 'createPixelLayer' | 'putPixels' | 'putLayerMask' | 'batchPlay';
+export type Depth = 8 | 16 | 32;
+const BITS: Record<Depth, PsBitsPerChannel> = { 8: 'bitDepth8', 16: 'bitDepth16', 32: 'bitDepth32' };
+
+/** 8-bit values as Photoshop holds them at `depth`: 16-bit is 0..32768, 32-bit float 0..1 (imaging.md). */
+function fromEight(data: Uint8Array, depth: Depth): Uint8Array | Uint16Array | Float32Array {
+  if (depth === 16) return Uint16Array.from(data, (v) => Math.round((v * 32768) / 255));
+  if (depth === 32) return Float32Array.from(data, (v) => v / 255);
+  return data.slice();
+}
+function toEight(data: Uint8Array | Uint16Array | Float32Array, depth: Depth): Uint8Array {
+  return depth === 8 ? Uint8Array.from(data) : Uint8Array.from(data, (v) => Math.round(Math.min(255, Math.max(0, depth === 16 ? (v * 255) / 32768 : v * 255))));
+}
 
 export class FakeImageData implements PsImageData {
   readonly colorProfile: string;
@@ -34,7 +65,7 @@ export class FakeImageData implements PsImageData {
     readonly width: number,
     readonly height: number,
     readonly components: number,
-    readonly componentSize: 8 | 16 | 32,
+    readonly componentSize: Depth,
     readonly colorSpace: string,
     private readonly data: Uint8Array | Uint16Array | Float32Array,
     colorProfile = '',
@@ -69,41 +100,70 @@ export class FakeDocument implements PsDocument {
   history: string[] = ['Open'];
   mode = 'RGBColorMode';
 
+  readonly bitsPerChannel: PsBitsPerChannel;
+
   constructor(
     private readonly ps: FakePhotoshop,
     readonly id: number,
     readonly title: string,
     readonly width: number,
     readonly height: number,
-    readonly bitsPerChannel: 8 | 16 = 8,
-  ) {}
+    readonly depth: Depth = 8,
+  ) {
+    this.bitsPerChannel = BITS[depth];
+  }
 
+  /** Top level only, topmost first, as Document.layers. */
   get layers(): PsLayer[] {
-    return [...this.layersState].reverse().map((l) => this.view(l));
+    return this.childrenOf(null);
   }
   get activeLayers(): PsLayer[] {
     const l = this.layersState.find((x) => x.id === this.activeId);
     return l ? [this.view(l)] : [];
   }
 
-  private view(l: FakeLayerState): PsLayer {
-    const b = pixelBounds(l) ?? l.bounds;
-    return { id: l.id, name: l.name, kind: l.kind, boundsNoEffects: { left: b.x, top: b.y, right: b.x + b.width, bottom: b.y + b.height } };
+  private childrenOf(parentId: number | null): PsLayer[] {
+    return this.layersState.filter((l) => l.parentId === parentId).reverse().map((l) => this.view(l));
   }
 
-  /** Adds a layer on top (test setup, not a user action: no history). */
-  addLayer(name: string, at: Bounds, fill: (x: number, y: number) => [number, number, number, number], kind: 'pixel' | 'background' = 'pixel'): FakeLayerState {
+  private view(l: FakeLayerState): PsLayer {
+    const b = pixelBounds(l) ?? l.bounds;
+    const doc = this;
+    return {
+      id: l.id,
+      name: l.name,
+      kind: l.kind,
+      boundsNoEffects: { left: b.x, top: b.y, right: b.x + b.width, bottom: b.y + b.height },
+      get layers() {
+        return l.kind === 'group' ? doc.childrenOf(l.id) : null;
+      },
+    };
+  }
+
+  /** Adds a layer on top, or on top inside `group` (test setup, not a user action: no history). */
+  addLayer(name: string, at: Bounds, fill: (x: number, y: number) => [number, number, number, number], kind: 'pixel' | 'background' = 'pixel', group: FakeLayerState | null = null): FakeLayerState {
     const rgba = new Uint8Array(at.width * at.height * 4);
     for (let y = 0; y < at.height; y++) for (let x = 0; x < at.width; x++) rgba.set(fill(at.x + x, at.y + y), (y * at.width + x) * 4);
-    const layer: FakeLayerState = { id: this.ps.nextId++, name, kind, bounds: at, rgba, mask: null };
+    const layer: FakeLayerState = { id: this.ps.nextId++, name, kind, parentId: group?.id ?? null, xmp: null, bounds: at, rgba, mask: null };
     this.layersState.push(layer);
     this.activeId = layer.id;
     return layer;
   }
 
+  /** Adds an empty group on top, or inside `group` (test setup). */
+  addGroup(name: string, group: FakeLayerState | null = null): FakeLayerState {
+    const layer: FakeLayerState = { id: this.ps.nextId++, name, kind: 'group', parentId: group?.id ?? null, xmp: null, bounds: bounds(0, 0, 0, 0), rgba: new Uint8Array(0), mask: null };
+    this.layersState.push(layer);
+    this.activeId = layer.id;
+    return layer;
+  }
+
+  /** New layers go above the active one, in its group, and become active (Photoshop's New Layer). */
   async createPixelLayer(options: { name?: string } = {}): Promise<PsLayer | null> {
+    if (this.ps.activeDocument !== this) throw new Error('createPixelLayer: the document is not the active document');
     this.ps.modify(this, 'createPixelLayer', 'New Layer');
-    const layer: FakeLayerState = { id: this.ps.nextId++, name: options.name ?? 'Layer', kind: 'pixel', bounds: bounds(0, 0, 0, 0), rgba: new Uint8Array(0), mask: null };
+    const active = this.layersState.find((l) => l.id === this.activeId);
+    const layer: FakeLayerState = { id: this.ps.nextId++, name: options.name ?? 'Layer', kind: 'pixel', parentId: active?.kind === 'group' ? active.id : (active?.parentId ?? null), xmp: null, bounds: bounds(0, 0, 0, 0), rgba: new Uint8Array(0), mask: null };
     const below = this.layersState.findIndex((l) => l.id === this.activeId);
     this.layersState.splice(below + 1, 0, layer);
     this.activeId = layer.id;
@@ -120,6 +180,7 @@ export class FakeDocument implements PsDocument {
   composite(): Uint8Array {
     const out = new Uint8Array(this.width * this.height * 4);
     for (const l of this.layersState) {
+      if (l.kind === 'group') continue;
       for (let y = Math.max(0, l.bounds.y); y < Math.min(this.height, l.bounds.y + l.bounds.height); y++) {
         for (let x = Math.max(0, l.bounds.x); x < Math.min(this.width, l.bounds.x + l.bounds.width); x++) {
           const s = ((y - l.bounds.y) * l.bounds.width + (x - l.bounds.x)) * 4;
@@ -180,14 +241,18 @@ export class FakePhotoshop {
   readonly live = new Set<FakeImageData>();
   /** Another plugin holds the modal scope: executeAsModal rejects (error number 9). */
   otherPluginModal = false;
+  /** The next this-many executeAsModal calls reject with number 9 (a dialog that the user then closes). */
+  busyCalls = 0;
+  /** 'release' (25.0+): `imaging`; 'beta': only `imaging_beta` (24.2 prerelease); 'none': neither (older). */
+  imagingApi: 'release' | 'beta' | 'none' = 'release';
   /** The next call of this operation throws, as Photoshop does when a command fails. */
   failNext: Op | null = null;
   private modalDepth = 0;
   private suspensions = new Map<number, Suspension>();
   private nextSuspension = 1;
 
-  openDocument(title: string, width: number, height: number, bitsPerChannel: 8 | 16 = 8): FakeDocument {
-    const doc = new FakeDocument(this, this.nextId++, title, width, height, bitsPerChannel);
+  openDocument(title: string, width: number, height: number, depth: Depth = 8): FakeDocument {
+    const doc = new FakeDocument(this, this.nextId++, title, width, height, depth);
     this.documents.push(doc);
     this.activeDocument = doc;
     return doc;
@@ -228,6 +293,11 @@ export class FakePhotoshop {
         get activeDocument() {
           return self.activeDocument;
         },
+        set activeDocument(doc: PsDocument | null) {
+          const known = self.documents.find((d) => d === doc);
+          if (!known) throw new Error('activeDocument: not an open document');
+          self.activeDocument = known;
+        },
         get documents() {
           return self.documents;
         },
@@ -235,7 +305,10 @@ export class FakePhotoshop {
       core: {
         executeAsModal: async <T>(target: (context: PsExecutionContext, descriptor: PsDescriptor) => Promise<T>, options: { commandName: string; descriptor?: PsDescriptor }): Promise<T> => {
           if (!options?.commandName) throw new Error('executeAsModal: commandName is required');
-          if (this.otherPluginModal) throw Object.assign(new Error('host is in a modal state'), { number: 9 });
+          if (this.otherPluginModal || this.busyCalls > 0) {
+            this.busyCalls = Math.max(0, this.busyCalls - 1);
+            throw Object.assign(new Error('host is in a modal state'), { number: 9 });
+          }
           this.modalDepth++;
           const mine = new Set<number>();
           const context: PsExecutionContext = {
@@ -265,88 +338,139 @@ export class FakePhotoshop {
         },
       },
       action: {
-        batchPlay: async (commands) => {
-          for (const c of commands) {
-            const at = c.at as { _ref?: string; _value?: string } | undefined;
-            if (c._obj !== 'make' || at?._ref !== 'channel' || at._value !== 'mask') throw new Error(`fake batchPlay only knows "make mask", got ${JSON.stringify(c)}`);
-            const doc = this.doc(undefined);
-            this.modify(doc, 'batchPlay', 'Add Layer Mask');
-            const layer = doc.layer(doc.activeId!);
-            if (layer.mask) throw new Error('the layer already has a mask');
-            const using = (c.using as { _value?: string } | undefined)?._value;
-            layer.mask = new Uint8Array(doc.width * doc.height).fill(using === 'hideAll' ? 0 : 255);
-          }
-          return commands.map(() => ({}));
-        },
+        batchPlay: async (commands) => commands.map((c) => this.play(c)),
       },
-      imaging: {
-        getPixels: async (o: PsGetPixelsOptions): Promise<PsPixels> => {
-          this.requireModal('getPixels');
-          const doc = this.doc(o.documentID);
-          if (o.colorSpace !== undefined && o.colorSpace !== 'RGB') throw new Error('the fake serves RGB only');
-          let area: Bounds;
-          let rgba: Uint8Array;
-          let components = 4;
-          if (o.layerID !== undefined) {
-            const l = doc.layer(o.layerID);
-            const trimmed = pixelBounds(l);
-            if (!trimmed) throw new Error('the layer has no pixels');
-            area = o.sourceBounds ? intersect(trimmed, toBounds(o.sourceBounds)) : trimmed;
-            rgba = crop(l.rgba, l.bounds, area, 4);
-          } else {
-            area = o.sourceBounds ? intersect(bounds(0, 0, doc.width, doc.height), toBounds(o.sourceBounds)) : bounds(0, 0, doc.width, doc.height);
-            rgba = crop(doc.composite(), bounds(0, 0, doc.width, doc.height), area, 4);
-            if (doc.layersState[0]?.kind === 'background') {
-              components = 3;
-              rgba = rgba.filter((_, i) => i % 4 !== 3);
-            }
-          }
-          if (isEmpty(area)) throw new Error('no pixels in the requested bounds');
-          const size = o.componentSize === undefined || o.componentSize === -1 ? doc.bitsPerChannel : o.componentSize;
-          const data = size === 16 ? Uint16Array.from(rgba, (v) => Math.round((v * 32768) / 255)) : rgba;
-          return { imageData: new FakeImageData(this, area.width, area.height, components, size === 16 ? 16 : 8, 'RGB', data, o.colorProfile), sourceBounds: toPs(area), level: 0 };
-        },
-        getSelection: async (o) => {
-          this.requireModal('getSelection');
-          const doc = this.doc(o.documentID);
-          if (!doc.selection) throw new Error('Could not complete the command because there is no selection');
-          const { bounds: b, data } = doc.selection;
-          const values = doc.bitsPerChannel === 16 ? Uint16Array.from(data, (v) => Math.round((v * 32768) / 255)) : data.slice();
-          return { imageData: new FakeImageData(this, b.width, b.height, 1, doc.bitsPerChannel, 'Grayscale', values), sourceBounds: toPs(b) };
-        },
-        createImageDataFromBuffer: async (data, o) => {
-          if (data.length !== o.width * o.height * o.components) throw new Error(`buffer has ${data.length} values, ${o.width}×${o.height}×${o.components} needs ${o.width * o.height * o.components}`);
-          if (!(data instanceof Uint8Array)) throw new Error('the fake takes 8-bit buffers only');
-          return new FakeImageData(this, o.width, o.height, o.components, 8, o.colorSpace, data.slice(), o.colorProfile);
-        },
-        putPixels: async (o) => {
-          const doc = this.doc(o.documentID);
-          this.modify(doc, 'putPixels', 'Put Pixels');
+      ...(this.imagingApi === 'none' ? {} : { [this.imagingApi === 'release' ? 'imaging' : 'imaging_beta']: this.imaging() }),
+    } as PhotoshopModule;
+  }
+
+  /** One batchPlay descriptor: the few Kirie sends, each checked like Photoshop would. */
+  private play(c: PsDescriptor): PsDescriptor {
+    const target = (c._target ?? []) as { _ref?: string; _id?: number; _property?: string }[];
+    const refDoc = () => {
+      const id = target.find((t) => t._ref === 'document')?._id;
+      return id === undefined ? this.doc(undefined) : this.doc(id);
+    };
+    const refLayer = (doc: FakeDocument) => {
+      const id = target.find((t) => t._ref === 'layer')?._id;
+      if (id === undefined) throw new Error(`${String(c._obj)}: no layer _id in ${JSON.stringify(c)}`);
+      return doc.layer(id);
+    };
+    if (c._obj === 'select') {
+      const doc = refDoc();
+      if (doc !== this.activeDocument) throw new Error('select: the layer is not in the active document');
+      const layer = refLayer(doc);
+      this.modify(doc, 'batchPlay', 'Select Layer');
+      doc.activeId = layer.id;
+      return {};
+    }
+    if (c._obj === 'make') {
+      const at = c.at as { _ref?: string; _value?: string } | undefined;
+      if (at?._ref !== 'channel' || at._value !== 'mask') throw new Error(`fake batchPlay only knows "make mask", got ${JSON.stringify(c)}`);
+      // The mask goes to the targeted layer of the ACTIVE document, whichever that is now.
+      const doc = this.doc(undefined);
+      this.modify(doc, 'batchPlay', 'Add Layer Mask');
+      const layer = doc.layer(doc.activeId!);
+      if (layer.mask) throw new Error('the layer already has a mask');
+      const using = (c.using as { _value?: string } | undefined)?._value;
+      layer.mask = new Uint8Array(doc.width * doc.height).fill(using === 'hideAll' ? 0 : 255);
+      return {};
+    }
+    if (c._obj === 'set' && target[0]?._property === 'metadata') {
+      const doc = refDoc();
+      const layer = refLayer(doc);
+      const packet = (c.to as { layerXMP?: unknown } | undefined)?.layerXMP;
+      if (typeof packet !== 'string') throw new Error('set metadata: to.layerXMP must be a string');
+      this.modify(doc, 'batchPlay', 'Layer Metadata');
+      layer.xmp = packet;
+      return {};
+    }
+    if (c._obj === 'get' && target[0]?._property === 'metadata') {
+      const layer = refLayer(refDoc());
+      return layer.xmp === null ? {} : { metadata: { _obj: 'metadata', layerXMP: layer.xmp } };
+    }
+    throw new Error(`fake batchPlay does not know ${JSON.stringify(c)}`);
+  }
+
+  private imaging(): NonNullable<PhotoshopModule['imaging']> {
+    return {
+      getPixels: async (o: PsGetPixelsOptions): Promise<PsPixels> => {
+        this.requireModal('getPixels');
+        const doc = this.doc(o.documentID);
+        if (o.colorSpace !== undefined && o.colorSpace !== 'RGB') throw new Error('the fake serves RGB only');
+        let area: Bounds;
+        let rgba: Uint8Array;
+        let components = 4;
+        if (o.layerID !== undefined) {
           const l = doc.layer(o.layerID);
-          const img = o.imageData as FakeImageData;
-          if (img.components !== 4 || img.colorSpace !== 'RGB') throw new Error('the fake puts RGBA pixels only');
-          const at = o.targetBounds ?? { left: 0, top: 0 };
-          l.bounds = bounds(at.left, at.top, img.width, img.height);
-          l.rgba = Uint8Array.from(img.raw());
-        },
-        putLayerMask: async (o) => {
-          const doc = this.doc(o.documentID);
-          this.modify(doc, 'putLayerMask', 'Edit Layer Mask');
-          const l = doc.layer(o.layerID);
-          const img = o.imageData as FakeImageData;
-          if (img.components !== 1 || img.colorSpace !== 'Grayscale') throw new Error('a layer mask takes single-component grayscale data');
-          if (!l.mask) throw new Error('the layer has no user mask');
-          const at = o.targetBounds ?? { left: 0, top: 0 };
-          if (o.replace !== false) l.mask.fill(255);
-          const src = img.raw();
-          for (let y = 0; y < img.height; y++) {
-            for (let x = 0; x < img.width; x++) {
-              const cx = at.left + x;
-              const cy = at.top + y;
-              if (cx >= 0 && cy >= 0 && cx < doc.width && cy < doc.height) l.mask[cy * doc.width + cx] = src[y * img.width + x];
-            }
+          if (l.kind === 'group') throw new Error('a group layer has no pixels of its own');
+          const trimmed = pixelBounds(l);
+          if (!trimmed) throw new Error('the layer has no pixels');
+          area = o.sourceBounds ? intersect(trimmed, toBounds(o.sourceBounds)) : trimmed;
+          rgba = crop(l.rgba, l.bounds, area, 4);
+        } else {
+          area = o.sourceBounds ? intersect(bounds(0, 0, doc.width, doc.height), toBounds(o.sourceBounds)) : bounds(0, 0, doc.width, doc.height);
+          rgba = crop(doc.composite(), bounds(0, 0, doc.width, doc.height), area, 4);
+          if (doc.layersState[0]?.kind === 'background') {
+            components = 3;
+            rgba = rgba.filter((_, i) => i % 4 !== 3);
           }
-        },
+        }
+        if (isEmpty(area)) throw new Error('no pixels in the requested bounds');
+        const size: Depth = o.componentSize === undefined || o.componentSize === -1 ? doc.depth : o.componentSize;
+        return { imageData: new FakeImageData(this, area.width, area.height, components, size, 'RGB', fromEight(rgba, size), o.colorProfile), sourceBounds: toPs(area), level: 0 };
+      },
+      getSelection: async (o) => {
+        this.requireModal('getSelection');
+        const doc = this.doc(o.documentID);
+        if (!doc.selection) throw new Error('Could not complete the command because there is no selection');
+        const { bounds: b, data } = doc.selection;
+        return { imageData: new FakeImageData(this, b.width, b.height, 1, doc.depth, 'Grayscale', fromEight(data, doc.depth)), sourceBounds: toPs(b) };
+      },
+      getLayerMask: async (o) => {
+        this.requireModal('getLayerMask');
+        const doc = this.doc(o.documentID);
+        const l = doc.layer(o.layerID);
+        if (!l.mask) throw new Error('the layer has no user mask');
+        // The mask's extent is the canvas here; a mask at its default colour elsewhere is not trimmed.
+        return { imageData: new FakeImageData(this, doc.width, doc.height, 1, doc.depth, 'Grayscale', fromEight(l.mask, doc.depth)), sourceBounds: toPs(bounds(0, 0, doc.width, doc.height)) };
+      },
+      createImageDataFromBuffer: async (data, o) => {
+        if (data.length !== o.width * o.height * o.components) throw new Error(`buffer has ${data.length} values, ${o.width}×${o.height}×${o.components} needs ${o.width * o.height * o.components}`);
+        // "The array type will indicate the componentSize of the provided data" (imaging.md).
+        const size: Depth = data instanceof Uint16Array ? 16 : data instanceof Float32Array ? 32 : 8;
+        return new FakeImageData(this, o.width, o.height, o.components, size, o.colorSpace, data.slice(), o.colorProfile);
+      },
+      putPixels: async (o) => {
+        const doc = this.doc(o.documentID);
+        const img = o.imageData as FakeImageData;
+        if (img.componentSize !== doc.depth) throw new Error(`putPixels: ${img.componentSize}-bit data into a ${doc.depth}-bit document`);
+        this.modify(doc, 'putPixels', 'Put Pixels');
+        const l = doc.layer(o.layerID);
+        if (l.kind !== 'pixel') throw new Error('putPixels: the target layer must be a pixel layer');
+        if (img.components !== 4 || img.colorSpace !== 'RGB') throw new Error('the fake puts RGBA pixels only');
+        const at = o.targetBounds ?? { left: 0, top: 0 };
+        l.bounds = bounds(at.left, at.top, img.width, img.height);
+        l.rgba = toEight(img.raw(), doc.depth);
+      },
+      putLayerMask: async (o) => {
+        const doc = this.doc(o.documentID);
+        const img = o.imageData as FakeImageData;
+        if (img.componentSize !== doc.depth) throw new Error(`putLayerMask: ${img.componentSize}-bit data into a ${doc.depth}-bit document`);
+        this.modify(doc, 'putLayerMask', 'Edit Layer Mask');
+        const l = doc.layer(o.layerID);
+        if (img.components !== 1 || img.colorSpace !== 'Grayscale') throw new Error('a layer mask takes single-component grayscale data');
+        if (!l.mask) throw new Error('the layer has no user mask');
+        const at = o.targetBounds ?? { left: 0, top: 0 };
+        if (o.replace !== false) l.mask.fill(255);
+        const src = toEight(img.raw(), doc.depth);
+        for (let y = 0; y < img.height; y++) {
+          for (let x = 0; x < img.width; x++) {
+            const cx = at.left + x;
+            const cy = at.top + y;
+            if (cx >= 0 && cy >= 0 && cx < doc.width && cy < doc.height) l.mask[cy * doc.width + cx] = src[y * img.width + x]!;
+          }
+        }
       },
     };
   }

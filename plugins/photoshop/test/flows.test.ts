@@ -8,9 +8,9 @@ import { GenerationCancelled } from '../../shared/src/job.js';
 import { GENERATED_RGB, type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
 import { fillSelection, img2imgLayer, poseFill, posePhotoFill } from '../src/flows.js';
 import { createPhotoshopHost } from '../src/host.js';
-import { type FakeDocument, FakePhotoshop } from './fake-photoshop.js';
-
-const ORIGINAL: [number, number, number, number] = [120, 90, 200, 255];
+import { FakePhotoshop } from './fake-photoshop.js';
+import { fakeUxp } from './fake-uxp.js';
+import { ellipseSelection, ORIGINAL, pixel, setup } from './scenes.js';
 
 let env: PluginBridge;
 beforeAll(async () => {
@@ -21,34 +21,6 @@ beforeEach(() => {
   env.runner.fail = null;
   env.runner.onStep = null;
 });
-
-function setup(width: number, height: number, bits: 8 | 16 = 8) {
-  const ps = new FakePhotoshop();
-  const doc = ps.openDocument('poster.psd', width, height, bits);
-  doc.addLayer('Background', bounds(0, 0, width, height), () => ORIGINAL, 'background');
-  return { ps, doc, host: createPhotoshopHost(ps.module()) };
-}
-
-/** A selection with a feathered edge: 255 inside an ellipse, grey levels across a 6 px rim. */
-function ellipseSelection(doc: FakeDocument, cx: number, cy: number, rx: number, ry: number): void {
-  const b = bounds(Math.max(0, Math.floor(cx - rx - 6)), Math.max(0, Math.floor(cy - ry - 6)), 0, 0);
-  const x1 = Math.min(doc.width, Math.ceil(cx + rx + 6));
-  const y1 = Math.min(doc.height, Math.ceil(cy + ry + 6));
-  const area = bounds(b.x, b.y, x1 - b.x, y1 - b.y);
-  const data = new Uint8Array(area.width * area.height);
-  for (let y = 0; y < area.height; y++) {
-    for (let x = 0; x < area.width; x++) {
-      const d = Math.hypot((area.x + x + 0.5 - cx) / rx, (area.y + y + 0.5 - cy) / ry);
-      data[y * area.width + x] = Math.round(255 * Math.min(1, Math.max(0, (1.15 - d) / 0.3)));
-    }
-  }
-  doc.selection = { bounds: area, data };
-}
-
-function pixel(doc: FakeDocument, x: number, y: number): number[] {
-  const c = doc.composite();
-  return Array.from(c.subarray((y * doc.width + x) * 4, (y * doc.width + x) * 4 + 4));
-}
 
 describe('fill selection', () => {
   it.each([
@@ -63,10 +35,11 @@ describe('fill selection', () => {
     const result = await fillSelection(host, env.client, { prompt: 'a red kite', colorMatch: false });
 
     expect(doc.layersState).toHaveLength(2);
-    expect(doc.history).toEqual(['Open', 'Kirie · a red kite']);
+    expect(result.layerName).toBe(`Kirie · a red kite · seed ${result.seed}`);
+    expect(doc.history).toEqual(['Open', result.layerName]);
     expect(ps.live.size).toBe(0);
     const layer = doc.layer(result.layerId);
-    expect(layer.name).toBe('Kirie · a red kite');
+    expect(layer.name).toBe(result.layerName);
         // The layer covers the context crop, inside the canvas, and its mask is the selection, feathered.
     expect(layer.bounds.x).toBeGreaterThanOrEqual(0);
     expect(layer.bounds.y).toBeGreaterThanOrEqual(0);
@@ -111,23 +84,34 @@ describe('fill selection', () => {
     expect(doc.layersState).toHaveLength(2);
   });
 
-  it('16-bit document: the selection arrives at 0..32768 and is still read right', async () => {
+  it('16-bit document: the selection arrives at 0..32768, pixels and mask are written as 16-bit', async () => {
     const { doc, host } = setup(200, 160, 16);
     ellipseSelection(doc, 100, 80, 30, 20);
-    const result = await fillSelection(host, env.client, { prompt: 'moon' });
+    const result = await fillSelection(host, env.client, { prompt: 'moon', colorMatch: false });
+    // The fake refuses 8-bit data in a 16-bit document, so getting here means the write was 16-bit.
     expect(doc.layer(result.layerId).mask![80 * 200 + 100]).toBe(255);
+    expect(pixel(doc, 100, 80)).toEqual([...GENERATED_RGB, 255]);
+  });
+
+  it('32-bit document: refused with a clear message before anything is sent', async () => {
+    const { doc, host } = setup(120, 90, 32);
+    ellipseSelection(doc, 60, 45, 20, 20);
+    const jobs = env.runner.jobs.length;
+    await expect(fillSelection(host, env.client, { prompt: 'x' })).rejects.toThrow(/32-bit \(HDR\) document: Kirie works on 8- and 16-bit documents/);
+    expect(env.runner.jobs.length).toBe(jobs);
+    expect(doc.history).toEqual(['Open']);
   });
 
   it('a style preset sets the prompt, settings and the layer name', async () => {
     const { doc, host } = setup(256, 256);
     ellipseSelection(doc, 128, 128, 40, 40);
     const result = await fillSelection(host, env.client, { prompt: 'a fox', style: 'kirie' });
-    expect(result.layerName).toBe('Kirie · paper-cut');
+    expect(result.layerName).toBe(`Kirie · paper-cut · seed ${result.seed}`);
     const req = env.runner.jobs.at(-1)!.input.request;
     expect(req.prompt).toContain('a fox, paper-cut art');
     expect(req.steps).toBe(25);
     expect(req.strength).toBe(0.75);
-    expect(doc.history.at(-1)).toBe('Kirie · paper-cut');
+    expect(doc.history.at(-1)).toBe(result.layerName);
   });
 
   it('no selection: a clear message and nothing sent or changed', async () => {
@@ -141,7 +125,7 @@ describe('fill selection', () => {
 
   it('no document: a clear message', async () => {
     const ps = new FakePhotoshop();
-    await expect(fillSelection(createPhotoshopHost(ps.module()), env.client, { prompt: 'x' })).rejects.toThrow(/no document is open/);
+    await expect(fillSelection(createPhotoshopHost(ps.module(), fakeUxp().module.xmp), env.client, { prompt: 'x' })).rejects.toThrow(/no document is open/);
   });
 
   it('a failed generation leaves the document untouched', async () => {
@@ -203,8 +187,8 @@ describe('img2img of a layer', () => {
     const read = await host.call('readLayerPixels', { documentId: doc.id, layerId: doc.activeId! });
     expect(read.bounds).toEqual(bounds(-20, 150, 110, 90));
     const result = await img2imgLayer(host, env.client, { prompt: 'gold foil', colorMatch: false });
-    expect(doc.layersState.map((l) => l.name)).toEqual(['Background', 'Logo', 'Kirie · gold foil']);
-    expect(doc.history).toEqual(['Open', 'Kirie · gold foil']);
+    expect(doc.layersState.map((l) => l.name)).toEqual(['Background', 'Logo', result.layerName]);
+    expect(doc.history).toEqual(['Open', result.layerName]);
     const layer = doc.layer(result.layerId);
     expect(layer.bounds.x).toBeGreaterThanOrEqual(0);
     expect(layer.bounds.y + layer.bounds.height).toBeLessThanOrEqual(220);
@@ -271,7 +255,7 @@ describe('pose fill from a reference photo', () => {
   it('uploads the photo fitted into the selection on a black model-size canvas, with the openpose preprocessor', async () => {
     const { doc, host } = setup(400, 300);
     ellipseSelection(doc, 200, 150, 60, 60);
-    await posePhotoFill(host, env.client, { prompt: 'a dancer' }, photo);
+    await posePhotoFill(host, env.client, { prompt: 'a dancer' }, { name: 'dancer.png', image: photo });
     const job = env.runner.jobs.at(-1)!;
     const req = job.input.request;
     expect(req.control).toHaveLength(1);
@@ -297,7 +281,7 @@ describe('pose fill from a reference photo', () => {
     const { doc, host } = setup(200, 200);
     ellipseSelection(doc, 100, 100, 30, 30);
     env.runner.fail = 'no person found in the reference photo: use a photo where a whole body (or at least head and shoulders) is clearly visible';
-    await expect(posePhotoFill(host, env.client, { prompt: 'x' }, photo)).rejects.toThrow(/no person found in the reference photo/);
+    await expect(posePhotoFill(host, env.client, { prompt: 'x' }, { name: 'crowd.png', image: photo })).rejects.toThrow(/no person found in the reference photo/);
     expect(doc.history).toEqual(['Open']);
     expect(doc.layersState).toHaveLength(1);
   });
