@@ -37,7 +37,7 @@ it('starts with the demo model, prints where things are, and stops on SIGTERM', 
     expect(none.status).toBe(1);
     expect(none.stderr).toMatch(/no token at .* yet: run `kirie serve` once/);
     const base = playground.split('/#')[0]!;
-    expect(((await (await fetch(`${base}/v1/health`)).json()) as { device: string }).device).toBe('cpu');
+    expect(((await (await fetch(`${base}/v1/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { device: string }).device).toBe('cpu');
     const models = (await (await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).json()) as { models: { id: string; note?: string }[] };
     expect(models.models).toEqual([expect.objectContaining({ id: 'kirie-demo-tiny-random.safetensors', note: expect.stringMatching(/not art/) })]);
     expect(await (await fetch(`${base}/`)).text()).toContain('Kirie playground');

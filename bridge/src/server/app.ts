@@ -1,9 +1,10 @@
-// The bridge's HTTP + WebSocket server. Guards run first on every request (Host, CORS, token), then the
-// routes, which only validate and hand work to the queue: nothing here waits on the device.
+// The bridge's HTTP + WebSocket server. Guards run first on every request, after routing (Host, CORS, and
+// the token unless the matched route declares itself public), then the routes, which only validate and hand
+// work to the queue: nothing here waits on the device.
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import { API_PREFIX, KirieApiError, WS_PROTOCOL, type Health } from '@kirie/core/client/protocol';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { API_PREFIX, KirieApiError, WS_PROTOCOL, type Health, type PublicHealth } from '@kirie/core/client/protocol';
 import { validateGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import type { ImageStore } from '../jobs/images.js';
@@ -13,7 +14,7 @@ import type { ModelRegistry } from '../registry/registry.js';
 import { checkRequestLimits, type Limits } from './limits.js';
 import { openApiDocument } from './openapi.js';
 import { checkPng } from './png-check.js';
-import { addCorsHeaders, answerPreflight, checkAuth, checkHost } from './security.js';
+import { accessRefusal, addCorsHeaders, addPlaygroundHeaders, answerPreflight } from './security.js';
 
 export interface AppOptions {
   token: string;
@@ -36,32 +37,34 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: true,
-    // URLs the router refuses before any hook runs (malformed escapes, over-long ids) answer in the same shape.
-    frameworkErrors: (err, _request, reply) => {
+    // URLs the router refuses before any hook runs (malformed escapes, over-long ids) answer in the same
+    // shape, after the same Host, CORS and token handling (an over-long id is refused only on routes with
+    // ids: without the token that would tell which paths exist), and without the URL: it may hold the token.
+    frameworkErrors: (err, request, reply) => {
+      addCorsHeaders(reply);
+      closeUpgradeAfterAnswer(request, reply);
       const status = err.statusCode ?? 400;
-      void (reply as FastifyReply).code(status).send(new KirieApiError(status, 'bad_url', err.message).body());
+      const refusal = accessRefusal(request, options.token, options.lan) ?? new KirieApiError(status, 'bad_url', status === 414 ? 'a path segment of the URL is too long' : 'the URL is malformed (a bad %-escape or an unsupported request target)');
+      void (reply as FastifyReply).code(refusal.status).send(refusal.body());
     },
   });
 
   app.setErrorHandler((err: FastifyError | KirieApiError, request, reply) => {
-    // A refused WebSocket upgrade owns a raw socket the HTTP server no longer tracks: close it after
-    // the answer, or it would linger (and hold up shutdown) until the client gives up.
-    if (request.headers.upgrade) reply.header('connection', 'close').raw.once('finish', () => request.socket.destroy());
+    closeUpgradeAfterAnswer(request, reply);
     if (err instanceof KirieApiError) return reply.code(err.status).send(err.body());
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     const field = err.code?.startsWith('FST_ERR_CTP_') ? 'body' : undefined;
     return reply.code(status).send(new KirieApiError(status, fastifyCode(err), err.message, field).body());
   });
+  // Reached only with the token (unmatched paths are not public); the URL is not echoed, it may hold the token.
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(new KirieApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`).body());
+    reply.code(404).send(new KirieApiError(404, 'not_found', `no route for ${request.method} at this path; the API is described at ${API_PREFIX}/openapi.json`).body());
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    addCorsHeaders(reply);
-    checkHost(request, options.lan);
-    if (request.method === 'OPTIONS') return answerPreflight(reply);
-    checkAuth(request, options.token);
+  app.addHook('onRoute', (route) => {
+    if (route.websocket) route.config = { ...route.config, webSocket: true };
   });
+  app.decorateRequest('authenticated', false);
 
   app.addContentTypeParser(['image/png', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: limits.imageBytes }, (_request, body, done) => done(null, body));
 
@@ -72,19 +75,29 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       handleProtocols: (protocols: Set<string>) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
     },
   });
+  // After @fastify/websocket's own onRequest hook, which sets request.ws.
+  app.addHook('onRequest', async (request, reply) => {
+    addCorsHeaders(reply);
+    const refusal = accessRefusal(request, options.token, options.lan);
+    if (refusal) throw refusal;
+  });
 
-  app.get(`${API_PREFIX}/health`, async (): Promise<Health> => {
+  app.options(`${API_PREFIX}/*`, { config: { public: true } }, async (_request, reply) => answerPreflight(reply));
+
+  // Public so a client can find the bridge before it has the token; what the bridge is doing (device,
+  // loaded model, queue) only with it.
+  app.get(`${API_PREFIX}/health`, { config: { public: true } }, async (request): Promise<Health | PublicHealth> => {
+    const found: PublicHealth = { ok: true, name: 'kirie', version: options.version, apiVersion: 'v1' };
+    if (!request.authenticated) return found;
     const status = options.runner.status();
-    return {
-      ok: true,
-      name: 'kirie',
-      version: options.version,
-      apiVersion: 'v1',
+    const health: Health = {
+      ...found,
       device: status.device,
       ...(status.deviceNote ? { deviceNote: status.deviceNote } : {}),
       loadedModel: status.loadedModel,
       queue: queue.counts(),
     };
+    return health;
   });
   app.get(`${API_PREFIX}/openapi.json`, async () => openApiDocument(options.version, limits));
   app.get(`${API_PREFIX}/models`, async () => ({ models: await registry.list(options.runner.status().loadedModel) }));
@@ -97,7 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.get<{ Params: { id: string } }>(`${API_PREFIX}/images/:id`, async (request, reply) => {
     const png = await images.get(request.params.id);
-    if (!png) throw new KirieApiError(404, 'not_found', `no image with id "${request.params.id}"`, 'id');
+    if (!png) throw new KirieApiError(404, 'not_found', 'no image with this id on the bridge', 'id');
     return reply.type('image/png').header('cache-control', 'private, max-age=31536000, immutable').send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
   });
 
@@ -119,12 +132,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.get<{ Params: { id: string } }>(`${API_PREFIX}/jobs/:id`, async (request) => {
     const job = await queue.get(request.params.id);
-    if (!job) throw new KirieApiError(404, 'not_found', `no job with id "${request.params.id}"`, 'id');
+    if (!job) throw new KirieApiError(404, 'not_found', 'no job with this id on the bridge', 'id');
     return job;
   });
   app.delete<{ Params: { id: string } }>(`${API_PREFIX}/jobs/:id`, async (request) => {
     const job = queue.cancel(request.params.id) ?? (await queue.get(request.params.id));
-    if (!job) throw new KirieApiError(404, 'not_found', `no job with id "${request.params.id}"`, 'id');
+    if (!job) throw new KirieApiError(404, 'not_found', 'no job with this id on the bridge', 'id');
     return job;
   });
 
@@ -140,8 +153,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     socket.on('message', () => socket.close(1008, 'this stream only sends; use the HTTP endpoints to act'));
   });
 
-  if (options.playgroundDir) await app.register(fastifyStatic, { root: options.playgroundDir, prefix: '/', index: 'index.html' });
+  if (options.playgroundDir) {
+    const root = options.playgroundDir;
+    // The playground's files carry no secrets: public, each as its own route (no wildcard, which would
+    // also match every unknown /v1 path and answer it without the token).
+    await app.register(async (playground) => {
+      playground.addHook('onRoute', (route) => {
+        route.config = { ...route.config, public: true };
+      });
+      playground.addHook('onRequest', async (request, reply) => addPlaygroundHeaders(request, reply));
+      await playground.register(fastifyStatic, { root, prefix: '/', index: 'index.html', wildcard: false });
+    });
+  }
   return app;
+}
+
+/**
+ * A WebSocket handshake that is answered over HTTP owns a raw socket the HTTP server no longer tracks: close
+ * it after the answer, or it would linger (and hold up shutdown) until the client gives up.
+ */
+function closeUpgradeAfterAnswer(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.headers.upgrade) reply.header('connection', 'close').raw.once('finish', () => request.socket.destroy());
 }
 
 function fastifyCode(err: FastifyError): string {

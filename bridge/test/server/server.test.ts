@@ -44,11 +44,14 @@ async function waitStatus(jobId: string, status: string, ms = 10_000): Promise<R
 }
 
 describe('security', () => {
-  it('answers health without a token, with version and queue', async () => {
+  it('answers health without a token with who it is only, and with the token with what it is doing', async () => {
     const res = await fetch(api('/health'));
     expect(res.status).toBe(200);
-    const health = (await res.json()) as Record<string, any>;
-    expect(health).toMatchObject({ ok: true, name: 'kirie', apiVersion: 'v1', device: 'cpu', queue: { capacity: 3 } });
+    expect(await res.json()).toEqual({ ok: true, name: 'kirie', version: expect.any(String), apiVersion: 'v1' });
+    const full = (await getJson('/health')) as Record<string, any>;
+    expect(full).toMatchObject({ ok: true, name: 'kirie', apiVersion: 'v1', device: 'cpu', loadedModel: null, queue: { capacity: 3 } });
+    const wrong = await fetch(api('/health'), { headers: { authorization: `Bearer ${'0'.repeat(64)}` } });
+    expect(wrong.status).toBe(401);
   });
 
   it.each(['/models', '/styles', '/jobs/x', '/images/x', '/openapi.json'])('refuses %s without a token and with a wrong one', async (path) => {

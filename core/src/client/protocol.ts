@@ -7,7 +7,8 @@ export const API_PREFIX = '/v1';
 
 /**
  * Browsers cannot set headers on a WebSocket, so the token travels as a subprotocol: the client offers
- * [WS_PROTOCOL, WS_TOKEN_PREFIX + token] and the server answers with WS_PROTOCOL. `?token=` also works.
+ * [WS_PROTOCOL, WS_TOKEN_PREFIX + token] and the server answers with WS_PROTOCOL. `?token=` also works on
+ * that handshake; every HTTP request carries the token as `Authorization: Bearer <token>` only.
  */
 export const WS_PROTOCOL = 'kirie.v1';
 export const WS_TOKEN_PREFIX = 'kirie.token.';
@@ -15,11 +16,16 @@ export const WS_TOKEN_PREFIX = 'kirie.token.';
 /** `interrupted`: the bridge stopped (crashed, was killed) before the job finished; `error` says so. */
 export type JobStatus = 'queued' | 'running' | 'done' | 'error' | 'cancelled' | 'interrupted';
 
-export interface Health {
+/** What GET /v1/health tells a caller without the token: enough to find the bridge, nothing about its use. */
+export interface PublicHealth {
   ok: true;
   name: 'kirie';
   version: string;
   apiVersion: 'v1';
+}
+
+/** GET /v1/health with the token (KirieClient always sends it; a wrong one is a 401). */
+export interface Health extends PublicHealth {
   /** Execution provider in use, e.g. "cpu", "cuda". */
   device: string;
   /** Why a requested device was not used (e.g. CUDA missing), when it fell back. */
