@@ -14,21 +14,8 @@ import type { ControlUnit, GenerateRequest } from '../request/schema.js';
 import type { NoiseSource } from '../rng/noise.js';
 import { TorchGenerator } from '../rng/torch.js';
 import type { OrtSession } from '../runtime/ort.js';
-import { createScheduler } from '../schedulers/registry.js';
+import { createScheduler, SD15_SCHEDULER_CONFIG } from '../schedulers/registry.js';
 import { generate, type ControlInput, type PipelineOptions, type PipelineResult } from './generate.js';
-
-/** SD1.5's scheduler_config.json: the base every scheduler name configures on (checkpoints carry none). */
-export const SD15_SCHEDULER_CONFIG = Object.freeze({
-  num_train_timesteps: 1000,
-  beta_start: 0.00085,
-  beta_end: 0.012,
-  beta_schedule: 'scaled_linear',
-  trained_betas: null,
-  steps_offset: 1,
-  set_alpha_to_one: false,
-  clip_sample: false,
-  skip_prk_steps: true,
-});
 
 /** Image i of a batch draws from its own generator, so it comes out the same alone with seed + i. */
 export class PerImageNoise implements NoiseSource {

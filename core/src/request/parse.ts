@@ -19,7 +19,13 @@ export type ValidationResult = { ok: true; request: GenerateRequest } | { ok: fa
 export function validateGenerateRequest(input: unknown): ValidationResult {
   const parsed = GenerateRequest.safeParse(input);
   if (parsed.success) return { ok: true, request: parsed.data };
-  return { ok: false, errors: parsed.error.issues.map((i) => ({ field: i.path.map(String).join('.'), message: i.message })) };
+  // An unknown key is reported at its own path, so the answer names the field to remove.
+  const errors = parsed.error.issues.flatMap((i): FieldError[] =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ field: [...i.path, key].map(String).join('.'), message: `unknown field "${key}"` }))
+      : [{ field: i.path.map(String).join('.'), message: i.message }],
+  );
+  return { ok: false, errors };
 }
 
 /** Parses and fills defaults; throws RequestValidationError listing every bad field. */

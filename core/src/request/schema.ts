@@ -2,9 +2,10 @@
 // the pipeline, the bridge server and every client. Images travel by id (a content hash the server stores
 // the uploaded PNG under), so a request is plain JSON. Only `prompt` is required.
 import { z } from 'zod';
-import { parsePoseJson } from '../control/openpose.js';
+import { BODY_KEYPOINTS, HAND_KEYPOINT_COUNT, parsePoseJson } from '../control/openpose.js';
 import { InpaintOptions } from '../image/options.js';
 import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
+import { checkSchedule, SchedulerConfigOverrides } from './scheduler-config.js';
 
 /** A scheduler name or alias from core/src/schedulers' registry (e.g. "euler_a", "dpmpp_2m_karras"). */
 export type SchedulerName = string;
@@ -24,18 +25,54 @@ export const ImageId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'image id must be 1-128 letters, digits, "_", "-" or "." (a content hash), not starting with "."');
 
-/** OpenPose-style JSON (people[].pose_keypoints_2d, …); checked by core/src/control's parser, see GenerateRequest. */
-export const OpenPoseJson = z.looseObject({ people: z.array(z.looseObject({})) });
+/** OpenPose's BODY_25 layout (the largest body parsePoseJson reads; COCO-18 is the other). */
+const BODY25_POINTS = 25;
+/** OpenPose's face model has 70 points (DWPose's 68 fit too). */
+const FACE_POINTS = 70;
+/** AP-10K animal keypoints, as sd-webui-controlnet's animal pose JSON writes them (not drawn by Kirie). */
+const ANIMAL_POINTS = 17;
+/** More figures than any ControlNet pose image can show legibly at 4096 px. */
+export const MAX_POSE_PEOPLE = 64;
+/** Canvas sides a pose may declare: it is scaled to the request's size, so this only bounds the arithmetic. */
+export const MAX_POSE_CANVAS = 16_384;
+
+/** A flat [x, y, confidence, …] list of at most `points` points (`stride` numbers each). */
+const keypoints = (what: string, points: number, stride = 3) =>
+  z.array(z.number().finite()).max(points * stride, `${what} has at most ${points} points (${points * stride} numbers)`);
+
+/** One person as OpenPose writes it (`*_3d` come from its 3-D mode and are ignored here). */
+export const OpenPosePerson = z.strictObject({
+  person_id: z.union([z.number().int(), z.array(z.number().int()).max(4)]).optional(),
+  pose_keypoints_2d: keypoints('pose_keypoints_2d', Math.max(BODY25_POINTS, BODY_KEYPOINTS.length)).optional(),
+  hand_left_keypoints_2d: keypoints('hand_left_keypoints_2d', HAND_KEYPOINT_COUNT).optional(),
+  hand_right_keypoints_2d: keypoints('hand_right_keypoints_2d', HAND_KEYPOINT_COUNT).optional(),
+  face_keypoints_2d: keypoints('face_keypoints_2d', FACE_POINTS).optional(),
+  pose_keypoints_3d: keypoints('pose_keypoints_3d', BODY25_POINTS, 4).optional(),
+  hand_left_keypoints_3d: keypoints('hand_left_keypoints_3d', HAND_KEYPOINT_COUNT, 4).optional(),
+  hand_right_keypoints_3d: keypoints('hand_right_keypoints_3d', HAND_KEYPOINT_COUNT, 4).optional(),
+  face_keypoints_3d: keypoints('face_keypoints_3d', FACE_POINTS, 4).optional(),
+});
+
+const canvasSide = (what: string) => z.number().int(`${what} must be an integer`).positive(`${what} must be positive`).max(MAX_POSE_CANVAS, `${what} must be at most ${MAX_POSE_CANVAS}`);
+
+/** OpenPose JSON as OpenPose, pose editors and sd-webui-controlnet write it; core/src/control's parser reads it. */
+export const OpenPoseJson = z.strictObject({
+  version: z.number().finite().optional(),
+  canvas_width: canvasSide('canvas_width').optional(),
+  canvas_height: canvasSide('canvas_height').optional(),
+  people: z.array(OpenPosePerson).max(MAX_POSE_PEOPLE, `a pose has at most ${MAX_POSE_PEOPLE} people`),
+  animals: z.array(keypoints('animals[]', ANIMAL_POINTS)).max(MAX_POSE_PEOPLE).optional(),
+});
 
 export const ControlPreprocessor = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('none') }),
-  z.object({
+  z.strictObject({ type: z.literal('none') }),
+  z.strictObject({
     type: z.literal('canny'),
     low: z.number().int().min(0).max(255).default(100),
     high: z.number().int().min(0).max(255).default(200),
   }),
   /** The image is a reference photo: people's poses are detected and drawn as an OpenPose control image. */
-  z.object({
+  z.strictObject({
     type: z.literal('openpose'),
     /** Also draw hands and face (sd-webui-controlnet's openpose_full) where the detector finds them. */
     full: z.boolean().default(false),
@@ -43,7 +80,7 @@ export const ControlPreprocessor = z.discriminatedUnion('type', [
 ]);
 
 export const ControlUnit = z
-  .object({
+  .strictObject({
     /** ControlNet model id or path. */
     model: z.string().min(1, 'control model is required'),
     /** Control image by id (used as is, or after `preprocessor`). */
@@ -67,18 +104,17 @@ export const ControlUnit = z
 /** DPM++ 2M Karras when the registry has it (A1111's default sampler), else the registry's first. */
 const DEFAULT_SCHEDULER = (findScheduler('dpmpp_2m_karras') ?? SCHEDULERS[0]).name;
 
-const SchedulerOverride = z.union([z.number(), z.string(), z.boolean(), z.null()]);
-
 const size = (what: string) =>
   z
     .number()
     .int(`${what} must be an integer`)
     .min(64, `${what} must be at least 64`)
     .max(4096, `${what} must be at most 4096`)
-    .refine((v) => v % 8 === 0, { message: `${what} must be a multiple of 8` });
+    // multipleOf rather than a refine: JSON Schema (and so /v1/openapi.json) can state it.
+    .multipleOf(8, `${what} must be a multiple of 8`);
 
 export const GenerateRequest = z
-  .object({
+  .strictObject({
     /** Checkpoint / model folder id or path as the bridge's model registry knows it. */
     model: z.string().min(1, 'model must not be empty').default('default'),
     prompt: z.string(),
@@ -91,7 +127,7 @@ export const GenerateRequest = z
       .refine((name) => findScheduler(name) !== undefined, { message: `unknown scheduler; known: ${SCHEDULERS.map((s) => s.name).join(', ')}` })
       .default(DEFAULT_SCHEDULER),
     /** diffusers scheduler_config overrides in diffusers' own (snake_case) keys, e.g. {"timestep_spacing": "trailing"}. */
-    schedulerConfig: z.record(z.string(), SchedulerOverride).default({}),
+    schedulerConfig: SchedulerConfigOverrides.default({}),
     /** Classifier-free guidance scale; ≤ 1 turns CFG off (one UNet batch, negative prompt unused). */
     guidance: z.number().min(0).max(50).default(7.5),
     /** -1 = pick one at random; the job records the seed it used. Image i of a batch uses seed + i. */
@@ -131,7 +167,16 @@ export const GenerateRequest = z
       }
     });
     if (r.seed > MAX_SEED - (r.batchSize - 1)) ctx.addIssue({ code: 'custom', path: ['seed'], message: `seed + batchSize - 1 must not exceed ${MAX_SEED}` });
-  });
+  })
+  // Builds the scheduler, so only from values already known to be in range (a refused
+  // num_train_timesteps of 1e9 must not be allocated to find out).
+  .superRefine(
+    (r, ctx) => {
+      const issue = checkSchedule(r);
+      if (issue) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    },
+    { when: (payload) => payload.issues.length === 0 },
+  );
 
 /** A complete request (all defaults filled in). */
 export type GenerateRequest = z.output<typeof GenerateRequest>;

@@ -71,6 +71,9 @@ export interface NoiseSchedule {
   alphasCumprod: Float32Array;
 }
 
+/** The beta_schedule values readNoiseSchedule builds. */
+export const BETA_SCHEDULES = ['linear', 'scaled_linear', 'squaredcos_cap_v2'] as const;
+
 export interface ScheduleDefaults {
   beta_start: number;
   beta_end: number;
@@ -84,7 +87,7 @@ export function readNoiseSchedule(cfg: ConfigReader, defaults: ScheduleDefaults)
   const numTrainTimesteps = cfg.positiveInt('num_train_timesteps', 1000);
   const betaStart = cfg.number('beta_start', defaults.beta_start);
   const betaEnd = cfg.number('beta_end', defaults.beta_end);
-  const schedule = cfg.choice('beta_schedule', ['linear', 'scaled_linear', 'squaredcos_cap_v2'] as const, defaults.beta_schedule);
+  const schedule = cfg.choice('beta_schedule', BETA_SCHEDULES, defaults.beta_schedule);
   const trained = cfg.numberArray('trained_betas');
   let betas: Float32Array;
   if (trained) {

@@ -1,6 +1,17 @@
 // Reads a diffusers scheduler config with class defaults, rejecting values of the wrong kind by name.
 import type { SchedulerConfig } from './types.js';
 
+/** A config value a scheduler refuses; `key` names it, so a request can point at schedulerConfig.<key>. */
+export class SchedulerConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SchedulerConfigError';
+  }
+}
+
 export class ConfigReader {
   /** Every value read, defaulted or given: becomes the scheduler's `config`. */
   readonly effective: Record<string, unknown> = {};
@@ -19,7 +30,7 @@ export class ConfigReader {
   }
 
   private fail(key: string, want: string, value: unknown): never {
-    throw new Error(`${this.className}: config "${key}" must be ${want}, got ${JSON.stringify(value)}`);
+    throw new SchedulerConfigError(key, `${this.className}: config "${key}" must be ${want}, got ${JSON.stringify(value)}`);
   }
 
   number(key: string, fallback: number): number {
@@ -62,7 +73,7 @@ export class ConfigReader {
   unsupported(key: string, fallback: unknown): void {
     const value = this.raw(key) ?? fallback;
     if (value !== fallback) {
-      throw new Error(`${this.className}: config "${key}" = ${JSON.stringify(value)} is not supported (only ${JSON.stringify(fallback)})`);
+      throw new SchedulerConfigError(key, `${this.className}: config "${key}" = ${JSON.stringify(value)} is not supported (only ${JSON.stringify(fallback)})`);
     }
     this.effective[key] = value;
   }

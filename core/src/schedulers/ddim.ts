@@ -4,6 +4,7 @@ import { readNoiseSchedule } from './betas.js';
 import { addNoiseAlphas, checkSameLength, checkSteps, trainIndex } from './common.js';
 import { arange, linspace, roundHalfEven } from './numpy.js';
 import type { PredictionType, Scheduler, SchedulerConfig, StepResult, TimestepSpacing } from './types.js';
+import { TIMESTEP_SPACINGS, PREDICTION_TYPES } from './types.js';
 
 const f32 = Math.fround;
 const CLASS = 'DDIMScheduler';
@@ -43,12 +44,12 @@ export class DDIMScheduler implements Scheduler {
     this.clipSample = cfg.bool('clip_sample', true);
     const setAlphaToOne = cfg.bool('set_alpha_to_one', true);
     this.stepsOffset = cfg.nonNegativeInt('steps_offset', 0);
-    this.predictionType = cfg.choice('prediction_type', ['epsilon', 'v_prediction', 'sample'] as const, 'epsilon');
+    this.predictionType = cfg.choice('prediction_type', PREDICTION_TYPES, 'epsilon');
     cfg.unsupported('thresholding', false);
     cfg.number('dynamic_thresholding_ratio', 0.995);
     this.clipRange = cfg.number('clip_sample_range', 1.0);
     cfg.number('sample_max_value', 1.0);
-    this.spacing = cfg.choice('timestep_spacing', ['leading', 'trailing', 'linspace'] as const, 'leading');
+    this.spacing = cfg.choice('timestep_spacing', TIMESTEP_SPACINGS, 'leading');
     this.config = cfg.effective;
     this.finalAlphaCumprod = setAlphaToOne ? 1 : this.alphasCumprod[0];
   }

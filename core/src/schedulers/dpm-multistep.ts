@@ -1,14 +1,16 @@
 // DPMSolverMultistepScheduler (diffusers 0.24.0) for DPM-Solver++ (data prediction), first and
 // second order, midpoint or heun, with lower_order_final and optional Karras sigmas: "DPM++ 2M".
-import { ConfigReader } from './config.js';
+import { ConfigReader, SchedulerConfigError } from './config.js';
 import { readNoiseSchedule, trainSigmas } from './betas.js';
 import { checkSameLength, checkSteps } from './common.js';
 import { arange, interpOnIndexGrid, linspace, roundHalfEven } from './numpy.js';
 import { findStepIndex, karrasSigmas, sigmaToT } from './sigmas.js';
 import type { PredictionType, Scheduler, SchedulerConfig, StepResult, TimestepSpacing } from './types.js';
+import { TIMESTEP_SPACINGS, PREDICTION_TYPES } from './types.js';
 
 const f32 = Math.fround;
 const CLASS = 'DPMSolverMultistepScheduler';
+export const DPM_SOLVER_TYPES = ['midpoint', 'heun'] as const;
 
 /** α_t = 1/√(σ²+1), σ_t = σ·α_t in float32; λ = log α_t − log σ_t. */
 function alphaSigma(sigma: number): { alpha: number; sigma: number; lambda: number } {
@@ -46,20 +48,20 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     this.numTrainTimesteps = schedule.numTrainTimesteps;
     this.alphasCumprod = schedule.alphasCumprod;
     this.solverOrder = cfg.positiveInt('solver_order', 2);
-    if (this.solverOrder > 2) throw new Error(`${CLASS}: solver_order ${this.solverOrder} is not supported (1 or 2)`);
-    this.predictionType = cfg.choice('prediction_type', ['epsilon', 'v_prediction', 'sample'] as const, 'epsilon');
+    if (this.solverOrder > 2) throw new SchedulerConfigError('solver_order', `${CLASS}: solver_order ${this.solverOrder} is not supported (1 or 2)`);
+    this.predictionType = cfg.choice('prediction_type', PREDICTION_TYPES, 'epsilon');
     cfg.unsupported('thresholding', false);
     cfg.number('dynamic_thresholding_ratio', 0.995);
     cfg.number('sample_max_value', 1.0);
     cfg.unsupported('algorithm_type', 'dpmsolver++');
-    this.heun = cfg.choice('solver_type', ['midpoint', 'heun'] as const, 'midpoint') === 'heun';
+    this.heun = cfg.choice('solver_type', DPM_SOLVER_TYPES, 'midpoint') === 'heun';
     this.lowerOrderFinal = cfg.bool('lower_order_final', true);
     this.eulerAtFinal = cfg.bool('euler_at_final', false);
     this.useKarras = cfg.bool('use_karras_sigmas', false);
     cfg.unsupported('use_lu_lambdas', false);
     cfg.unsupported('lambda_min_clipped', Number.NEGATIVE_INFINITY);
     cfg.unsupported('variance_type', null);
-    this.spacing = cfg.choice('timestep_spacing', ['linspace', 'leading', 'trailing'] as const, 'linspace');
+    this.spacing = cfg.choice('timestep_spacing', TIMESTEP_SPACINGS, 'linspace');
     this.stepsOffset = cfg.nonNegativeInt('steps_offset', 0);
     this.config = cfg.effective;
   }

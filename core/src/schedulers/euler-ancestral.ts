@@ -5,6 +5,7 @@ import { checkSameLength, requireNoise } from './common.js';
 import { EulerBase } from './euler-base.js';
 import type { NoiseSource } from '../rng/noise.js';
 import type { PredictionType, Scheduler, SchedulerConfig, StepResult } from './types.js';
+import { TIMESTEP_SPACINGS } from './types.js';
 
 const f32 = Math.fround;
 const CLASS = 'EulerAncestralDiscreteScheduler';
@@ -19,7 +20,7 @@ export class EulerAncestralDiscreteScheduler extends EulerBase implements Schedu
     const schedule = readNoiseSchedule(cfg, { beta_start: 0.0001, beta_end: 0.02, beta_schedule: 'linear' });
     // diffusers raises NotImplementedError for "sample" in this class.
     const prediction = cfg.choice('prediction_type', ['epsilon', 'v_prediction'] as const, 'epsilon');
-    const spacing = cfg.choice('timestep_spacing', ['linspace', 'leading', 'trailing'] as const, 'linspace');
+    const spacing = cfg.choice('timestep_spacing', TIMESTEP_SPACINGS, 'linspace');
     super(schedule.numTrainTimesteps, schedule.alphasCumprod, spacing, cfg.nonNegativeInt('steps_offset', 0));
     this.predictionType = prediction;
     this.config = cfg.effective;

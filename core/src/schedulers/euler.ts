@@ -7,9 +7,13 @@ import { EulerBase } from './euler-base.js';
 import { karrasSigmas, sigmaToT } from './sigmas.js';
 import type { NoiseSource } from '../rng/noise.js';
 import type { PredictionType, Scheduler, SchedulerConfig, StepResult } from './types.js';
+import { TIMESTEP_SPACINGS, PREDICTION_TYPES } from './types.js';
 
 const f32 = Math.fround;
 const CLASS = 'EulerDiscreteScheduler';
+/** diffusers' Euler also takes 'original_sample' (read as 'sample'). */
+export const EULER_PREDICTION_TYPES = [...PREDICTION_TYPES, 'original_sample'] as const;
+export const TIMESTEP_TYPES = ['discrete', 'continuous'] as const;
 
 export class EulerDiscreteScheduler extends EulerBase implements Scheduler {
   readonly className = CLASS;
@@ -23,13 +27,13 @@ export class EulerDiscreteScheduler extends EulerBase implements Scheduler {
   constructor(config: SchedulerConfig = {}) {
     const cfg = new ConfigReader(CLASS, config);
     const schedule = readNoiseSchedule(cfg, { beta_start: 0.0001, beta_end: 0.02, beta_schedule: 'linear' });
-    const predictionType = cfg.choice('prediction_type', ['epsilon', 'v_prediction', 'sample', 'original_sample'] as const, 'epsilon');
+    const predictionType = cfg.choice('prediction_type', EULER_PREDICTION_TYPES, 'epsilon');
     cfg.unsupported('interpolation_type', 'linear');
     const useKarras = cfg.bool('use_karras_sigmas', false);
     const sigmaMin = cfg.optionalNumber('sigma_min');
     const sigmaMax = cfg.optionalNumber('sigma_max');
-    const spacing = cfg.choice('timestep_spacing', ['linspace', 'leading', 'trailing'] as const, 'linspace');
-    const timestepType = cfg.choice('timestep_type', ['discrete', 'continuous'] as const, 'discrete');
+    const spacing = cfg.choice('timestep_spacing', TIMESTEP_SPACINGS, 'linspace');
+    const timestepType = cfg.choice('timestep_type', TIMESTEP_TYPES, 'discrete');
     super(schedule.numTrainTimesteps, schedule.alphasCumprod, spacing, cfg.nonNegativeInt('steps_offset', 0));
     this.predictionType = predictionType === 'original_sample' ? 'sample' : predictionType;
     this.useKarras = useKarras;

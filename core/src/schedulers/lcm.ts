@@ -7,6 +7,7 @@ import { linspace } from './numpy.js';
 import { findStepIndex } from './sigmas.js';
 import type { NoiseSource } from '../rng/noise.js';
 import type { PredictionType, Scheduler, SchedulerConfig, StepResult } from './types.js';
+import { TIMESTEP_SPACINGS, PREDICTION_TYPES } from './types.js';
 
 const f32 = Math.fround;
 const CLASS = 'LCMScheduler';
@@ -40,12 +41,12 @@ export class LCMScheduler implements Scheduler {
     this.clipRange = cfg.number('clip_sample_range', 1.0);
     const setAlphaToOne = cfg.bool('set_alpha_to_one', true);
     cfg.nonNegativeInt('steps_offset', 0);
-    this.predictionType = cfg.choice('prediction_type', ['epsilon', 'v_prediction', 'sample'] as const, 'epsilon');
+    this.predictionType = cfg.choice('prediction_type', PREDICTION_TYPES, 'epsilon');
     cfg.unsupported('thresholding', false);
     cfg.number('dynamic_thresholding_ratio', 0.995);
     cfg.number('sample_max_value', 1.0);
     // Read for completeness: diffusers 0.24.0's LCM schedule ignores the spacing.
-    cfg.choice('timestep_spacing', ['leading', 'trailing', 'linspace'] as const, 'leading');
+    cfg.choice('timestep_spacing', TIMESTEP_SPACINGS, 'leading');
     this.timestepScaling = cfg.number('timestep_scaling', 10.0);
     this.config = cfg.effective;
     this.finalAlphaCumprod = setAlphaToOne ? 1 : this.alphasCumprod[0];

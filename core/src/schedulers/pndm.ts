@@ -1,10 +1,11 @@
 // PNDMScheduler (diffusers 0.24.0) in its PLMS form (skip_prk_steps, as SD ships it): linear
 // multistep over the stored model outputs, with the one extra warm-up evaluation diffusers makes.
-import { ConfigReader } from './config.js';
+import { ConfigReader, SchedulerConfigError } from './config.js';
 import { readNoiseSchedule } from './betas.js';
 import { addNoiseAlphas, checkSameLength, checkSteps, trainIndex } from './common.js';
 import { integerTimesteps } from './ddim.js';
 import type { Scheduler, SchedulerConfig, StepResult, TimestepSpacing } from './types.js';
+import { TIMESTEP_SPACINGS } from './types.js';
 
 const f32 = Math.fround;
 const CLASS = 'PNDMScheduler';
@@ -35,11 +36,11 @@ export class PNDMScheduler implements Scheduler {
     this.alphasCumprod = schedule.alphasCumprod;
     const skipPrk = cfg.bool('skip_prk_steps', false);
     if (!skipPrk) {
-      throw new Error(`${CLASS}: only the PLMS form is supported; set "skip_prk_steps": true (as Stable Diffusion's config does)`);
+      throw new SchedulerConfigError('skip_prk_steps', `${CLASS}: only the PLMS form is supported; set "skip_prk_steps": true (as Stable Diffusion's config does)`);
     }
     const setAlphaToOne = cfg.bool('set_alpha_to_one', false);
     this.vPrediction = cfg.choice('prediction_type', ['epsilon', 'v_prediction'] as const, 'epsilon') === 'v_prediction';
-    this.spacing = cfg.choice('timestep_spacing', ['leading', 'trailing', 'linspace'] as const, 'leading');
+    this.spacing = cfg.choice('timestep_spacing', TIMESTEP_SPACINGS, 'leading');
     this.stepsOffset = cfg.nonNegativeInt('steps_offset', 0);
     this.config = cfg.effective;
     this.finalAlphaCumprod = setAlphaToOne ? 1 : this.alphasCumprod[0];

@@ -19,6 +19,19 @@ export interface SchedulerInfo {
   create(config: SchedulerConfig): Scheduler;
 }
 
+/** SD1.5's scheduler_config.json: the base every scheduler name configures on (checkpoints carry none). */
+export const SD15_SCHEDULER_CONFIG = Object.freeze({
+  num_train_timesteps: 1000,
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  trained_betas: null,
+  steps_offset: 1,
+  set_alpha_to_one: false,
+  clip_sample: false,
+  skip_prk_steps: true,
+});
+
 const DPMPP_2M = { algorithm_type: 'dpmsolver++', solver_order: 2 };
 
 export const SCHEDULERS: readonly SchedulerInfo[] = [

@@ -6,8 +6,11 @@ import type { NoiseSource } from '../rng/noise.js';
 /** A diffusers `scheduler_config.json` object: unknown keys are ignored, missing keys take the class default. */
 export type SchedulerConfig = Readonly<Record<string, unknown>>;
 
-export type TimestepSpacing = 'leading' | 'trailing' | 'linspace';
-export type PredictionType = 'epsilon' | 'v_prediction' | 'sample';
+export const TIMESTEP_SPACINGS = ['leading', 'trailing', 'linspace'] as const;
+export type TimestepSpacing = (typeof TIMESTEP_SPACINGS)[number];
+/** What the model predicts; Euler also reads 'original_sample' (EULER_PREDICTION_TYPES), some classes fewer. */
+export const PREDICTION_TYPES = ['epsilon', 'v_prediction', 'sample'] as const;
+export type PredictionType = (typeof PREDICTION_TYPES)[number];
 
 export interface StepResult {
   prevSample: Float32Array;
