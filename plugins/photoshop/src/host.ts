@@ -3,7 +3,7 @@
 // always dispose the image data; the one write puts a new pixel layer, masked, at the document's own bit
 // depth, with its recipe in the layer's XMP, as ONE history step, into the document and layer named by
 // id (whatever the user made active meanwhile), and rolls everything back if any part of it fails.
-import { bounds, type Bounds } from '@kirie/core/image/bounds';
+import { bounds, type Bounds, intersect } from '@kirie/core/image/bounds';
 import type { CanvasMask } from '@kirie/core/image/masks';
 import type { RasterImage } from '@kirie/core/image/png';
 import { cropPlane } from '@kirie/core/image/raster';
@@ -145,7 +145,9 @@ export function createPhotoshopHost(ps: PhotoshopModule, xmp: UxpXmp): Photoshop
       const read = await reading(`the mask of "${layer.name}"`, () => imagingOf(ps).getLayerMask({ documentID: documentId, layerID: layerId, kind: 'user' }).catch(() => null));
       if (!read) return null;
       const mask = await pixelsOf(read, 1);
-      return { bounds: mask.bounds, data: mask.data };
+      // A mask made with "reveal all" is white far past the layer's pixels; only where they are counts.
+      const area = intersect(mask.bounds, boundsOfPs(layer.boundsNoEffects));
+      return { bounds: area, data: cropPlane(mask.data, mask.bounds, area, 1) };
     },
     readLayerRecipe: async ({ documentId, layerId }) => {
       layerById(documentById(ps, documentId), layerId);
