@@ -12,7 +12,7 @@ import { imageFields, type JobQueue } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { ModelRegistry } from '../registry/registry.js';
 import { checkRequestLimits, type Limits } from './limits.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocument, recordApiRoutes } from './openapi.js';
 import { checkPng } from './png-check.js';
 import { accessRefusal, addCorsHeaders, addPlaygroundHeaders, answerPreflight } from './security.js';
 
@@ -64,6 +64,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     if (route.websocket) route.config = { ...route.config, webSocket: true };
   });
+  // After the hook above, so the document sees each route's public / WebSocket flags as the guards do.
+  const apiRoutes = recordApiRoutes(app);
   app.decorateRequest('authenticated', false);
 
   app.addContentTypeParser(['image/png', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: limits.imageBytes }, (_request, body, done) => done(null, body));
@@ -99,7 +101,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     };
     return health;
   });
-  app.get(`${API_PREFIX}/openapi.json`, async () => openApiDocument(options.version, limits));
+  app.get(`${API_PREFIX}/openapi.json`, async () => openApiDocument({ version: options.version, limits, routes: apiRoutes }));
   app.get(`${API_PREFIX}/models`, async () => ({ models: await registry.list(options.runner.status().loadedModel) }));
   app.get(`${API_PREFIX}/styles`, async () => ({ styles: STYLE_PRESETS }));
 

@@ -1,64 +1,236 @@
-// The protocol as an OpenAPI 3.1 document (GET /v1/openapi.json), for people writing their own client.
-// The request body schema comes from the zod schema itself, so the document cannot drift from validation.
-import { GenerateRequest } from '@kirie/core/request/schema';
+// The protocol as an OpenAPI 3.1 document (GET /v1/openapi.json), built from what the server enforces:
+// the routes fastify registered (with their public / WebSocket flags), the zod schemas (request and
+// answers), the server's Limits applied on top, and api-operations.ts for what only words can say.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { API_PREFIX, WS_PROTOCOL, WS_TOKEN_PREFIX } from '@kirie/core/client/protocol';
+import { parseGenerateRequest } from '@kirie/core/request/parse';
+import { GenerateRequest, ImageId, MAX_SEED } from '@kirie/core/request/schema';
+import { SCHEDULERS } from '@kirie/core/schedulers/registry';
+import { STYLE_PRESETS } from '@kirie/core/styles/presets';
+import { API_ERRORS, EVENT_EXAMPLES, GENERATE_EXAMPLES, JOB_EXAMPLES, OPERATIONS, RESPONSE_EXAMPLES, type ApiErrorCode, type OperationSpec, type SchemaName } from './api-operations.js';
 import type { Limits } from './limits.js';
+import { ErrorBody, HealthAnswer, HealthBody, PublicHealthBody, ImageUploadedBody, JobEventBody, JobInfoBody, JobSubmittedBody, ModelList, StyleList } from './protocol-schemas.js';
 
-const error = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-const json = (description: string, schema: object = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } });
-const idParam = (description: string) => [{ name: 'id', in: 'path', required: true, description, schema: { type: 'string' } }];
+/** A route as fastify registered it, with what security.ts decides access by. */
+export interface ApiRoute {
+  method: string;
+  url: string;
+  public: boolean;
+  webSocket: boolean;
+}
 
-export function openApiDocument(version: string, limits: Limits): object {
+/** Records every /v1 route registered after this call (HEAD is implied by GET, OPTIONS is CORS preflight). */
+export function recordApiRoutes(app: FastifyInstance): ApiRoute[] {
+  const routes: ApiRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(`${API_PREFIX}/`)) return;
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD' && method !== 'OPTIONS') routes.push({ method, url: route.url, public: route.config?.public === true, webSocket: route.config?.webSocket === true });
+    }
+  });
+  return routes;
+}
+
+/** Which Limits tighten which request field, and how (the rest are stated in `x-limits` and descriptions). */
+const FIELD_LIMITS: { limit: keyof Limits; field: string; keyword: 'maximum' | 'maxLength' }[] = [
+  { limit: 'steps', field: 'steps', keyword: 'maximum' },
+  { limit: 'batchSize', field: 'batchSize', keyword: 'maximum' },
+  { limit: 'promptChars', field: 'prompt', keyword: 'maxLength' },
+  { limit: 'promptChars', field: 'negativePrompt', keyword: 'maxLength' },
+];
+
+/** A rule JSON Schema cannot state, with a request that breaks it (the tests send each one). */
+export interface CrossFieldRule {
+  rule: string;
+  field: string;
+  refused: Record<string, unknown>;
+}
+
+function crossFieldRules(limits: Limits): CrossFieldRule[] {
+  const base = { prompt: 'a red fox' };
+  const image = GENERATE_EXAMPLES.img2img.value.initImage;
+  const mask = GENERATE_EXAMPLES.inpaint.value.mask;
+  const rules: CrossFieldRule[] = [
+    { rule: 'a mask needs an initImage to repaint', field: 'mask', refused: { ...base, mask } },
+    { rule: 'maskMode needs a mask', field: 'maskMode', refused: { ...base, initImage: image, maskMode: 'soft' } },
+    { rule: 'inpaint options need a mask', field: 'inpaint', refused: { ...base, initImage: image, inpaint: {} } },
+    { rule: `seed + batchSize - 1 must not exceed ${MAX_SEED}`, field: 'seed', refused: { ...base, seed: MAX_SEED, batchSize: 2 } },
+    { rule: 'a control unit needs exactly one of image or pose', field: 'control.0.image', refused: { ...base, control: [{ model: 'control_v11p_sd15_openpose.safetensors' }] } },
+    { rule: 'a control unit\'s end must be greater than its start', field: 'control.0.end', refused: { ...base, control: [{ model: 'control_v11p_sd15_openpose.safetensors', image, start: 0.5, end: 0.5 }] } },
+    {
+      rule: 'a pose is drawn as it is: its preprocessor must be none',
+      field: 'control.0.preprocessor',
+      refused: { ...base, control: [{ model: 'control_v11p_sd15_openpose.safetensors', pose: { people: [] }, preprocessor: { type: 'canny' } }] },
+    },
+    { rule: 'canny low threshold must not exceed high', field: 'control.0.preprocessor.low', refused: { ...base, control: [{ model: 'control_v11p_sd15_openpose.safetensors', image, preprocessor: { type: 'canny', low: 200, high: 100 } }] } },
+    { rule: 'img2img: strength × steps must leave at least one step to run', field: 'strength', refused: { ...base, initImage: image, steps: 2, strength: 0.01 } },
+    { rule: 'the scheduler, with its schedulerConfig, must be able to run the request\'s steps', field: 'steps', refused: { ...base, steps: 20, schedulerConfig: { num_train_timesteps: 10 } } },
+    { rule: 'schedulerConfig.beta_end must not be below beta_start', field: 'schedulerConfig.beta_end', refused: { ...base, schedulerConfig: { beta_start: 0.02, beta_end: 0.01 } } },
+    { rule: 'schedulerConfig.sigma_max must be greater than sigma_min', field: 'schedulerConfig.sigma_max', refused: { ...base, scheduler: 'euler', schedulerConfig: { sigma_min: 2, sigma_max: 1 } } },
+    { rule: 'an image a request names must have been uploaded (PUT /v1/images) first', field: 'initImage', refused: { ...base, initImage: 'f'.repeat(64) } },
+    { rule: 'model and control models must be in the models folder', field: 'model', refused: { ...base, model: 'not-in-the-models-folder.safetensors' } },
+  ];
+  // width × height is bounded together; the rule can only be broken when the bound is below 4096².
+  const maxSide = 4096;
+  const height = Math.ceil((limits.pixels + 1) / maxSide / 8) * 8;
+  if (height <= maxSide) rules.push({ rule: `width × height must not exceed ${limits.pixels} pixels`, field: 'width', refused: { ...base, width: maxSide, height } });
+  return rules;
+}
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, any> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+  return rest;
+}
+
+/** The request schema as a client must meet it: the zod schema, tightened by this server's limits. */
+function requestSchema(limits: Limits, rules: CrossFieldRule[]): Record<string, unknown> {
+  const schema = jsonSchema(GenerateRequest, 'input');
+  for (const { limit, field, keyword } of FIELD_LIMITS) {
+    const property = schema.properties[field];
+    property[keyword] = Math.min(property[keyword] ?? Infinity, limits[limit]);
+  }
+  schema.properties.scheduler.enum = SCHEDULERS.flatMap((s) => [s.name, ...s.aliases]);
+  schema.description = `Only \`prompt\` is required. Rules across fields (see \`x-cross-field-rules\` on POST /v1/jobs for a request breaking each): ${rules.map((r) => `${r.rule} (\`${r.field}\`)`).join('; ')}.`;
+  return schema;
+}
+
+/** Answer schemas: the protocol's zod schemas, with `request` inside answers as the server fills it in. */
+function answerSchemas(): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  const named: [z.ZodType, string][] = [
+    [HealthAnswer, 'HealthAnswer'],
+    [HealthBody, 'Health'],
+    [PublicHealthBody, 'PublicHealth'],
+    [ModelList, 'ModelList'],
+    [StyleList, 'StyleList'],
+    [ImageUploadedBody, 'ImageUploaded'],
+    [JobSubmittedBody, 'JobSubmitted'],
+    [JobInfoBody, 'JobInfo'],
+    [JobEventBody, 'JobEvent'],
+    [ErrorBody, 'Error'],
+    [GenerateRequest, 'GenerateRequestResolved'],
+  ];
+  for (const [schema, id] of named) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` });
+  for (const schema of Object.values(schemas)) {
+    delete schema.$schema;
+    delete schema.$id;
+  }
+  return schemas;
+}
+
+const jsonContent = (schema: SchemaName | Record<string, unknown>, examples: Record<string, unknown> = {}) => ({
+  'application/json': {
+    schema: typeof schema === 'string' ? { $ref: `#/components/schemas/${schema}` } : schema,
+    ...(Object.keys(examples).length ? { examples: Object.fromEntries(Object.entries(examples).map(([name, value]) => [name, isNamedExample(value) ? value : { value }])) } : {}),
+  },
+});
+
+function isNamedExample(value: unknown): value is { summary: string; value: unknown } {
+  return typeof value === 'object' && value !== null && 'summary' in value && 'value' in value;
+}
+
+/** One response per status, listing the codes it carries (the schema admits only those). */
+function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
+  const byStatus = new Map<number, ApiErrorCode[]>();
+  for (const code of codes) byStatus.set(API_ERRORS[code].status, [...(byStatus.get(API_ERRORS[code].status) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus].map(([status, statusCodes]) => [
+      status,
+      {
+        description: statusCodes.join(', '),
+        content: jsonContent(
+          { allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', properties: { error: { type: 'object', properties: { code: { enum: statusCodes } } } } }] },
+          Object.fromEntries(statusCodes.map((code) => [code, { summary: code, value: { error: { code, ...API_ERRORS[code].example } } }])),
+        ),
+      },
+    ]),
+  );
+}
+
+const PNG_BODY = { schema: { type: 'string', contentMediaType: 'image/png' } };
+const PNG_UPLOAD_TYPES = ['image/png', 'application/octet-stream'];
+
+type Examples = Partial<Record<SchemaName, Record<string, unknown>>>;
+
+interface DocumentContext {
+  examples: Examples;
+  doneEvent: unknown;
+  rules: CrossFieldRule[];
+}
+
+function operation(route: ApiRoute, spec: OperationSpec | undefined, { examples, doneEvent, rules }: DocumentContext): Record<string, unknown> {
+  if (!spec) return { summary: 'undocumented route', description: `${route.method} ${route.url} has no entry in bridge/src/server/api-operations.ts`, responses: { default: { description: 'unknown' } } };
+  const { success } = spec;
+  // Every route checks the Host and refuses an upgrade it does not take; only public ones do without the token.
+  const common: ApiErrorCode[] = ['bad_host', ...(route.public ? [] : (['unauthorized'] as const)), ...(route.webSocket ? [] : (['not_websocket'] as const))];
+  const codes = [...new Set([...common, ...spec.errors])];
+  return {
+    operationId: spec.operationId,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    ...(route.public ? { security: [] } : route.webSocket ? { security: [{ bearer: [] }, { webSocketSubprotocol: [] }, { queryToken: [] }] } : {}),
+    ...(spec.id ? { parameters: [{ name: 'id', in: 'path', required: true, description: spec.id.description, schema: { $ref: `#/components/schemas/${spec.id.schema}` } }] } : {}),
+    ...(spec.body
+      ? { requestBody: { required: true, content: 'png' in spec.body ? Object.fromEntries(PNG_UPLOAD_TYPES.map((type) => [type, PNG_BODY])) : jsonContent(spec.body.json, spec.body.examples) } }
+      : {}),
+    responses: {
+      [success.status]: {
+        description: success.description,
+        ...('json' in success ? { content: jsonContent(success.json, examples[success.json]) } : 'png' in success ? { content: { 'image/png': PNG_BODY } } : {}),
+      },
+      ...errorResponses(codes),
+    },
+    ...(spec.body && 'json' in spec.body && spec.body.json === 'GenerateRequest' ? { 'x-cross-field-rules': rules } : {}),
+    ...(route.webSocket ? { 'x-websocket': { subprotocol: WS_PROTOCOL, message: { $ref: '#/components/schemas/JobEvent' }, examples: [...EVENT_EXAMPLES, doneEvent] } } : {}),
+  };
+}
+
+export interface OpenApiInput {
+  version: string;
+  limits: Limits;
+  routes: ApiRoute[];
+}
+
+export function openApiDocument({ version, limits, routes }: OpenApiInput): Record<string, unknown> {
+  const rules = crossFieldRules(limits);
+  const request = parseGenerateRequest(GENERATE_EXAMPLES.settings.value);
+  const done = { ...JOB_EXAMPLES.done!, request, recipe: { ...JOB_EXAMPLES.done!.recipe!, request } };
+  const examples: Examples = { ...RESPONSE_EXAMPLES, JobInfo: { running: { ...JOB_EXAMPLES.running, request }, done }, StyleList: { styles: { styles: STYLE_PRESETS } } };
+  const doneEvent = { type: 'done', jobId: done.id, images: done.images, recipe: done.recipe };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = route.url.replace(/:(\w+)/g, '{$1}');
+    (paths[path] ??= {})[route.method.toLowerCase()] = operation(route, OPERATIONS[`${route.method} ${route.url}`], { examples, doneEvent, rules });
+  }
   return {
     openapi: '3.1.0',
     info: {
       title: 'Kirie bridge',
       version,
       description:
-        'Local Stable Diffusion bridge. Every endpoint but /v1/health needs `Authorization: Bearer <token>` (`kirie token` prints it). ' +
-        `The WebSocket /v1/events takes the token as the subprotocol "kirie.token.<token>" next to "kirie.v1", or as ?token=. ` +
-        `Limits: PNG ≤ ${limits.imageBytes} bytes and ≤ ${limits.pixels} pixels, JSON ≤ ${limits.jsonBytes} bytes, prompt ≤ ${limits.promptChars} characters, ` +
-        `steps ≤ ${limits.steps}, batchSize ≤ ${limits.batchSize}, ${limits.queue} waiting jobs (then 429).`,
+        'Local Stable Diffusion bridge. Routes need `Authorization: Bearer <token>` (`kirie token` prints it) unless they say `security: []`. ' +
+        `The WebSocket takes the token as the subprotocol "${WS_TOKEN_PREFIX}<token>" next to "${WS_PROTOCOL}", or as ?token=, since browsers cannot set its headers. ` +
+        'Every refusal is JSON `{"error": {"code", "message", "field"?}}`; a request whose Host is not localhost, 127.0.0.1 or [::1] gets 421 (unless started with --lan). ' +
+        `This bridge's limits are in \`x-limits\`: PNG ≤ ${limits.imageBytes} bytes and ≤ ${limits.pixels} pixels, JSON ≤ ${limits.jsonBytes} bytes, ${limits.queue} waiting jobs (then 429).`,
+      'x-limits': limits,
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'the bridge token' },
+        webSocketSubprotocol: { type: 'apiKey', in: 'header', name: 'Sec-WebSocket-Protocol', description: `WebSocket only: offer "${WS_PROTOCOL}, ${WS_TOKEN_PREFIX}<token>"` },
+        queryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'WebSocket only' },
+      },
       schemas: {
-        Error: {
-          type: 'object',
-          properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } }, required: ['code', 'message'] } },
-        },
-        GenerateRequest: GenerateRequest.toJSONSchema({ io: 'input', unrepresentable: 'any' }),
+        ...answerSchemas(),
+        GenerateRequest: requestSchema(limits, rules),
+        ImageId: { ...jsonSchema(ImageId), description: 'SHA-256 of the PNG bytes, in hex' },
+        JobId: { type: 'string', description: 'as POST /v1/jobs returned it' },
+        OpenApiDocument: { type: 'object', required: ['openapi', 'info', 'paths'], properties: { openapi: { const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } } },
       },
     },
     security: [{ bearer: [] }],
-    paths: {
-      '/v1/health': { get: { security: [], summary: 'version, device, loaded model, queue', responses: { 200: json('health') } } },
-      '/v1/models': { get: { summary: 'models in the models folder', responses: { 200: json('models'), 401: error } } },
-      '/v1/styles': { get: { summary: 'style presets', responses: { 200: json('styles'), 401: error } } },
-      '/v1/images': {
-        put: {
-          summary: 'upload a PNG; the id is the SHA-256 of its bytes',
-          requestBody: { required: true, content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } },
-          responses: { 200: json('stored', { type: 'object', properties: { id: { type: 'string' }, width: { type: 'integer' }, height: { type: 'integer' } } }), 400: error, 413: error },
-        },
-      },
-      '/v1/images/{id}': { get: { summary: 'a stored PNG', parameters: idParam('image id'), responses: { 200: { description: 'PNG', content: { 'image/png': {} } }, 404: error } } },
-      '/v1/jobs': {
-        post: {
-          summary: 'queue a generation',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/GenerateRequest' } } } },
-          responses: { 202: json('queued', { type: 'object', properties: { jobId: { type: 'string' }, position: { type: 'integer' } } }), 400: error, 429: error },
-        },
-      },
-      '/v1/jobs/{id}': {
-        get: { summary: 'job status; when done, result image ids and recipe', parameters: idParam('job id'), responses: { 200: json('job'), 404: error } },
-        delete: { summary: 'cancel a queued or running job', parameters: idParam('job id'), responses: { 200: json('job'), 404: error } },
-      },
-      '/v1/events': {
-        get: {
-          summary: 'WebSocket of JSON job events: queued, started, progress (step, total, base64 PNG preview), done (image ids, recipe), error (message), cancelled',
-          responses: { 101: { description: 'switching protocols' }, 401: error },
-        },
-      },
-    },
+    paths,
   };
 }

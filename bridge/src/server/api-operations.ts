@@ -1,0 +1,189 @@
+// What each /v1 route takes and answers, in the protocol's words: the part of the OpenAPI document that
+// the route table and the schemas cannot say themselves (summaries, which refusals a route can give, examples).
+// openapi.ts joins it with the routes fastify actually registered; bridge/test/server/openapi.test.ts drives
+// every entry here against the live server, so nothing below can drift from what the server does.
+import type { ApiErrorBody, Health, PublicHealth, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo } from '@kirie/core/client/protocol';
+import type { GenerateRequestInput } from '@kirie/core/request/schema';
+
+/** Every refusal code the bridge answers with, its status, and an answer as the server words it. */
+export const API_ERRORS = {
+  invalid_json: { status: 400, example: { message: 'Body is not valid JSON but content-type is set to \'application/json\'', field: 'body' } },
+  invalid_request: { status: 400, example: { message: 'width: width must be a multiple of 8', field: 'width' } },
+  limit_exceeded: { status: 400, example: { message: 'steps is 200; the limit is 150', field: 'steps' } },
+  unknown_image: { status: 400, example: { message: 'initImage names image "9f86d0…", which is not on the bridge; upload it with PUT /v1/images first', field: 'initImage' } },
+  unknown_model: { status: 400, example: { message: 'model "sdxl" is not in the models folder; known models: dreamshaper_8.safetensors', field: 'model' } },
+  no_model: { status: 400, example: { message: 'no checkpoint in the models folder; put a .safetensors checkpoint there (or run `kirie models random --arch tiny`)', field: 'model' } },
+  invalid_image: { status: 400, example: { message: 'not a PNG (bad signature)', field: 'body' } },
+  not_websocket: { status: 400, example: { message: 'only the event stream, /v1/events, takes a WebSocket' } },
+  bad_url: { status: 400, example: { message: 'the URL is malformed' } },
+  unauthorized: { status: 401, example: { message: 'missing token: send "Authorization: Bearer <token>" (see `kirie token`)' } },
+  not_found: { status: 404, example: { message: 'no job with id "0b6e…"', field: 'id' } },
+  body_too_large: { status: 413, example: { message: 'Request body is too large', field: 'body' } },
+  image_too_large: { status: 413, example: { message: 'the PNG declares 8192x8192 = 67108864 pixels; the limit is 16777216', field: 'body' } },
+  unsupported_media_type: { status: 415, example: { message: 'Unsupported Media Type: text/plain', field: 'body' } },
+  bad_host: { status: 421, example: { message: 'Host "evil.example" is not localhost, 127.0.0.1 or [::1]; start the bridge with --lan to serve other names' } },
+  queue_full: { status: 429, example: { message: 'the queue is full (32 jobs waiting); wait for one to finish or cancel one' } },
+  shutting_down: { status: 503, example: { message: 'the bridge is shutting down' } },
+} as const satisfies Record<string, { status: number; example: Omit<ApiErrorBody['error'], 'code'> }>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+/** Components of the document's schemas (openapi.ts builds them from the zod schemas). */
+export type SchemaName = 'GenerateRequest' | 'HealthAnswer' | 'ModelList' | 'StyleList' | 'ImageUploaded' | 'JobSubmitted' | 'JobInfo' | 'JobEvent' | 'OpenApiDocument';
+
+export interface OperationSpec {
+  operationId: string;
+  summary: string;
+  description?: string;
+  /** The `:id` path parameter: what it names, and the schema it follows. */
+  id?: { description: string; schema: 'ImageId' | 'JobId' };
+  /** JSON body (a component schema) with named examples, or raw PNG bytes. */
+  body?: { json: SchemaName; examples: Record<string, { summary: string; value: unknown }> } | { png: true };
+  /** JSON answers take their examples from RESPONSE_EXAMPLES (and openapi.ts, for those it derives). */
+  success: { status: 101 | 200 | 202; description: string } & ({ json: SchemaName } | { png: true } | { webSocket: true });
+  /** Refusals this route can give besides the ones every route gives (bad_host; unauthorized unless public). */
+  errors: ApiErrorCode[];
+}
+
+/** Stands for an id PUT /v1/images returned (the SHA-256 of the PNG's bytes). */
+export const EXAMPLE_IMAGE_ID = '4a5be2a1c2a6e03bd7e0e7b6f2ef5f1c0f2a1c6b0b9d3e8c7a2f4e6d5c3b2a19';
+/** Stands for the id of an uploaded mask (white = repaint). */
+export const EXAMPLE_MASK_ID = '7d1e4c2b9a8f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d';
+const EXAMPLE_JOB_ID = '0b6e3f5e-8d5a-4d0e-9a57-3c2b1f4e6a7d';
+
+/** A person standing, COCO-18 keypoints in pixels of a 512 × 512 canvas (x, y, confidence; 0,0,0 = not seen). */
+const STANDING_PERSON = [
+  256, 90, 1, 256, 140, 1, 216, 140, 1, 200, 210, 1, 196, 280, 1, 296, 140, 1, 312, 210, 1, 316, 280, 1, 230, 280, 1, 228, 380, 1, 226, 470, 1, 282, 280, 1,
+  284, 380, 1, 286, 470, 1, 246, 80, 1, 266, 80, 1, 236, 86, 1, 276, 86, 1,
+];
+
+export const GENERATE_EXAMPLES = {
+  txt2img: { summary: 'only the prompt: every other field has a default', value: { prompt: 'a red fox in the snow, paper-cut art' } },
+  settings: {
+    summary: 'size, sampler, seed and a batch',
+    value: { prompt: 'a lighthouse at dusk, watercolour', negativePrompt: 'blurry, text', width: 768, height: 512, steps: 25, scheduler: 'euler_a', guidance: 7, seed: 1234, batchSize: 2 },
+  },
+  img2img: { summary: 'img2img: repaint an uploaded image', value: { prompt: 'the same scene in autumn', initImage: EXAMPLE_IMAGE_ID, strength: 0.6 } },
+  inpaint: { summary: 'inpaint under a soft mask', value: { prompt: 'a bunch of tulips', initImage: EXAMPLE_IMAGE_ID, mask: EXAMPLE_MASK_ID, maskMode: 'soft', strength: 1 } },
+  pose: {
+    summary: 'ControlNet OpenPose from pose JSON',
+    value: { prompt: 'a dancer on a stage', control: [{ model: 'control_v11p_sd15_openpose.safetensors', pose: { canvas_width: 512, canvas_height: 512, people: [{ pose_keypoints_2d: STANDING_PERSON }] }, scale: 1 }] },
+  },
+} satisfies Record<string, { summary: string; value: GenerateRequestInput }>;
+
+/** Answers as the server gives them, by schema (JobInfo and StyleList ones are derived in openapi.ts). */
+export const RESPONSE_EXAMPLES: Partial<Record<SchemaName, Record<string, unknown>>> = {
+  HealthAnswer: {
+    withToken: {
+      ok: true, name: 'kirie', version: '0.1.0', apiVersion: 'v1', device: 'cuda', loadedModel: 'dreamshaper_8.safetensors', queue: { running: 1, queued: 2, capacity: 32 }, registry: 'ok',
+    } satisfies Health,
+    withoutToken: { ok: true, name: 'kirie', version: '0.1.0', apiVersion: 'v1' } satisfies PublicHealth,
+  },
+  ModelList: {
+    models: {
+      models: [{ id: 'dreamshaper_8.safetensors', name: 'dreamshaper_8', kind: 'checkpoint', file: 'dreamshaper_8.safetensors', sizeBytes: 2132626066, loaded: true } satisfies ModelInfo],
+    },
+  },
+  ImageUploaded: { uploaded: { id: EXAMPLE_IMAGE_ID, width: 512, height: 512 } satisfies ImageUploaded },
+  JobSubmitted: { submitted: { jobId: EXAMPLE_JOB_ID, position: 0 } satisfies JobSubmitted },
+};
+
+/** A job as GET /v1/jobs/:id reports it; `request` is filled in by openapi.ts (the example request, parsed). */
+export type JobExample = Omit<JobInfo, 'request' | 'recipe'> & { recipe?: Omit<NonNullable<JobInfo['recipe']>, 'request'> };
+export const JOB_EXAMPLES: Record<string, JobExample> = {
+  running: { id: EXAMPLE_JOB_ID, status: 'running', createdAt: '2026-01-05T10:00:00.000Z', startedAt: '2026-01-05T10:00:00.120Z', progress: { phase: 'denoising', step: 7, total: 20 } },
+  done: {
+    id: EXAMPLE_JOB_ID,
+    status: 'done',
+    createdAt: '2026-01-05T10:00:00.000Z',
+    startedAt: '2026-01-05T10:00:00.120Z',
+    finishedAt: '2026-01-05T10:00:04.870Z',
+    images: [EXAMPLE_IMAGE_ID],
+    recipe: { images: [EXAMPLE_IMAGE_ID], model: { id: 'dreamshaper_8.safetensors', name: 'dreamshaper_8' }, device: 'cuda', bridgeVersion: '0.1.0', createdAt: '2026-01-05T10:00:04.860Z', durationMs: 4740 },
+  },
+};
+
+/** One example of each event the WebSocket sends (`done` gets its recipe from JOB_EXAMPLES.done). */
+export const EVENT_EXAMPLES: Exclude<JobEvent, { type: 'done' }>[] = [
+  { type: 'queued', jobId: EXAMPLE_JOB_ID, position: 0 },
+  { type: 'started', jobId: EXAMPLE_JOB_ID },
+  { type: 'progress', jobId: EXAMPLE_JOB_ID, phase: 'denoising', step: 7, total: 20, preview: 'iVBORw0KGgo=' },
+  { type: 'error', jobId: EXAMPLE_JOB_ID, message: 'out of memory on the device' },
+  { type: 'cancelled', jobId: EXAMPLE_JOB_ID },
+];
+
+/** Keyed by method and the route's URL as fastify registers it. */
+export const OPERATIONS: Record<string, OperationSpec> = {
+  'GET /v1/health': {
+    operationId: 'getHealth',
+    summary: 'the bridge is up: its version; with the token also device, loaded model, queue and models folder state',
+    description: 'Public, so a client can find the bridge before it has the token; what the bridge is doing only with it. A token that is sent must be right (else 401).',
+    success: { status: 200, description: 'the bridge is up (PublicHealth without the token, Health with it)', json: 'HealthAnswer' },
+    errors: ['unauthorized'],
+  },
+  'GET /v1/openapi.json': {
+    operationId: 'getOpenApi',
+    summary: 'this document',
+    success: { status: 200, description: 'the OpenAPI 3.1 document, built from the definitions the server enforces', json: 'OpenApiDocument' },
+    errors: [],
+  },
+  'GET /v1/models': {
+    operationId: 'listModels',
+    summary: 'models in the models folder',
+    success: { status: 200, description: 'checkpoints first, then inpainting, ControlNet, LoRA and ONNX folders', json: 'ModelList' },
+    errors: [],
+  },
+  'GET /v1/styles': {
+    operationId: 'listStyles',
+    summary: 'style presets (prompt templates and settings clients apply before sending a request)',
+    success: { status: 200, description: 'every preset', json: 'StyleList' },
+    errors: [],
+  },
+  'PUT /v1/images': {
+    operationId: 'putImage',
+    summary: 'upload a PNG; its id is the SHA-256 of its bytes',
+    description: 'Send the PNG bytes as the body, as image/png or application/octet-stream. The same bytes always get the same id, so uploading twice costs nothing.',
+    body: { png: true },
+    success: { status: 200, description: 'stored', json: 'ImageUploaded' },
+    errors: ['invalid_image', 'body_too_large', 'image_too_large', 'unsupported_media_type'],
+  },
+  'GET /v1/images/:id': {
+    operationId: 'getImage',
+    summary: 'a stored PNG (an upload or a result)',
+    id: { description: 'image id', schema: 'ImageId' },
+    success: { status: 200, description: 'the PNG bytes', png: true },
+    errors: ['bad_url', 'not_found'],
+  },
+  'POST /v1/jobs': {
+    operationId: 'submitJob',
+    summary: 'queue a generation',
+    description: 'Checks everything that can be known before the job runs (fields, limits, models, uploaded images) and answers 4xx naming the field; the job then reports through GET /v1/jobs/{id} and the event stream.',
+    body: { json: 'GenerateRequest', examples: GENERATE_EXAMPLES },
+    success: { status: 202, description: 'queued', json: 'JobSubmitted' },
+    errors: ['invalid_json', 'invalid_request', 'limit_exceeded', 'unknown_image', 'unknown_model', 'no_model', 'body_too_large', 'unsupported_media_type', 'queue_full', 'shutting_down'],
+  },
+  'GET /v1/jobs/:id': {
+    operationId: 'getJob',
+    summary: 'a job: its state, progress, and when done its result image ids and recipe',
+    id: { description: 'job id', schema: 'JobId' },
+    success: { status: 200, description: 'the job', json: 'JobInfo' },
+    errors: ['bad_url', 'not_found'],
+  },
+  'DELETE /v1/jobs/:id': {
+    operationId: 'cancelJob',
+    summary: 'cancel a queued or running job (a finished one is returned unchanged)',
+    id: { description: 'job id', schema: 'JobId' },
+    success: { status: 200, description: 'the job after cancelling', json: 'JobInfo' },
+    errors: ['bad_url', 'not_found'],
+  },
+  'GET /v1/events': {
+    operationId: 'events',
+    summary: 'WebSocket of job events',
+    description:
+      'Upgrade to a WebSocket offering the subprotocol `kirie.v1`; the bridge then sends one JSON JobEvent per message (see `x-websocket`) for every job: ' +
+      'queued, started, progress (with a small PNG preview, dropped for a client that reads slowly), done (image ids and recipe), error, cancelled. ' +
+      'The stream only sends: a message from the client closes it with 1008.',
+    success: { status: 101, description: 'switching to the WebSocket protocol', webSocket: true },
+    errors: [],
+  },
+};
