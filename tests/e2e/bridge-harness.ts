@@ -14,6 +14,7 @@ import type { Limits } from '../../bridge/src/server/limits.js';
 import { bridgePaths } from '../../bridge/src/server/paths.js';
 import { startBridge, type RunningBridge } from '../../bridge/src/server/start.js';
 import { ProcessRunner } from '../../bridge/src/worker/process-runner.js';
+import { onBridgePort } from '../../bridge/test/server/harness.js';
 import { KIRIE_VERSION } from '../../bridge/src/version.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -47,7 +48,8 @@ export interface E2eBridge extends RunningBridge {
   dispose(): Promise<void>;
 }
 
-export async function startE2eBridge(options: { limits?: Partial<Limits>; playground?: boolean; cancelGraceMs?: number } = {}): Promise<E2eBridge> {
+/** `portInRange`: on a port the plugins' panels accept (see onBridgePort), for tests that drive a panel. */
+export async function startE2eBridge(options: { limits?: Partial<Limits>; playground?: boolean; cancelGraceMs?: number; portInRange?: boolean } = {}): Promise<E2eBridge> {
   const home = await mkdtemp(join(tmpdir(), 'kirie-e2e-'));
   const paths = bridgePaths({ home });
   await mkdir(paths.models, { recursive: true });
@@ -61,7 +63,8 @@ export async function startE2eBridge(options: { limits?: Partial<Limits>; playgr
     playgroundDir = join(home, 'playground');
     await bundlePlayground(playgroundDir);
   }
-  const bridge = await startBridge({ paths, registry: new FolderRegistry({ dir: paths.models, classify: classifyModel }), runner, port: 0, ...(options.limits ? { limits: options.limits } : {}), ...(playgroundDir ? { playgroundDir } : {}) });
+  const start = (port: number) => startBridge({ paths, registry: new FolderRegistry({ dir: paths.models, classify: classifyModel }), runner, port, ...(options.limits ? { limits: options.limits } : {}), ...(playgroundDir ? { playgroundDir } : {}) });
+  const bridge = options.portInRange ? await onBridgePort(start) : await start(0);
   const client = new KirieClient({ url: bridge.url, token: bridge.token, WebSocket: WebSocket as unknown as WebSocketConstructorLike });
   return {
     ...bridge,

@@ -3,6 +3,7 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BRIDGE_PORTS } from '@kirie/core/client/ports';
 import { encodePng } from '@kirie/core/image/png';
 import type { JobRunner, RunContext, RunInput, RunOutput } from '../../src/jobs/runner.js';
 import { RunCancelled } from '../../src/jobs/runner.js';
@@ -20,13 +21,29 @@ export interface TestBridge extends RunningBridge {
 /** A classifier good enough for folders the tests write themselves. */
 export const byExtension: ModelClassifier = async (path) => (path.endsWith('.safetensors') ? 'checkpoint' : null);
 
-export async function startTestBridge(options: { runner: JobRunner; limits?: Partial<Limits>; lan?: boolean; classify?: ModelClassifier; playgroundDir?: string; home?: string }): Promise<TestBridge> {
+/**
+ * Starts a bridge on a free port of BRIDGE_PORTS, the only ports the plugins' panels accept (for the
+ * browser tests that drive a panel's Bridge form); the top ones first, leaving 7860 to a running bridge.
+ */
+export async function onBridgePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let port: number = BRIDGE_PORTS.last; port > BRIDGE_PORTS.first; port--) {
+    try {
+      return await start(port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+  throw new Error(`no free port in ${BRIDGE_PORTS.first + 1}–${BRIDGE_PORTS.last} for a test bridge`);
+}
+
+export async function startTestBridge(options: { runner: JobRunner; limits?: Partial<Limits>; lan?: boolean; classify?: ModelClassifier; playgroundDir?: string; home?: string; portInRange?: boolean }): Promise<TestBridge> {
   const home = options.home ?? (await mkdtemp(join(tmpdir(), 'kirie-test-')));
   const paths = bridgePaths({ home });
   await mkdir(paths.models, { recursive: true });
   if (!options.classify) await writeFile(join(paths.models, 'test-model.safetensors'), 'not a real model: the scripted runner never opens it');
   const registry = new FolderRegistry({ dir: paths.models, classify: options.classify ?? byExtension });
-  const bridge = await startBridge({ paths, registry, runner: options.runner, port: 0, ...(options.lan ? { lan: true } : {}), ...(options.limits ? { limits: options.limits } : {}), ...(options.playgroundDir ? { playgroundDir: options.playgroundDir } : {}) });
+  const start = (port: number) => startBridge({ paths, registry, runner: options.runner, port, ...(options.lan ? { lan: true } : {}), ...(options.limits ? { limits: options.limits } : {}), ...(options.playgroundDir ? { playgroundDir: options.playgroundDir } : {}) });
+  const bridge = options.portInRange ? await onBridgePort(start) : await start(0);
   return {
     ...bridge,
     home,

@@ -2,6 +2,7 @@
 // STYLE_PRESETS) supplies prompt wording and sampler settings; anything the user set explicitly wins.
 import { applyStyle, findStyle } from '@kirie/core/styles/presets';
 import type { InpaintOptionsInput } from '@kirie/core/image/options';
+import { BRIDGE_PORT_RANGE, DEFAULT_BRIDGE_PORT, isBridgePort } from '@kirie/core/client/ports';
 import type { BaseRequest } from './repaint.js';
 
 export interface PanelOptions {
@@ -93,13 +94,21 @@ export interface BridgeSettings {
   token: string;
 }
 
-export const DEFAULT_BRIDGE_URL = 'http://127.0.0.1:7860';
+export const DEFAULT_BRIDGE_URL = `http://127.0.0.1:${DEFAULT_BRIDGE_PORT}`;
 
-/** A bridge URL the plugins' network permissions allow: http on 127.0.0.1 or localhost, no path. */
+/** A bridge URL the plugins' network permissions allow: http on 127.0.0.1 or localhost, a port of BRIDGE_PORTS, no path. */
 export function checkBridgeSettings(settings: BridgeSettings): BridgeSettings {
   const url = settings.url.trim().replace(/\/+$/, '') || DEFAULT_BRIDGE_URL;
-  if (!/^http:\/\/(127\.0\.0\.1|localhost)(:\d{1,5})?$/.test(url)) {
+  const parts = /^http:\/\/(?:127\.0\.0\.1|localhost)(?::(\d{1,5}))?$/.exec(url);
+  if (!parts) {
     throw new Error(`bridge URL must look like ${DEFAULT_BRIDGE_URL} (http, 127.0.0.1 or localhost, a port, no path); got "${settings.url}"`);
+  }
+  const port = Number(parts[1] ?? 80);
+  if (!isBridgePort(port)) {
+    throw new Error(
+      `port ${port} is not one the plugin may connect to: the host only lets it reach the ports its manifest lists, ${BRIDGE_PORT_RANGE}. ` +
+        `Start the bridge on one of them (\`kirie serve --port ${DEFAULT_BRIDGE_PORT}\`) and use that port here`,
+    );
   }
   const token = settings.token.trim();
   if (!token) throw new Error('paste the bridge token: run `kirie token` in a terminal and copy what it prints');

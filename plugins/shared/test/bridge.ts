@@ -64,7 +64,8 @@ export interface PluginBridge {
 }
 
 /** Starts the bridge with one checkpoint and, with `openpose`, an OpenPose ControlNet in its models folder. */
-export async function startPluginBridge(options: { openpose?: boolean } = {}): Promise<PluginBridge> {
+/** `portInRange`: on a port the panels accept (bridge/test/server/harness.ts onBridgePort), for tests that drive a panel's form. */
+export async function startPluginBridge(options: { openpose?: boolean; portInRange?: boolean } = {}): Promise<PluginBridge> {
   const home = await mkdtemp(join(tmpdir(), 'kirie-plugin-'));
   const models = join(home, 'models');
   await mkdir(models, { recursive: true });
@@ -75,6 +76,7 @@ export async function startPluginBridge(options: { openpose?: boolean } = {}): P
     runner,
     home,
     classify: async (path) => (path.endsWith('.safetensors') ? (path.includes('control_') ? 'controlnet' : 'checkpoint') : null),
+    portInRange: options.portInRange ?? false,
   });
   const client = new KirieClient({ url: bridge.url, token: bridge.token, WebSocket: WebSocket as unknown as WebSocketConstructorLike });
   return {

@@ -65,7 +65,7 @@ describe('prepareRequest', () => {
 describe('checkBridgeSettings', () => {
   it.each([
     ['http://127.0.0.1:7860', 'http://127.0.0.1:7860'],
-    ['http://localhost:9000/', 'http://localhost:9000'],
+    ['http://localhost:7869/', 'http://localhost:7869'],
     ['  ', 'http://127.0.0.1:7860'],
   ])('%s → %s', (url, expected) => expect(checkBridgeSettings({ url, token: ' t0k ' })).toEqual({ url: expected, token: 't0k' }));
 
@@ -73,6 +73,8 @@ describe('checkBridgeSettings', () => {
     ['https://127.0.0.1:7860', /bridge URL must look like/],
     ['http://example.com:7860', /bridge URL must look like/],
     ['http://127.0.0.1:7860/v1', /no path/],
+    ['http://127.0.0.1:9000', /port 9000 is not one the plugin may connect to: .* lists, 7860–7869\. Start the bridge on one of them \(`kirie serve --port 7860`\)/],
+    ['http://localhost', /port 80 is not one/],
   ])('refuses %s', (url, message) => expect(() => checkBridgeSettings({ url, token: 't' })).toThrow(message));
 
   it('an empty token says where to get one', () => {
