@@ -11,6 +11,7 @@ import { startBridge } from '../server/start.js';
 import { parseDevice } from '../runtime/session.js';
 import { ProcessRunner } from '../worker/process-runner.js';
 import { KIRIE_VERSION } from '../version.js';
+import { BRIDGE_PORT_RANGE, DEFAULT_BRIDGE_PORT, isBridgePort } from '@kirie/core/client/ports';
 
 /** The bundled demo model: random weights in the tiny SD1.5 topology, made by `kirie models random`. */
 export const DEMO_MODEL = 'kirie-demo-tiny-random.safetensors';
@@ -31,7 +32,7 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('run the bridge: HTTP + WebSocket API on localhost for the Photoshop and Figma plugins, and the playground')
-    .option('--port <n>', 'port to listen on', '7860')
+    .option('--port <n>', `port to listen on (the plugins may connect to ${BRIDGE_PORT_RANGE})`, String(DEFAULT_BRIDGE_PORT))
     .option('--models <dir>', 'models folder (default <home>/models)')
     .option('--outputs <dir>', 'where results and recipes are written (default <home>/outputs)')
     .option('--home <dir>', 'bridge state folder: token, images, cache (default $KIRIE_HOME or ~/.kirie)')
@@ -42,6 +43,7 @@ export function registerServeCommand(program: Command): void {
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (0-65535), got "${opts.port}"`);
+      if (!isBridgePort(port)) console.warn(`kirie: WARNING: port ${port} is outside ${BRIDGE_PORT_RANGE}, the only ports the Photoshop and Figma plugins may connect to (their manifests must list each one); the playground and the API work, the plugins cannot reach this bridge`);
       const memory = Number(opts.memory);
       if (!(memory > 0)) throw new Error(`--memory must be a positive number of GiB, got "${opts.memory}"`);
       const device = parseDevice(opts.device);
