@@ -3,7 +3,8 @@
 // openapi.ts joins it with the routes fastify actually registered; bridge/test/server/openapi.test.ts drives
 // every entry here against the live server, so nothing below can drift from what the server does.
 import type { ApiErrorBody, Health, PublicHealth, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo } from '@kirie/core/client/protocol';
-import type { GenerateRequestInput } from '@kirie/core/request/schema';
+import { MAX_SEED, type GenerateRequestInput } from '@kirie/core/request/schema';
+import type { Limits } from './limits.js';
 
 /** Every refusal code the bridge answers with, its status, and an answer as the server words it. */
 export const API_ERRORS = {
@@ -111,6 +112,41 @@ export const EVENT_EXAMPLES: Exclude<JobEvent, { type: 'done' }>[] = [
   { type: 'error', jobId: EXAMPLE_JOB_ID, message: 'out of memory on the device' },
   { type: 'cancelled', jobId: EXAMPLE_JOB_ID },
 ];
+
+/** A rule JSON Schema cannot state, the refusal it earns, and a request that breaks it (the tests send each one). */
+export interface CrossFieldRule {
+  rule: string;
+  code: ApiErrorCode;
+  field: string;
+  refused: Record<string, unknown>;
+}
+
+export function crossFieldRules(limits: Pick<Limits, 'pixels'>): CrossFieldRule[] {
+  const rule = (code: ApiErrorCode, field: string, text: string, request: Record<string, unknown>): CrossFieldRule => ({ rule: text, code, field, refused: { prompt: 'a red fox', ...request } });
+  const image = EXAMPLE_IMAGE_ID;
+  const unit = { model: 'control_v11p_sd15_openpose.safetensors' };
+  const rules = [
+    rule('invalid_request', 'mask', 'a mask needs an initImage to repaint', { mask: EXAMPLE_MASK_ID }),
+    rule('invalid_request', 'maskMode', 'maskMode needs a mask', { initImage: image, maskMode: 'soft' }),
+    rule('invalid_request', 'inpaint', 'inpaint options need a mask', { initImage: image, inpaint: {} }),
+    rule('invalid_request', 'seed', `seed + batchSize - 1 must not exceed ${MAX_SEED}`, { seed: MAX_SEED, batchSize: 2 }),
+    rule('invalid_request', 'control.0.image', 'a control unit needs exactly one of image or pose', { control: [unit] }),
+    rule('invalid_request', 'control.0.end', "a control unit's end must be greater than its start", { control: [{ ...unit, image, start: 0.5, end: 0.5 }] }),
+    rule('invalid_request', 'control.0.preprocessor', 'a pose is drawn as it is: its preprocessor must be none', { control: [{ ...unit, pose: { people: [] }, preprocessor: { type: 'canny' } }] }),
+    rule('invalid_request', 'control.0.preprocessor.low', 'canny low threshold must not exceed high', { control: [{ ...unit, image, preprocessor: { type: 'canny', low: 200, high: 100 } }] }),
+    rule('invalid_request', 'strength', 'img2img: strength × steps must leave at least one step to run', { initImage: image, steps: 2, strength: 0.01 }),
+    rule('invalid_request', 'steps', "the scheduler, with its schedulerConfig, must be able to run the request's steps", { steps: 20, schedulerConfig: { num_train_timesteps: 10 } }),
+    rule('invalid_request', 'schedulerConfig.beta_end', 'schedulerConfig.beta_end must not be below beta_start', { schedulerConfig: { beta_start: 0.02, beta_end: 0.01 } }),
+    rule('invalid_request', 'schedulerConfig.sigma_max', 'schedulerConfig.sigma_max must be greater than sigma_min', { scheduler: 'euler', schedulerConfig: { sigma_min: 2, sigma_max: 1 } }),
+    rule('unknown_image', 'initImage', 'an image a request names must have been uploaded (PUT /v1/images) first', { initImage: 'f'.repeat(64) }),
+    rule('unknown_model', 'model', 'model and control models must be in the models folder', { model: 'not-in-the-models-folder.safetensors' }),
+  ];
+  // width × height is bounded together; the rule can only be broken when the bound is below 4096².
+  const side = 4096;
+  const height = Math.ceil((limits.pixels + 1) / side / 8) * 8;
+  if (height <= side) rules.push(rule('limit_exceeded', 'width', `width × height must not exceed ${limits.pixels} pixels`, { width: side, height }));
+  return rules;
+}
 
 /** Keyed by method and the route's URL as fastify registers it. */
 export const OPERATIONS: Record<string, OperationSpec> = {

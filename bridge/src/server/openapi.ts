@@ -1,14 +1,15 @@
 // The protocol as an OpenAPI 3.1 document (GET /v1/openapi.json), built from what the server enforces:
 // the routes fastify registered (with their public / WebSocket flags), the zod schemas (request and
 // answers), the server's Limits applied on top, and api-operations.ts for what only words can say.
+import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { API_PREFIX, WS_PROTOCOL, WS_TOKEN_PREFIX } from '@kirie/core/client/protocol';
 import { parseGenerateRequest } from '@kirie/core/request/parse';
-import { GenerateRequest, ImageId, MAX_SEED } from '@kirie/core/request/schema';
+import { GenerateRequest, ImageId } from '@kirie/core/request/schema';
 import { SCHEDULERS } from '@kirie/core/schedulers/registry';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
-import { API_ERRORS, EVENT_EXAMPLES, GENERATE_EXAMPLES, JOB_EXAMPLES, OPERATIONS, RESPONSE_EXAMPLES, type ApiErrorCode, type OperationSpec, type SchemaName } from './api-operations.js';
+import { API_ERRORS, crossFieldRules, EVENT_EXAMPLES, GENERATE_EXAMPLES, JOB_EXAMPLES, OPERATIONS, RESPONSE_EXAMPLES, type ApiErrorCode, type CrossFieldRule, type OperationSpec, type SchemaName } from './api-operations.js';
 import type { Limits } from './limits.js';
 import { ErrorBody, HealthAnswer, HealthBody, PublicHealthBody, ImageUploadedBody, JobEventBody, JobInfoBody, JobSubmittedBody, ModelList, StyleList } from './protocol-schemas.js';
 
@@ -39,44 +40,6 @@ const FIELD_LIMITS: { limit: keyof Limits; field: string; keyword: 'maximum' | '
   { limit: 'promptChars', field: 'prompt', keyword: 'maxLength' },
   { limit: 'promptChars', field: 'negativePrompt', keyword: 'maxLength' },
 ];
-
-/** A rule JSON Schema cannot state, with a request that breaks it (the tests send each one). */
-export interface CrossFieldRule {
-  rule: string;
-  field: string;
-  refused: Record<string, unknown>;
-}
-
-function crossFieldRules(limits: Limits): CrossFieldRule[] {
-  const base = { prompt: 'a red fox' };
-  const image = GENERATE_EXAMPLES.img2img.value.initImage;
-  const mask = GENERATE_EXAMPLES.inpaint.value.mask;
-  const rules: CrossFieldRule[] = [
-    { rule: 'a mask needs an initImage to repaint', field: 'mask', refused: { ...base, mask } },
-    { rule: 'maskMode needs a mask', field: 'maskMode', refused: { ...base, initImage: image, maskMode: 'soft' } },
-    { rule: 'inpaint options need a mask', field: 'inpaint', refused: { ...base, initImage: image, inpaint: {} } },
-    { rule: `seed + batchSize - 1 must not exceed ${MAX_SEED}`, field: 'seed', refused: { ...base, seed: MAX_SEED, batchSize: 2 } },
-    { rule: 'a control unit needs exactly one of image or pose', field: 'control.0.image', refused: { ...base, control: [{ model: 'control_v11p_sd15_openpose.safetensors' }] } },
-    { rule: 'a control unit\'s end must be greater than its start', field: 'control.0.end', refused: { ...base, control: [{ model: 'control_v11p_sd15_openpose.safetensors', image, start: 0.5, end: 0.5 }] } },
-    {
-      rule: 'a pose is drawn as it is: its preprocessor must be none',
-      field: 'control.0.preprocessor',
-      refused: { ...base, control: [{ model: 'control_v11p_sd15_openpose.safetensors', pose: { people: [] }, preprocessor: { type: 'canny' } }] },
-    },
-    { rule: 'canny low threshold must not exceed high', field: 'control.0.preprocessor.low', refused: { ...base, control: [{ model: 'control_v11p_sd15_openpose.safetensors', image, preprocessor: { type: 'canny', low: 200, high: 100 } }] } },
-    { rule: 'img2img: strength × steps must leave at least one step to run', field: 'strength', refused: { ...base, initImage: image, steps: 2, strength: 0.01 } },
-    { rule: 'the scheduler, with its schedulerConfig, must be able to run the request\'s steps', field: 'steps', refused: { ...base, steps: 20, schedulerConfig: { num_train_timesteps: 10 } } },
-    { rule: 'schedulerConfig.beta_end must not be below beta_start', field: 'schedulerConfig.beta_end', refused: { ...base, schedulerConfig: { beta_start: 0.02, beta_end: 0.01 } } },
-    { rule: 'schedulerConfig.sigma_max must be greater than sigma_min', field: 'schedulerConfig.sigma_max', refused: { ...base, scheduler: 'euler', schedulerConfig: { sigma_min: 2, sigma_max: 1 } } },
-    { rule: 'an image a request names must have been uploaded (PUT /v1/images) first', field: 'initImage', refused: { ...base, initImage: 'f'.repeat(64) } },
-    { rule: 'model and control models must be in the models folder', field: 'model', refused: { ...base, model: 'not-in-the-models-folder.safetensors' } },
-  ];
-  // width × height is bounded together; the rule can only be broken when the bound is below 4096².
-  const maxSide = 4096;
-  const height = Math.ceil((limits.pixels + 1) / maxSide / 8) * 8;
-  if (height <= maxSide) rules.push({ rule: `width × height must not exceed ${limits.pixels} pixels`, field: 'width', refused: { ...base, width: maxSide, height } });
-  return rules;
-}
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, any> {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
@@ -139,7 +102,7 @@ function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
     [...byStatus].map(([status, statusCodes]) => [
       status,
       {
-        description: statusCodes.join(', '),
+        description: `${STATUS_CODES[status]}: ${statusCodes.join(', ')}`,
         content: jsonContent(
           { allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', properties: { error: { type: 'object', properties: { code: { enum: statusCodes } } } } }] },
           Object.fromEntries(statusCodes.map((code) => [code, { summary: code, value: { error: { code, ...API_ERRORS[code].example } } }])),
