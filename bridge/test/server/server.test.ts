@@ -307,11 +307,8 @@ describe('jobs', () => {
     expect(((await broken.json()) as any).error.code).toBe('invalid_json');
   });
 
-  it('serves the OpenAPI document and the styles', async () => {
-    const doc = await getJson('/openapi.json');
-    expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/jobs', '/v1/jobs/{id}', '/v1/images', '/v1/events']));
-    expect(doc.components.schemas.GenerateRequest.required).toEqual(['prompt']);
+  // The OpenAPI document has its own test (openapi.test.ts): parsed, and the live bridge driven from it.
+  it('serves the styles', async () => {
     const { styles } = await getJson('/styles');
     expect(styles.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(['kirie', 'pop-up-book', 'mosaic', 'isometric-3d', 'watercolour', 'line-art', 'photo']));
   });
