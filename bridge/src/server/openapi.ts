@@ -42,7 +42,7 @@ const FIELD_LIMITS: { limit: keyof Limits; field: string; keyword: 'maximum' | '
 ];
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, any> {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io });
   return rest;
 }
 
@@ -75,7 +75,7 @@ function answerSchemas(): Record<string, unknown> {
     [GenerateRequest, 'GenerateRequestResolved'],
   ];
   for (const [schema, id] of named) registry.add(schema, { id });
-  const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` });
+  const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', io: 'output', uri: (id) => `#/components/schemas/${id}` });
   for (const schema of Object.values(schemas)) {
     delete schema.$schema;
     delete schema.$id;
