@@ -11,6 +11,8 @@ import { DEMO, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js'
 let bridge: E2eBridge;
 let browser: Browser;
 let page: Page;
+/** What the browser refused under the playground's Content-Security-Policy, over every flow below. */
+const refusedByPolicy: string[] = [];
 
 beforeAll(async () => {
   bridge = await startE2eBridge({ playground: true });
@@ -23,6 +25,9 @@ beforeAll(async () => {
   page = await browser.newPage();
   page.on('pageerror', (err) => {
     throw err;
+  });
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) refusedByPolicy.push(message.text());
   });
   await page.goto(`${bridge.url}/#token=${bridge.token}`);
   await page.waitForFunction((demo) => Array.from(document.querySelectorAll("#model option")).some((o) => (o as HTMLOptionElement).value === demo), DEMO);
@@ -112,5 +117,9 @@ describe('playground', () => {
     await page.click('#cancel');
     await page.waitForFunction(() => document.querySelector('#progress-text')!.textContent === 'cancelled');
     expect(await page.isDisabled('#cancel')).toBe(true);
+  });
+
+  it('did all of the above within its content security policy', () => {
+    expect(refusedByPolicy).toEqual([]);
   });
 });

@@ -211,6 +211,7 @@ describe('the token cannot be walked around', () => {
     let aliases = 0;
     const servedPrivate: string[] = [];
     const enumerable: string[] = [];
+    const leaks: string[] = [];
     for (const route of routes) {
       const open = isPublic(route.method, route.pattern);
       const attempts: [string, string, Headers][] = [
@@ -225,9 +226,9 @@ describe('the token cannot be walked around', () => {
           if (!open && served(answer.status)) servedPrivate.push(what);
           // Without the token every path that is not public answers alike: nothing tells which exist.
           if (!open && ![400, 401, 421].includes(answer.status)) enumerable.push(what);
-          expect(answer.body, what).not.toContain(bridge.token);
-          expect(answer.header('access-control-allow-private-network'), what).toBe(route.method === 'OPTIONS' && served(answer.status) ? 'true' : undefined);
-          if (route.pattern === '/v1/health' && answer.status === 200 && route.method === 'GET') expect(Object.keys(JSON.parse(answer.body)).sort(), what).toEqual(['apiVersion', 'name', 'ok', 'version']);
+          if (answer.body.includes(bridge.token)) leaks.push(`${what}: the token is in the body`);
+          if (answer.header('access-control-allow-private-network') !== (route.method === 'OPTIONS' && served(answer.status) ? 'true' : undefined)) leaks.push(`${what}: Private Network Access header off a /v1 preflight`);
+          if (route.pattern === '/v1/health' && answer.status === 200 && route.method === 'GET' && Object.keys(JSON.parse(answer.body)).join() !== 'ok,name,version,apiVersion') leaks.push(`${what}: health says ${answer.body}`);
         }),
       );
       // The same spellings with the token: those that reach a route are the ones a raw-URL check would miss.
@@ -240,6 +241,7 @@ describe('the token cannot be walked around', () => {
     console.log(`attack-auth: ${tried} requests without the token over ${routes.length} method+route pairs; ${aliases} other spellings of their paths reach a non-public route with the token; ${servedPrivate.length} served without it`);
     expect(servedPrivate).toEqual([]);
     expect(enumerable).toEqual([]);
+    expect(leaks).toEqual([]);
     expect(tried).toBeGreaterThan(500);
     // The spellings are live: the router does resolve escaped and absolute-form paths to the routes.
     expect(aliases).toBeGreaterThan(routes.filter((r) => !isPublic(r.method, r.pattern)).length * 4);
