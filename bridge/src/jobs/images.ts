@@ -1,7 +1,8 @@
 // Uploaded and generated images, stored once under the SHA-256 of their bytes: uploading the same
-// canvas twice costs nothing, and an id always means the same pixels.
+// canvas twice costs nothing, and an id always means the same pixels. Every stored file passed the
+// upload check (or is the pipeline's own output), so its IHDR tells its size without decoding it.
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageId } from '@kirie/core/request/schema';
 import { writeFileAtomic } from './atomic.js';
@@ -37,6 +38,25 @@ export class ImageStore {
       (s) => s.isFile(),
       () => false,
     );
+  }
+
+  /** Width and height of a stored image from its IHDR (the first 24 bytes); null if there is no such image. */
+  async dimensions(id: string): Promise<{ width: number; height: number } | null> {
+    if (!ImageId.safeParse(id).success) return null;
+    let file;
+    try {
+      file = await open(this.path(id), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(24), 0, 24, 0);
+      if (bytesRead < 24 || buffer.toString('latin1', 12, 16) !== 'IHDR') throw new Error(`stored image ${id} is not a PNG`);
+      return { width: buffer.readUInt32BE(16), height: buffer.readUInt32BE(20) };
+    } finally {
+      await file.close();
+    }
   }
 
   async get(id: string): Promise<Uint8Array | null> {

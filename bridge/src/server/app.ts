@@ -5,15 +5,15 @@ import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { API_PREFIX, KirieApiError, WS_PROTOCOL, type Health, type PublicHealth } from '@kirie/core/client/protocol';
-import { validateGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import type { ImageStore } from '../jobs/images.js';
-import { imageFields, type JobQueue } from '../jobs/queue.js';
+import type { JobQueue } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { ModelRegistry } from '../registry/registry.js';
-import { checkRequestLimits, type Limits } from './limits.js';
+import { checkJsonDepth, type Limits } from './limits.js';
 import { openApiDocument, recordApiRoutes } from './openapi.js';
-import { checkPng } from './png-check.js';
+import { CheckGate, checkPng } from './png-check.js';
+import { checkSubmission } from './submit.js';
 import { accessRefusal, addCorsHeaders, addPlaygroundHeaders, answerPreflight } from './security.js';
 
 export interface AppOptions {
@@ -68,6 +68,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const apiRoutes = recordApiRoutes(app);
   app.decorateRequest('authenticated', false);
 
+  // JSON bodies are measured for depth before they are parsed (then fastify's own secure-json-parse).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.jsonBytes }, (request, body, done) => {
+    const text = body as string; // parseAs: 'string'
+    try {
+      checkJsonDepth(text, limits.jsonDepth);
+    } catch (err) {
+      return done(err as KirieApiError, undefined);
+    }
+    return parseJson(request, text, done);
+  });
+  const pngChecks = new CheckGate(limits.pngChecks, limits.pngCheckQueue);
   app.addContentTypeParser(['image/png', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: limits.imageBytes }, (_request, body, done) => done(null, body));
 
   await app.register(fastifyWebsocket, {
@@ -107,8 +120,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.put(`${API_PREFIX}/images`, { bodyLimit: limits.imageBytes }, async (request) => {
     if (!Buffer.isBuffer(request.body)) throw new KirieApiError(415, 'unsupported_media_type', 'send the PNG bytes as the body with Content-Type: image/png', 'body');
-    const { width, height } = await checkPng(request.body, limits.pixels);
-    return { id: await images.put(request.body), width, height };
+    const png = request.body;
+    const { width, height } = await pngChecks.run(() => checkPng(png, limits.pixels));
+    return { id: await images.put(png), width, height };
   });
   app.get<{ Params: { id: string } }>(`${API_PREFIX}/images/:id`, async (request, reply) => {
     const png = await images.get(request.params.id);
@@ -117,19 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.post(`${API_PREFIX}/jobs`, async (request, reply) => {
-    const parsed = validateGenerateRequest(request.body);
-    if (!parsed.ok) {
-      const first = parsed.errors[0]!;
-      throw new KirieApiError(400, 'invalid_request', parsed.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '), first.field);
-    }
-    const req = withResolvedSeed(parsed.request);
-    checkRequestLimits(req, limits);
-    const model = await registry.resolve(req.model, 'model');
-    const control = await Promise.all(req.control.map(async (c, i) => ({ ...c, model: (await registry.resolve(c.model, `control.${i}.model`)).id })));
-    for (const [field, id] of imageFields(req)) {
-      if (!(await images.has(id))) throw new KirieApiError(400, 'unknown_image', `${field} names image "${id}", which is not on the bridge; upload it with PUT /v1/images first`, field);
-    }
-    const { job, position } = queue.submit({ ...req, model: model.id, control });
+    const { job, position } = queue.submit(await checkSubmission(request.body, { limits, registry, images }));
     return reply.code(202).send({ jobId: job.id, position });
   });
   app.get<{ Params: { id: string } }>(`${API_PREFIX}/jobs/:id`, async (request) => {

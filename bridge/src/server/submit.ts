@@ -1,0 +1,99 @@
+// POST /v1/jobs: everything a request fixes is checked before it is queued, each refusal a 4xx naming the
+// field: the schema (unknown keys, bounds, schedulerConfig, strength × steps), this bridge's limits, what
+// each model name is (a checkpoint where one generates, a ControlNet where one controls), the images'
+// sizes, and the job's estimated peak memory against the budget.
+import { KirieApiError, type ModelInfo, type ModelKind } from '@kirie/core/client/protocol';
+import { validateGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
+import type { GenerateRequest } from '@kirie/core/request/schema';
+import type { ImageStore } from '../jobs/images.js';
+import { imageFields } from '../jobs/queue.js';
+import type { ModelRegistry } from '../registry/registry.js';
+import { checkRequestLimits, type Limits } from './limits.js';
+import { estimateJobMemory, largestFitting, type JobShape } from './memory-estimate.js';
+
+export interface SubmitContext {
+  limits: Limits;
+  registry: ModelRegistry;
+  images: ImageStore;
+}
+
+/** Kinds that generate: a single-file checkpoint, an inpainting checkpoint, an ONNX pipeline folder. */
+const GENERATOR_KINDS: readonly ModelKind[] = ['checkpoint', 'inpaint', 'onnx'];
+
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
+/** The request as it will be queued (seed resolved, model ids canonical), or a KirieApiError. */
+export async function checkSubmission(body: unknown, context: SubmitContext): Promise<GenerateRequest> {
+  const parsed = validateGenerateRequest(body);
+  if (!parsed.ok) {
+    const first = parsed.errors[0]!;
+    throw new KirieApiError(400, 'invalid_request', parsed.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '), first.field);
+  }
+  const request = withResolvedSeed(parsed.request);
+  checkRequestLimits(request, context.limits);
+  const model = await context.registry.resolve(request.model, 'model');
+  if (!GENERATOR_KINDS.includes(model.kind)) {
+    throw new KirieApiError(400, 'wrong_model_kind', `model "${model.id}" is a ${model.kind}, not a checkpoint; name a checkpoint here${model.kind === 'controlnet' ? ' and the ControlNet in control[].model' : ''}`, 'model');
+  }
+  const controlNets = await Promise.all(
+    request.control.map(async (unit, i) => {
+      const field = `control.${i}.model`;
+      const net = await context.registry.resolve(unit.model, field);
+      if (net.kind !== 'controlnet') throw new KirieApiError(400, 'wrong_model_kind', `${field} "${net.id}" is a ${net.kind}, not a ControlNet`, field);
+      return net;
+    }),
+  );
+  const canvasPixels = await checkImages(request, context.images);
+  checkMemory(request, [model, ...controlNets], canvasPixels, context.limits);
+  return { ...request, model: model.id, control: request.control.map((unit, i) => ({ ...unit, model: controlNets[i]!.id })) };
+}
+
+/**
+ * Every image exists; the init image and mask match what the pipeline will generate (the request's size,
+ * or with `inpaint` options each other: the canvas is cropped to the model size). Control images are
+ * stretched to the generation's size, so any size does. Returns the inpaint canvas's pixels (0 without).
+ */
+async function checkImages(request: GenerateRequest, images: ImageStore): Promise<number> {
+  const sizes = new Map<string, { width: number; height: number }>();
+  for (const [field, id] of imageFields(request)) {
+    const size = await images.dimensions(id);
+    if (!size) throw new KirieApiError(400, 'unknown_image', `${field} names image "${id}", which is not on the bridge; upload it with PUT /v1/images first`, field);
+    sizes.set(field, size);
+  }
+  const init = sizes.get('initImage');
+  const mask = sizes.get('mask');
+  const mismatch = (field: string, got: { width: number; height: number }, want: { width: number; height: number }, what: string) =>
+    new KirieApiError(400, 'size_mismatch', `${field} is ${got.width}x${got.height} but ${what} is ${want.width}x${want.height}; they must match`, field);
+  if (request.inpaint) {
+    if (init && mask && (mask.width !== init.width || mask.height !== init.height)) throw mismatch('mask', mask, init, 'initImage');
+    return init ? init.width * init.height : 0;
+  }
+  for (const [field, size] of [['initImage', init], ['mask', mask]] as const) {
+    if (size && (size.width !== request.width || size.height !== request.height)) throw mismatch(field, size, request, 'the request (width x height)');
+  }
+  return 0;
+}
+
+function checkMemory(request: GenerateRequest, models: ModelInfo[], canvasPixels: number, limits: Limits): void {
+  // With `inpaint` the context crop is scaled to fit the request's sides, so either side may reach the longer one.
+  const side = Math.max(request.width, request.height);
+  const shape: JobShape = {
+    width: request.inpaint ? side : request.width,
+    height: request.inpaint ? side : request.height,
+    batchSize: request.batchSize,
+    cfg: request.guidance > 1,
+    controlUnits: request.control.length,
+    encodes: request.initImage !== undefined,
+    weightsBytes: models.reduce((sum, m) => sum + m.sizeBytes, 0),
+    canvasPixels,
+  };
+  const estimate = estimateJobMemory(shape);
+  const budget = limits.memoryBytes;
+  if (estimate.peakBytes <= budget) return;
+  const need = `this job needs about ${gib(estimate.peakBytes)} (weights ${gib(estimate.weightsBytes)}, generation ${gib(estimate.peakBytes - estimate.weightsBytes)}); the memory budget is ${gib(budget)} (kirie serve --memory)`;
+  if (estimate.weightsBytes >= budget) throw new KirieApiError(400, 'limit_exceeded', `${need}: the models alone do not fit`, 'model');
+  const fit = largestFitting(shape, budget);
+  const smaller = fit.size ? `at batchSize ${request.batchSize} the largest that fits is ${fit.size.width}x${fit.size.height}` : `nothing fits at batchSize ${request.batchSize}`;
+  const fewer = fit.batchSize > 0 ? `; at ${request.width}x${request.height} a batchSize of ${fit.batchSize} fits` : '';
+  throw new KirieApiError(400, 'limit_exceeded', `${need}: ${smaller}${fewer}`, fit.batchSize > 0 ? 'batchSize' : 'width');
+}
