@@ -5,12 +5,16 @@
 import type { ApiErrorBody, Health, PublicHealth, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo } from '@kirie/core/client/protocol';
 import { MAX_SEED, type GenerateRequestInput } from '@kirie/core/request/schema';
 import type { Limits } from './limits.js';
+import { estimateJobMemory } from './memory-estimate.js';
 
 /** Every refusal code the bridge answers with, its status, and an answer as the server words it. */
 export const API_ERRORS = {
   invalid_json: { status: 400, example: { message: 'Body is not valid JSON but content-type is set to \'application/json\'', field: 'body' } },
   invalid_request: { status: 400, example: { message: 'width: width must be a multiple of 8', field: 'width' } },
   limit_exceeded: { status: 400, example: { message: 'steps is 200; the limit is 150', field: 'steps' } },
+  too_deep: { status: 400, example: { message: 'the JSON body nests arrays and objects deeper than 32 levels (at character 40)', field: 'body' } },
+  wrong_model_kind: { status: 400, example: { message: 'model "control_v11p_sd15_openpose.safetensors" is a controlnet, not a checkpoint; name a checkpoint here and the ControlNet in control[].model', field: 'model' } },
+  size_mismatch: { status: 400, example: { message: 'initImage is 512x512 but the request (width x height) is 768x512; they must match', field: 'initImage' } },
   unknown_image: { status: 400, example: { message: 'initImage names image "9f86d0…", which is not on the bridge; upload it with PUT /v1/images first', field: 'initImage' } },
   unknown_model: { status: 400, example: { message: 'model "sdxl" is not in the models folder; known models: dreamshaper_8.safetensors', field: 'model' } },
   no_model: { status: 400, example: { message: 'no checkpoint in the models folder; put a .safetensors checkpoint there (or run `kirie models random --arch tiny`)', field: 'model' } },
@@ -18,11 +22,12 @@ export const API_ERRORS = {
   not_websocket: { status: 400, example: { message: 'only the event stream, /v1/events, takes a WebSocket' } },
   bad_url: { status: 400, example: { message: 'the URL is malformed' } },
   unauthorized: { status: 401, example: { message: 'missing token: send "Authorization: Bearer <token>" (see `kirie token`)' } },
-  not_found: { status: 404, example: { message: 'no job with id "0b6e…"', field: 'id' } },
+  not_found: { status: 404, example: { message: 'no job with this id on the bridge', field: 'id' } },
   body_too_large: { status: 413, example: { message: 'Request body is too large', field: 'body' } },
   image_too_large: { status: 413, example: { message: 'the PNG declares 8192x8192 = 67108864 pixels; the limit is 16777216', field: 'body' } },
   unsupported_media_type: { status: 415, example: { message: 'Unsupported Media Type: text/plain', field: 'body' } },
   bad_host: { status: 421, example: { message: 'Host "evil.example" is not localhost, 127.0.0.1 or [::1]; start the bridge with --lan to serve other names' } },
+  busy: { status: 429, example: { message: '2 image checks are running and 16 waiting; retry in a moment', field: 'body' } },
   queue_full: { status: 429, example: { message: 'the queue is full (32 jobs waiting); wait for one to finish or cancel one' } },
   shutting_down: { status: 503, example: { message: 'the bridge is shutting down' } },
 } as const satisfies Record<string, { status: number; example: Omit<ApiErrorBody['error'], 'code'> }>;
@@ -121,10 +126,11 @@ export interface CrossFieldRule {
   refused: Record<string, unknown>;
 }
 
-export function crossFieldRules(limits: Pick<Limits, 'pixels'>): CrossFieldRule[] {
+export function crossFieldRules(limits: Pick<Limits, 'pixels' | 'memoryBytes'>): CrossFieldRule[] {
   const rule = (code: ApiErrorCode, field: string, text: string, request: Record<string, unknown>): CrossFieldRule => ({ rule: text, code, field, refused: { prompt: 'a red fox', ...request } });
   const image = EXAMPLE_IMAGE_ID;
-  const unit = { model: 'control_v11p_sd15_openpose.safetensors' };
+  const controlNet = 'control_v11p_sd15_openpose.safetensors';
+  const unit = { model: controlNet };
   const rules = [
     rule('invalid_request', 'mask', 'a mask needs an initImage to repaint', { mask: EXAMPLE_MASK_ID }),
     rule('invalid_request', 'maskMode', 'maskMode needs a mask', { initImage: image, maskMode: 'soft' }),
@@ -138,6 +144,9 @@ export function crossFieldRules(limits: Pick<Limits, 'pixels'>): CrossFieldRule[
     rule('invalid_request', 'steps', "the scheduler, with its schedulerConfig, must be able to run the request's steps", { steps: 20, schedulerConfig: { num_train_timesteps: 10 } }),
     rule('invalid_request', 'schedulerConfig.beta_end', 'schedulerConfig.beta_end must not be below beta_start', { schedulerConfig: { beta_start: 0.02, beta_end: 0.01 } }),
     rule('invalid_request', 'schedulerConfig.sigma_max', 'schedulerConfig.sigma_max must be greater than sigma_min', { scheduler: 'euler', schedulerConfig: { sigma_min: 2, sigma_max: 1 } }),
+    rule('wrong_model_kind', 'model', 'model names a checkpoint (or inpainting checkpoint, or ONNX folder)', { model: controlNet }),
+    rule('wrong_model_kind', 'control.0.model', "a control unit's model names a ControlNet", { control: [{ model: 'default', image }] }),
+    rule('size_mismatch', 'initImage', 'initImage and mask are the request\'s width × height (with `inpaint` options: each other\'s size)', { initImage: image, width: 768, height: 512 }),
     rule('unknown_image', 'initImage', 'an image a request names must have been uploaded (PUT /v1/images) first', { initImage: 'f'.repeat(64) }),
     rule('unknown_model', 'model', 'model and control models must be in the models folder', { model: 'not-in-the-models-folder.safetensors' }),
   ];
@@ -145,7 +154,28 @@ export function crossFieldRules(limits: Pick<Limits, 'pixels'>): CrossFieldRule[
   const side = 4096;
   const height = Math.ceil((limits.pixels + 1) / side / 8) * 8;
   if (height <= side) rules.push(rule('limit_exceeded', 'width', `width × height must not exceed ${limits.pixels} pixels`, { width: side, height }));
+  const tooBig = smallestSquareOverBudget(limits);
+  if (tooBig) {
+    rules.push(
+      rule(
+        'limit_exceeded',
+        'width',
+        `the job's estimated peak memory (model weights plus generation, from width, height, batchSize, guidance, control units and init image) must fit this bridge's budget, ${limits.memoryBytes} bytes; ` +
+          'the refusal names batchSize when fewer images would fit, model when the weights alone do not',
+        { width: tooBig, height: tooBig },
+      ),
+    );
+  }
   return rules;
+}
+
+/** The smallest square a txt2img job (batch 1, guidance on, no weights counted) cannot fit the budget at, within the pixel limit. */
+function smallestSquareOverBudget({ pixels, memoryBytes }: Pick<Limits, 'pixels' | 'memoryBytes'>): number | null {
+  for (let side = 64; side <= 4096 && side * side <= pixels; side += 8) {
+    const { peakBytes } = estimateJobMemory({ width: side, height: side, batchSize: 1, cfg: true, controlUnits: 0, encodes: false, weightsBytes: 0, canvasPixels: 0 });
+    if (peakBytes > memoryBytes) return side;
+  }
+  return null;
 }
 
 /** Keyed by method and the route's URL as fastify registers it. */
@@ -181,7 +211,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     description: 'Send the PNG bytes as the body, as image/png or application/octet-stream. The same bytes always get the same id, so uploading twice costs nothing.',
     body: { png: true },
     success: { status: 200, description: 'stored', json: 'ImageUploaded' },
-    errors: ['invalid_image', 'body_too_large', 'image_too_large', 'unsupported_media_type'],
+    errors: ['invalid_image', 'body_too_large', 'image_too_large', 'unsupported_media_type', 'busy'],
   },
   'GET /v1/images/:id': {
     operationId: 'getImage',
@@ -196,7 +226,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     description: 'Checks everything that can be known before the job runs (fields, limits, models, uploaded images) and answers 4xx naming the field; the job then reports through GET /v1/jobs/{id} and the event stream.',
     body: { json: 'GenerateRequest', examples: GENERATE_EXAMPLES },
     success: { status: 202, description: 'queued', json: 'JobSubmitted' },
-    errors: ['invalid_json', 'invalid_request', 'limit_exceeded', 'unknown_image', 'unknown_model', 'no_model', 'body_too_large', 'unsupported_media_type', 'queue_full', 'shutting_down'],
+    errors: ['invalid_json', 'too_deep', 'invalid_request', 'limit_exceeded', 'wrong_model_kind', 'size_mismatch', 'unknown_image', 'unknown_model', 'no_model', 'body_too_large', 'unsupported_media_type', 'queue_full', 'shutting_down'],
   },
   'GET /v1/jobs/:id': {
     operationId: 'getJob',

@@ -17,7 +17,9 @@ import { ScriptedRunner, solidPng, startTestBridge, type TestBridge } from './ha
 
 type Json = Record<string, any>;
 
-const LIMITS = { queue: 3, imageBytes: 1 << 20, pixels: 2048 * 2048 };
+// Small enough to reach every refusal quickly: one PNG check at a time and none waiting, a 16 GiB memory
+// budget (the same on every machine) that a square of about 1700 px overflows.
+const LIMITS = { queue: 3, imageBytes: 1 << 20, pixels: 2048 * 2048, memoryBytes: 16 * 2 ** 30, pngChecks: 1, pngCheckQueue: 0 };
 const CONTROLNET = 'control_v11p_sd15_openpose.safetensors';
 
 let bridge: TestBridge;
@@ -218,6 +220,14 @@ describe('the live bridge, driven from the document', () => {
     expectDocumented('PUT /v1/images', await upload({ 'content-type': 'image/png' }, tooMany), { status: 413, code: 'image_too_large' });
     expectDocumented('PUT /v1/images', await upload({ 'content-type': 'text/plain' }, 'hello'), { status: 415, code: 'unsupported_media_type' });
     expectDocumented('PUT /v1/images', await upload({ 'content-type': 'application/json' }, '{}'), { status: 415, code: 'unsupported_media_type' });
+    // Uploads beyond the checks running and waiting are turned away at once; an RGBA PNG at the pixel limit keeps a check busy.
+    const slow = encodePng({ width: side, height: side, channels: 4, data: new Uint8Array(pixels * 4) });
+    let busy = 0;
+    for (let round = 0; round < 5 && busy === 0; round++) {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => upload({ 'content-type': 'image/png' }, slow)));
+      for (const answer of answers) busy += expectDocumented('PUT /v1/images', answer).error?.code === 'busy' ? 1 : 0;
+    }
+    expect(busy).toBeGreaterThan(0);
   });
 
   it('accepts every documented request example and answers its job as documented', async () => {
@@ -279,6 +289,9 @@ describe('the live bridge, driven from the document', () => {
 
   it('refuses broken and oversized bodies, a full queue, and an empty models folder as documented', async () => {
     expectDocumented('POST /v1/jobs', await send('POST', '/v1/jobs', { headers: { 'content-type': 'application/json' }, body: '{"prompt":' }), { status: 400, code: 'invalid_json' });
+    const depth = doc.info['x-limits'].jsonDepth;
+    const deep = `{"prompt":"x","control":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    expectDocumented('POST /v1/jobs', await send('POST', '/v1/jobs', { headers: { 'content-type': 'application/json' }, body: deep }), { status: 400, code: 'too_deep', field: 'body' });
     expectDocumented('POST /v1/jobs', await send('POST', '/v1/jobs', json({ prompt: 'x', negativePrompt: 'x'.repeat(doc.info['x-limits'].jsonBytes) })), { status: 413, code: 'body_too_large' });
     expectDocumented('POST /v1/jobs', await send('POST', '/v1/jobs', { headers: { 'content-type': 'application/xml' }, body: '<prompt/>' }), { status: 415, code: 'unsupported_media_type' });
     const jobs: string[] = [];
