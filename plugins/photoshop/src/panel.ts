@@ -1,45 +1,98 @@
 /// <reference lib="dom" />
-// The panel's DOM wiring: reads the form, runs one flow at a time with progress, preview and cancel,
-// and keeps the bridge settings in the plugin's localStorage. The only place that touches
-// require('photoshop') / require('uxp') is the two lines handing them to the adapter and the file picker.
+// The panel's DOM wiring, in UXP's built-in Spectrum widgets: reads the form, runs one flow at a time with
+// progress, preview and cancel, offers a result Photoshop was too busy to take, and keeps the bridge
+// settings (URL in localStorage, token in secureStorage). The only place that touches require('photoshop')
+// / require('uxp') is the few lines handing them to the adapter, the file picker and the token store.
 import { KirieClient } from '@kirie/core/client/client';
 import { decodeImage } from '@kirie/core/image/decode';
 import type { RasterImage } from '@kirie/core/image/png';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { GenerationCancelled } from '../../shared/src/job.js';
 import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
-import { checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
-import { fillSelection, img2imgLayer, poseFill, posePhotoFill } from './flows.js';
+import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
+import { connectionHelp } from './connection.js';
+import { type FlowHooks, type FlowResult, fillSelection, img2imgLayer, poseFill, posePhotoFill, regenerate, ResultNotPlaced } from './flows.js';
 import { createPhotoshopHost } from './host.js';
-import type { PhotoshopModule } from './photoshop-api.js';
+import type { PhotoshopModule, UxpXmp } from './photoshop-api.js';
 
 interface UxpFile {
   name: string;
   read(options?: { format: symbol }): Promise<string | ArrayBuffer>;
 }
 
+/** require('uxp').storage: the file picker and secureStorage (promises; getItem gives a Uint8Array). */
 interface UxpStorage {
   localFileSystem: { getFileForOpening(options: { types?: string[] }): Promise<UxpFile | null> };
   formats: { binary: symbol };
+  secureStorage: { getItem(key: string): Promise<Uint8Array | null>; setItem(key: string, value: string): Promise<void> };
 }
 
-const host = createPhotoshopHost(require('photoshop') as PhotoshopModule);
-const storage = (require('uxp') as { storage: UxpStorage }).storage;
+const uxp = require('uxp') as { storage: UxpStorage; xmp: UxpXmp };
+const host = createPhotoshopHost(require('photoshop') as PhotoshopModule, uxp.xmp);
+const storage = uxp.storage;
+
+const MODES = ['fill', 'img2img', 'pose', 'pose-photo'] as const;
+const TOKEN_KEY = 'kirie.token';
+const URL_KEY = 'kirie.url';
 
 let pose: { name: string; json: unknown } | null = null;
 let photo: { name: string; image: RasterImage } | null = null;
-let running: AbortController | null = null;
+let running: { aborted: boolean } | null = null;
+let savedToken = '';
+let pending: (() => Promise<FlowResult>) | null = null;
 
-function loadSettings(): void {
-  $<HTMLInputElement>('bridge-url').value = localStorage.getItem('kirie.url') ?? DEFAULT_BRIDGE_URL;
-  $<HTMLInputElement>('bridge-token').value = localStorage.getItem('kirie.token') ?? '';
+/** The index of a sp-picker's chosen sp-menu-item (UXP's picker reports `selectedIndex`). */
+function pickerIndex(id: string): number {
+  return ($(id) as unknown as { selectedIndex: number }).selectedIndex;
 }
 
-function saveSettings(): void {
-  const settings = checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') });
-  localStorage.setItem('kirie.url', settings.url);
-  localStorage.setItem('kirie.token', settings.token);
+function mode(): (typeof MODES)[number] {
+  return MODES[pickerIndex('mode')] ?? 'fill';
+}
+
+/** '' = the style's or the flow's own strength. */
+function strengthField(): string {
+  if ($<HTMLInputElement>('strength-auto').checked) return '';
+  return String(Number(field('strength')) / 100);
+}
+
+/** The token as typed, or the one in secureStorage; never read back into a field. */
+function bridgeSettings(): BridgeSettings {
+  return checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token').trim() || savedToken });
+}
+
+function showTokenState(): void {
+  $('token-state').textContent = savedToken ? `a token is saved (…${savedToken.slice(-4)}); paste a new one to replace it` : 'no token saved yet';
+}
+
+async function loadSettings(): Promise<void> {
+  $<HTMLInputElement>('bridge-url').value = localStorage.getItem(URL_KEY) ?? DEFAULT_BRIDGE_URL;
+  // Earlier versions kept the token in localStorage: move it to secureStorage once.
+  const legacy = localStorage.getItem(TOKEN_KEY);
+  if (legacy) {
+    await storage.secureStorage.setItem(TOKEN_KEY, legacy);
+    localStorage.removeItem(TOKEN_KEY);
+  }
+  // A key never set may reject or answer empty: either way, no token yet.
+  const bytes = await storage.secureStorage.getItem(TOKEN_KEY).catch(() => null);
+  savedToken = bytes && bytes.length > 0 ? new TextDecoder('utf-8').decode(bytes) : '';
+  showTokenState();
+}
+
+async function saveSettings(): Promise<void> {
+  const settings = bridgeSettings();
+  localStorage.setItem(URL_KEY, settings.url);
+  if (settings.token !== savedToken) await storage.secureStorage.setItem(TOKEN_KEY, settings.token);
+  savedToken = settings.token;
+  $<HTMLInputElement>('bridge-token').value = '';
+  showTokenState();
   status(`saved; bridge at ${settings.url}`);
+}
+
+async function testConnection(): Promise<void> {
+  const settings = bridgeSettings();
+  const health = await new KirieClient(settings).health();
+  status(`connected to Kirie ${health.version} at ${settings.url} (${health.device})`);
 }
 
 async function pickPose(): Promise<void> {
@@ -67,76 +120,118 @@ async function pickPhoto(): Promise<void> {
   }
 }
 
-async function generate(): Promise<void> {
+function setBusy(busy: boolean): void {
+  setRunning(busy);
+  for (const id of ['remake', 'variation', 'place']) $<HTMLButtonElement>(id).disabled = busy;
+}
+
+function offerPlacement(place: (() => Promise<FlowResult>) | null): void {
+  pending = place;
+  $('place').style.display = place ? 'inline-block' : 'none';
+}
+
+/** Runs one action with the shared running state; every failure ends as one readable status line. */
+async function run(action: (client: KirieClient, hooks: FlowHooks) => Promise<FlowResult>): Promise<void> {
   if (running) return;
-  running = new AbortController();
-  setRunning(true);
+  running = { aborted: false };
+  setBusy(true);
+  let url = field('bridge-url');
   try {
-    const settings = checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') });
-    const client = new KirieClient(settings);
-    const options = optionsFromForm({
-      prompt: field('prompt'),
-      negativePrompt: field('negative'),
-      style: field('style'),
-      strength: field('strength'),
-      steps: field('steps'),
-      seed: field('seed'),
-      colorMatch: $<HTMLInputElement>('color-match').checked,
-    });
-    const hooks = { signal: running.signal, onProgress: showProgress };
-    const mode = field('mode');
-    const result =
-      mode === 'img2img'
-        ? await img2imgLayer(host, client, options, hooks)
-        : mode === 'pose'
-          ? await poseFill(host, client, options, pose?.json ?? failNoPose(), hooks)
-          : mode === 'pose-photo'
-            ? await posePhotoFill(host, client, options, photo?.image ?? failNoPhoto(), hooks)
-            : await fillSelection(host, client, options, hooks);
-    status(`added "${result.layerName}" (seed ${result.seed})`);
+    const settings = bridgeSettings();
+    url = settings.url;
+    const result = await action(new KirieClient(settings), { signal: running, onProgress: showProgress });
+    offerPlacement(null);
+    status(`added "${result.layerName}"`);
   } catch (err) {
-    status(err instanceof GenerationCancelled ? 'cancelled: the document is unchanged' : (err as Error).message, !(err instanceof GenerationCancelled));
+    if (err instanceof ResultNotPlaced) offerPlacement(err.place);
+    if (err instanceof GenerationCancelled) status('cancelled: the document is unchanged');
+    else status(connectionHelp(err, url) ?? (err as Error).message, true);
   } finally {
     running = null;
-    setRunning(false);
+    setBusy(false);
   }
 }
 
-function failNoPose(): never {
-  throw new Error('pick a pose JSON file first (OpenPose format, e.g. from a pose editor)');
+function formOptions() {
+  return optionsFromForm({
+    prompt: field('prompt'),
+    negativePrompt: field('negative'),
+    style: pickerIndex('style') > 0 ? STYLE_PRESETS[pickerIndex('style') - 1]?.id : undefined,
+    strength: strengthField(),
+    steps: field('steps'),
+    seed: field('seed'),
+    colorMatch: $<HTMLInputElement>('color-match').checked,
+  });
 }
 
-function failNoPhoto(): never {
-  throw new Error('pick a reference photo first (a PNG with the people whose poses the fill should take)');
+function generate(client: KirieClient, hooks: FlowHooks): Promise<FlowResult> {
+  const options = formOptions();
+  switch (mode()) {
+    case 'img2img':
+      return img2imgLayer(host, client, options, hooks);
+    case 'pose':
+      if (!pose) throw new Error('pick a pose JSON file first (OpenPose format, e.g. from a pose editor)');
+      return poseFill(host, client, options, pose.json, hooks);
+    case 'pose-photo':
+      if (!photo) throw new Error('pick a reference photo first (a PNG or JPEG with the people whose poses the fill should take)');
+      return posePhotoFill(host, client, options, photo, hooks);
+    default:
+      return fillSelection(host, client, options, hooks);
+  }
 }
+
+/** Places a kept result; a failure other than a still-busy Photoshop (say, its document closed) drops it. */
+async function placePending(): Promise<void> {
+  const place = pending;
+  if (!place || running) return;
+  running = { aborted: false };
+  setBusy(true);
+  try {
+    const result = await place();
+    offerPlacement(null);
+    status(`added "${result.layerName}"`);
+  } catch (err) {
+    offerPlacement(err instanceof ResultNotPlaced ? err.place : null);
+    status((err as Error).message, true);
+  } finally {
+    running = null;
+    setBusy(false);
+  }
+}
+
+/** Reports a failure of a non-generating action (save, test) in the status line. */
+const reporting = (action: () => Promise<void>) => () =>
+  void action().catch((err: unknown) => status(connectionHelp(err, field('bridge-url')) ?? (err as Error).message, true));
 
 function init(): void {
   // createElement + appendChild and style.display: UXP's DOM has no Option constructor or `hidden`.
-  const select = $<HTMLSelectElement>('style');
+  const menu = $('style-menu');
   for (const s of STYLE_PRESETS) {
-    const option = document.createElement('option');
-    option.value = s.id;
-    option.textContent = s.name;
-    select.appendChild(option);
+    const item = document.createElement('sp-menu-item');
+    item.textContent = s.name;
+    menu.appendChild(item);
   }
-  const togglePose = () => {
-    $('pose-row').style.display = field('mode') === 'pose' ? 'flex' : 'none';
-    $('photo-row').style.display = field('mode') === 'pose-photo' ? 'flex' : 'none';
+  const toggleRows = () => {
+    $('pose-row').style.display = mode() === 'pose' ? 'flex' : 'none';
+    $('photo-row').style.display = mode() === 'pose-photo' ? 'flex' : 'none';
   };
-  $('mode').addEventListener('change', togglePose);
-  togglePose();
-  loadSettings();
-  $('save-settings').addEventListener('click', () => {
-    try {
-      saveSettings();
-    } catch (err) {
-      status((err as Error).message, true);
-    }
+  $('mode').addEventListener('change', toggleRows);
+  toggleRows();
+  $('strength-auto').addEventListener('change', () => {
+    $<HTMLInputElement>('strength').disabled = $<HTMLInputElement>('strength-auto').checked;
   });
-  $('pick-pose').addEventListener('click', () => void pickPose());
-  $('pick-photo').addEventListener('click', () => void pickPhoto());
-  $('generate').addEventListener('click', () => void generate());
-  $('cancel').addEventListener('click', () => running?.abort());
+  $('save-settings').addEventListener('click', reporting(saveSettings));
+  $('test-connection').addEventListener('click', reporting(testConnection));
+  $('pick-pose').addEventListener('click', reporting(pickPose));
+  $('pick-photo').addEventListener('click', reporting(pickPhoto));
+  $('generate').addEventListener('click', () => void run(generate));
+  $('remake').addEventListener('click', () => void run((client, hooks) => regenerate(host, client, 'remake', photo, hooks)));
+  $('variation').addEventListener('click', () => void run((client, hooks) => regenerate(host, client, 'variation', photo, hooks)));
+  $('place').addEventListener('click', () => void placePending());
+  $('cancel').addEventListener('click', () => {
+    if (running) running.aborted = true;
+  });
+  void loadSettings().catch((err: unknown) => status(`could not read the saved settings: ${(err as Error).message}`, true));
 }
 
 init();
