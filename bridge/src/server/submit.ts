@@ -20,6 +20,8 @@ export interface SubmitContext {
 /** Kinds that generate: a single-file checkpoint, an inpainting checkpoint, an ONNX pipeline folder. */
 const GENERATOR_KINDS: readonly ModelKind[] = ['checkpoint', 'inpaint', 'onnx'];
 
+const MAX_LISTED_ERRORS = 10;
+
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 /** The request as it will be queued (seed resolved, model ids canonical), or a KirieApiError. */
@@ -27,7 +29,10 @@ export async function checkSubmission(body: unknown, context: SubmitContext): Pr
   const parsed = validateGenerateRequest(body);
   if (!parsed.ok) {
     const first = parsed.errors[0]!;
-    throw new KirieApiError(400, 'invalid_request', parsed.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; '), first.field);
+    // A 100 000-key body must not earn a megabyte of answer: the first few problems say what to fix.
+    const shown = parsed.errors.slice(0, MAX_LISTED_ERRORS).map((e) => (e.field ? `${e.field}: ${e.message}` : e.message));
+    const more = parsed.errors.length - shown.length;
+    throw new KirieApiError(400, 'invalid_request', `${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`, first.field);
   }
   const request = withResolvedSeed(parsed.request);
   checkRequestLimits(request, context.limits);
