@@ -1,0 +1,100 @@
+// The job memory estimate, table-driven: anchored on measured peaks, monotonic in everything that
+// costs memory, and largestFitting's answers at their boundary.
+import { describe, expect, it } from 'vitest';
+import { estimateJobMemory, largestFitting, type JobShape } from '../../src/server/memory-estimate.js';
+import { checkJsonDepth } from '../../src/server/limits.js';
+
+const SD15_BYTES = 4_265_380_512;
+const GB = 1e9;
+const job = (patch: Partial<JobShape> = {}): JobShape => ({ width: 512, height: 512, batchSize: 1, cfg: true, controlUnits: 0, encodes: false, weightsBytes: SD15_BYTES, canvasPixels: 0, ...patch });
+
+describe('estimateJobMemory', () => {
+  it('matches the measured 512² SD1.5 txt2img peak (5.12 GB with the fp32 weights resident) within 5 %', () => {
+    expect(estimateJobMemory(job()).peakBytes / (5.12 * GB)).toBeGreaterThan(0.95);
+    expect(estimateJobMemory(job()).peakBytes / (5.12 * GB)).toBeLessThan(1.05);
+  });
+
+  it("puts the issue's 4096² × 8 far beyond any machine (its first UNet call alone: ~8.8 TB of attention scores)", () => {
+    const e = estimateJobMemory(job({ width: 4096, height: 4096, batchSize: 8 }));
+    expect(e.denoiseBytes).toBeGreaterThan(8.8e12);
+    expect(e.denoiseBytes).toBeLessThan(9.0e12);
+  });
+
+  // [what, shape, GB lower, GB upper]: the phase that dominates, with its own numbers worked out.
+  it.each([
+    ['64² tiny weights (1 MB)', job({ width: 64, height: 64, weightsBytes: 1e6 }), 0.005, 0.03],
+    ['512² b1: VAE decode dominates (0.81 GB of 128/256-ch full-size maps + 0.13 GB mid attention)', job(), 5.1, 5.3],
+    ['512² b1 no CFG: same peak, the decoder does not see the guidance batch', job({ cfg: false }), 5.1, 5.3],
+    ['512² b4: the UNet of batch 8 dominates (1.07 GB of scores + 1.07 GB of features)', job({ batchSize: 4 }), 6.3, 6.5],
+    ['768² b1', job({ width: 768, height: 768 }), 6.6, 7.0],
+    ['1024² b1: 4.3 GB of UNet scores, 5.4 GB VAE', job({ width: 1024, height: 1024 }), 9.5, 9.9],
+    ['512² with one ControlNet (1.45 GB weights)', job({ controlUnits: 1, weightsBytes: SD15_BYTES + 1.45e9 }), 6.6, 6.8],
+    ['512² img2img (encoder at full size too)', job({ encodes: true }), 5.1, 5.3],
+    ['512² inpaint onto a 4096² canvas', job({ encodes: true, canvasPixels: 4096 * 4096 }), 5.3, 5.6],
+  ])('%s', (_what, shape, low, high) => {
+    const peak = estimateJobMemory(shape).peakBytes / GB;
+    expect(peak).toBeGreaterThan(low);
+    expect(peak).toBeLessThan(high);
+  });
+
+  it.each([
+    ['width', (j: JobShape) => ({ ...j, width: j.width + 64 })],
+    ['height', (j: JobShape) => ({ ...j, height: j.height + 64 })],
+    ['batchSize', (j: JobShape) => ({ ...j, batchSize: j.batchSize + 1 })],
+    ['controlUnits', (j: JobShape) => ({ ...j, controlUnits: j.controlUnits + 1 })],
+    ['weightsBytes', (j: JobShape) => ({ ...j, weightsBytes: j.weightsBytes + 1 })],
+    ['canvasPixels', (j: JobShape) => ({ ...j, canvasPixels: j.canvasPixels + 4096 })],
+  ])('never falls when %s grows', (_name, grow) => {
+    for (const shape of [job(), job({ width: 64, height: 4096 }), job({ batchSize: 8, cfg: false }), job({ width: 1024, height: 768, encodes: true })]) {
+      expect(estimateJobMemory(grow(shape)).peakBytes).toBeGreaterThanOrEqual(estimateJobMemory(shape).peakBytes);
+    }
+  });
+});
+
+describe('largestFitting', () => {
+  it.each([
+    [job({ width: 4096, height: 4096, batchSize: 8 }), 8 * 2 ** 30],
+    [job({ width: 2048, height: 1024 }), 8 * 2 ** 30],
+    [job({ width: 1024, height: 1024, batchSize: 4 }), 16 * 2 ** 30],
+    [job({ width: 768, height: 512, batchSize: 8, cfg: false }), 6 * 2 ** 30],
+  ])('%j within %d bytes: what it names fits, one step more does not', (shape, budget) => {
+    const fit = largestFitting(shape, budget);
+    expect(fit.size).not.toBeNull();
+    const { width, height } = fit.size!;
+    expect(estimateJobMemory({ ...shape, width, height }).peakBytes).toBeLessThanOrEqual(budget);
+    // The next size up along the same aspect ratio (8 px on the longer side).
+    const longer = Math.max(shape.width, shape.height);
+    const next = Math.max(width, height) + 8;
+    const bigger = { width: Math.floor((shape.width * next) / longer / 8) * 8, height: Math.floor((shape.height * next) / longer / 8) * 8 };
+    expect(estimateJobMemory({ ...shape, ...bigger }).peakBytes).toBeGreaterThan(budget);
+    // The aspect ratio is kept to within one 8-px step.
+    expect(Math.abs(width / height - shape.width / shape.height)).toBeLessThan(0.05);
+    if (fit.batchSize > 0) expect(estimateJobMemory({ ...shape, batchSize: fit.batchSize }).peakBytes).toBeLessThanOrEqual(budget);
+    if (fit.batchSize < shape.batchSize) expect(estimateJobMemory({ ...shape, batchSize: fit.batchSize + 1 }).peakBytes).toBeGreaterThan(budget);
+  });
+
+  it('names no size when the weights alone exceed the budget', () => {
+    expect(largestFitting(job({ weightsBytes: 10 * 2 ** 30 }), 8 * 2 ** 30)).toEqual({ size: null, batchSize: 0 });
+  });
+});
+
+describe('checkJsonDepth', () => {
+  const nestedObjects = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  it.each([
+    ['[]', '[]', 1, true],
+    ['[[]]', '[[]]', 1, false],
+    ['object, array, object', '{"a":[{"b":1}]}', 3, true],
+    ['object, array, object, one level short', '{"a":[{"b":1}]}', 2, false],
+    ['brackets in a string', '"[[[[[[[["', 1, true],
+    ['an escaped quote before brackets in a string', '["\\"[[[[["]', 1, true],
+    ['an escaped backslash ending a string', '["\\\\",[[1]]]', 2, false],
+    ['siblings do not add up', '[[[1]],[[2]],[[3]]]', 3, true],
+    ['1 MB of "[" never closed', '['.repeat(1_000_000), 32, false],
+    ['100 nested objects at 100', nestedObjects(100), 100, true],
+    ['101 nested objects at 100', nestedObjects(101), 100, false],
+  ])('%s (depth limit %i) → accepted: %s', (_name, text, max, ok) => {
+    const run = () => checkJsonDepth(text, max);
+    if (ok) expect(run).not.toThrow();
+    else expect(run).toThrow(expect.objectContaining({ status: 400, code: 'too_deep', field: 'body' }));
+  });
+});
