@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { writeRandomCheckpoint } from '../models/random.js';
 import { classifyModel } from '../registry/classify.js';
 import { FolderRegistry } from '../registry/registry.js';
+import { defaultMemoryBytes } from '../server/limits.js';
 import { bridgePaths } from '../server/paths.js';
 import { startBridge } from '../server/start.js';
 import { parseDevice } from '../runtime/session.js';
@@ -37,7 +38,11 @@ export function registerServeCommand(program: Command): void {
     .option('--outputs <dir>', 'where results and recipes are written (default <home>/outputs)')
     .option('--home <dir>', 'bridge state folder: token, images, cache (default $KIRIE_HOME or ~/.kirie)')
     .option('--device <device>', 'auto | cuda | dml | coreml | cpu', 'auto')
-    .option('--memory <gib>', 'GiB of model sessions kept loaded before the least recently used is released', '8')
+    .option(
+      '--memory <gib>',
+      'GiB a job may peak at, weights included (jobs estimated above it are refused when submitted), and GiB of model sessions kept loaded before the least recently used is released; default 3/4 of this machine\'s memory',
+      (defaultMemoryBytes() / 1024 ** 3).toFixed(1),
+    )
     .option('--lan', 'listen on every network interface (anyone on the network who has the token can use your GPU)')
     .option('--demo', 'write the bundled tiny random-weight model into the models folder if it is missing')
     .action(async (opts: ServeOptions) => {
@@ -68,6 +73,7 @@ export function registerServeCommand(program: Command): void {
         runner,
         port,
         lan: opts.lan ?? false,
+        limits: { memoryBytes: memory * 1024 ** 3 },
         log: (line) => console.log(`kirie: ${line}`),
         ...(existsSync(join(playgroundDir, 'index.html')) ? { playgroundDir } : {}),
       });
