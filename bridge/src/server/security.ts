@@ -27,7 +27,7 @@ declare module 'fastify' {
 
 const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/i;
 
-export function isLocalHost(host: string | undefined): boolean {
+function isLocalHost(host: string | undefined): boolean {
   return host !== undefined && LOCAL_HOST.test(host);
 }
 

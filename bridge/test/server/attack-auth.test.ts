@@ -96,6 +96,7 @@ function exchange(bytes: string): Promise<Answer> {
   });
 }
 
+/** Header lines in order; a line named '-host' means: send no Host line at all. */
 type Headers = [string, string][];
 
 function requestBytes(method: string, target: string, headers: Headers): string {
@@ -264,7 +265,7 @@ describe('the event stream takes the token in its handshake only', () => {
     };
     expect(await attempt('/v1/events', [['Sec-WebSocket-Protocol', `kirie.v1, kirie.token.${bridge.token}`]])).toBe(101);
     expect(await attempt(`/v1/events?token=${bridge.token}`, [])).toBe(101);
-    const refused: string[] = [];
+    const opened: string[] = [];
     for (const [name, target] of pathVariants('/v1/events')) {
       for (const [how, extra] of [
         ['no token', []],
@@ -274,18 +275,18 @@ describe('the event stream takes the token in its handshake only', () => {
         ['token in a cookie', [['Cookie', `token=${bridge.token}`]]],
         ['foreign Host', [['Host', 'evil.example'], ['Sec-WebSocket-Protocol', `kirie.token.${bridge.token}`]]],
       ] as [string, Headers][]) {
-        const target2 = name.startsWith('token in the query') || target.includes(`;token=`) ? target.replace(bridge.token, WRONG) : target;
-        const status = await attempt(target2, extra);
-        if (status === 101) refused.push(`[${name}, ${how}] ${target2}`);
+        // The right token in the handshake's query is a credential here: these spellings carry a wrong one.
+        const withoutTheToken = target.replace(bridge.token, WRONG);
+        if ((await attempt(withoutTheToken, extra)) === 101) opened.push(`[${name}, ${how}] ${withoutTheToken}`);
       }
     }
     // The token opens no other route as a WebSocket, public or not.
     for (const route of registeredRoutes(bridge.app).filter((r) => r.method === 'GET' && r.pattern !== '/v1/events')) {
       const status = await attempt(`${route.path}?token=${bridge.token}`, [['Sec-WebSocket-Protocol', `kirie.v1, kirie.token.${bridge.token}`]]);
-      if (status === 101) refused.push(`upgrade to ${route.path}`);
+      if (status === 101) opened.push(`upgrade to ${route.path}`);
     }
     console.log(`attack-auth: ${tried} WebSocket handshakes over raw sockets`);
-    expect(refused).toEqual([]);
+    expect(opened).toEqual([]);
   });
 
   it('refuses the same spellings through the ws client', async () => {
