@@ -18,6 +18,9 @@ export const API_ERRORS = {
   unknown_image: { status: 400, example: { message: 'initImage names image "9f86d0…", which is not on the bridge; upload it with PUT /v1/images first', field: 'initImage' } },
   unknown_model: { status: 400, example: { message: 'model "sdxl" is not in the models folder; known models: dreamshaper_8.safetensors', field: 'model' } },
   no_model: { status: 400, example: { message: 'no checkpoint in the models folder; put a .safetensors checkpoint there (or run `kirie models random --arch tiny`)', field: 'model' } },
+  unreadable_model: { status: 400, example: { message: 'model "sd15.safetensors" cannot be read (permission denied)', field: 'model' } },
+  unsupported_model: { status: 400, example: { message: 'model "notes.txt" is not a model Kirie can run (`kirie models info` says what it looks like)', field: 'model' } },
+  damaged_model: { status: 400, example: { message: 'model "sd15.safetensors" is damaged: the safetensors header runs past the end of the file', field: 'model' } },
   invalid_image: { status: 400, example: { message: 'not a PNG (bad signature)', field: 'body' } },
   not_websocket: { status: 400, example: { message: 'only the event stream, /v1/events, takes a WebSocket' } },
   bad_url: { status: 400, example: { message: 'the URL is malformed' } },
@@ -25,10 +28,12 @@ export const API_ERRORS = {
   not_found: { status: 404, example: { message: 'no job with this id on the bridge', field: 'id' } },
   body_too_large: { status: 413, example: { message: 'Request body is too large', field: 'body' } },
   image_too_large: { status: 413, example: { message: 'the PNG declares 8192x8192 = 67108864 pixels; the limit is 16777216', field: 'body' } },
-  unsupported_media_type: { status: 415, example: { message: 'Unsupported Media Type: text/plain', field: 'body' } },
+  unsupported_media_type: { status: 415, example: { message: 'Unsupported Media Type: application/xml', field: 'body' } },
   bad_host: { status: 421, example: { message: 'Host "evil.example" is not localhost, 127.0.0.1 or [::1]; start the bridge with --lan to serve other names' } },
   busy: { status: 429, example: { message: '2 image checks are running and 16 waiting; retry in a moment', field: 'body' } },
   queue_full: { status: 429, example: { message: 'the queue is full (32 jobs waiting); wait for one to finish or cancel one' } },
+  models_folder_unreadable: { status: 503, example: { message: 'the models folder cannot be read (permission denied)' } },
+  models_folder_stuck: { status: 503, example: { message: 'the models folder has not answered for 10 s (a disconnected network drive?); the bridge keeps serving: try again once it answers' } },
   shutting_down: { status: 503, example: { message: 'the bridge is shutting down' } },
 } as const satisfies Record<string, { status: number; example: Omit<ApiErrorBody['error'], 'code'> }>;
 
@@ -98,6 +103,14 @@ export const RESPONSE_EXAMPLES: Partial<Record<SchemaName, Record<string, unknow
 export type JobExample = Omit<JobInfo, 'request' | 'recipe'> & { recipe?: Omit<NonNullable<JobInfo['recipe']>, 'request'> };
 export const JOB_EXAMPLES: Record<string, JobExample> = {
   running: { id: EXAMPLE_JOB_ID, status: 'running', createdAt: '2026-01-05T10:00:00.000Z', startedAt: '2026-01-05T10:00:00.120Z', progress: { phase: 'denoising', step: 7, total: 20 } },
+  interrupted: {
+    id: EXAMPLE_JOB_ID,
+    status: 'interrupted',
+    createdAt: '2026-01-05T10:00:00.000Z',
+    startedAt: '2026-01-05T10:00:00.120Z',
+    finishedAt: '2026-01-05T10:02:31.004Z',
+    error: 'the bridge stopped (it was killed or crashed) before this job finished; submit it again',
+  },
   done: {
     id: EXAMPLE_JOB_ID,
     status: 'done',
@@ -197,7 +210,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     operationId: 'listModels',
     summary: 'models in the models folder',
     success: { status: 200, description: 'checkpoints first, then inpainting, ControlNet, LoRA and ONNX folders', json: 'ModelList' },
-    errors: [],
+    errors: ['models_folder_unreadable', 'models_folder_stuck'],
   },
   'GET /v1/styles': {
     operationId: 'listStyles',
@@ -226,7 +239,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     description: 'Checks everything that can be known before the job runs (fields, limits, models, uploaded images) and answers 4xx naming the field; the job then reports through GET /v1/jobs/{id} and the event stream.',
     body: { json: 'GenerateRequest', examples: GENERATE_EXAMPLES },
     success: { status: 202, description: 'queued', json: 'JobSubmitted' },
-    errors: ['invalid_json', 'too_deep', 'invalid_request', 'limit_exceeded', 'wrong_model_kind', 'size_mismatch', 'unknown_image', 'unknown_model', 'no_model', 'body_too_large', 'unsupported_media_type', 'queue_full', 'shutting_down'],
+    errors: ['invalid_json', 'too_deep', 'invalid_request', 'limit_exceeded', 'wrong_model_kind', 'size_mismatch', 'unknown_image', 'unknown_model', 'no_model', 'unreadable_model', 'unsupported_model', 'damaged_model', 'body_too_large', 'unsupported_media_type', 'queue_full', 'models_folder_unreadable', 'models_folder_stuck', 'shutting_down'],
   },
   'GET /v1/jobs/:id': {
     operationId: 'getJob',

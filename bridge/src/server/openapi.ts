@@ -160,7 +160,7 @@ export function openApiDocument({ version, limits, routes }: OpenApiInput): Reco
   const rules = crossFieldRules(limits);
   const request = parseGenerateRequest(GENERATE_EXAMPLES.settings.value);
   const done = { ...JOB_EXAMPLES.done!, request, recipe: { ...JOB_EXAMPLES.done!.recipe!, request } };
-  const examples: Examples = { ...RESPONSE_EXAMPLES, JobInfo: { running: { ...JOB_EXAMPLES.running, request }, done }, StyleList: { styles: { styles: STYLE_PRESETS } } };
+  const examples: Examples = { ...RESPONSE_EXAMPLES, JobInfo: { running: { ...JOB_EXAMPLES.running, request }, interrupted: { ...JOB_EXAMPLES.interrupted, request }, done }, StyleList: { styles: { styles: STYLE_PRESETS } } };
   const doneEvent = { type: 'done', jobId: done.id, images: done.images, recipe: done.recipe };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
