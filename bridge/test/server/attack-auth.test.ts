@@ -69,11 +69,18 @@ interface Answer {
   header(name: string): string | undefined;
 }
 
-/** Sends exactly these bytes on a fresh connection and reads the answer (an accepted upgrade: its head). */
+/**
+ * Sends exactly these bytes on a fresh connection and reads the answer until the server closes it (an
+ * accepted upgrade: until its head). A refused handshake left open would hold a socket: that fails too.
+ */
 function exchange(bytes: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const socket = connect(bridge.port, '127.0.0.1');
     let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the connection stayed open after ${JSON.stringify(bytes.split('\r\n')[0])}: ${JSON.stringify(data.slice(0, 200))}`));
+    }, 5000);
     const done = () => {
       clearTimeout(timer);
       socket.destroy();
@@ -84,7 +91,6 @@ function exchange(bytes: string): Promise<Answer> {
       const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'im').exec(head)?.[1];
       resolve({ status, head, body: end < 0 ? '' : data.slice(end + 4), header });
     };
-    const timer = setTimeout(done, 5000);
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
       data += chunk;
