@@ -14,7 +14,7 @@ import { GENERATED_RGB, type PluginBridge, startPluginBridge } from '../../share
 import { type FakeDocument, FakePhotoshop } from './fake-photoshop.js';
 import { fakeUxp } from './fake-uxp.js';
 import { ellipseSelection } from './scenes.js';
-import { parsePanel, type UxpDocument, type UxpElement } from './uxp-dom.js';
+import { parsePanel, type UxpElement } from './uxp-dom.js';
 import { createUxpRealm, NOT_IN_UXP, UXP_DOCUMENTED } from './uxp-realm.js';
 
 let env: PluginBridge;
@@ -274,4 +274,3 @@ it('the placed pixels are the bridge\'s', async () => {
   expect([...c.subarray(i, i + 3)]).toEqual(GENERATED_RGB);
 });
 
-export type { UxpDocument };

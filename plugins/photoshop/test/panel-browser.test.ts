@@ -1,18 +1,21 @@
-// The built Photoshop panel (plugins/photoshop/dist: index.html + panel.js) in headless Chromium, with
-// `require('photoshop')` answered by the fake Photoshop bundled for the browser and `require('uxp')` by a
-// file picker stub, against a bridge with a scripted runner: the panel's wiring from form to new layer.
+// The built Photoshop panel (plugins/photoshop/dist: index.html + panel.js) in headless Chromium, its
+// Spectrum widgets stubbed (spectrum-stubs.ts), `require('photoshop')` answered by the fake Photoshop and
+// `require('uxp')` by the fake UXP module, both bundled for the browser, against a bridge with a scripted
+// runner: the panel's looks (a screenshot in test-output/) and its wiring from form to new layer. The
+// realm with only UXP's globals is host-env.test.ts; this is the same panel as a designer would see it.
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePng, encodePng } from '@kirie/core/image/png';
+import { decodePng } from '@kirie/core/image/png';
 import { ROOT } from '../../../tests/e2e/bridge-harness.js';
 import { type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
 
+const SHOTS = join(ROOT, 'test-output');
 
 let env: PluginBridge;
 let browser: Browser;
@@ -21,38 +24,27 @@ let page: Page;
 let files: Server;
 let out: string;
 
-// Runs in the page before panel.js: a document with a feathered selection, and the host modules.
-function installHost(fake: { FakePhotoshop: new () => any }, pose: unknown, photoPng: number[]): void {
-  const { FakePhotoshop } = fake;
-  const ps = new FakePhotoshop();
+// Runs in the page before panel.js: the Spectrum stand-ins, a document with a feathered selection, the host modules.
+function installHost(fakes: { FakePhotoshop: new () => any; fakeUxp: (files: unknown[]) => any; installSpectrumStubs: () => void }, pose: unknown): void {
+  fakes.installSpectrumStubs();
+  const ps = new fakes.FakePhotoshop();
   const doc = ps.openDocument('poster.psd', 241, 187);
   doc.addLayer('Background', { x: 0, y: 0, width: 241, height: 187 }, () => [90, 120, 150, 255], 'background');
   const data = new Uint8Array(60 * 50).map((_, i) => (i % 60 > 4 && i % 60 < 55 && i > 300 && i < 2700 ? 255 : 128));
   doc.selection = { bounds: { x: 100, y: 70, width: 60, height: 50 }, data };
-  Object.assign(window, {
-    ps,
-    doc,
-    require: (name: string) => {
-      if (name === 'photoshop') return ps.module();
-      if (name === 'uxp') {
-        const binary = Symbol('binary');
-        const photo = { name: 'dancer.png', read: async (o?: { format: symbol }) => (o?.format === binary ? new Uint8Array(photoPng).buffer : String.fromCharCode(...photoPng)) };
-        const json = { name: 'dancer.json', read: async () => JSON.stringify(pose) };
-        return { storage: { formats: { binary }, localFileSystem: { getFileForOpening: async (o: { types?: string[] }) => (o.types?.includes('png') ? photo : json) } } };
-      }
-      throw new Error(`no module ${name}`);
-    },
-  });
+  const uxp = fakes.fakeUxp([{ name: 'dancer.json', text: JSON.stringify(pose) }]);
+  Object.assign(window, { ps, doc, uxp, require: (name: string) => ({ photoshop: ps.module(), uxp: uxp.module })[name] });
 }
 
 beforeAll(async () => {
   // The real build, into a folder of this test's own (test files run in parallel).
   out = mkdtempSync(join(tmpdir(), 'kirie-plugins-'));
   execFileSync(process.execPath, ['-e', `import('./plugins/build.mjs').then((m) => m.buildPlugins(${JSON.stringify(out)}))`], { cwd: ROOT, stdio: 'inherit' });
-  const fake = await build({ entryPoints: [join(ROOT, 'plugins/photoshop/test/fake-photoshop.ts')], bundle: true, write: false, format: 'iife', globalName: 'Fake', platform: 'browser', logLevel: 'error' });
+  const entry = `export { FakePhotoshop } from './fake-photoshop.ts'; export { fakeUxp } from './fake-uxp.ts'; export { installSpectrumStubs } from './spectrum-stubs.ts';`;
+  const fakes = await build({ stdin: { contents: entry, resolveDir: join(ROOT, 'plugins/photoshop/test'), loader: 'ts' }, bundle: true, write: false, format: 'iife', globalName: 'Fakes', platform: 'browser', logLevel: 'error' });
   env = await startPluginBridge({ openpose: true, portInRange: true });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-  page = await browser.newPage();
+  page = await browser.newPage({ viewport: { width: 320, height: 900 } });
   page.on('pageerror', (err) => {
     throw err;
   });
@@ -65,12 +57,13 @@ beforeAll(async () => {
   const address = files.address();
   const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const pose = { canvas_width: 100, canvas_height: 200, people: [{ pose_keypoints_2d: [50, 20, 1, 50, 40, 1, ...new Array(48).fill(0)] }] };
-  const photo = [...encodePng({ width: 30, height: 60, channels: 3, data: new Uint8Array(30 * 60 * 3).fill(255) })];
-  await page.addInitScript({ content: `${fake.outputFiles[0]!.text};\n(${installHost.toString()})(Fake, ${JSON.stringify(pose)}, ${JSON.stringify(photo)});` });
+  await page.addInitScript({ content: `${fakes.outputFiles[0]!.text};\n(${installHost.toString()})(Fakes, ${JSON.stringify(pose)});` });
   await page.goto(`${origin}/index.html`);
-  await page.fill('#bridge-url', env.bridge.url);
-  await page.fill('#bridge-token', env.bridge.token);
+  await page.waitForFunction(() => document.getElementById('token-state')!.textContent !== '');
+  await type('bridge-url', env.bridge.url);
+  await type('bridge-token', env.bridge.token);
   await page.click('#save-settings');
+  await page.waitForFunction(() => /^saved/.test(document.getElementById('status')!.textContent ?? ''));
 });
 
 afterAll(async () => {
@@ -80,15 +73,18 @@ afterAll(async () => {
   rmSync(out, { recursive: true, force: true });
 });
 
+const type = (id: string, text: string) => page.evaluate(([i, t]) => ((document.getElementById(i!) as unknown as { value: string }).value = t!), [id, text]);
+const choose = (id: string, index: number) => page.evaluate(([i, n]) => (document.getElementById(i as string) as unknown as { choose(n: number): void }).choose(n as number), [id, index]);
+
 const state = () => page.evaluate(() => {
   const doc = (window as unknown as { doc: { layersState: { name: string }[]; history: string[] } }).doc;
   return { layers: doc.layersState.map((l) => l.name), history: [...doc.history], leaks: (window as unknown as { ps: { live: Set<unknown> } }).ps.live.size };
 });
 
-/** Clicks Generate and returns the status line once the run has ended, well or not. */
-async function generateAndWait(): Promise<string> {
+/** Clicks `button` and returns the status line once the run has ended, well or not. */
+async function press(button = '#generate'): Promise<string> {
   await page.evaluate(() => Object.assign(document.getElementById('status')!, { textContent: '', className: '' }));
-  await page.click('#generate');
+  await page.click(button);
   await page.waitForFunction(() => {
     const status = document.getElementById('status')!;
     return status.className === 'error' || /^(added|cancelled)/.test(status.textContent ?? '');
@@ -97,55 +93,58 @@ async function generateAndWait(): Promise<string> {
 }
 
 describe('Photoshop panel bundle in Chromium', () => {
-  it('saves the bridge settings in localStorage', async () => {
-    expect(await page.evaluate(() => [localStorage.getItem('kirie.url'), localStorage.getItem('kirie.token')])).toEqual([env.bridge.url, env.bridge.token]);
+  it('keeps the token in secureStorage, not localStorage, and never in a password field', async () => {
+    expect(await page.evaluate(() => [localStorage.getItem('kirie.url'), localStorage.getItem('kirie.token')])).toEqual([env.bridge.url, null]);
+    expect(await page.evaluate(() => document.querySelectorAll('[type=password]').length)).toBe(0);
+    const stored = await page.evaluate(async () => [...(await (window as unknown as { uxp: { secureStorage: { getItem(k: string): Promise<Uint8Array> } } }).uxp.secureStorage.getItem('kirie.token'))]);
+    expect(new TextDecoder().decode(Uint8Array.from(stored))).toBe(env.bridge.token);
   });
 
-  it('fill selection with a style: one new layer, one history step', async () => {
-    await page.selectOption('#style', 'mosaic');
-    await page.fill('#prompt', 'a fish');
-    await page.fill('#steps', '3');
-    expect(await generateAndWait()).toMatch(/^added "Kirie · mosaic" \(seed \d+\)$/);
-    expect(await state()).toEqual({ layers: ['Background', 'Kirie · mosaic'], history: ['Open', 'Kirie · mosaic'], leaks: 0 });
+  it('fill selection with a style: one new layer, one history step, named with prompt and seed', async () => {
+    await choose('style', 1 + 2);
+    await type('prompt', 'a fish');
+    await type('steps', '3');
+    expect(await press()).toMatch(/^added "Kirie · .* · seed \d+"$/);
+    const { layers, history, leaks } = await state();
+    expect(layers).toHaveLength(2);
+    expect(history).toEqual(['Open', layers[1]]);
+    expect(leaks).toBe(0);
     expect(await page.$eval('#preview', (img) => (img as HTMLImageElement).src)).toMatch(/^data:image\/png;base64,/);
-    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ steps: 3, strength: 0.8 });
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ steps: 3 });
   });
 
   it('a bad field is named and nothing changes', async () => {
-    await page.fill('#strength', '3');
-    expect(await generateAndWait()).toMatch(/strength must be a number above 0 and at most 1, got "3"/);
-    await page.fill('#strength', '');
+    await type('steps', '0');
+    expect(await press()).toMatch(/steps must be a whole number from 1 to 150, got "0"/);
+    await type('steps', '3');
     expect((await state()).layers).toHaveLength(2);
   });
 
   it('pose fill: picks a pose JSON through UXP storage and sends it to the OpenPose ControlNet', async () => {
-    await page.selectOption('#mode', 'pose');
+    await choose('mode', 2);
     expect(await page.isVisible('#pose-row')).toBe(true);
+    expect(await page.isVisible('#photo-row')).toBe(false);
     await page.click('#pick-pose');
     await page.waitForFunction(() => document.getElementById('pose-name')!.textContent === 'dancer.json');
-    await page.selectOption('#style', '');
-    await page.fill('#prompt', 'a dancer');
-    expect(await generateAndWait()).toMatch(/^added "Kirie · a dancer"/);
-    const req = env.runner.jobs.at(-1)!.input.request;
-    expect(req.control[0]).toMatchObject({ model: 'control_v11p_sd15_openpose.safetensors' });
-    expect((await state()).history).toEqual(['Open', 'Kirie · mosaic', 'Kirie · a dancer']);
+    await choose('style', 0);
+    await type('prompt', 'a dancer');
+    expect(await press()).toMatch(/^added "Kirie · a dancer/);
+    expect(env.runner.jobs.at(-1)!.input.request.control[0]).toMatchObject({ model: 'control_v11p_sd15_openpose.safetensors' });
+    const control = env.runner.jobs.at(-1)!.input;
+    expect(decodePng(new Uint8Array(readFileSync(control.imagePaths[control.request.initImage!]!))).width).toBe(control.request.width);
   });
 
-  it('pose fill from a reference photo: picks a PNG as binary through UXP storage and sends it with the openpose preprocessor', async () => {
-    await page.selectOption('#mode', 'pose-photo');
-    expect(await page.isVisible('#photo-row')).toBe(true);
-    expect(await page.isVisible('#pose-row')).toBe(false);
-    expect(await generateAndWait()).toMatch(/pick a reference photo first/);
-    await page.click('#pick-photo');
-    await page.waitForFunction(() => document.getElementById('photo-name')!.textContent === 'dancer.png');
-    await page.fill('#prompt', 'a skater');
-    expect(await generateAndWait()).toMatch(/^added "Kirie · a skater"/);
-    const { input } = env.runner.jobs.at(-1)!;
-    const unit = input.request.control[0]!;
-    expect(unit).toMatchObject({ model: 'control_v11p_sd15_openpose.safetensors', preprocessor: { type: 'openpose', full: false } });
-    const control = decodePng(new Uint8Array(readFileSync(input.imagePaths[unit.image!]!)));
-    expect([control.width, control.height]).toEqual([input.request.width, input.request.height]);
-    expect(control.data.some((v) => v === 255)).toBe(true);
-    expect((await state()).history).toEqual(['Open', 'Kirie · mosaic', 'Kirie · a dancer', 'Kirie · a skater']);
+  it.each([
+    ['dark', [0x32, 0x32, 0x32]],
+    ['light', [0xe8, 0xe8, 0xe8]],
+  ] as const)('the panel as Photoshop shows it, %s theme: Spectrum widgets on the host colours (test-output/)', async (scheme, background) => {
+    await choose('mode', 0);
+    await page.emulateMedia({ colorScheme: scheme });
+    mkdirSync(SHOTS, { recursive: true });
+    const png = await page.screenshot({ path: join(SHOTS, `photoshop-panel-${scheme}.png`), fullPage: true });
+    const shot = decodePng(new Uint8Array(png));
+    expect(shot.width).toBe(320);
+    // The page takes the theme's background (the --uxp-host-background-color fallbacks), per prefers-color-scheme.
+    expect([...shot.data.subarray(0, 3)]).toEqual(background);
   });
 });
