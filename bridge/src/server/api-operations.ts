@@ -7,7 +7,10 @@ import { MAX_SEED, type GenerateRequestInput } from '@kirie/core/request/schema'
 import type { Limits } from './limits.js';
 import { estimateJobMemory } from './memory-estimate.js';
 
-/** Every refusal code the bridge answers with, its status, and an answer as the server words it. */
+/**
+ * Every refusal the bridge answers with: its status, its `error.code` (the name, unless `code` says
+ * otherwise: one code may come with two statuses), and an answer as the server words it.
+ */
 export const API_ERRORS = {
   invalid_json: { status: 400, example: { message: 'Body is not valid JSON but content-type is set to \'application/json\'', field: 'body' } },
   invalid_request: { status: 400, example: { message: 'width: width must be a multiple of 8', field: 'width' } },
@@ -23,7 +26,8 @@ export const API_ERRORS = {
   damaged_model: { status: 400, example: { message: 'model "sd15.safetensors" is damaged: the safetensors header runs past the end of the file', field: 'model' } },
   invalid_image: { status: 400, example: { message: 'not a PNG (bad signature)', field: 'body' } },
   not_websocket: { status: 400, example: { message: 'only the event stream, /v1/events, takes a WebSocket' } },
-  bad_url: { status: 400, example: { message: 'the URL is malformed' } },
+  bad_url: { status: 400, example: { message: 'the URL is malformed (a bad %-escape or an unsupported request target)' } },
+  url_too_long: { status: 414, code: 'bad_url', example: { message: 'a path segment of the URL is too long' } },
   unauthorized: { status: 401, example: { message: 'missing token: send "Authorization: Bearer <token>" (see `kirie token`)' } },
   not_found: { status: 404, example: { message: 'no job with this id on the bridge', field: 'id' } },
   body_too_large: { status: 413, example: { message: 'Request body is too large', field: 'body' } },
@@ -35,9 +39,15 @@ export const API_ERRORS = {
   models_folder_unreadable: { status: 503, example: { message: 'the models folder cannot be read (permission denied)' } },
   models_folder_stuck: { status: 503, example: { message: 'the models folder has not answered for 10 s (a disconnected network drive?); the bridge keeps serving: try again once it answers' } },
   shutting_down: { status: 503, example: { message: 'the bridge is shutting down' } },
-} as const satisfies Record<string, { status: number; example: Omit<ApiErrorBody['error'], 'code'> }>;
+} as const satisfies Record<string, { status: number; code?: string; example: Omit<ApiErrorBody['error'], 'code'> }>;
 
-export type ApiErrorCode = keyof typeof API_ERRORS;
+export type ApiRefusal = keyof typeof API_ERRORS;
+
+/** The `error.code` a refusal answers with. */
+export function refusalCode(refusal: ApiRefusal): string {
+  const entry = API_ERRORS[refusal];
+  return 'code' in entry ? entry.code : refusal;
+}
 
 /** Components of the document's schemas (openapi.ts builds them from the zod schemas). */
 export type SchemaName = 'GenerateRequest' | 'HealthAnswer' | 'ModelList' | 'StyleList' | 'ImageUploaded' | 'JobSubmitted' | 'JobInfo' | 'JobEvent' | 'OpenApiDocument';
@@ -53,7 +63,7 @@ export interface OperationSpec {
   /** JSON answers take their examples from RESPONSE_EXAMPLES (and openapi.ts, for those it derives). */
   success: { status: 101 | 200 | 202; description: string } & ({ json: SchemaName } | { png: true } | { webSocket: true });
   /** Refusals this route can give besides the ones every route gives (bad_host; unauthorized unless public). */
-  errors: ApiErrorCode[];
+  errors: ApiRefusal[];
 }
 
 /** Stands for an id PUT /v1/images returned (the SHA-256 of the PNG's bytes). */
@@ -134,13 +144,13 @@ export const EVENT_EXAMPLES: Exclude<JobEvent, { type: 'done' }>[] = [
 /** A rule JSON Schema cannot state, the refusal it earns, and a request that breaks it (the tests send each one). */
 export interface CrossFieldRule {
   rule: string;
-  code: ApiErrorCode;
+  code: ApiRefusal;
   field: string;
   refused: Record<string, unknown>;
 }
 
 export function crossFieldRules(limits: Pick<Limits, 'pixels' | 'memoryBytes'>): CrossFieldRule[] {
-  const rule = (code: ApiErrorCode, field: string, text: string, request: Record<string, unknown>): CrossFieldRule => ({ rule: text, code, field, refused: { prompt: 'a red fox', ...request } });
+  const rule = (code: ApiRefusal, field: string, text: string, request: Record<string, unknown>): CrossFieldRule => ({ rule: text, code, field, refused: { prompt: 'a red fox', ...request } });
   const image = EXAMPLE_IMAGE_ID;
   const controlNet = 'control_v11p_sd15_openpose.safetensors';
   const unit = { model: controlNet };
@@ -231,7 +241,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     summary: 'a stored PNG (an upload or a result)',
     id: { description: 'image id', schema: 'ImageId' },
     success: { status: 200, description: 'the PNG bytes', png: true },
-    errors: ['bad_url', 'not_found'],
+    errors: ['bad_url', 'url_too_long', 'not_found'],
   },
   'POST /v1/jobs': {
     operationId: 'submitJob',
@@ -246,14 +256,14 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     summary: 'a job: its state, progress, and when done its result image ids and recipe',
     id: { description: 'job id', schema: 'JobId' },
     success: { status: 200, description: 'the job', json: 'JobInfo' },
-    errors: ['bad_url', 'not_found'],
+    errors: ['bad_url', 'url_too_long', 'not_found'],
   },
   'DELETE /v1/jobs/:id': {
     operationId: 'cancelJob',
     summary: 'cancel a queued or running job (a finished one is returned unchanged)',
     id: { description: 'job id', schema: 'JobId' },
     success: { status: 200, description: 'the job after cancelling', json: 'JobInfo' },
-    errors: ['bad_url', 'not_found'],
+    errors: ['bad_url', 'url_too_long', 'not_found'],
   },
   'GET /v1/events': {
     operationId: 'events',

@@ -9,7 +9,7 @@ import { parseGenerateRequest } from '@kirie/core/request/parse';
 import { GenerateRequest, ImageId } from '@kirie/core/request/schema';
 import { SCHEDULERS } from '@kirie/core/schedulers/registry';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
-import { API_ERRORS, crossFieldRules, EVENT_EXAMPLES, GENERATE_EXAMPLES, JOB_EXAMPLES, OPERATIONS, RESPONSE_EXAMPLES, type ApiErrorCode, type CrossFieldRule, type OperationSpec, type SchemaName } from './api-operations.js';
+import { API_ERRORS, crossFieldRules, refusalCode, EVENT_EXAMPLES, GENERATE_EXAMPLES, JOB_EXAMPLES, OPERATIONS, RESPONSE_EXAMPLES, type ApiRefusal, type CrossFieldRule, type OperationSpec, type SchemaName } from './api-operations.js';
 import type { Limits } from './limits.js';
 import { ErrorBody, HealthAnswer, HealthBody, PublicHealthBody, ImageUploadedBody, JobEventBody, JobInfoBody, JobSubmittedBody, ModelList, StyleList } from './protocol-schemas.js';
 
@@ -95,20 +95,23 @@ function isNamedExample(value: unknown): value is { summary: string; value: unkn
 }
 
 /** One response per status, listing the codes it carries (the schema admits only those). */
-function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
-  const byStatus = new Map<number, ApiErrorCode[]>();
-  for (const code of codes) byStatus.set(API_ERRORS[code].status, [...(byStatus.get(API_ERRORS[code].status) ?? []), code]);
+function errorResponses(refusals: ApiRefusal[]): Record<string, unknown> {
+  const byStatus = new Map<number, ApiRefusal[]>();
+  for (const refusal of refusals) byStatus.set(API_ERRORS[refusal].status, [...(byStatus.get(API_ERRORS[refusal].status) ?? []), refusal]);
   return Object.fromEntries(
-    [...byStatus].map(([status, statusCodes]) => [
-      status,
-      {
-        description: `${STATUS_CODES[status]}: ${statusCodes.join(', ')}`,
-        content: jsonContent(
-          { allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', properties: { error: { type: 'object', properties: { code: { enum: statusCodes } } } } }] },
-          Object.fromEntries(statusCodes.map((code) => [code, { summary: code, value: { error: { code, ...API_ERRORS[code].example } } }])),
-        ),
-      },
-    ]),
+    [...byStatus].map(([status, named]) => {
+      const codes = named.map(refusalCode);
+      return [
+        status,
+        {
+          description: `${STATUS_CODES[status]}: ${codes.join(', ')}`,
+          content: jsonContent(
+            { allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', properties: { error: { type: 'object', properties: { code: { enum: codes } } } } }] },
+            Object.fromEntries(named.map((refusal, i) => [codes[i], { summary: codes[i], value: { error: { code: codes[i], ...API_ERRORS[refusal].example } } }])),
+          ),
+        },
+      ];
+    }),
   );
 }
 
@@ -127,7 +130,7 @@ function operation(route: ApiRoute, spec: OperationSpec | undefined, { examples,
   if (!spec) return { summary: 'undocumented route', description: `${route.method} ${route.url} has no entry in bridge/src/server/api-operations.ts`, responses: { default: { description: 'unknown' } } };
   const { success } = spec;
   // Every route checks the Host and refuses an upgrade it does not take; only public ones do without the token.
-  const common: ApiErrorCode[] = ['bad_host', ...(route.public ? [] : (['unauthorized'] as const)), ...(route.webSocket ? [] : (['not_websocket'] as const))];
+  const common: ApiRefusal[] = ['bad_host', ...(route.public ? [] : (['unauthorized'] as const)), ...(route.webSocket ? [] : (['not_websocket'] as const))];
   const codes = [...new Set([...common, ...spec.errors])];
   return {
     operationId: spec.operationId,
