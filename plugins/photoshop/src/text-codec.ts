@@ -55,37 +55,41 @@ function latin1(bytes: Uint8Array): string {
   return text;
 }
 
-/** UTF-8 with U+FFFD for each malformed sequence (the Encoding Standard's replacement mode). */
+/** The Encoding Standard's UTF-8 decoder: U+FFFD for each maximal malformed subpart, never a throw. */
 function utf8(bytes: Uint8Array): string {
   const points: number[] = [];
-  let i = 0;
-  while (i < bytes.length) {
+  let [needed, seen, point, lower, upper] = [0, 0, 0, 0x80, 0xbf];
+  for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
-    if (need < 0) {
-      points.push(0xfffd);
-      i++;
+    if (needed === 0) {
+      if (b <= 0x7f) points.push(b);
+      else if (b >= 0xc2 && b <= 0xdf) [needed, point] = [1, b & 0x1f];
+      else if (b >= 0xe0 && b <= 0xef) {
+        [needed, point] = [2, b & 0xf];
+        if (b === 0xe0) lower = 0xa0;
+        if (b === 0xed) upper = 0x9f;
+      } else if (b >= 0xf0 && b <= 0xf4) {
+        [needed, point] = [3, b & 0x7];
+        if (b === 0xf0) lower = 0x90;
+        if (b === 0xf4) upper = 0x8f;
+      } else points.push(0xfffd);
       continue;
     }
-    let c = need === 0 ? b : b & (0x3f >> need);
-    let ok = true;
-    for (let k = 1; k <= need; k++) {
-      const next = bytes[i + k];
-      if (next === undefined || (next & 0xc0) !== 0x80) {
-        ok = false;
-        break;
-      }
-      c = (c << 6) | (next & 63);
-    }
-    const overlong = (need === 2 && c < 0x800) || (need === 3 && (c < 0x10000 || c > 0x10ffff));
-    if (!ok || overlong || (c >= 0xd800 && c <= 0xdfff)) {
+    if (b < lower || b > upper) {
+      // The sequence so far is one error; the byte that broke it starts afresh.
+      [needed, seen, point, lower, upper] = [0, 0, 0, 0x80, 0xbf];
       points.push(0xfffd);
-      i++;
+      i--;
       continue;
     }
-    points.push(c);
-    i += need + 1;
+    [lower, upper] = [0x80, 0xbf];
+    point = (point << 6) | (b & 0x3f);
+    if (++seen === needed) {
+      points.push(point);
+      [needed, seen, point] = [0, 0, 0];
+    }
   }
+  if (needed > 0) points.push(0xfffd);
   let text = '';
   for (let k = 0; k < points.length; k += 8192) text += String.fromCodePoint(...points.slice(k, k + 8192));
   return text;
