@@ -14,9 +14,10 @@
 //   dom/collections/Layers.d.ts; changelog "Prerelease Build 61": a group layer has a valid `layers`);
 // - bitsPerChannel is Constants.BitsPerChannelType, "bitDepth8" | "bitDepth16" | "bitDepth32", and mode
 //   Constants.DocumentMode, e.g. "RGBColorMode" (@types/photoshop dom/Constants.d.ts);
-// - batchPlay commands and new layers act on the ACTIVE document and its targeted layer; `select` reaches
-//   only layers of the active document; app.activeDocument has a setter (dom/Photoshop.d.ts); the user may
-//   switch documents at any time between modal scopes;
+// - batchPlay commands act on the ACTIVE document and its targeted layer (batchplay.md: references without
+//   an id resolve to the target/active one); the fake also takes the strict reading that createPixelLayer
+//   and `select` work only in the active document; app.activeDocument has a setter (dom/Photoshop.d.ts);
+//   the user may switch documents and layers at any time between modal scopes;
 // - layer XMP lives in the layer's `metadata` descriptor as `layerXMP` (ExtendScript Layer.xmpMetadata;
 //   no UXP DOM property exists, so batchPlay get/set of `metadata`);
 // - putPixels/putLayerMask take image data at the document's depth: the docs promise no conversion on

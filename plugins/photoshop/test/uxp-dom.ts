@@ -53,6 +53,9 @@ export class UxpElement {
     this.ownChecked = v;
   }
   get value(): string {
+    // UXP known issue: a password field's value cannot be read on macOS (uxp-api/known-issues); the fake
+    // never gives it back, so a panel that relies on one fails here as it would for half its users.
+    if (this.getAttribute('type') === 'password') return '';
     return this.ownValue ?? this.getAttribute('value') ?? '';
   }
   set value(v: string) {
