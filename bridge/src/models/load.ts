@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import type { SdArchitecture } from '@kirie/core/models/arch';
 import { describeControlNetIo, describeSdIo, type ControlNetModel } from '@kirie/core/models/sessions';
 import type { BuildOptions } from '@kirie/core/models/types';
+import { moduleTable, type ModuleTable } from '@kirie/core/adapters/targets';
 import type { InferenceSession } from 'onnxruntime-node';
 import { createSession, resolveProvider, type Device } from '../runtime/session.js';
 import { buildIntoCache, cacheKey, lookup, type ComponentPlan } from './cache.js';
@@ -27,11 +28,18 @@ export async function precisionFor(device: Device, log?: (message: string) => vo
  */
 const FUSED_ATTENTION = true;
 
+/**
+ * LoRAs and embeddings are graph inputs (core/src/adapters/slots.ts): a low-rank side branch beside every
+ * adaptable weight, so switching them changes only what each run is fed. Measured against merging into the
+ * weights (a session per LoRA set) and against feeding whole merged weights: see `npm run bench -- lora`.
+ */
+const ADAPTER_SLOTS = true;
+
 export function sd1Plans(precision: BuildOptions['precision']): ComponentPlan[] {
   return [
-    { component: 'text_encoder', options: { precision, clipSkip: 1 }, external: true },
+    { component: 'text_encoder', options: { precision, clipSkip: 1, adapterSlots: ADAPTER_SLOTS }, external: true },
     // One UNet serves both: with no ControlNet the pipeline feeds zero residuals (exactly "no control").
-    { component: 'unet', options: { precision, controlResiduals: true, fusedAttention: FUSED_ATTENTION }, external: true },
+    { component: 'unet', options: { precision, controlResiduals: true, fusedAttention: FUSED_ATTENTION, adapterSlots: ADAPTER_SLOTS }, external: true },
     { component: 'vae_decoder', options: { precision }, external: true },
     { component: 'vae_encoder', options: { precision }, external: true },
   ];
@@ -45,6 +53,7 @@ interface Built {
   dir: string;
   models: Partial<Record<string, string>>;
   arch: SdArchitecture;
+  adapterTable: ModuleTable;
 }
 
 /** Builds (or finds in the cache) the graphs of a checkpoint; returns where they are. */
@@ -58,7 +67,8 @@ export async function buildCheckpoint(path: string, plans: ComponentPlan[], opts
     const key = await cacheKey(ckpt.file, plans, ckpt.sidecarText);
     const hit = await lookup(cacheDir, key);
     const found = hit ?? (await buildIntoCache({ cacheDir, key, source: ckpt.file, arch: ckpt.arch, plans, onProgress: opts.onProgress }));
-    return { dir: found.dir, models: found.manifest.models, arch: ckpt.arch };
+    const adapterTable = moduleTable(ckpt.file.keys(), (k) => ckpt.file.shape(k), ckpt.arch.unet);
+    return { dir: found.dir, models: found.manifest.models, arch: ckpt.arch, adapterTable };
   } finally {
     await ckpt.file.close();
   }
@@ -97,10 +107,11 @@ async function openCheckpointModel(path: string, opts: OpenOptions): Promise<Loa
       vaeEncoder,
       io,
       vaeScalingFactor: built.arch.vae.scaleFactor,
+      adapterTable: built.adapterTable,
       clipSkip: async (n: number) => {
         const cached = clipSkips.get(n);
         if (cached) return cached;
-        const te = await buildCheckpoint(path, [{ component: 'text_encoder', options: { precision, clipSkip: n }, external: true }], opts, 'sd1');
+        const te = await buildCheckpoint(path, [{ component: 'text_encoder', options: { precision, clipSkip: n, adapterSlots: ADAPTER_SLOTS }, external: true }], opts, 'sd1');
         const [session] = await sessionsIn(te.dir, te.models, ['text_encoder'], opts);
         clipSkips.set(n, session);
         all.push(session);

@@ -44,7 +44,7 @@ async function buildInto(g: Graph, component: Component, arch: SdArchitecture, o
   const attention = { chunks: options.attentionChunks ?? DEFAULT_ATTENTION_CHUNKS, fused: options.fusedAttention ?? false };
   switch (component) {
     case 'text_encoder':
-      return buildTextEncoder(g, arch.textEncoder, options.clipSkip ?? 1);
+      return buildTextEncoder(g, arch.textEncoder, options.clipSkip ?? 1, options.adapterSlots ?? false);
     case 'unet':
       return buildUnet(g, arch.unet, attention, options.controlResiduals ?? false);
     case 'vae_encoder':
@@ -65,7 +65,8 @@ export const buildComponent: BuildComponent = async (component, source, arch, op
   const chunks = options.attentionChunks;
   if (chunks !== undefined && !(Number.isInteger(chunks) && chunks >= 0)) throw new Error(`attentionChunks must be an integer ≥ 0, got ${chunks}`);
   if (!(component in COMPONENT_PREFIX)) throw new Error(`unknown component ${String(component)}; known: ${Object.keys(COMPONENT_PREFIX).join(', ')}`);
-  const g = new Graph(source, { fp16: options.precision === 'fp16', sink: options.externalData });
+  const slots = options.adapterSlots && (component === 'unet' || component === 'text_encoder');
+  const g = new Graph(source, { fp16: options.precision === 'fp16', sink: options.externalData, adapterSlots: slots });
   await buildInto(g, component, arch, options);
   const prefix = COMPONENT_PREFIX[component];
   const leftover = source

@@ -4,6 +4,8 @@
 // from folder names.
 import type { InferenceSession } from 'onnxruntime-common';
 import type { OrtSession } from '../runtime/ort.js';
+import { addedTokenWidth, slotsOf, type AdapterSlots } from '../adapters/slots.js';
+import type { ModuleTable } from '../adapters/targets.js';
 
 export type FloatType = 'float32' | 'float16';
 export type TimestepIo = { name: string; type: 'int64' | 'float32' | 'float16'; rank: 0 | 1 };
@@ -17,6 +19,8 @@ export interface SdModelIo {
   vaeEncoderOutput?: 'latent_parameters' | 'latent_sample';
   /** Float type of every float input/output of the UNet and the VAE (and the text encoder's output). */
   floatType: FloatType;
+  /** Present when the graphs take LoRAs and embeddings as inputs (checkpoints Kirie builds). */
+  adapters?: AdapterSlots;
   names: {
     textEncoder: { inputIds: string; hiddenState: string };
     unet: { sample: string; context: string; output: string; downResiduals: string[]; midResidual?: string };
@@ -43,6 +47,8 @@ export interface SdModel<Tokenizer = unknown> {
    * built and cached on first use; same inputs/outputs as `textEncoder`.
    */
   clipSkip?(n: number): Promise<OrtSession>;
+  /** Built checkpoints only: the weights adapter files may change, by every name those files use. */
+  adapterTable?: ModuleTable;
   release(): Promise<void>;
 }
 
@@ -188,9 +194,14 @@ export function describeSdIo(graphs: SdGraphs, unetInChannelsHint?: number): SdM
   }
   checkSameFloat(floatType, [unet, context], [unet, output], [dec, latent], [dec, image], [te, hidden]);
 
+  const unetSlots = slotsOf(graphs.unet);
+  const textSlots = slotsOf(graphs.textEncoder);
+  const tokenWidth = addedTokenWidth(graphs.textEncoder);
+  const adapters = unetSlots.length > 0 || textSlots.length > 0 || tokenWidth !== undefined ? { unet: unetSlots, textEncoder: textSlots, addedTokenWidth: tokenWidth } : undefined;
   return {
     timestep: timestepOf(unet),
     inputIds: ids.type,
+    ...(adapters ? { adapters } : {}),
     unetInChannels: channels,
     unetTakesResiduals: res.mid !== undefined,
     vaeEncoderOutput,

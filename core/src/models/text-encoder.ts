@@ -14,7 +14,10 @@ function activation(g: Graph, x: string, act: TextEncoderArch['hiddenAct']): str
   return g.op('Mul', [x, g.op('Sigmoid', [g.op('Mul', [x, g.scalar(1.702)])])]);
 }
 
-export async function buildTextEncoder(g: Graph, arch: TextEncoderArch, clipSkip = 1): Promise<void> {
+/** Text encoder input holding the rows of added tokens (ids from vocabSize on), [added, hidden]. */
+export const ADDED_TOKENS_INPUT = 'added_token_embeddings';
+
+export async function buildTextEncoder(g: Graph, arch: TextEncoderArch, clipSkip = 1, addedTokens = false): Promise<void> {
   const { hiddenSize: D, numHeads: H, numLayers, maxPositions: P } = arch;
   if (!Number.isInteger(clipSkip) || clipSkip < 1 || clipSkip > numLayers) {
     throw new Error(`clipSkip must be an integer from 1 to ${numLayers}, got ${clipSkip}`);
@@ -27,7 +30,17 @@ export async function buildTextEncoder(g: Graph, arch: TextEncoderArch, clipSkip
   const tokenEmb = await g.weight(`${p}embeddings.token_embedding.weight`, [arch.vocabSize, D]);
   const posEmb = await g.weight(`${p}embeddings.position_embedding.weight`, [P, D]);
   const positions = g.op('Slice', [posEmb, g.ints([0]), seq, g.ints([0])]);
-  let x = g.op('Add', [g.op('Gather', [tokenEmb, ids], { axis: 0 }), positions]);
+  let tokens: string;
+  if (addedTokens) {
+    // Ids past the vocabulary read the added rows: two bounded Gathers and a Where, never a copy of the table.
+    const table = g.input(ADDED_TOKENS_INPUT, g.dtype, ['added_tokens', D]);
+    const vocab = g.constantInt32([arch.vocabSize]);
+    const inVocab = g.op('Unsqueeze', [g.op('Less', [ids, vocab]), g.ints([2])]);
+    const known = g.op('Gather', [tokenEmb, g.op('Min', [ids, g.constantInt32([arch.vocabSize - 1])])], { axis: 0 });
+    const added = g.op('Gather', [table, g.op('Max', [g.op('Sub', [ids, vocab]), g.constantInt32([0])])], { axis: 0 });
+    tokens = g.op('Where', [inVocab, known, added]);
+  } else tokens = g.op('Gather', [tokenEmb, ids], { axis: 0 });
+  let x = g.op('Add', [tokens, positions]);
 
   // transformers fills the upper triangle with finfo(dtype).min (not -inf).
   const minValue = g.dtype === FLOAT16 ? -65504 : -3.4028234663852886e38;

@@ -31,6 +31,12 @@ export interface BuildOptions {
   /** No sink: weights are embedded in the returned ModelProto (fine for small models, < 2 GB). */
   externalData?: WeightSink;
   /**
+   * UNet and text encoder: a low-rank input pair beside every weight an adapter may change
+   * (core/src/adapters/slots.ts), and in the text encoder rows for added tokens (textual inversion), so
+   * LoRAs and embeddings switch per run without rebuilding the graph.
+   */
+  adapterSlots?: boolean;
+  /**
    * UNet only: add ControlNet residual inputs `down_block_{0..11}_additional_residual` and
    * `mid_block_additional_residual`, summed into the skips and mid-block output as diffusers does.
    */

@@ -8,6 +8,7 @@ import type { MaskMode } from '../request/schema.js';
 import type { NoiseSource } from '../rng/noise.js';
 import type { OrtModule } from '../runtime/ort.js';
 import type { Scheduler } from '../schedulers/types.js';
+import type { AdapterFeeds } from '../adapters/slots.js';
 import { controlImageTensor, decodedToImages, greyMask, initImageTensor, maskedImage, prepareMask } from './images.js';
 import { controlResiduals, decodeLatents, encodeImageMean, encodeText, predictNoise, zeroResiduals, type FloatTensor, type Residuals } from './models.js';
 import { latentPreview } from './preview.js';
@@ -51,6 +52,10 @@ export interface PipelineInput {
   control: ControlInput[];
   /** Every random draw (initial latents, img2img noise, scheduler step noise), in diffusers' order. */
   noise: NoiseSource;
+  /** LoRAs and embeddings as the graphs' adapter inputs (core/src/adapters/slots.ts); none when absent. */
+  adapters?: AdapterFeeds;
+  /** Replaces the model's tokenizer (one that knows the request's embeddings). */
+  tokenizer?: PromptTokenizer;
 }
 
 export interface StepProgress {
@@ -93,10 +98,12 @@ export interface PipelineResult {
 /** The prompt's and (with CFG) the negative prompt's embeddings as one [2B or B, 77, D] batch, negative first. */
 async function encodePrompts(opts: PipelineOptions, input: PipelineInput, cfg: boolean): Promise<FloatTensor> {
   const { ort, model } = opts;
-  const ids = (text: string) => Array.from(model.tokenizer.encodePadded(text));
+  const tokenizer = input.tokenizer ?? model.tokenizer;
+  const ids = (text: string) => Array.from(tokenizer.encodePadded(text));
   const tokens = ids(input.prompt).length;
-  const positive = repeatBatch(await encodeText(ort, model, ids(input.prompt)), input.batchSize);
-  const data = cfg ? concat(repeatBatch(await encodeText(ort, model, ids(input.negativePrompt)), input.batchSize), positive) : positive;
+  const encode = async (text: string) => repeatBatch(await encodeText(ort, model, ids(text), input.adapters), input.batchSize);
+  const positive = await encode(input.prompt);
+  const data = cfg ? concat(await encode(input.negativePrompt), positive) : positive;
   const rows = (cfg ? 2 : 1) * input.batchSize;
   return { data, dims: [rows, tokens, data.length / (rows * tokens)] };
 }
@@ -193,7 +200,7 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
     const unetInput = extraChannels
       ? concatChannels([{ data: scaled, channels: 4 }, { data: extraChannels.mask, channels: 1 }, { data: extraChannels.masked, channels: 4 }], unetBatch, plane)
       : scaled;
-    const unetOutput = await predictNoise(ort, model, { data: unetInput, dims: [unetBatch, unetChannels, h, w] }, t, context, residuals ?? noControl);
+    const unetOutput = await predictNoise(ort, model, { data: unetInput, dims: [unetBatch, unetChannels, h, w] }, t, context, residuals ?? noControl, input.adapters);
     const noisePred = cfg ? guide(unetOutput, input.guidance) : unetOutput;
     latents = scheduler.step(noisePred, t, latents, input.noise, latentDims).prevSample;
 

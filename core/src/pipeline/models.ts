@@ -5,6 +5,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { float32ToHalf, tensorToFloat32 } from '../models/safetensors.js';
 import type { ControlNetModel, FloatType, SdModel, TimestepIo } from '../models/sessions.js';
 import type { OrtModule, OrtSession } from '../runtime/ort.js';
+import { adapterFeeds, type AdapterFeeds, type FeedData } from '../adapters/slots.js';
 
 export interface FloatTensor {
   data: Float32Array;
@@ -58,14 +59,36 @@ async function run(session: OrtSession, feeds: Feeds, outputs: readonly string[]
   }
 }
 
+const noAdapters = new WeakMap<SdModel['io'], AdapterFeeds>();
+
+/** What a model's adapter inputs get when the request names no LoRA or embedding (built once per model). */
+export function idleAdapterFeeds(model: SdModel): AdapterFeeds | undefined {
+  const slots = model.io.adapters;
+  if (!slots) return undefined;
+  if (!noAdapters.has(model.io)) noAdapters.set(model.io, adapterFeeds(slots, [], [], model.io.floatType === 'float16'));
+  return noAdapters.get(model.io);
+}
+
+/** Adds the adapter feeds a session takes (a clip-skip text encoder has fewer layers, so fewer slots). */
+function withAdapters(ort: OrtModule, session: OrtSession, feeds: Feeds, extra: readonly FeedData[] | undefined): Feeds {
+  if (!extra) return feeds;
+  const wanted = new Set(session.inputNames);
+  for (const f of extra) {
+    if (!wanted.has(f.name)) continue;
+    feeds[f.name] = f.data instanceof Uint16Array ? new ort.Tensor('float16', f.data, f.dims) : new ort.Tensor('float32', f.data, f.dims);
+  }
+  return feeds;
+}
+
 /** [1,77] token ids → [1,77,D] hidden states. */
-export async function encodeText(ort: OrtModule, model: SdModel, ids: readonly number[]): Promise<Float32Array> {
+export async function encodeText(ort: OrtModule, model: SdModel, ids: readonly number[], adapters?: AdapterFeeds): Promise<Float32Array> {
   const names = model.io.names.textEncoder;
   const tensor =
     model.io.inputIds === 'int64'
       ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length])
       : new ort.Tensor('int32', Int32Array.from(ids), [1, ids.length]);
-  return (await run(model.textEncoder, { [names.inputIds]: tensor }, [names.hiddenState]))[0].data;
+  const feeds = withAdapters(ort, model.textEncoder, { [names.inputIds]: tensor }, (adapters ?? idleAdapterFeeds(model))?.textEncoder);
+  return (await run(model.textEncoder, feeds, [names.hiddenState]))[0].data;
 }
 
 /**
@@ -96,6 +119,7 @@ export async function predictNoise(
   t: number,
   context: FloatTensor,
   residuals: Residuals | null,
+  adapters?: AdapterFeeds,
 ): Promise<Float32Array> {
   const { io } = model;
   const names = io.names.unet;
@@ -112,6 +136,7 @@ export async function predictNoise(
     names.downResiduals.forEach((name, i) => (feeds[name] = floatTensor(ort, io.floatType, r.down[i].data, r.down[i].dims)));
     feeds[names.midResidual!] = floatTensor(ort, io.floatType, r.mid.data, r.mid.dims);
   }
+  withAdapters(ort, model.unet, feeds, (adapters ?? idleAdapterFeeds(model))?.unet);
   return (await run(model.unet, feeds, [names.output]))[0].data;
 }
 

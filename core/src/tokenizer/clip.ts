@@ -80,9 +80,19 @@ export class ClipTokenizer {
     return out;
   }
 
+  /** Ids of the vocabulary; tokens added later (textual-inversion embeddings) are numbered from here. */
+  get vocabSize(): number {
+    return this.vocab.size;
+  }
+
+  /** Ids of a text without bos/eos, untruncated. */
+  bpeIds(text: string): number[] {
+    return this.bpeTokens(text).map((t) => this.vocab.get(t) ?? this.eosId);
+  }
+
   /** Ids with bos/eos, untruncated and unpadded. */
   encode(text: string): number[] {
-    return [this.bosId, ...this.bpeTokens(text).map((t) => this.vocab.get(t) ?? this.eosId), this.eosId];
+    return [this.bosId, ...this.bpeIds(text), this.eosId];
   }
 
   /** `[bos] + first length−2 ids + [eos]`, padded with eos: what the text encoder consumes. */

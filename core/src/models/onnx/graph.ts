@@ -5,6 +5,7 @@
 import onnxProto from 'onnx-proto';
 import type { TensorSource, WeightSink } from '../types.js';
 import { float32ToHalf } from '../safetensors.js';
+import { isAdaptable } from '../../adapters/targets.js';
 
 export const { onnx } = onnxProto;
 export const OPSET = 17;
@@ -54,7 +55,7 @@ export class Graph {
 
   constructor(
     private readonly source: TensorSource,
-    private readonly options: { fp16: boolean; sink?: WeightSink },
+    private readonly options: { fp16: boolean; sink?: WeightSink; adapterSlots?: boolean },
   ) {
     this.dtype = options.fp16 ? FLOAT16 : FLOAT;
   }
@@ -69,6 +70,16 @@ export class Graph {
   has(key: string): boolean {
     this.keySet ??= new Set(this.source.keys());
     return this.keySet.has(key);
+  }
+
+  /**
+   * The low-rank adapter inputs of an adaptable module (see core/src/adapters/slots.ts), declared on first
+   * use; undefined when the graph is built without slots or the module takes no adapter.
+   */
+  adapterSlot(module: string, downDims: (rank: string) => Dim[], upDims: (rank: string) => Dim[]): { down: string; up: string } | undefined {
+    if (!this.options.adapterSlots || !isAdaptable(module)) return undefined;
+    const rank = `lora_rank.${module}`;
+    return { down: this.input(`lora_down.${module}`, this.dtype, downDims(rank)), up: this.input(`lora_up.${module}`, this.dtype, upDims(rank)) };
   }
 
   /** Marks every key under `prefix` as accounted for without reading it (e.g. layers a clip skip drops). */
@@ -189,6 +200,10 @@ export class Graph {
   /** A float32 constant regardless of precision (for math kept in float32, e.g. the timestep embedding). */
   constantF32(values: ArrayLike<number>, dims: number[]): string {
     return this.rawConstant(new Uint8Array(Float32Array.from(values).buffer), FLOAT, dims, 'constf32');
+  }
+
+  constantInt32(values: number[]): string {
+    return this.rawConstant(new Uint8Array(Int32Array.from(values).buffer), INT32, [values.length], 'int32');
   }
 
   ints(values: number[]): string {

@@ -15,17 +15,22 @@ export async function conv(
   const w = await g.weight(`${key}.weight`, [cout, cin, k, k]);
   const b = await g.weight(`${key}.bias`, [cout]);
   const p = (k - 1) / 2;
-  return g.op('Conv', [x, w, b], {
-    kernel_shape: [k, k],
-    strides: [opts.stride ?? 1, opts.stride ?? 1],
-    pads: opts.pads ?? [p, p, p, p],
-  });
+  const geometry = { kernel_shape: [k, k], strides: [opts.stride ?? 1, opts.stride ?? 1], pads: opts.pads ?? [p, p, p, p] };
+  const y = g.op('Conv', [x, w, b], geometry);
+  // Adapter branch: ΔW·x = up ⊛ (down ⊛ x), down [r, cin, k, k] with the layer's geometry, up [cout, r, 1, 1].
+  const slot = g.adapterSlot(key, (r) => [r, cin, k, k], (r) => [cout, r, 1, 1]);
+  if (!slot) return y;
+  const low = g.op('Conv', [x, slot.down], geometry);
+  return g.op('Add', [y, g.op('Conv', [low, slot.up], { kernel_shape: [1, 1] })]);
 }
 
 /** torch.nn.Linear over the last axis: x·Wᵀ (+ b). */
 export async function linear(g: Graph, x: string, key: string, cin: number, cout: number, bias = true): Promise<string> {
   const w = await g.weight(`${key}.weight`, [cout, cin], { transpose: true });
-  const y = g.op('MatMul', [x, w]);
+  let y = g.op('MatMul', [x, w]);
+  // Adapter branch: x·ΔWᵀ = (x·downᵀ)·upᵀ, fed transposed: downᵀ [cin, r], upᵀ [r, cout].
+  const slot = g.adapterSlot(key, (r) => [cin, r], (r) => [r, cout]);
+  if (slot) y = g.op('Add', [y, g.op('MatMul', [g.op('MatMul', [x, slot.down]), slot.up])]);
   return bias ? g.op('Add', [y, await g.weight(`${key}.bias`, [cout])]) : y;
 }
 

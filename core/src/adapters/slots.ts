@@ -1,0 +1,149 @@
+// Applying adapters to built graphs without rebuilding them. Every adaptable weight W of a graph built with
+// `adapterSlots` has a side branch y += up·(down·x) whose factors are graph inputs (names below), and the text
+// encoder reads added-token rows from an input. Switching a LoRA or a multiplier only changes what is fed:
+// the factors of every active file concatenated along the rank axis, each file's up factor pre-multiplied by
+// its multiplier and alpha/r, so W' = W + Σ multiplier·ΔW exactly as a merge (float rounding aside). A slot
+// no file touches gets a rank-1 zero pair. Nothing of the base graph is rebuilt, copied or re-uploaded.
+import type { InferenceSession } from 'onnxruntime-common';
+import { float32ToHalf } from '../models/safetensors.js';
+import { ADDED_TOKENS_INPUT } from '../models/text-encoder.js';
+import type { Embedding } from './embedding.js';
+import { EmbeddingTokenizer } from './embedding.js';
+import type { LoraAdapter, ModuleFactors } from './lora.js';
+
+const DOWN_PREFIX = 'lora_down.';
+const UP_PREFIX = 'lora_up.';
+
+export interface AdapterSlot {
+  module: string;
+  layer: 'linear' | 'conv';
+  out: number;
+  /** Conv: [cin, kh, kw]; linear: [cin]. */
+  input: number[];
+}
+
+export interface AdapterSlots {
+  unet: AdapterSlot[];
+  textEncoder: AdapterSlot[];
+  /** Width of the text encoder's added-token rows (its hidden size), when the graph takes them. */
+  addedTokenWidth?: number;
+}
+
+type Meta = Pick<InferenceSession, 'inputMetadata'>;
+
+function fixedDims(m: InferenceSession.ValueMetadata, at: number[]): number[] {
+  if (!m.isTensor) throw new Error(`${m.name} is not a tensor input`);
+  return at.map((i) => {
+    const d = m.shape[i];
+    if (typeof d !== 'number') throw new Error(`${m.name}: dimension ${i} is symbolic (${String(d)})`);
+    return d;
+  });
+}
+
+/** The slots a graph has, read from its input names and shapes. */
+export function slotsOf(meta: Meta): AdapterSlot[] {
+  const byName = new Map(meta.inputMetadata.map((m) => [m.name, m]));
+  const slots: AdapterSlot[] = [];
+  for (const m of meta.inputMetadata) {
+    if (!m.name.startsWith(DOWN_PREFIX) || !m.isTensor) continue;
+    const module = m.name.slice(DOWN_PREFIX.length);
+    const up = byName.get(UP_PREFIX + module);
+    if (!up) throw new Error(`${m.name} has no ${UP_PREFIX}${module} beside it`);
+    if (m.shape.length === 4) slots.push({ module, layer: 'conv', out: fixedDims(up, [0])[0]!, input: fixedDims(m, [1, 2, 3]) });
+    else slots.push({ module, layer: 'linear', out: fixedDims(up, [1])[0]!, input: fixedDims(m, [0]) });
+  }
+  return slots;
+}
+
+export function addedTokenWidth(meta: Meta): number | undefined {
+  const m = meta.inputMetadata.find((v) => v.name === ADDED_TOKENS_INPUT);
+  return m ? fixedDims(m, [1])[0] : undefined;
+}
+
+/** A feed as plain data: the pipeline wraps it in a tensor of the graph's float type for each run. */
+export interface FeedData {
+  name: string;
+  data: Float32Array | Uint16Array;
+  dims: number[];
+}
+
+export interface AdapterFeeds {
+  unet: FeedData[];
+  textEncoder: FeedData[];
+}
+
+export interface ActiveLora {
+  adapter: LoraAdapter;
+  unet: number;
+  textEncoder: number;
+}
+
+const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+/** The factor pair of one slot: every active module stacked along the rank axis, in the graph's layout. */
+function slotFeeds(slot: AdapterSlot, parts: { f: ModuleFactors; scale: number }[]): { down: Float32Array; up: Float32Array; rank: number } {
+  const inFlat = product(slot.input);
+  const rank = Math.max(1, parts.reduce((n, p) => n + p.f.rank, 0));
+  const down = new Float32Array(rank * inFlat);
+  const up = new Float32Array(slot.out * rank);
+  let r0 = 0;
+  for (const { f, scale } of parts) {
+    for (let r = 0; r < f.rank; r++) {
+      for (let j = 0; j < inFlat; j++) {
+        const v = f.down[r * inFlat + j]!;
+        // linear takes downᵀ [in, R]; conv takes down [R, in, kh, kw] as stored.
+        if (slot.layer === 'linear') down[j * rank + r0 + r] = v;
+        else down[(r0 + r) * inFlat + j] = v;
+      }
+      for (let o = 0; o < slot.out; o++) {
+        const v = Math.fround(f.up[o * f.rank + r]! * scale);
+        // linear takes upᵀ [R, out]; conv takes up [out, R, 1, 1].
+        if (slot.layer === 'linear') up[(r0 + r) * slot.out + o] = v;
+        else up[o * rank + r0 + r] = v;
+      }
+    }
+    r0 += f.rank;
+  }
+  return { down, up, rank };
+}
+
+function encode(data: Float32Array, half: boolean): Float32Array | Uint16Array {
+  return half ? float32ToHalf(data) : data;
+}
+
+function componentFeeds(slots: AdapterSlot[], active: readonly ActiveLora[], target: 'unet' | 'text_encoder', half: boolean): FeedData[] {
+  const byModule = new Map<string, { f: ModuleFactors; scale: number }[]>();
+  for (const a of active) {
+    const multiplier = target === 'unet' ? a.unet : a.textEncoder;
+    if (multiplier === 0) continue;
+    for (const f of a.adapter.modules) {
+      if (f.target !== target) continue;
+      if (!byModule.has(f.module)) byModule.set(f.module, []);
+      byModule.get(f.module)!.push({ f, scale: multiplier * f.scale });
+    }
+  }
+  const feeds: FeedData[] = [];
+  for (const slot of slots) {
+    const { down, up, rank } = slotFeeds(slot, byModule.get(slot.module) ?? []);
+    const downDims = slot.layer === 'linear' ? [slot.input[0]!, rank] : [rank, ...slot.input];
+    const upDims = slot.layer === 'linear' ? [rank, slot.out] : [slot.out, rank, 1, 1];
+    feeds.push({ name: DOWN_PREFIX + slot.module, data: encode(down, half), dims: downDims }, { name: UP_PREFIX + slot.module, data: encode(up, half), dims: upDims });
+  }
+  return feeds;
+}
+
+/**
+ * Feeds for a set of LoRAs and embeddings on graphs with `slots`. Modules of a file a graph has no slot for
+ * (text-encoder layers a clip skip drops) are skipped; every module was matched to the model when read.
+ */
+export function adapterFeeds(slots: AdapterSlots, loras: readonly ActiveLora[], embeddings: readonly Embedding[], half: boolean): AdapterFeeds {
+  const textEncoder = componentFeeds(slots.textEncoder, loras, 'text_encoder', half);
+  if (slots.addedTokenWidth !== undefined) {
+    const width = slots.addedTokenWidth;
+    const rows = Math.max(1, embeddings.reduce((n, e) => n + e.count, 0));
+    const table = new Float32Array(rows * width);
+    table.set(EmbeddingTokenizer.table(embeddings, width));
+    textEncoder.push({ name: ADDED_TOKENS_INPUT, data: encode(table, half), dims: [rows, width] });
+  } else if (embeddings.length > 0) throw new Error('this text encoder graph takes no added tokens: embeddings need a model Kirie builds from a checkpoint');
+  return { unet: componentFeeds(slots.unet, loras, 'unet', half), textEncoder };
+}
