@@ -9,10 +9,10 @@
 // - The VAE decoder runs one image at a time at full size; its mid-block attention (single head, latent
 //   size) is NOT sliced: [1, N, N] scores + softmax. Its last up block works at ch·chMult[0] channels on
 //   full-size maps fed by a ch·chMult[1]-channel upsample.
-// - Calibration: the previous session measured 512² SD1.5 txt2img (batch 1, CFG) at a 5.12 GB peak with
-//   the fp32 weights (4.27 GB on disk) resident; this estimate gives 5.21 GB there (+2 %). The issue's
-//   4096² × 8 reached 5.5 GB before the first step (control images and latents), and its first UNet call
-//   would need 2·16·262144²·4 B ≈ 8.8 TB of attention scores: refused here.
+// - Calibration (measured): the previous session saw 512² SD1.5 txt2img (batch 1, CFG) peak at 5.12 GB with
+//   the models resident; taking those as the fp32 v1-5 weights (4.27 GB on disk), this estimate gives
+//   5.21 GB there (+2 %). The 4096² × 8 reached 5.5 GB before the first step (latents, embeddings,
+//   control images); its first UNet call would need 2·16·262144²·4 B ≈ 8.8 TB of attention scores.
 import { headsFor, SD15_ARCH } from '@kirie/core/models/arch';
 import { DEFAULT_ATTENTION_CHUNKS } from '@kirie/core/models/build';
 

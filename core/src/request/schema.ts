@@ -57,7 +57,7 @@ const canvasSide = (what: string) => z.number().int(`${what} must be an integer`
 
 /** OpenPose JSON as OpenPose, pose editors and sd-webui-controlnet write it; core/src/control's parser reads it. */
 export const OpenPoseJson = z.strictObject({
-  version: z.number().finite().optional(),
+  version: z.union([z.number().finite(), z.string().max(16)]).optional(),
   canvas_width: canvasSide('canvas_width').optional(),
   canvas_height: canvasSide('canvas_height').optional(),
   people: z.array(OpenPosePerson).max(MAX_POSE_PEOPLE, `a pose has at most ${MAX_POSE_PEOPLE} people`),
