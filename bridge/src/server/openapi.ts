@@ -179,7 +179,8 @@ export function openApiDocument({ version, limits, routes }: OpenApiInput): Reco
         'Local Stable Diffusion bridge. Routes need `Authorization: Bearer <token>` (`kirie token` prints it) unless they say `security: []`. ' +
         `The WebSocket takes the token as the subprotocol "${WS_TOKEN_PREFIX}<token>" next to "${WS_PROTOCOL}", or as ?token=, since browsers cannot set its headers. ` +
         'Every refusal is JSON `{"error": {"code", "message", "field"?}}`; a request whose Host is not localhost, 127.0.0.1 or [::1] gets 421 (unless started with --lan). ' +
-        `This bridge's limits are in \`x-limits\`: PNG ≤ ${limits.imageBytes} bytes and ≤ ${limits.pixels} pixels, JSON ≤ ${limits.jsonBytes} bytes, ${limits.queue} waiting jobs (then 429).`,
+        `This bridge's limits are in \`x-limits\`: PNG ≤ ${limits.imageBytes} bytes and ≤ ${limits.pixels} pixels (${limits.pngChecks} checked at once, ${limits.pngCheckQueue} waiting, then 429), ` +
+        `JSON ≤ ${limits.jsonBytes} bytes nested ≤ ${limits.jsonDepth} deep, a job's estimated peak memory ≤ ${limits.memoryBytes} bytes, ${limits.queue} waiting jobs (then 429).`,
       'x-limits': limits,
     },
     components: {
