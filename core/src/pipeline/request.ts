@@ -15,7 +15,12 @@ import type { NoiseSource } from '../rng/noise.js';
 import { TorchGenerator } from '../rng/torch.js';
 import type { OrtSession } from '../runtime/ort.js';
 import { createScheduler, SD15_SCHEDULER_CONFIG } from '../schedulers/registry.js';
-import { generate, type ControlInput, type PipelineOptions, type PipelineResult } from './generate.js';
+import { generate, type ControlInput, type PipelineOptions, type PipelineResult, type PromptTokenizer } from './generate.js';
+import { EmbeddingTokenizer, type BpeIds, type Embedding } from '../adapters/embedding.js';
+import type { LoraAdapter } from '../adapters/lora.js';
+import { embeddingsCalled, extractLoraTags } from '../adapters/prompt.js';
+import { adapterFeeds, type AdapterFeeds } from '../adapters/slots.js';
+import type { LoraUse } from '../request/schema.js';
 
 /** Image i of a batch draws from its own generator, so it comes out the same alone with seed + i. */
 export class PerImageNoise implements NoiseSource {
@@ -31,6 +36,15 @@ export class PerImageNoise implements NoiseSource {
   }
 }
 
+/** The LoRAs and embeddings a host has (the bridge: the loras/ and embeddings/ folders), read for the loaded model. */
+export interface AdapterLibrary {
+  /** A LoRA by the name requests use, read and mapped onto the model (refused when it does not fit). */
+  lora(name: string): Promise<LoraAdapter>;
+  /** Every name that calls an embedding in a prompt. */
+  embeddingNames(): Promise<readonly string[]>;
+  embedding(name: string): Promise<Embedding>;
+}
+
 export interface RequestDeps extends Omit<PipelineOptions, 'model'> {
   model: PipelineOptions['model'] & {
     /** A text encoder for A1111 "Clip skip" n (the loaded one is n = 1). */
@@ -44,6 +58,38 @@ export interface RequestDeps extends Omit<PipelineOptions, 'model'> {
   noise?: NoiseSource;
   /** Finds people in a reference photo: needed by control units with the openpose preprocessor. */
   poseDetector?: PoseDetector;
+  /** Where LoRAs and embeddings named by requests come from. */
+  adapters?: AdapterLibrary;
+}
+
+/** The request's LoRAs: its `loras` field, then its prompt's A1111 tags; and the prompt without the tags. */
+export function requestLoras(request: Pick<GenerateRequest, 'prompt' | 'loras'>): { prompt: string; loras: LoraUse[] } {
+  const tagged = extractLoraTags(request.prompt);
+  return { prompt: tagged.prompt, loras: [...(request.loras ?? []), ...tagged.loras] };
+}
+
+interface Conditioning {
+  prompt: string;
+  adapters?: AdapterFeeds;
+  tokenizer?: PromptTokenizer;
+}
+
+/** Reads what a request names and turns it into the graphs' adapter feeds and a tokenizer that knows the embeddings. */
+async function conditioning(request: GenerateRequest, deps: RequestDeps): Promise<Conditioning> {
+  const { prompt, loras } = requestLoras(request);
+  const names = deps.adapters ? embeddingsCalled([prompt, request.negativePrompt], await deps.adapters.embeddingNames()) : [];
+  if (loras.length === 0 && names.length === 0) return { prompt };
+  const model = deps.model;
+  if (!deps.adapters) throw new Error('this host has no LoRA library: requests cannot name LoRAs here');
+  if (!model.io.adapters) throw new Error(`${model.name} takes no LoRAs or embeddings: only checkpoints Kirie builds itself (.safetensors) do, not exported ONNX folders`);
+  const library = deps.adapters;
+  const active = await Promise.all(loras.map(async (l) => ({ adapter: await library.lora(l.name), unet: l.weight, textEncoder: l.textEncoderWeight ?? l.weight })));
+  const embeddings = await Promise.all(names.map((n) => library.embedding(n)));
+  const feeds = adapterFeeds(model.io.adapters, active, embeddings, model.io.floatType === 'float16');
+  if (embeddings.length === 0) return { prompt, adapters: feeds };
+  const base = model.tokenizer as PromptTokenizer & Partial<BpeIds>;
+  if (typeof base.bpeIds !== 'function' || base.vocabSize === undefined) throw new Error(`${model.name}'s tokenizer cannot take added tokens: embeddings need the CLIP tokenizer`);
+  return { prompt, adapters: feeds, tokenizer: new EmbeddingTokenizer(base as BpeIds, embeddings) };
 }
 
 async function controlImage(unit: ControlUnit, request: GenerateRequest, deps: RequestDeps): Promise<RasterImage> {
@@ -76,13 +122,14 @@ export async function generateFromRequest(request: GenerateRequest, deps: Reques
   const model = request.clipSkip > 1 ? { ...base, textEncoder: await clipSkipEncoder(base, request.clipSkip) } : base;
   const scheduler = createScheduler(request.scheduler, { ...(model.schedulerConfig ?? SD15_SCHEDULER_CONFIG), ...request.schedulerConfig });
   const noise = deps.noise ?? new PerImageNoise(Array.from({ length: request.batchSize }, (_, i) => new TorchGenerator(imageSeed(request, i))));
+  const cond = await conditioning(request, { ...deps, model });
   const control: ControlInput[] = [];
   for (const unit of request.control) {
     control.push({ net: await deps.controlNet(unit.model), image: await controlImage(unit, request, deps), scale: unit.scale, start: unit.start, end: unit.end });
   }
   return generate(
     {
-      prompt: request.prompt,
+      prompt: cond.prompt,
       negativePrompt: request.negativePrompt,
       width: request.width,
       height: request.height,
@@ -96,6 +143,8 @@ export async function generateFromRequest(request: GenerateRequest, deps: Reques
       ...(request.maskMode !== undefined ? { maskMode: request.maskMode } : {}),
       control,
       noise,
+      ...(cond.adapters ? { adapters: cond.adapters } : {}),
+      ...(cond.tokenizer ? { tokenizer: cond.tokenizer } : {}),
     },
     { ...deps, model },
   );

@@ -101,6 +101,28 @@ export const ControlUnit = z
     if (u.preprocessor.type === 'canny' && u.preprocessor.low > u.preprocessor.high) ctx.addIssue({ code: 'custom', path: ['preprocessor', 'low'], message: 'canny low threshold must not exceed high' });
   });
 
+/** Most LoRAs one request may stack (A1111 has no limit; a few is what styles use). */
+export const MAX_LORAS = 16;
+/** A1111 lets multipliers go anywhere; beyond ±8 a LoRA only produces noise, and the bound keeps the sums finite. */
+export const MAX_LORA_WEIGHT = 8;
+
+/** A LoRA or embedding as the bridge lists it: its file name without extension, never a path. */
+export const AdapterName = z
+  .string()
+  .min(1, 'a LoRA name must not be empty')
+  .max(200, 'a LoRA name has at most 200 characters')
+  .regex(/^(?!\.)[^/\\:<>\u0000-\u001f]+$/, 'a LoRA name is a file name from the loras folder without extension: no path separators, ":", "<", ">", or a leading "."');
+
+const loraWeight = (what: string) => z.number().min(-MAX_LORA_WEIGHT, `${what} must be at least -${MAX_LORA_WEIGHT}`).max(MAX_LORA_WEIGHT, `${what} must be at most ${MAX_LORA_WEIGHT}`);
+
+export const LoraUse = z.strictObject({
+  name: AdapterName,
+  /** A1111's multiplier: W' = W + weight·ΔW on the UNet (and the text encoder unless textEncoderWeight is given). */
+  weight: loraWeight('weight').default(1),
+  /** A1111's separate text-encoder multiplier (`<lora:name:te:unet>`). */
+  textEncoderWeight: loraWeight('textEncoderWeight').optional(),
+});
+
 /** DPM++ 2M Karras when the registry has it (A1111's default sampler), else the registry's first. */
 const DEFAULT_SCHEDULER = (findScheduler('dpmpp_2m_karras') ?? SCHEDULERS[0]).name;
 
@@ -153,6 +175,11 @@ export const GenerateRequest = z
     /** Context crop, feathering and blending around the pipeline (core/src/image). */
     inpaint: InpaintOptions.optional(),
     control: z.array(ControlUnit).max(8).default([]),
+    /**
+     * LoRA / LyCORIS files applied to the model, added to those named by A1111 `<lora:name:w>` tags in the
+     * prompt. Absent rather than defaulted, so plain requests (and their recipes) stay as they were.
+     */
+    loras: z.array(LoraUse).max(MAX_LORAS, `at most ${MAX_LORAS} LoRAs`).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.mask !== undefined && r.initImage === undefined) ctx.addIssue({ code: 'custom', path: ['mask'], message: 'a mask needs an initImage to repaint' });
@@ -183,5 +210,6 @@ export type GenerateRequest = z.output<typeof GenerateRequest>;
 /** What a client may send: every field but prompt optional. */
 export type GenerateRequestInput = z.input<typeof GenerateRequest>;
 export type ControlUnit = z.output<typeof ControlUnit>;
+export type LoraUse = z.output<typeof LoraUse>;
 export type ControlPreprocessor = z.output<typeof ControlPreprocessor>;
 export type OpenPoseJson = z.output<typeof OpenPoseJson>;

@@ -7,11 +7,12 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { RasterImage } from '@kirie/core/image/png';
 import type { ControlNetModel } from '@kirie/core/models/sessions';
-import { generateFromRequest } from '@kirie/core/pipeline/request';
+import { generateFromRequest, type AdapterLibrary } from '@kirie/core/pipeline/request';
 import type { PipelineResult } from '@kirie/core/pipeline/generate';
 import { parseGenerateRequest } from '@kirie/core/request/parse';
 import type { GenerateRequestInput } from '@kirie/core/request/schema';
 import { QueuedNoise } from '@kirie/core/rng/noise';
+import { loadEmbedding, loadLora } from '../../models/adapter-files.js';
 import { openControlNet, openModel, type LoadedModel } from '../../models/load.js';
 import { loadClipTokenizer } from '../../models/tokenizer-files.js';
 import { allClose } from '../compare.js';
@@ -37,6 +38,10 @@ interface PipelineCase {
     clip_skip: number | null;
     control_guidance_start: number | null;
     control_guidance_end: number | null;
+    /** LoRA cases: the files and multipliers, and the same as A1111 prompt tags. */
+    loras?: { file: string; unet_scale: number; te_scale: number }[];
+    a1111_lora_syntax?: string;
+    embeddings?: { file: string; token: string }[];
   };
   scheduler: { variant: string; effective_config: Record<string, unknown> };
   files: Record<string, string>;
@@ -105,7 +110,8 @@ export function caseRequest(c: PipelineCase): { request: GenerateRequestInput; i
   if (c.files.control_png) imageFiles.control = c.files.control_png;
   const request: GenerateRequestInput = {
     model: c.models.checkpoint,
-    prompt: p.prompt,
+    // LoRAs travel as the A1111 tags the case gives for them (the tags are removed before tokenising).
+    prompt: p.a1111_lora_syntax ? `${p.prompt} ${p.a1111_lora_syntax}` : p.prompt,
     negativePrompt: p.negative_prompt ?? '',
     width: p.width,
     height: p.height,
@@ -144,6 +150,16 @@ export interface PipelineRun {
   stepLatents: Float32Array[];
 }
 
+/** The case's adapter files as a library: LoRAs by file name without extension, embeddings by their token. */
+function caseAdapters(assets: string, c: PipelineCase, model: LoadedModel): AdapterLibrary {
+  const embeddings = c.parameters.embeddings ?? [];
+  return {
+    lora: (name) => loadLora(join(assets, `${name}.safetensors`), model.adapterTable!),
+    embeddingNames: async () => embeddings.map((e) => e.token),
+    embedding: async (token) => loadEmbedding(join(assets, embeddings.find((e) => e.token === token)!.file), model.io.adapters!.addedTokenWidth!, token),
+  };
+}
+
 /** Runs a case's pipeline for real. */
 export async function runPipelineCase(file: CaseFile): Promise<PipelineRun> {
   if (!file.root) throw new Error('no tiny-sd15/ folder above the case: cannot find its checkpoints');
@@ -162,6 +178,7 @@ export async function runPipelineCase(file: CaseFile): Promise<PipelineRun> {
       return readPng(join(file.dir, imageFiles[id]));
     },
     noise: recordedNoise(file.dir, c),
+    adapters: caseAdapters(join(root, 'tiny-sd15'), c, loaded),
     previewEvery: 0,
     onStep: (s) => stepLatents.push(Float32Array.from(s.latents)),
   });
@@ -204,13 +221,10 @@ const MODEL_KEYS = new Set(['checkpoint', 'unet_in_channels', 'controlnet', 'tok
 const PARAMETER_KEYS = new Set<string>([
   'prompt', 'negative_prompt', 'height', 'width', 'num_inference_steps', 'guidance_scale', 'strength', 'controlnet_conditioning_scale',
   'eta', 'num_images_per_prompt', 'clip_skip', 'guess_mode', 'control_guidance_start', 'control_guidance_end', 'output_type',
-  'safety_checker', 'mask',
+  'safety_checker', 'mask', 'loras', 'embeddings', 'a1111_lora_syntax',
 ]);
 /** Names users know for the parameters of features a case may ask for. */
 const FEATURE_NAMES: Record<string, string> = {
-  loras: 'LoRAs',
-  embeddings: 'textual-inversion embeddings',
-  a1111_lora_syntax: 'LoRAs',
   vae_tiling: 'tiled VAE decode',
   text_encoder_override: 'a text-encoder weight override',
 };
