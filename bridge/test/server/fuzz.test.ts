@@ -28,11 +28,21 @@ const int = (n: number) => Math.floor(random() * n);
 const WEIRD_VALUES: unknown[] = [null, true, -1, 0, 1e308, -1e308, 2 ** 53 + 2, 0.5, '', 'x'.repeat(5000), '\u0000', '../../etc/passwd', '💥', [], [1, 2], {}, { nested: { deeper: [null] } }, 'NaN', '-Infinity', '512', 64.5];
 const FIELDS = ['model', 'prompt', 'negativePrompt', 'width', 'height', 'steps', 'scheduler', 'schedulerConfig', 'guidance', 'seed', 'batchSize', 'clipSkip', 'strength', 'initImage', 'mask', 'inpaint', 'control', 'noiseSource', '__proto__', 'constructor'];
 
+const SCHEDULER_KEYS = ['num_train_timesteps', 'beta_start', 'beta_end', 'beta_schedule', 'steps_offset', 'prediction_type', 'timestep_spacing', 'sigma_min', 'sigma_max', 'solver_order', 'original_inference_steps', 'trained_betas', '_class_name'];
+const POSE_KEYS = ['pose_keypoints_2d', 'face_keypoints_2d', 'hand_left_keypoints_2d', 'person_id', 'pose_keypoints_3d', 'unknown'];
+
+/** A control unit with a pose, or a schedulerConfig, holding one weird value at a real key. */
+function structured(field: 'control' | 'schedulerConfig'): unknown {
+  if (field === 'schedulerConfig') return { [pick(SCHEDULER_KEYS)]: pick(WEIRD_VALUES) };
+  return [{ model: 'test-model.safetensors', pose: { canvas_width: pick(WEIRD_VALUES), people: [{ [pick(POSE_KEYS)]: pick(WEIRD_VALUES) }] } }];
+}
+
 function mutatedRequest(): string {
   const base: Record<string, unknown> = { prompt: 'a red fox', width: 64, height: 64, steps: 1, seed: 1 };
   for (let k = 1 + int(3); k > 0; k--) {
     const field = pick(FIELDS);
     if (random() < 0.2) delete base[field];
+    else if ((field === 'control' || field === 'schedulerConfig') && random() < 0.3) base[field] = structured(field);
     else base[field] = field === 'control' && random() < 0.5 ? [{ model: pick(WEIRD_VALUES), image: pick(WEIRD_VALUES), start: pick(WEIRD_VALUES) }] : pick(WEIRD_VALUES);
   }
   const text = JSON.stringify(base);
