@@ -4,8 +4,9 @@ import { componentsKind } from './components.js';
 import { controlnetKind } from './controlnet.js';
 import { loraComponentsKind } from './lora.js';
 import { pipelinesKind } from './pipelines.js';
+import { noiseKind } from './noise.js';
 import { rngKind } from './rng.js';
 import { schedulersKind } from './schedulers.js';
 import { tokenizerKind } from './tokenizer.js';
 
-export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, tokenizerKind, rngKind, schedulersKind, pipelinesKind, controlnetKind];
+export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, pipelinesKind, controlnetKind];

@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { parseNpy } from '@kirie/core/io/npy';
 import { torchRandn } from '@kirie/core/rng/torch';
 import { maxAbsDiff } from '../compare.js';
-import type { CaseFile, CaseResult, VerifyKind } from '../types.js';
+import type { CaseResult, VerifyKind } from '../types.js';
 
 interface RngCase {
   name: string;
@@ -60,16 +60,10 @@ function runCase(dir: string, c: RngCase): CaseResult {
   };
 }
 
-/** Cases that name another tool's noise (A1111's NV/CPU sources, ComfyUI's samplers) are not torch.randn. */
-function missingFeatures(file: CaseFile): string | undefined {
-  const tools = new Set(casesOf(file.json)!.map((c) => (c as RngCase & { tool?: string }).tool).filter((t) => t !== undefined));
-  return tools.size > 0 ? `the noise sources of ${[...tools].join(' and ')}` : undefined;
-}
-
 export const rngKind: VerifyKind = {
   kind: 'rng',
+  // Cases naming another tool's noise (A1111, ComfyUI) belong to the noise kind, which is tried first.
   matches: (file) => casesOf(file.json) !== null,
-  missingFeatures,
   async *run(file) {
     for (const c of casesOf(file.json)!) yield runCase(file.dir, c);
   },
