@@ -1,4 +1,4 @@
-// Case files a kind recognises but that ask for features this version lacks (LoRAs, SDXL, other tools'
+// Case files a kind recognises but that ask for features this version lacks (SDXL, other tools'
 // noise, tiled VAE, …) are skipped with the reason, never run without the feature and failed, never passed;
 // the cases this version does implement stay checkable.
 import { join } from 'node:path';
@@ -18,7 +18,6 @@ function triage(folder: string): { name: string; kind: string; missing: string |
 describe('verify kinds name the features a case needs', () => {
   it.each([
     ['sdxl', /StableDiffusionXL/],
-    ['lora', /LoRAs/],
     ['prompts', /text-encoder weight override/],
     ['vae-tiling', /enable_vae_tiling|tiled VAE/],
     ['kdiffusion', /noise sources of a1111 and comfyui/],
@@ -29,19 +28,20 @@ describe('verify kinds name the features a case needs', () => {
     expect(cases.some((c) => reason.test(c.missing!))).toBe(true);
   });
 
-  it.each(['pipelines', 'rng', 'components', 'controlnet', 'schedulers', 'tokenizer'])('%s: every case stays checkable', (folder) => {
+  it.each(['pipelines', 'rng', 'components', 'controlnet', 'schedulers', 'tokenizer', 'lora'])('%s: every case stays checkable', (folder) => {
     const cases = triage(folder);
     expect(cases.length).toBeGreaterThan(0);
     for (const c of cases) expect(c.missing, c.name).toBeUndefined();
   });
 
-  it('a LoRA given at "off" (empty list) asks for nothing', () => {
+  it('a parameter of a feature this version lacks is named; LoRAs and embeddings are no longer such a feature', () => {
     const [file] = [...findCaseFiles(join(GOLDEN, 'pipelines/txt2img_euler'))];
     const pipelines = verifyKinds.find((k) => k.kind === 'pipelines')!;
     const json = structuredClone(file!.json) as { parameters: Record<string, unknown> };
-    json.parameters.loras = [];
-    expect(pipelines.missingFeatures!({ ...file!, json })).toBeUndefined();
     json.parameters.loras = [{ file: 'x.safetensors', unet_scale: 1, te_scale: 1 }];
-    expect(pipelines.missingFeatures!({ ...file!, json })).toBe('LoRAs');
+    json.parameters.embeddings = [{ file: 'e.safetensors', token: '<e>' }];
+    expect(pipelines.missingFeatures!({ ...file!, json })).toBeUndefined();
+    json.parameters.vae_tiling = true;
+    expect(pipelines.missingFeatures!({ ...file!, json })).toBe('tiled VAE decode');
   });
 });
