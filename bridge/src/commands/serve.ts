@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -10,9 +9,10 @@ import { defaultMemoryBytes } from '../server/limits.js';
 import { bridgePaths } from '../server/paths.js';
 import { startBridge } from '../server/start.js';
 import { parseDevice } from '../runtime/session.js';
-import { ProcessRunner } from '../worker/process-runner.js';
+import { DEFAULT_HANG_TIMEOUT_MS, DEFAULT_PROGRESS_TIMEOUT_MS, ProcessRunner } from '../worker/process-runner.js';
 import { KIRIE_VERSION } from '../version.js';
 import { BRIDGE_PORT_RANGE, DEFAULT_BRIDGE_PORT, isBridgePort } from '@kirie/core/client/ports';
+import { installCrashPolicy } from './crash-policy.js';
 
 /** The bundled demo model: random weights in the tiny SD1.5 topology, made by `kirie models random`. */
 export const DEMO_MODEL = 'kirie-demo-tiny-random.safetensors';
@@ -27,6 +27,8 @@ interface ServeOptions {
   lan?: boolean;
   demo?: boolean;
   memory: string;
+  hangTimeout: string;
+  progressTimeout: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -45,6 +47,8 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--lan', 'listen on every network interface (anyone on the network who has the token can use your GPU)')
     .option('--demo', 'write the bundled tiny random-weight model into the models folder if it is missing')
+    .option('--hang-timeout <s>', 'seconds without a heartbeat after which the generation process is taken for hung and restarted', String(DEFAULT_HANG_TIMEOUT_MS / 1000))
+    .option('--progress-timeout <s>', 'seconds a job may report no progress before it fails (loading a large model can take minutes)', String(DEFAULT_PROGRESS_TIMEOUT_MS / 1000))
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (0-65535), got "${opts.port}"`);
@@ -52,9 +56,10 @@ export function registerServeCommand(program: Command): void {
       const memory = Number(opts.memory);
       if (!(memory > 0)) throw new Error(`--memory must be a positive number of GiB, got "${opts.memory}"`);
       const device = parseDevice(opts.device);
+      const hangTimeoutMs = seconds('--hang-timeout', opts.hangTimeout);
+      const progressTimeoutMs = seconds('--progress-timeout', opts.progressTimeout);
       const paths = bridgePaths({ ...(opts.home ? { home: opts.home } : {}), ...(opts.models ? { models: opts.models } : {}), ...(opts.outputs ? { outputs: opts.outputs } : {}) });
-      await mkdir(paths.models, { recursive: true });
-      if (opts.demo) await ensureDemoModel(paths.models);
+      installCrashPolicy((line) => console.error(`kirie: ${line}`));
 
       const runner = new ProcessRunner({
         workerPath: fileURLToPath(new URL('./worker.mjs', import.meta.url)),
@@ -63,6 +68,8 @@ export function registerServeCommand(program: Command): void {
         device,
         memoryBudget: memory * 1024 ** 3,
         version: KIRIE_VERSION,
+        hangTimeoutMs,
+        progressTimeoutMs,
         log: (line) => console.log(`kirie: ${line}`),
       });
       await runner.start();
@@ -77,6 +84,8 @@ export function registerServeCommand(program: Command): void {
         log: (line) => console.log(`kirie: ${line}`),
         ...(existsSync(join(playgroundDir, 'index.html')) ? { playgroundDir } : {}),
       });
+      // After startBridge: it creates the models folder, under a home folder it makes owner-only first.
+      if (opts.demo) await ensureDemoModel(paths.models);
       if (opts.lan) console.warn('kirie: WARNING: --lan: listening on every interface; anyone on your network who has the token can use this bridge');
       if (bridge.tokenCreated) console.log(`kirie: created a new token in ${paths.token} (show it with \`kirie token\`)`);
       const status = runner.status();
@@ -107,6 +116,12 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGINT', () => stop('SIGINT', 'cancel', 15_000));
       process.on('SIGTERM', () => stop('SIGTERM', 'finish', 120_000));
     });
+}
+
+function seconds(flag: string, value: string): number {
+  const s = Number(value);
+  if (!(s > 0)) throw new Error(`${flag} must be a positive number of seconds, got "${value}"`);
+  return s * 1000;
 }
 
 async function ensureDemoModel(modelsDir: string): Promise<void> {

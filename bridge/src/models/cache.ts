@@ -14,6 +14,7 @@ import { basename, join } from 'node:path';
 import type { SdArchitecture } from '@kirie/core/models/arch';
 import { buildComponent, COMPONENT_PREFIX } from '@kirie/core/models/build';
 import type { BuildOptions, Component, TensorSource, WeightSink } from '@kirie/core/models/types';
+import { pidAlive, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../jobs/atomic.js';
 import type { SafetensorsFile } from './safetensors-file.js';
 
 /** Bump when the graph builders change what they emit, so old caches are rebuilt. */
@@ -139,7 +140,7 @@ function countingSource(source: SafetensorsFile, onRead: (key: string, bytes: nu
 }
 
 async function writeFileSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const handle = await open(path, 'w');
+  const handle = await open(path, 'w', PRIVATE_FILE_MODE);
   try {
     await handle.writeFile(bytes);
     await handle.sync();
@@ -156,15 +157,6 @@ async function syncDir(path: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -213,10 +205,10 @@ export interface BuildRequest {
 /** Builds every planned component into a temp folder and renames it into the cache. */
 export async function buildIntoCache(req: BuildRequest): Promise<{ dir: string; manifest: Manifest }> {
   const { cacheDir, key, source, plans } = req;
-  await mkdir(cacheDir, { recursive: true });
+  await mkdir(cacheDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   await removeAbandoned(cacheDir);
   const tmp = join(cacheDir, `.tmp-${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmp);
+  await mkdir(tmp, { mode: PRIVATE_DIR_MODE });
   try {
     const prefixes = [...new Set(plans.map((p) => COMPONENT_PREFIX[p.component]))];
     const bytesTotal = source.keys().filter((k) => prefixes.some((p) => k.startsWith(p))).reduce((sum, k) => sum + source.entry(k).byteLength, 0);
@@ -236,7 +228,7 @@ export async function buildIntoCache(req: BuildRequest): Promise<{ dir: string; 
       try {
         let sink: FileSink | undefined;
         if (plan.external) {
-          dataHandle = await open(join(tmp, `${modelName}.data`), 'w');
+          dataHandle = await open(join(tmp, `${modelName}.data`), 'w', PRIVATE_FILE_MODE);
           sink = new FileSink(`${modelName}.data`, dataHandle);
         }
         const bytes = await (req.build ?? buildComponent)(plan.component, counted, req.arch, { ...plan.options, externalData: sink });

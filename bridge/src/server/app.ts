@@ -15,6 +15,7 @@ import { openApiDocument, recordApiRoutes } from './openapi.js';
 import { CheckGate, checkPng } from './png-check.js';
 import { checkSubmission } from './submit.js';
 import { accessRefusal, addCorsHeaders, addPlaygroundHeaders, answerPreflight } from './security.js';
+import { registerPairing } from './pairing.js';
 
 export interface AppOptions {
   token: string;
@@ -111,12 +112,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...(status.deviceNote ? { deviceNote: status.deviceNote } : {}),
       loadedModel: status.loadedModel,
       queue: queue.counts(),
+      registry: registry.health(),
     };
     return health;
   });
   app.get(`${API_PREFIX}/openapi.json`, async () => openApiDocument({ version: options.version, limits, routes: apiRoutes }));
   app.get(`${API_PREFIX}/models`, async () => ({ models: await registry.list(options.runner.status().loadedModel) }));
   app.get(`${API_PREFIX}/styles`, async () => ({ styles: STYLE_PRESETS }));
+  registerPairing(app, options.token);
 
   app.put(`${API_PREFIX}/images`, { bodyLimit: limits.imageBytes }, async (request) => {
     if (!Buffer.isBuffer(request.body)) throw new KirieApiError(415, 'unsupported_media_type', 'send the PNG bytes as the body with Content-Type: image/png', 'body');
@@ -131,7 +134,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.post(`${API_PREFIX}/jobs`, async (request, reply) => {
-    const { job, position } = queue.submit(await checkSubmission(request.body, { limits, registry, images }));
+    const { job, position } = await queue.submit(await checkSubmission(request.body, { limits, registry, images }));
     return reply.code(202).send({ jobId: job.id, position });
   });
   app.get<{ Params: { id: string } }>(`${API_PREFIX}/jobs/:id`, async (request) => {

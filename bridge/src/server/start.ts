@@ -8,10 +8,9 @@ import type { JobRunner } from '../jobs/runner.js';
 import type { ModelRegistry } from '../registry/registry.js';
 import { buildApp } from './app.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
-import type { BridgePaths } from './paths.js';
+import { prepareBridgeFolders, type BridgePaths } from './paths.js';
 import { loadOrCreateToken } from './token.js';
 import { KIRIE_VERSION } from '../version.js';
-
 
 export interface StartOptions {
   paths: BridgePaths;
@@ -52,6 +51,8 @@ async function listenOnIpv6Loopback(app: FastifyInstance, port: number, log: (li
     });
     v6.listen(port, '::1', () => resolve(true));
   });
+  // An 'error' without a listener would end the process; after listening, one is only worth a log line.
+  v6.on('error', (err) => log(`[::1]:${port}: ${err.message}`));
   if (!listening) return async () => {};
   return async () => {
     v6.closeAllConnections();
@@ -61,9 +62,12 @@ async function listenOnIpv6Loopback(app: FastifyInstance, port: number, log: (li
 
 export async function startBridge(options: StartOptions): Promise<RunningBridge> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  await prepareBridgeFolders(options.paths);
   const { token, created } = await loadOrCreateToken(options.paths.token);
   const images = new ImageStore(options.paths.images);
-  const queue = new JobQueue({ runner: options.runner, images, outputs: options.paths.outputs, capacity: limits.queue, bridgeVersion: KIRIE_VERSION });
+  const { outputs, unfinished } = options.paths;
+  const queue = new JobQueue({ runner: options.runner, images, outputs, unfinished, capacity: limits.queue, bridgeVersion: KIRIE_VERSION, ...(options.log ? { log: options.log } : {}) });
+  await queue.recover();
   const app = await buildApp({
     token,
     queue,

@@ -6,11 +6,13 @@ import type { RunInput, RunOutput } from '../jobs/runner.js';
 import { modelShortHash } from '../generate/images.js';
 import { modelPath } from '../registry/registry.js';
 import { parseDevice, preferredProvider } from '../runtime/session.js';
-import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
+import { startHeartbeat } from './heartbeat.js';
+import { HEARTBEAT_FD, type FromWorker, type ToWorker, type WorkerConfig } from './messages.js';
 import { runRequest } from '../generate/request-run.js';
 import { LoadedModels } from './models.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
+const heartbeat = startHeartbeat(HEARTBEAT_FD, config.heartbeatMs);
 const device = parseDevice(config.device);
 const send = (message: FromWorker) => process.send!(message);
 const log = (message: string) => send({ type: 'log', message, ...(/falling back to the CPU/.test(message) ? { device: 'cpu' } : {}) });
@@ -84,4 +86,5 @@ process.on('message', (message: ToWorker) => {
 process.on('disconnect', () => process.exit(0));
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
+await heartbeat;
 send({ type: 'ready', device: preferredProvider(device), ...(device !== 'auto' && preferredProvider(device) !== device ? { deviceNote: `${device} is unavailable; running on the CPU` } : {}) });

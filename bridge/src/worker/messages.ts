@@ -11,7 +11,12 @@ export interface WorkerConfig {
   memoryBudget: number;
   /** Bridge version, written into each image's recipe. */
   version: string;
+  /** How often the process writes a byte to HEARTBEAT_FD to show it is alive. */
+  heartbeatMs: number;
 }
+
+/** The extra pipe (after stdin, stdout, stderr and IPC) the generation process beats its heartbeat on. */
+export const HEARTBEAT_FD = 4;
 
 export type ToWorker = { type: 'run'; input: RunInput } | { type: 'cancel'; jobId: string } | { type: 'shutdown' };
 

@@ -1,20 +1,21 @@
 // ProcessRunner's failure paths with a scripted child: a crash fails only that job, a job that ignores
-// cancel is ended by killing the process, and the next job gets a fresh one.
+// cancel is ended by killing the process, a hung one by the watchdog, and the next job gets a fresh one.
 import { build } from 'esbuild';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenerateRequest } from '@kirie/core/request/parse';
 import { RunCancelled, type RunContext, type RunProgress } from '../../src/jobs/runner.js';
 import { ProcessRunner } from '../../src/worker/process-runner.js';
 
 let dir: string;
+let workerPath: string;
 let runner: ProcessRunner;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kirie-runner-'));
-  const workerPath = join(dir, 'worker.mjs');
+  workerPath = join(dir, 'worker.mjs');
   await build({ entryPoints: [join(import.meta.dirname, 'fixtures/scripted-worker.ts')], outfile: workerPath, bundle: true, platform: 'node', format: 'esm', logLevel: 'error' });
   runner = new ProcessRunner({ workerPath, modelsDir: dir, cacheDir: dir, device: 'cpu', memoryBudget: 1, version: 'test', cancelGraceMs: 200 });
 });
@@ -57,4 +58,31 @@ it('cancels cooperatively, and kills a child that ignores the cancel', async () 
   await expect(hung).rejects.toBeInstanceOf(RunCancelled);
   expect(performance.now() - t0).toBeGreaterThanOrEqual(200);
   expect((await runner.run(input('ok'), context())).images).toHaveLength(1);
+});
+
+describe('watchdog', () => {
+  let watched: ProcessRunner;
+  const log: string[] = [];
+  beforeAll(() => {
+    watched = new ProcessRunner({ workerPath, modelsDir: dir, cacheDir: dir, device: 'cpu', memoryBudget: 1, version: 'test', hangTimeoutMs: 1500, progressTimeoutMs: 4000, log: (l) => log.push(l) });
+  });
+  afterAll(() => watched.close());
+
+  it('kills a stopped process, fails its job with the reason, and runs the next job on a fresh one', async () => {
+    await watched.start();
+    const frozenPid = watched.pid!;
+    await expect(watched.run(input('freeze'), context())).rejects.toThrow(/^the generation process stopped responding \(no sign of life for \d+(\.\d)? s\) while running the job; the bridge restarts it for the next job$/);
+    expect(log.some((l) => /stopped responding.*restarting the generation process/.test(l))).toBe(true);
+    expect((await watched.run(input('ok'), context())).images).toHaveLength(1);
+    expect(watched.pid).not.toBe(frozenPid);
+  });
+
+  it('lets a main thread busy for longer than the hang timeout finish: the heartbeat comes from its own thread', async () => {
+    expect((await watched.run(input('busy'), context())).images).toHaveLength(1);
+  });
+
+  it('fails a job that beats but makes no progress, after the progress timeout', async () => {
+    await expect(watched.run(input('silent'), context())).rejects.toThrow(/made no progress for \d+(\.\d)? s/);
+    expect((await watched.run(input('ok'), context())).images).toHaveLength(1);
+  });
 });

@@ -50,10 +50,17 @@ describe('FolderRegistry', () => {
     expect((await registry.resolve(id, 'model')).id).toBe(expected);
   });
 
-  it('resolves only what it lists: hidden files and non-models are unknown', async () => {
-    for (const id of ['.hidden.safetensors', 'garbage.safetensors', 'notes.txt', 'inpaint', 'inpaint/sd15']) {
-      await expect(registry.resolve(id, 'model')).rejects.toMatchObject({ code: 'unknown_model' });
+  it('resolves only what it lists: hidden files are unknown, files that are no model say so', async () => {
+    await expect(registry.resolve('.hidden.safetensors', 'model')).rejects.toMatchObject({ code: 'unknown_model' });
+    for (const id of ['notes.txt', 'inpaint', 'inpaint/sd15']) {
+      await expect(registry.resolve(id, 'model')).rejects.toMatchObject({ code: 'unsupported_model', field: 'model', message: `model "${id}" is not a model Kirie can run (\`kirie models info\` says what it looks like)` });
     }
+  });
+
+  it('reports a damaged model as damaged, in the user\'s terms, without the folder\'s path', async () => {
+    const err = (await registry.resolve('garbage.safetensors', 'model').catch((e: unknown) => e)) as Error;
+    expect(err).toMatchObject({ status: 400, code: 'damaged_model', field: 'model', message: expect.stringMatching(/^model "garbage\.safetensors" is damaged: \S/) });
+    expect(err.message).not.toContain(dir);
   });
 
   it('names the field and the known models for an unknown id', async () => {

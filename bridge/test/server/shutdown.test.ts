@@ -25,10 +25,16 @@ it.each([
   expect(events.events.find((e) => e.jobId === waiting && e.type !== 'queued')?.type).toBe('cancelled');
   const files = await readdir(join(bridge.home, 'outputs')).catch(() => [] as string[]);
   expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  // Every job leaves its final record, cancelled ones too (a restarted bridge must not answer 404).
   if (runningEnd === 'done') {
-    expect(files.sort()).toEqual([`${running}-0.png`, `${running}.json`]);
+    expect(files.sort()).toEqual([`${running}-0.png`, `${running}.json`, `${waiting}.json`].sort());
     expect(decodePng(await readFile(join(bridge.home, 'outputs', `${running}-0.png`))).width).toBe(64);
-  } else expect(files).toEqual([]);
+  } else expect(files.sort()).toEqual([`${running}.json`, `${waiting}.json`].sort());
+  const record = async (id: string) => JSON.parse(await readFile(join(bridge.home, 'outputs', `${id}.json`), 'utf8')) as { status: string };
+  expect((await record(running)).status).toBe(runningEnd);
+  expect((await record(waiting)).status).toBe('cancelled');
+  // Nothing is left noted as unfinished: a clean stop is not an interruption.
+  expect(await readdir(join(bridge.home, 'unfinished'))).toEqual([]);
   events.close();
   await bridge.dispose();
 });
