@@ -1,12 +1,14 @@
 // The models folder as the bridge lists it (kinds read from the weights, not names), ids, defaults,
 // and the LRU that keeps loaded sessions under the memory budget.
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyModel } from '../../src/registry/classify.js';
 import { LruCache } from '../../src/registry/lru.js';
-import { FolderRegistry, modelPath } from '../../src/registry/registry.js';
+import { FolderRegistry, modelPath, type ModelClassifier } from '../../src/registry/registry.js';
 
 const GOLDEN = resolve(import.meta.dirname, '../../../tests/golden/tiny-sd15');
 let dir: string;
@@ -79,6 +81,43 @@ describe('FolderRegistry', () => {
 
   it.each(['../token', 'a/../../b', '/etc/passwd', 'a//b', '.'])('refuses %j as a model path', (id) => {
     expect(() => modelPath(dir, id)).toThrow(/is not a model id/);
+  });
+});
+
+describe('a models folder that stops answering', () => {
+  it.runIf(process.platform !== 'win32')('answers 503, reports slow then stuck, holds one file-I/O thread at most, and recovers', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'kirie-stuck-'));
+    await writeFile(join(folder, 'a.safetensors'), 'x');
+    const fifo = join(folder, 'pipe');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // A read that blocks in libuv's thread pool as one of a dead network drive does: opening a FIFO
+    // waits for a writer.
+    let released = false;
+    const hanging: ModelClassifier = async () => {
+      if (!released) await (await open(fifo, 'r')).close();
+      return 'checkpoint';
+    };
+    const stuck = new FolderRegistry({ dir: folder, classify: hanging, readTimeoutMs: 800 });
+    const seen = new Set([stuck.health()]);
+    const watch = setInterval(() => seen.add(stuck.health()), 10);
+    // Six requests at once: with a thread each they would hold every thread of the pool (4) for good.
+    const reads = await Promise.all(Array.from({ length: 6 }, () => stuck.list(null).catch((e: unknown) => e)));
+    clearInterval(watch);
+    for (const err of reads) expect(err).toMatchObject({ status: 503, code: 'models_folder_stuck', message: expect.stringContaining('the models folder has not answered for 0.8 s') });
+    expect([...seen]).toEqual(['ok', 'slow', 'stuck']);
+    expect(stuck.health()).toBe('stuck');
+    // Uploads, results and records still get their threads.
+    expect((await Promise.all(Array.from({ length: 8 }, () => readFile(join(folder, 'a.safetensors'), 'utf8')))).join('')).toBe('x'.repeat(8));
+    // The drive answers again: the held read returns, health recovers, the folder lists.
+    released = true;
+    const writer = openSync(fifo, 'r+');
+    try {
+      while (stuck.health() !== 'ok') await new Promise((r) => setTimeout(r, 10));
+      expect((await stuck.list(null)).map((m) => m.id)).toEqual(['a.safetensors']);
+    } finally {
+      closeSync(writer);
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
 
