@@ -2,27 +2,29 @@
 // and the live bridge is driven with requests built from it: its examples, its schema's boundaries, and for
 // every refusal it documents a request that earns it. Every answer is checked against the documented
 // response (status, schema, error code), and at the end every documented status and code must have been seen.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { compileErrors, dereference, validate } from '@readme/openapi-parser';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '@kirie/core/image/png';
 import { EXAMPLE_IMAGE_ID, EXAMPLE_MASK_ID, OPERATIONS } from '../../src/server/api-operations.js';
+import { FolderRegistry, type ModelClassifier } from '../../src/registry/registry.js';
 import { bridgePaths } from '../../src/server/paths.js';
-import { ScriptedRunner, solidPng, startTestBridge, type TestBridge } from './harness.js';
+import { startBridge as startRunningBridge, type RunningBridge } from '../../src/server/start.js';
+import { ScriptedRunner, solidPng } from './harness.js';
 
 type Json = Record<string, any>;
 
 // Small enough to reach every refusal quickly: one PNG check at a time and none waiting, a 16 GiB memory
-// budget (the same on every machine) that a square of about 1700 px overflows.
+// budget (the same on every machine) that a square of about 1400 px overflows.
 const LIMITS = { queue: 3, imageBytes: 1 << 20, pixels: 2048 * 2048, memoryBytes: 16 * 2 ** 30, pngChecks: 1, pngCheckQueue: 0 };
 const CONTROLNET = 'control_v11p_sd15_openpose.safetensors';
 
-let bridge: TestBridge;
+let bridge: Bridge;
 let doc: Json;
 /** The document with every $ref resolved, for schemas to validate against. */
 let resolved: Json;
@@ -39,13 +41,40 @@ function schemaErrors(schema: object, value: unknown): string | null {
   return check(value) ? null : ajv.errorsText(check.errors, { dataVar: 'body' });
 }
 
-async function startBridge(models: Record<string, string>, limits = LIMITS): Promise<TestBridge> {
+/** A running bridge and its models folder. */
+type Bridge = RunningBridge & { models: string; dispose(): Promise<void> };
+
+/** Lets the classifier's hung read (below) return, so a test's bridge can close. */
+const unhang: (() => void)[] = [];
+
+/**
+ * Classifies the test's own model files by name, as the real classifier would judge such files: a
+ * `damaged*` one throws (a cut-short header), `hung*` never answers (a network drive that went away).
+ */
+const classify: ModelClassifier = async (path) => {
+  const name = basename(path);
+  if (name.startsWith('hung')) return new Promise((resolve) => unhang.push(() => resolve(null)));
+  if (name.startsWith('damaged')) throw new Error('the safetensors header runs past the end of the file');
+  if (name.startsWith('control_')) return 'controlnet';
+  return name.endsWith('.safetensors') ? 'checkpoint' : null;
+};
+
+async function startBridge(models: Record<string, string>, limits = LIMITS): Promise<Bridge> {
   const home = await mkdtemp(join(tmpdir(), 'kirie-openapi-'));
-  const { models: dir } = bridgePaths({ home });
-  await mkdir(dir, { recursive: true });
-  for (const [name, content] of Object.entries(models)) await writeFile(join(dir, name), content);
-  const started = await startTestBridge({ runner: new ScriptedRunner(20), limits, home, classify: async (path) => (path.includes('control_') ? 'controlnet' : path.endsWith('.safetensors') ? 'checkpoint' : null) });
-  return { ...started, dispose: async () => (await started.dispose(), await rm(home, { recursive: true, force: true })) };
+  const paths = bridgePaths({ home });
+  await mkdir(paths.models, { recursive: true });
+  for (const [name, content] of Object.entries(models)) await writeFile(join(paths.models, name), content);
+  const registry = new FolderRegistry({ dir: paths.models, classify, readTimeoutMs: 300 });
+  const started = await startRunningBridge({ paths, registry, runner: new ScriptedRunner(20), port: 0, limits });
+  return {
+    ...started,
+    models: paths.models,
+    async dispose() {
+      for (const release of unhang.splice(0)) release();
+      await started.close('cancel');
+      await rm(home, { recursive: true, force: true });
+    },
+  };
 }
 
 interface Answer {
@@ -58,7 +87,7 @@ interface Send {
   token?: string | null;
   headers?: Record<string, string>;
   body?: Uint8Array | string;
-  on?: TestBridge;
+  on?: Bridge;
 }
 
 /** One HTTP request as a client would send it, the token as a bearer header unless `token: null`. */
@@ -80,7 +109,8 @@ function send(method: string, path: string, { token, headers = {}, body, on = br
 }
 
 const json = (value: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
-const upgrade = (protocols = 'kirie.v1') => ({ connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-protocol': protocols });
+/** A WebSocket handshake's headers (offering the protocol, not the token). */
+const UPGRADE = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-protocol': 'kirie.v1' };
 
 /** Every status and error code the document promises, by operation, and those the server was seen to give. */
 const documented = new Map<string, Set<string>>();
@@ -125,15 +155,15 @@ function operations(): { operation: string; path: string; op: Json }[] {
 
 const withUploads = (value: unknown) => JSON.parse(JSON.stringify(value).replaceAll(EXAMPLE_IMAGE_ID, uploads.image!).replaceAll(EXAMPLE_MASK_ID, uploads.mask!));
 
-async function submit(request: unknown, expected?: { status?: number; code?: string; field?: string }, on?: TestBridge): Promise<Json> {
-  const body = expectDocumented('POST /v1/jobs', await send('POST', '/v1/jobs', { ...json(request), ...(on ? { on } : {}) }), expected);
+async function submit(request: unknown, expected?: { status?: number; code?: string; field?: string }): Promise<Json> {
+  const body = expectDocumented('POST /v1/jobs', await send('POST', '/v1/jobs', json(request)), expected);
   // Accepted jobs are cancelled at once, so the small queue only fills when a test means it to.
-  if (body.jobId) expectDocumented('DELETE /v1/jobs/{id}', await send('DELETE', `/v1/jobs/${body.jobId}`, on ? { on } : {}), { status: 200 });
+  if (body.jobId) expectDocumented('DELETE /v1/jobs/{id}', await send('DELETE', `/v1/jobs/${body.jobId}`), { status: 200 });
   return body;
 }
 
 beforeAll(async () => {
-  bridge = await startBridge({ 'test-model.safetensors': 'scripted runner: never opened', [CONTROLNET]: 'scripted runner: never opened' });
+  bridge = await startBridge({ 'test-model.safetensors': 'scripted runner: never opened', [CONTROLNET]: 'scripted runner: never opened', 'notes.txt': 'not a model', 'damaged.safetensors': '' });
   doc = JSON.parse((await send('GET', '/v1/openapi.json')).body.toString('utf8'));
   resolved = await dereference(structuredClone(doc) as never);
   for (const { operation, op } of operations()) {
@@ -193,12 +223,17 @@ describe('the live bridge, driven from the document', () => {
       const [method] = operation.split(' ') as [string];
       const concrete = path.replace('{id}', 'f'.repeat(64));
       expectDocumented(operation, await send(method, concrete, { headers: { host: 'evil.example' } }), { status: 421, code: 'bad_host' });
-      const stranger = await send(method, concrete, { token: null, ...(op['x-websocket'] ? { headers: upgrade() } : {}) });
-      expectDocumented(operation, stranger, op.security?.length === 0 ? { status: 200 } : { status: 401, code: 'unauthorized' });
+      const stranger = await send(method, concrete, { token: null, ...(op['x-websocket'] ? { headers: UPGRADE } : {}) });
+      // Public routes answer a stranger (pairing's with a refusal of the empty body or unknown id, not 401).
+      const answer = expectDocumented(operation, stranger, op.security?.length === 0 ? (operation === 'GET /v1/health' ? { status: 200 } : {}) : { status: 401, code: 'unauthorized' });
+      if (op.security?.length === 0) expect(stranger.status, operation).not.toBe(401);
+      // Health tells a stranger only its public part (PublicHealth: nothing about the bridge's use).
+      if (operation === 'GET /v1/health') expect(schemaErrors(resolved.components.schemas.PublicHealth, answer)).toBeNull();
       expectDocumented(operation, await send(method, concrete, { token: 'wrong' }), { status: 401, code: 'unauthorized' });
-      if (!op['x-websocket']) expectDocumented(operation, await send(method, concrete, { headers: upgrade() }), { status: 400, code: 'not_websocket' });
+      if (!op['x-websocket']) expectDocumented(operation, await send(method, concrete, { headers: UPGRADE }), { status: 400, code: 'not_websocket' });
       if (op.parameters?.length) {
         expectDocumented(operation, await send(method, path.replace('{id}', '%E0%A4%A')), { status: 400, code: 'bad_url' });
+        expectDocumented(operation, await send(method, path.replace('{id}', 'f'.repeat(200))), { status: 414, code: 'bad_url' });
         expectDocumented(operation, await send(method, concrete), { status: 404, code: 'not_found' });
       }
     }
@@ -340,10 +375,31 @@ describe('the live bridge, driven from the document', () => {
     expectDocumented('GET /v1/jobs/{id}', await send('GET', `/v1/jobs/${jobId}`), { status: 200 });
   });
 
+  it('refuses models it cannot use, and answers 503 while the models folder is unreadable or stops answering', async () => {
+    await symlink('loop.safetensors', join(bridge.models, 'loop.safetensors'));
+    for (const [model, code] of [['notes.txt', 'unsupported_model'], ['damaged.safetensors', 'damaged_model'], ['loop.safetensors', 'unreadable_model']] as const) {
+      await submit({ prompt: 'a red fox', model }, { status: 400, code, field: 'model' });
+    }
+    const unreadable = await startBridge({ 'test-model.safetensors': 'scripted runner: never opened' });
+    const stuck = await startBridge({ 'test-model.safetensors': 'scripted runner: never opened', 'hung.safetensors': '' });
+    try {
+      await rm(unreadable.models, { recursive: true });
+      await writeFile(unreadable.models, 'a file where the folder was');
+      for (const [on, code] of [[unreadable, 'models_folder_unreadable'], [stuck, 'models_folder_stuck']] as const) {
+        expectDocumented('GET /v1/models', await send('GET', '/v1/models', { on }), { status: 503, code });
+        expectDocumented('POST /v1/jobs', await send('POST', '/v1/jobs', { ...json({ prompt: 'a red fox' }), on }), { status: 503, code });
+      }
+      expect(expectDocumented('GET /v1/health', await send('GET', '/v1/health', { on: stuck }), { status: 200 }).registry).toBe('stuck');
+    } finally {
+      await unreadable.dispose();
+      await stuck.dispose();
+    }
+  });
+
   it('answers 503 to a job sent while the bridge shuts down', async () => {
     const closing = await startBridge({ 'test-model.safetensors': 'scripted runner: never opened' });
     try {
-      await submitRunning(closing);
+      expectDocumented('POST /v1/jobs', await send('POST', '/v1/jobs', { ...json({ prompt: 'a red fox', steps: 20 }), on: closing }), { status: 202 });
       const shutdown = closing.close('finish');
       expectDocumented('POST /v1/jobs', await send('POST', '/v1/jobs', { ...json({ prompt: 'a red fox' }), on: closing }), { status: 503, code: 'shutting_down' });
       await shutdown;
@@ -358,12 +414,6 @@ describe('the live bridge, driven from the document', () => {
     console.log(`openapi: ${documented.size} operations, ${[...documented.values()].reduce((n, s) => n + [...s].filter((k) => !k.includes(' ')).length, 0)} documented responses, ${requestsDriven} requests driven (${edgeRequests} at schema edges), statuses reached: ${[...statuses].sort().join(' ')}`);
   });
 });
-
-/** Queues a job with enough steps to still be running when the test acts. */
-async function submitRunning(on: TestBridge): Promise<void> {
-  const answer = await send('POST', '/v1/jobs', { ...json({ prompt: 'a red fox', steps: 20 }), on });
-  expectDocumented('POST /v1/jobs', answer, { status: 202 });
-}
 
 /** A schema's edges: each bound and enum value (accepted) and one step past each bound, a wrong type (refused). */
 function edges(schema: Json): { value: unknown; ok: boolean }[] {
