@@ -7,5 +7,6 @@ import { controlSuite } from './control.js';
 import { pipelineSuite } from './pipeline.js';
 import { soakSuite } from './soak.js';
 import { buildSuite } from './build.js';
+import { loraSuite } from './lora.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite, loraSuite];
