@@ -8,6 +8,11 @@ import { conv, groupNorm, multiHeadAttention, silu } from './onnx/layers.js';
 
 const P = 'first_stage_model.';
 const EPS = 1e-6;
+/**
+ * The mid-block attention's query rows in this many slices: at 1024² (16384 latent tokens) one slice's
+ * scores are [1, 1024, 16384] = 64 MB instead of a 1 GB [1, N, N] matrix (memory-estimate.ts counts it).
+ */
+export const VAE_ATTENTION_CHUNKS = 16;
 
 async function resnet(g: Graph, x: string, key: string, cin: number, cout: number): Promise<string> {
   let h = await conv(g, silu(g, await groupNorm(g, x, `${key}.norm1`, cin, EPS)), `${key}.conv1`, cin, cout, 3);
@@ -25,7 +30,10 @@ async function attention(g: Graph, x: string, key: string, c: number): Promise<s
   const q = g.op('Transpose', [tokens(await conv(g, h, `${key}.q`, c, c, 1))], { perm: [0, 2, 1] });
   const kT = tokens(await conv(g, h, `${key}.k`, c, c, 1));
   const v = g.op('Transpose', [tokens(await conv(g, h, `${key}.v`, c, c, 1))], { perm: [0, 2, 1] });
-  const out = multiHeadAttention(g, q, kT, v, 1, 1 / Math.sqrt(c)); // [B, HW, C]
+  // One head: [B, 1, HW, C] as multiHeadAttention slices query rows on axis 2.
+  const head = (t: string) => g.op('Unsqueeze', [t, g.ints([1])]);
+  const heads = multiHeadAttention(g, head(q), head(kT), head(v), 1, 1 / Math.sqrt(c), { chunks: VAE_ATTENTION_CHUNKS });
+  const out = g.op('Squeeze', [heads, g.ints([1])]); // [B, HW, C]
   const spatial = g.op('Reshape', [g.op('Transpose', [out], { perm: [0, 2, 1] }), g.op('Shape', [x])]);
   return g.op('Add', [x, await conv(g, spatial, `${key}.proj_out`, c, c, 1)]);
 }

@@ -12,6 +12,7 @@ import type { AdapterFeeds } from '../adapters/slots.js';
 import { controlImageTensor, decodedToImages, greyMask, initImageTensor, maskedImage, prepareMask } from './images.js';
 import { controlResiduals, decodeLatents, encodeImageMean, encodeText, predictNoise, zeroResiduals, type FloatTensor, type Residuals } from './models.js';
 import { latentPreview } from './preview.js';
+import type { VaeTiling } from './vae-tiling.js';
 import { img2imgTimesteps } from '../schedulers/img2img.js';
 import { controlActive } from './schedule.js';
 import { addInPlace, blendInPlace, concatChannels, guide, repeatBatch, scaleInPlace } from './tensor.js';
@@ -83,6 +84,11 @@ export interface PipelineOptions {
   /** Preview every n-th step (0: never). Default 1. */
   previewEvery?: number;
   onStep?(trace: StepTrace): void;
+  /**
+   * Tile the VAE encode and decode as diffusers' enable_tiling() does (a tile's activations instead of the
+   * whole canvas's); the host turns it on for sizes its memory budget cannot hold untiled. Absent: plain.
+   */
+  vaeTiling?: VaeTiling;
 }
 
 export interface PipelineResult {
@@ -147,7 +153,7 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
   const strengthMax = input.strength >= 1;
   let imageLatents: Float32Array | null = null;
   if (image && (!inpainting || unetChannels === 4 || !strengthMax)) {
-    const mean = await encodeImageMean(ort, model, { data: image, dims: [1, 3, height, width] });
+    const mean = await encodeImageMean(ort, model, { data: image, dims: [1, 3, height, width] }, opts.vaeTiling, signal);
     imageLatents = repeatBatch(scaleInPlace(mean, Math.fround(model.vaeScalingFactor)), batch);
   }
   let latents: Float32Array;
@@ -163,7 +169,7 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
   // 9-channel inpainting: the UNet also sees the mask and the latents of the image with the hole cut out.
   let extraChannels: { mask: Float32Array; masked: Float32Array } | null = null;
   if (mask && unetChannels === 9) {
-    const masked = await encodeImageMean(ort, model, { data: maskedImage(image!, mask.pixels), dims: [1, 3, height, width] });
+    const masked = await encodeImageMean(ort, model, { data: maskedImage(image!, mask.pixels), dims: [1, 3, height, width] }, opts.vaeTiling, signal);
     const copies = cfg ? 2 * batch : batch;
     extraChannels = { mask: repeatBatch(mask.latent, copies), masked: repeatBatch(scaleInPlace(masked, Math.fround(model.vaeScalingFactor)), copies) };
   }
@@ -222,7 +228,7 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
   const unscaled = Float32Array.from(latents, (v) => v / factor);
   for (let b = 0; b < batch; b++) {
     const one = unscaled.subarray(b * 4 * plane, (b + 1) * 4 * plane);
-    decoded.set(await decodeLatents(ort, model, { data: one, dims: [1, 4, h, w] }), b * 3 * width * height);
+    decoded.set(await decodeLatents(ort, model, { data: one, dims: [1, 4, h, w] }, opts.vaeTiling, signal), b * 3 * width * height);
     signal?.throwIfAborted();
   }
   const { images, float } = decodedToImages(decoded, batch, width, height);

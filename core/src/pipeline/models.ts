@@ -6,6 +6,7 @@ import { float32ToHalf, tensorToFloat32 } from '../models/safetensors.js';
 import type { ControlNetModel, FloatType, SdModel, TimestepIo } from '../models/sessions.js';
 import type { OrtModule, OrtSession } from '../runtime/ort.js';
 import { adapterFeeds, type AdapterFeeds, type FeedData } from '../adapters/slots.js';
+import { decodeGrid, decodeTiles, encodeGrid, encodeTiles, tiled, type VaeTiling } from './vae-tiling.js';
 
 export interface FloatTensor {
   data: Float32Array;
@@ -159,22 +160,39 @@ export async function controlResiduals(ort: OrtModule, net: ControlNetModel, inp
   return { down: outs.slice(0, -1), mid: outs[outs.length - 1] };
 }
 
-/** Latents already divided by the scaling factor, [B,4,h,w] → raw image [B,3,8h,8w] (about [-1,1]). */
-export async function decodeLatents(ort: OrtModule, model: SdModel, latents: FloatTensor): Promise<Float32Array> {
+/**
+ * Latents already divided by the scaling factor, [1,4,h,w] → raw image [1,3,8h,8w] (about [-1,1]); with
+ * `tiling`, tile by tile as diffusers' enable_tiling() does once a latent side exceeds the tile.
+ */
+export async function decodeLatents(ort: OrtModule, model: SdModel, latents: FloatTensor, tiling?: VaeTiling, signal?: AbortSignal): Promise<Float32Array> {
   const names = model.io.names.vaeDecoder;
-  return (await run(model.vaeDecoder, { [names.latent]: floatTensor(ort, model.io.floatType, latents.data, latents.dims) }, [names.image]))[0].data;
+  const decode = async (z: FloatTensor) => (await run(model.vaeDecoder, { [names.latent]: floatTensor(ort, model.io.floatType, z.data, z.dims) }, [names.image]))[0];
+  if (!tiling || !decodeTiles(tiling, latents.dims[2], latents.dims[3])) return (await decode(latents)).data;
+  const out = await tiled(latents, decodeGrid(tiling), decode, signal);
+  const [, , h, w] = latents.dims;
+  // Overlaps that do not divide evenly make diffusers' stitched image larger than 8× the latents.
+  if (out.dims[2] !== 8 * h || out.dims[3] !== 8 * w) throw new Error(`VAE tiling ${JSON.stringify(tiling)} gives a ${out.dims[3]}x${out.dims[2]} image for ${8 * w}x${8 * h}: use an overlap with int(L·(1−f))·8 = S − int(S·f)`);
+  return out.data;
 }
 
-/**
- * Image [1,3,H,W] in [-1,1] → the latent distribution's mean [1,4,H/8,W/8] (unscaled). The mean, not a
- * sample, keeps img2img deterministic; a graph that samples inside cannot give it.
- */
-export async function encodeImageMean(ort: OrtModule, model: SdModel, image: FloatTensor): Promise<Float32Array> {
+/** Image [1,3,H,W] in [-1,1] → the latent distribution's parameters [1,8,H/8,W/8] (mean ‖ logvar, unscaled). */
+async function encodeMoments(ort: OrtModule, model: SdModel, image: FloatTensor): Promise<FloatTensor> {
   const names = model.io.names.vaeEncoder;
   if (!model.vaeEncoder || !names) throw new Error(`${model.name} has no VAE encoder: img2img and inpainting need one`);
   if (model.io.vaeEncoderOutput !== 'latent_parameters') throw new Error(`${model.name}'s VAE encoder returns a random sample, not the distribution's parameters: img2img needs the mean`);
   const [out] = await run(model.vaeEncoder, { [names.image]: floatTensor(ort, model.io.floatType, image.data, image.dims) }, [names.latent]);
-  const [, channels, h, w] = out.dims;
-  if (channels !== 8) throw new Error(`VAE encoder output ${names.latent} has ${channels} channels: expected 8 (mean, log-variance)`);
-  return out.data.slice(0, 4 * h * w);
+  if (out.dims[1] !== 8) throw new Error(`VAE encoder output ${names.latent} has ${out.dims[1]} channels: expected 8 (mean, log-variance)`);
+  return out;
+}
+
+/**
+ * Image [1,3,H,W] in [-1,1] → the latent distribution's mean [1,4,H/8,W/8] (unscaled). The mean, not a
+ * sample, keeps img2img deterministic; a graph that samples inside cannot give it. With `tiling`, the
+ * moments are encoded tile by tile and blended (diffusers' tiled_encode) once an image side exceeds the tile.
+ */
+export async function encodeImageMean(ort: OrtModule, model: SdModel, image: FloatTensor, tiling?: VaeTiling, signal?: AbortSignal): Promise<Float32Array> {
+  const encode = (x: FloatTensor) => encodeMoments(ort, model, x);
+  const moments = tiling && encodeTiles(tiling, image.dims[2], image.dims[3]) ? await tiled(image, encodeGrid(tiling), encode, signal) : await encode(image);
+  const [, , h, w] = moments.dims;
+  return moments.data.slice(0, 4 * h * w);
 }

@@ -7,6 +7,8 @@ import { pipelinesKind } from './pipelines.js';
 import { noiseKind } from './noise.js';
 import { rngKind } from './rng.js';
 import { schedulersKind } from './schedulers.js';
+import { sigmasKind } from './sigmas.js';
 import { tokenizerKind } from './tokenizer.js';
+import { vaeTilingKind } from './vae-tiling.js';
 
-export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, pipelinesKind, controlnetKind];
+export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, sigmasKind, pipelinesKind, controlnetKind, vaeTilingKind];

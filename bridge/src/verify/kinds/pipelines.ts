@@ -9,6 +9,7 @@ import type { RasterImage } from '@kirie/core/image/png';
 import type { ControlNetModel } from '@kirie/core/models/sessions';
 import { generateFromRequest, type AdapterLibrary } from '@kirie/core/pipeline/request';
 import type { PipelineResult } from '@kirie/core/pipeline/generate';
+import type { VaeTiling } from '@kirie/core/pipeline/vae-tiling';
 import { parseGenerateRequest } from '@kirie/core/request/parse';
 import type { GenerateRequestInput } from '@kirie/core/request/schema';
 import { QueuedNoise } from '@kirie/core/rng/noise';
@@ -42,7 +43,10 @@ interface PipelineCase {
     loras?: { file: string; unet_scale: number; te_scale: number }[];
     a1111_lora_syntax?: string;
     embeddings?: { file: string; token: string }[];
+    /** diffusers' enable_vae_tiling(), with the tile attributes in `tiling`. */
+    vae_tiling?: boolean;
   };
+  tiling?: { tile_sample_min_size: number; tile_latent_min_size: number; tile_overlap_factor: number };
   scheduler: { variant: string; effective_config: Record<string, unknown> };
   files: Record<string, string>;
   float32_vs_float64?: { final_latents_max_abs_diff?: number; image_max_abs_diff?: number };
@@ -160,6 +164,11 @@ function caseAdapters(assets: string, c: PipelineCase, model: LoadedModel): Adap
   };
 }
 
+function caseTiling(c: PipelineCase): VaeTiling {
+  if (!c.tiling) throw new Error('the case asks for VAE tiling but records no tile attributes');
+  return { sampleSize: c.tiling.tile_sample_min_size, latentSize: c.tiling.tile_latent_min_size, overlap: c.tiling.tile_overlap_factor };
+}
+
 /** Runs a case's pipeline for real. */
 export async function runPipelineCase(file: CaseFile): Promise<PipelineRun> {
   if (!file.root) throw new Error('no tiny-sd15/ folder above the case: cannot find its checkpoints');
@@ -180,6 +189,7 @@ export async function runPipelineCase(file: CaseFile): Promise<PipelineRun> {
     noise: recordedNoise(file.dir, c),
     adapters: caseAdapters(join(root, 'tiny-sd15'), c, loaded),
     previewEvery: 0,
+    ...(c.parameters.vae_tiling ? { vaeTiling: caseTiling(c) } : {}),
     onStep: (s) => stepLatents.push(Float32Array.from(s.latents)),
   });
   return { result, stepLatents };
@@ -210,22 +220,25 @@ export async function* checkPipelineCase(file: CaseFile): AsyncGenerator<CaseRes
   const expected = (key: string) => readNpy(join(file.dir, c.files[key])).data as Float32Array;
   yield compare(`pipelines/${c.id}/final_latents`, 'final latents', result.latents, expected('final_latents'), tol.final_latents_atol);
   yield compare(`pipelines/${c.id}/steps_latents`, `latents after each of ${stepLatents.length} steps`, concat(stepLatents), expected('steps_latents'), tol.steps_latents_atol);
-  yield compare(`pipelines/${c.id}/image`, 'image (HWC float)', concat(result.pixels), expected('image'), tol.image_atol);
+  // Cases without the float image record the decoder output it is made from (or neither: the PNG then).
+  if (c.files.image) yield compare(`pipelines/${c.id}/image`, 'image (HWC float)', concat(result.pixels), expected('image'), tol.image_atol);
+  else if (c.files.decoded_raw) yield compare(`pipelines/${c.id}/decoded_raw`, 'decoder output', result.decoded, expected('decoded_raw'), tol.image_atol);
   // PNG levels: ±1, ±2 where the case's image tolerance is looser than 1e-3 (README).
   const png = readPng(join(file.dir, c.files.image_png));
   yield compare(`pipelines/${c.id}/image_png`, 'image.png levels', result.images[0].data, png.data, tol.image_atol > 1e-3 ? 2 : 1);
 }
 
 const PIPELINES = new Set(['StableDiffusionPipeline', 'StableDiffusionImg2ImgPipeline', 'StableDiffusionInpaintPipeline', 'StableDiffusionControlNetPipeline']);
+/** How tests/golden/vae-tiling names a pipeline run with enable_vae_tiling(). */
+const TILING_SUFFIX = / \(\+ enable_vae_tiling\)$/;
 const MODEL_KEYS = new Set(['checkpoint', 'unet_in_channels', 'controlnet', 'tokenizer']);
 const PARAMETER_KEYS = new Set<string>([
   'prompt', 'negative_prompt', 'height', 'width', 'num_inference_steps', 'guidance_scale', 'strength', 'controlnet_conditioning_scale',
   'eta', 'num_images_per_prompt', 'clip_skip', 'guess_mode', 'control_guidance_start', 'control_guidance_end', 'output_type',
-  'safety_checker', 'mask', 'loras', 'embeddings', 'a1111_lora_syntax',
+  'safety_checker', 'mask', 'loras', 'embeddings', 'a1111_lora_syntax', 'vae_tiling',
 ]);
 /** Names users know for the parameters of features a case may ask for. */
 const FEATURE_NAMES: Record<string, string> = {
-  vae_tiling: 'tiled VAE decode',
   text_encoder_override: 'a text-encoder weight override',
 };
 
@@ -237,7 +250,7 @@ function isOff(value: unknown): boolean {
 function missingFeatures(file: CaseFile): string | undefined {
   const c = file.json as unknown as { pipeline: string; models: Record<string, unknown>; parameters: Record<string, unknown> };
   const missing = new Set<string>();
-  if (!PIPELINES.has(c.pipeline)) missing.add(`the ${c.pipeline}`);
+  if (!PIPELINES.has(c.pipeline.replace(TILING_SUFFIX, ''))) missing.add(`the ${c.pipeline}`);
   for (const [key, value] of Object.entries(c.models ?? {})) if (!MODEL_KEYS.has(key) && !isOff(value)) missing.add(FEATURE_NAMES[key] ?? `model entry "${key}"`);
   for (const [key, value] of Object.entries(c.parameters)) if (!PARAMETER_KEYS.has(key) && !isOff(value)) missing.add(FEATURE_NAMES[key] ?? `parameter "${key}"`);
   return missing.size > 0 ? [...missing].join(', ') : undefined;
