@@ -36,9 +36,9 @@ export class ImageFiles {
 }
 
 /** A file's SHA-256 in hex, streamed: checkpoints are gigabytes. */
-export async function fileSha256(path: string): Promise<string> {
+export async function fileSha256(path: string, start = 0): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22, start })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

@@ -7,20 +7,26 @@ import { applyPatch, compositeInpaint, planInpaint } from '@kirie/core/image/inp
 import { maskFromImage } from '@kirie/core/image/masks';
 import { encodePng, type RasterImage } from '@kirie/core/image/png';
 import type { StepProgress } from '@kirie/core/pipeline/generate';
-import { generateFromRequest, type RequestDeps } from '@kirie/core/pipeline/request';
+import { generateFromRequest, requestLoras, type RequestDeps } from '@kirie/core/pipeline/request';
 import { recipeText } from '@kirie/core/recipe/recipe';
 import type { GenerateRequest } from '@kirie/core/request/schema';
 import { sharedPoseDetector } from '../control/lazy-detector.js';
+import { vaeTilingFor } from '../server/memory-estimate.js';
 import { withText } from './png-text.js';
 import type { LoadedModel } from '../models/load.js';
+import type { FolderAdapterLibrary } from '../models/adapter-library.js';
 
 export interface RequestRun {
   model: LoadedModel;
   modelHash: string | undefined;
   image(id: string): Promise<RasterImage>;
   controlNet: RequestDeps['controlNet'];
+  /** The LoRAs and embeddings requests may name (the models folder's loras/ and embeddings/). */
+  adapters?: FolderAdapterLibrary;
   signal?: AbortSignal;
   onProgress(progress: StepProgress): void;
+  /** The job memory budget: the VAE is tiled above the size it sets (memory-estimate.ts vaeTilingFor). */
+  memoryBudget?: number;
   /** A latent preview with every Nth progress event (default 1); 0 for none, when nobody looks at them. */
   previewEvery?: number;
   version: string;
@@ -29,7 +35,12 @@ export interface RequestRun {
 export async function runRequest(asked: GenerateRequest, run: RequestRun): Promise<Uint8Array[]> {
   // planInpaint's feathered mask is made for soft denoising; the recipe records the mode that ran.
   const request: GenerateRequest = asked.inpaint && asked.mask !== undefined ? { ...asked, maskMode: asked.maskMode ?? 'soft' } : asked;
-  const deps = { ort, model: run.model, controlNet: run.controlNet, poseDetector: sharedPoseDetector, signal: run.signal, previewEvery: run.previewEvery ?? 1, onProgress: run.onProgress };
+  const deps = { ort, model: run.model, controlNet: run.controlNet, poseDetector: sharedPoseDetector, adapters: run.adapters, signal: run.signal, previewEvery: run.previewEvery ?? 1, onProgress: run.onProgress };
+  // Decided for the size the pipeline runs at: the context crop's model size on the inpaint path.
+  const tiling = (width: number, height: number) => {
+    const vaeTiling = run.memoryBudget === undefined ? undefined : vaeTilingFor(width, height, request.initImage !== undefined, run.memoryBudget);
+    return vaeTiling ? { vaeTiling } : {};
+  };
   let images: RasterImage[];
   if (request.inpaint && request.initImage !== undefined && request.mask !== undefined) {
     const original = await run.image(request.initImage);
@@ -39,11 +50,13 @@ export async function runRequest(asked: GenerateRequest, run: RequestRun): Promi
     const plan = await planInpaint(original, selection, request.strength, request.inpaint, sides);
     const { initImage, mask } = request;
     const atModel = { ...request, width: plan.transform.model.width, height: plan.transform.model.height };
-    const result = await generateFromRequest(atModel, { ...deps, image: async (id) => (id === mask ? plan.mask : id === initImage ? plan.image : run.image(id)) });
+    const result = await generateFromRequest(atModel, { ...deps, ...tiling(atModel.width, atModel.height), image: async (id) => (id === mask ? plan.mask : id === initImage ? plan.image : run.image(id)) });
     images = await Promise.all(result.images.map(async (generated) => applyPatch(original, await compositeInpaint(plan, original, generated))));
   } else {
-    images = (await generateFromRequest(request, { ...deps, image: run.image })).images;
+    images = (await generateFromRequest(request, { ...deps, ...tiling(request.width, request.height), image: run.image })).images;
   }
-  const context = { modelName: run.model.name, modelHash: run.modelHash, version: `Kirie ${run.version}` };
+  const loraHashes: Record<string, string> = {};
+  if (run.adapters) for (const { name } of requestLoras(request).loras) loraHashes[name] = await run.adapters.loraHash(name);
+  const context = { modelName: run.model.name, modelHash: run.modelHash, version: `Kirie ${run.version}`, loraHashes };
   return images.map((image, i) => withText(encodePng(image), recipeText(request, i, context)));
 }

@@ -1,11 +1,12 @@
 // Runs a prepared generation in this process: opens the model and ControlNets, runs the request exactly
 // as the bridge's generation process does (request-run.ts), and writes each PNG with its recipe.
 import { writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { dirname, extname } from 'node:path';
 import type { ControlNetModel } from '@kirie/core/models/sessions';
 import type { StepProgress } from '@kirie/core/pipeline/generate';
 import type { GenerateRequest } from '@kirie/core/request/schema';
 import { openControlNet, openModel } from '../models/load.js';
+import { FolderAdapterLibrary } from '../models/adapter-library.js';
 import type { Device } from '../runtime/session.js';
 import { KIRIE_VERSION } from '../version.js';
 import { modelShortHash, type ImageFiles } from './images.js';
@@ -37,6 +38,8 @@ export async function runGeneration(request: GenerateRequest, images: ImageFiles
       model,
       modelHash: await modelShortHash(request.model),
       image: async (id) => images.get(id),
+      // LoRAs and embeddings in loras/ and embeddings/ beside the checkpoint, as the bridge's models folder has them.
+      adapters: new FolderAdapterLibrary(dirname(request.model), model),
       controlNet: async (name) => {
         if (!nets.has(name)) nets.set(name, await openControlNet(name, { device: opts.device, log: opts.log }));
         return nets.get(name)!;

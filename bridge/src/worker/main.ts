@@ -10,6 +10,8 @@ import { startHeartbeat } from './heartbeat.js';
 import { HEARTBEAT_FD, type FromWorker, type ToWorker, type WorkerConfig } from './messages.js';
 import { runRequest } from '../generate/request-run.js';
 import { LoadedModels } from './models.js';
+import { FolderAdapterLibrary } from '../models/adapter-library.js';
+import type { LoadedModel } from '../models/load.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
 const heartbeat = startHeartbeat(HEARTBEAT_FD, config.heartbeatMs);
@@ -21,6 +23,8 @@ const running = new Map<string, AbortController>();
 // A1111's model hash reads the whole file: once per model file and process.
 const hashes = new Map<string, string | undefined>();
 let queue: Promise<void> = Promise.resolve();
+// Per loaded model, so a LoRA read for it stays parsed while the model does.
+const adapterLibraries = new WeakMap<LoadedModel, FolderAdapterLibrary>();
 
 async function run(input: RunInput, signal: AbortSignal): Promise<RunOutput> {
   const { request } = input;
@@ -41,9 +45,12 @@ async function run(input: RunInput, signal: AbortSignal): Promise<RunOutput> {
     return decodePng(await readFile(path));
   };
   if (!hashes.has(path)) hashes.set(path, await modelShortHash(path));
+  if (!adapterLibraries.has(model)) adapterLibraries.set(model, new FolderAdapterLibrary(config.modelsDir, model));
   const images = await runRequest(request, {
     model,
+    adapters: adapterLibraries.get(model),
     modelHash: hashes.get(path),
+    memoryBudget: config.memoryBudget,
     image,
     controlNet: (id) => models.controlNet(modelPath(config.modelsDir, id), loading),
     signal,

@@ -8,6 +8,7 @@
 // A value holding ',', ':' or a newline is written as a JSON string (A1111's `quote`).
 import type { ControlPreprocessor, ControlUnit, GenerateRequest, GenerateRequestInput } from '../request/schema.js';
 import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
+import { loraTag } from '../adapters/prompt.js';
 
 export interface A1111Context {
   /** The seed this image was made with (image i of a batch: seed + i). */
@@ -17,6 +18,11 @@ export interface A1111Context {
   modelHash?: string;
   /** Written as "Version: ..." (A1111 writes its own version there). */
   version?: string;
+  /**
+   * "Lora hashes": each LoRA's name and A1111's short hash (the first 12 hex digits of the sha256 of the
+   * safetensors data after the header, sd-scripts' addnet hash), so sites like Civitai can link the LoRAs.
+   */
+  loraHashes?: Record<string, string>;
 }
 
 function quote(value: string): string {
@@ -78,6 +84,7 @@ export function formatA1111(request: GenerateRequest, ctx: A1111Context): string
     ['Denoising strength', request.initImage !== undefined ? request.strength : undefined],
     ['Clip skip', request.clipSkip > 1 ? request.clipSkip : undefined],
     ...request.control.map((u, i): [string, string] => [`ControlNet ${i}`, controlText(u)]),
+    ['Lora hashes', loraHashes(ctx.loraHashes)],
     ['Version', ctx.version],
   ];
   const line = params
@@ -85,7 +92,14 @@ export function formatA1111(request: GenerateRequest, ctx: A1111Context): string
     .map(([k, v]) => `${k}: ${quote(String(v))}`)
     .join(', ');
   const negative = request.negativePrompt ? `\nNegative prompt: ${request.negativePrompt}` : '';
-  return `${request.prompt}${negative}\n${line}`;
+  // A1111 has no LoRA field: LoRAs live in the prompt as tags, so the request's `loras` join the prompt text.
+  const prompt = [request.prompt, ...(request.loras ?? []).map(loraTag)].join(' ');
+  return `${prompt}${negative}\n${line}`;
+}
+
+function loraHashes(hashes: Record<string, string> | undefined): string | undefined {
+  if (!hashes || Object.keys(hashes).length === 0) return undefined;
+  return Object.entries(hashes).map(([name, hash]) => `${name}: ${hash}`).join(', ');
 }
 
 /** A ControlNet unit as far as text can say: its image is not in the recipe. */
@@ -179,6 +193,8 @@ export function parseA1111(text: string): ParsedA1111 {
         break;
       case 'Schedule type':
       case 'Version':
+      // The LoRAs themselves are the prompt's tags; their hashes only identify the files.
+      case 'Lora hashes':
         break;
       case 'CFG scale':
         request.guidance = number(key, value);

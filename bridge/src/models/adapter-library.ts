@@ -1,0 +1,113 @@
+// LoRAs and embeddings in the models folder: `loras/` and `embeddings/` beside the checkpoints, or the
+// folder names AUTOMATIC1111 uses (`Lora/`, `LyCORIS/`; A1111 keeps `embeddings/` too), subfolders included.
+// A file's name without extension is what requests and prompt tags call it, as in A1111.
+import { readdir, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import type { Embedding } from '@kirie/core/adapters/embedding';
+import type { LoraAdapter } from '@kirie/core/adapters/lora';
+import type { AdapterLibrary } from '@kirie/core/pipeline/request';
+import type { LoadedModel } from './load.js';
+import { loadEmbedding, loadLora } from './adapter-files.js';
+import { fileSha256 } from '../generate/images.js';
+import { SafetensorsFile } from './safetensors-file.js';
+
+export const LORA_FOLDERS = ['loras', 'Lora', 'LoRA', 'lora', 'LyCORIS'];
+export const EMBEDDING_FOLDERS = ['embeddings', 'Embeddings', 'embedding'];
+const MAX_DEPTH = 3;
+
+export type AdapterKind = 'lora' | 'embedding';
+
+/** Every .safetensors file under the kind's folders, by name (the first found wins, folders in the order above). */
+export async function adapterFiles(modelsDir: string, kind: AdapterKind): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.name.startsWith('.')) continue;
+      const path = join(dir, e.name);
+      const s = e.isSymbolicLink() ? await stat(path).catch(() => null) : e;
+      if (!s) continue;
+      if (s.isDirectory() && depth < MAX_DEPTH) await walk(path, depth + 1);
+      else if (s.isFile() && extname(e.name).toLowerCase() === '.safetensors') {
+        const name = basename(e.name, extname(e.name));
+        if (!found.has(name)) found.set(name, path);
+      }
+    }
+  };
+  for (const folder of kind === 'lora' ? LORA_FOLDERS : EMBEDDING_FOLDERS) await walk(join(modelsDir, folder), 0);
+  return found;
+}
+
+/** What a missing name gets: the names that do exist (a few). */
+export function unknownAdapter(kind: AdapterKind, name: string, known: Iterable<string>): string {
+  const list = [...known].slice(0, 10).join(', ') || 'none';
+  const where = kind === 'lora' ? `${LORA_FOLDERS[0]}/ (or ${LORA_FOLDERS.slice(1).join('/, ')}/)` : `${EMBEDDING_FOLDERS[0]}/`;
+  return `no ${kind === 'lora' ? 'LoRA' : 'embedding'} named "${name}" in the models folder's ${where}; found: ${list}`;
+}
+
+/**
+ * The library one loaded model reads requests' adapters from. Parsed LoRAs are kept per file (size and time
+ * stamp), so trying a style at 0.6 then 0.8 reads the file once.
+ */
+export class FolderAdapterLibrary implements AdapterLibrary {
+  private readonly loras = new Map<string, { stamp: string; adapter: Promise<LoraAdapter> }>();
+  private readonly hashes = new Map<string, string>();
+
+  constructor(
+    private readonly modelsDir: string,
+    private readonly model: LoadedModel,
+    /** Parsed LoRAs kept (each holds its factors in float32). */
+    private readonly keep = 4,
+  ) {}
+
+  private async find(kind: AdapterKind, name: string): Promise<string> {
+    const files = await adapterFiles(this.modelsDir, kind);
+    const path = files.get(name);
+    if (!path) throw new Error(unknownAdapter(kind, name, files.keys()));
+    return path;
+  }
+
+  async lora(name: string): Promise<LoraAdapter> {
+    const table = this.model.adapterTable;
+    if (!table) throw new Error(`${this.model.name} takes no LoRAs: only checkpoints Kirie builds itself (.safetensors) do, not exported ONNX folders`);
+    const path = await this.find('lora', name);
+    const s = await stat(path);
+    const stamp = `${s.size}:${s.mtimeMs}`;
+    const hit = this.loras.get(path);
+    if (hit?.stamp === stamp) {
+      this.loras.delete(path);
+      this.loras.set(path, hit);
+      return hit.adapter;
+    }
+    const adapter = loadLora(path, table);
+    this.loras.set(path, { stamp, adapter });
+    adapter.catch(() => this.loras.delete(path));
+    while (this.loras.size > this.keep) this.loras.delete(this.loras.keys().next().value!);
+    return adapter;
+  }
+
+  /**
+   * A1111's "Lora hashes" entry for a LoRA: the first 12 hex digits of the sha256 of the data after the
+   * safetensors header (sd-scripts' addnet hash, so editing the metadata keeps it). Once per file and process.
+   */
+  async loraHash(name: string): Promise<string> {
+    const path = await this.find('lora', name);
+    if (!this.hashes.has(path)) {
+      const file = await SafetensorsFile.open(path);
+      const start = file.header.dataStart;
+      await file.close();
+      this.hashes.set(path, (await fileSha256(path, start)).slice(0, 12));
+    }
+    return this.hashes.get(path)!;
+  }
+
+  async embeddingNames(): Promise<readonly string[]> {
+    return [...(await adapterFiles(this.modelsDir, 'embedding')).keys()];
+  }
+
+  async embedding(name: string): Promise<Embedding> {
+    const width = this.model.io.adapters?.addedTokenWidth;
+    if (width === undefined) throw new Error(`${this.model.name} takes no embeddings: only checkpoints Kirie builds itself (.safetensors) do`);
+    return loadEmbedding(await this.find('embedding', name), width, name);
+  }
+}
