@@ -24,13 +24,15 @@ export async function localNetworkPermission(): Promise<PermissionState | null> 
 }
 
 const START = 'Start it in a terminal with `npx kirie serve` and leave that window open';
-const BROWSER = 'Figma in a browser: allow "Local network access" for figma.com when the browser asks (or in the site settings, left of the address bar), or use the Figma desktop app';
+const BROWSER = 'Figma in a browser: allow figma.com "Apps on device" / "Local network access" when Chrome asks (or in its site settings, the icon left of the address bar) and run the plugin again, or use the Figma desktop app';
 
 /** A message saying exactly what to do, or null when the error is not about the connection. */
 export function connectionHelp(err: unknown, url: string, permission: PermissionState | null): string | null {
   if (!(err instanceof KirieApiError)) return null;
   if (err.status === 401) return `The bridge at ${url} refused the token. Run \`npx kirie token\` in a terminal, paste what it prints into Bridge → Token, and press Save.`;
   if (err.code !== 'unreachable' && err.code !== 'events_unavailable') return null;
-  if (permission === 'denied') return `The browser blocks Figma from reaching the Kirie bridge on this computer (local network access is denied). ${BROWSER}.`;
-  return `No Kirie bridge answers at ${url}. ${START}, then press Check. ${BROWSER}.`;
+  const start = `No Kirie bridge answers at ${url}. ${START}, then press Check.`;
+  // 'denied' is also what a cross-origin iframe reads where nobody delegated the permission, blocked or not.
+  if (permission === 'granted' || permission === null) return start;
+  return `${start} If it is running, the browser is blocking the plugin from reaching this computer (local network access). ${BROWSER}.`;
 }
