@@ -1,8 +1,8 @@
 // The bridge's bearer token: created on first start, kept in a file only the owner can read, so a web page
 // the designer happens to visit cannot drive the GPU even though the bridge listens on localhost.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, readFile } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE, writeFileAtomic } from '../jobs/atomic.js';
 
 const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 
@@ -12,16 +12,14 @@ export async function loadOrCreateToken(path: string): Promise<{ token: string; 
     const token = (await readFile(path, 'utf8')).trim();
     if (!TOKEN_PATTERN.test(token)) throw new Error(`token file ${path} is corrupt (expected 64 hex digits); delete it to make a new one`);
     // Tighten permissions even if someone loosened them: the token is the only guard.
-    await chmod(path, 0o600);
+    await chmod(path, PRIVATE_FILE_MODE);
     return { token, created: false };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const token = randomBytes(32).toString('hex');
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${token}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  // Owner-only folder and file, written whole or not at all.
+  await writeFileAtomic(path, `${token}\n`);
   return { token, created: true };
 }
 
