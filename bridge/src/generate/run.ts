@@ -10,6 +10,7 @@ import { FolderAdapterLibrary } from '../models/adapter-library.js';
 import type { Device } from '../runtime/session.js';
 import { KIRIE_VERSION } from '../version.js';
 import { modelShortHash, type ImageFiles } from './images.js';
+import { defaultMemoryBytes } from '../server/limits.js';
 import { runRequest } from './request-run.js';
 
 export interface RunOptions {
@@ -37,6 +38,8 @@ export async function runGeneration(request: GenerateRequest, images: ImageFiles
     const pngs = await runRequest(request, {
       model,
       modelHash: await modelShortHash(request.model),
+      // As `kirie serve` without --memory: the VAE is tiled above the size that budget sets.
+      memoryBudget: defaultMemoryBytes(),
       image: async (id) => images.get(id),
       // LoRAs and embeddings in loras/ and embeddings/ beside the checkpoint, as the bridge's models folder has them.
       adapters: new FolderAdapterLibrary(dirname(request.model), model),

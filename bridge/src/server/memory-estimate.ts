@@ -7,14 +7,20 @@
 //   one [unetBatch, N, N] score matrix and its softmax are alive at once, N = latent pixels. At 512² with
 //   CFG that is 2 × 128 MB, as build.ts's comment measures.
 // - The VAE decoder runs one image at a time at full size; its mid-block attention (single head, latent
-//   size) is NOT sliced: [1, N, N] scores + softmax. Its last up block works at ch·chMult[0] channels on
-//   full-size maps fed by a ch·chMult[1]-channel upsample.
+//   size) is sliced into VAE_ATTENTION_CHUNKS query-row slices (core/src/models/vae.ts): [1, N/16, N]
+//   scores + softmax. Its last up block works at ch·chMult[0] channels on full-size maps fed by a
+//   ch·chMult[1]-channel upsample.
+// - Above the size where that untiled VAE pass would take more than half the budget, the pipeline tiles it
+//   (vaeTilingFor, diffusers' enable_tiling with SD1.5's 512 px tiles): one tile's activations, plus the
+//   full-size stitched output, the kept tile parts and two rows of decoded tiles for blending.
 // - Calibration (measured): the previous session saw 512² SD1.5 txt2img (batch 1, CFG) peak at 5.12 GB with
 //   the models resident; taking those as the fp32 v1-5 weights (4.27 GB on disk), this estimate gives
 //   5.21 GB there (+2 %). The issue's 4096² × 8 reached 5.5 GB before the first step (latents, embeddings,
 //   control images); its first UNet call would need 2·16·262144²·4 B ≈ 8.8 TB of attention scores.
 import { headsFor, SD15_ARCH } from '@kirie/core/models/arch';
 import { DEFAULT_ATTENTION_CHUNKS } from '@kirie/core/models/build';
+import { VAE_ATTENTION_CHUNKS } from '@kirie/core/models/vae';
+import { SD15_VAE_TILING, type VaeTiling } from '@kirie/core/pipeline/vae-tiling';
 
 const F32 = 4;
 /** Latent pixels per side: SD's VAE downsamples by 8. */
@@ -41,8 +47,10 @@ export interface MemoryEstimate {
   weightsBytes: number;
   /** UNet (+ ControlNet) steps: attention scores, feature maps, control images. */
   denoiseBytes: number;
-  /** VAE encode / decode at full size, decoded images, PNG encode. */
+  /** VAE encode / decode (tiled or at full size), decoded images, PNG encode. */
   vaeBytes: number;
+  /** The VAE pass is counted tiled (vaeTilingFor). */
+  vaeTiled: boolean;
 }
 
 const unet = SD15_ARCH.unet;
@@ -68,7 +76,35 @@ function selfAttentionBytes(batch: number, tokens: number, chunks: number, heads
   return 2 * batch * rows * tokens * F32;
 }
 
-export function estimateJobMemory(job: JobShape): MemoryEstimate {
+/** The share of the budget an untiled VAE pass may take before the pipeline tiles it. */
+const VAE_UNTILED_SHARE = 0.5;
+
+/** One untiled VAE pass (decode, or encode when the job has an init image) over `pixels`, attention included. */
+function vaePassBytes(pixels: number, encodes: boolean): number {
+  const attention = selfAttentionBytes(1, pixels / VAE_FACTOR ** 2, VAE_ATTENTION_CHUNKS, 1);
+  return Math.max(DECODE_FLOATS * pixels * F32, encodes ? ENCODE_FLOATS * pixels * F32 : 0) + attention;
+}
+
+/**
+ * The VAE tiling a job of this size runs with under `budgetBytes` (the same rule at submit and in the
+ * generation process): tiles once the untiled pass would take more than half the budget; none below.
+ */
+export function vaeTilingFor(width: number, height: number, encodes: boolean, budgetBytes: number): VaeTiling | undefined {
+  const t = SD15_VAE_TILING;
+  // diffusers' own trigger too: an image within one tile runs untiled whatever the budget.
+  const tiles = width > t.sampleSize || height > t.sampleSize;
+  return tiles && vaePassBytes(width * height, encodes) > VAE_UNTILED_SHARE * budgetBytes ? t : undefined;
+}
+
+/** A tiled pass: one tile's pass, the full-size input or output twice (stitched and kept parts) and two rows of decoded tiles. */
+function tiledVaeBytes(width: number, height: number, tiling: VaeTiling): number {
+  const tile = tiling.sampleSize;
+  const columns = Math.ceil(width / (tile * (1 - tiling.overlap)));
+  return vaePassBytes(tile * tile, true) + 2 * 3 * width * height * F32 + 2 * columns * 3 * tile * tile * F32;
+}
+
+/** With `budgetBytes`, the VAE pass is counted tiled where vaeTilingFor tiles it; without, always untiled. */
+export function estimateJobMemory(job: JobShape, budgetBytes?: number): MemoryEstimate {
   const pixels = job.width * job.height;
   const tokens = pixels / VAE_FACTOR ** 2;
   const unetBatch = job.batchSize * (job.cfg ? 2 : 1);
@@ -79,15 +115,14 @@ export function estimateJobMemory(job: JobShape): MemoryEstimate {
   const latents = 4 * unetBatch * tokens * vae.zChannels * F32;
   const denoiseBytes = scores + features + controlImages + latents;
 
-  const vaeAttention = selfAttentionBytes(1, tokens, 1, 1);
-  const decode = DECODE_FLOATS * pixels * F32 + vaeAttention;
-  const encode = job.encodes ? ENCODE_FLOATS * pixels * F32 + vaeAttention : 0;
+  const tiling = budgetBytes === undefined ? undefined : vaeTilingFor(job.width, job.height, job.encodes, budgetBytes);
+  const pass = tiling ? tiledVaeBytes(job.width, job.height, tiling) : vaePassBytes(pixels, job.encodes);
   const results = job.batchSize * pixels * RESULT_BYTES;
   // The whole canvas (RGBA), its selection, the composite and the patch, per batch image at the end.
   const canvas = job.canvasPixels * (4 + 1 + 4 * (1 + job.batchSize));
-  const vaeBytes = Math.max(decode, encode) + results + canvas;
+  const vaeBytes = pass + results + canvas;
 
-  return { peakBytes: job.weightsBytes + Math.max(denoiseBytes, vaeBytes), weightsBytes: job.weightsBytes, denoiseBytes, vaeBytes };
+  return { peakBytes: job.weightsBytes + Math.max(denoiseBytes, vaeBytes), weightsBytes: job.weightsBytes, denoiseBytes, vaeBytes, vaeTiled: tiling !== undefined };
 }
 
 export interface Fitting {
@@ -99,7 +134,7 @@ export interface Fitting {
 
 /** What would fit `budgetBytes`: the request's shape scaled down, and its batch reduced. */
 export function largestFitting(job: JobShape, budgetBytes: number): Fitting {
-  const fits = (shape: JobShape) => estimateJobMemory(shape).peakBytes <= budgetBytes;
+  const fits = (shape: JobShape) => estimateJobMemory(shape, budgetBytes).peakBytes <= budgetBytes;
   let batchSize = 0;
   while (batchSize < job.batchSize && fits({ ...job, batchSize: batchSize + 1 })) batchSize++;
   // Scale both sides by one factor, in steps of 8 px on the longer side.

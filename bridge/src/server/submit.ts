@@ -4,6 +4,7 @@
 // sizes, and the job's estimated peak memory against the budget.
 import { KirieApiError, type ModelInfo, type ModelKind } from '@kirie/core/client/protocol';
 import { validateGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
+import { requestLoras } from '@kirie/core/pipeline/request';
 import type { GenerateRequest } from '@kirie/core/request/schema';
 import type { ImageStore } from '../jobs/images.js';
 import { imageFields } from '../jobs/queue.js';
@@ -40,6 +41,7 @@ export async function checkSubmission(body: unknown, context: SubmitContext): Pr
   if (!GENERATOR_KINDS.includes(model.kind)) {
     throw new KirieApiError(400, 'wrong_model_kind', `model "${model.id}" is a ${model.kind}, not a checkpoint; name a checkpoint here${model.kind === 'controlnet' ? ' and the ControlNet in control[].model' : ''}`, 'model');
   }
+  await checkLoras(request, model, context.registry);
   const controlNets = await Promise.all(
     request.control.map(async (unit, i) => {
       const field = `control.${i}.model`;
@@ -51,6 +53,26 @@ export async function checkSubmission(body: unknown, context: SubmitContext): Pr
   const canvasPixels = await checkImages(request, context.images);
   checkMemory(request, [model, ...controlNets], canvasPixels, context.limits);
   return { ...request, model: model.id, control: request.control.map((unit, i) => ({ ...unit, model: controlNets[i]!.id })) };
+}
+
+/** Every LoRA named (in `loras` or as a prompt tag) is in the loras folder, and the model can take it. */
+async function checkLoras(request: GenerateRequest, model: ModelInfo, registry: ModelRegistry): Promise<void> {
+  let loras;
+  try {
+    loras = requestLoras(request).loras;
+  } catch (err) {
+    throw new KirieApiError(400, 'invalid_request', `prompt: ${(err as Error).message}`, 'prompt');
+  }
+  if (loras.length === 0) return;
+  const fieldOf = (i: number) => (i < (request.loras?.length ?? 0) ? `loras.${i}.name` : 'prompt');
+  if (model.kind === 'onnx') throw new KirieApiError(400, 'wrong_model_kind', `model "${model.id}" is an ONNX folder: LoRAs apply to checkpoints Kirie builds itself (.safetensors)`, fieldOf(0));
+  const known = (await registry.adapters()).filter((a) => a.kind === 'lora');
+  loras.forEach((l, i) => {
+    if (!known.some((a) => a.name === l.name)) {
+      const found = known.slice(0, 10).map((a) => a.name).join(', ') || 'none';
+      throw new KirieApiError(400, 'unknown_lora', `no LoRA named "${l.name}" in the models folder's loras/ (or Lora/, LoRA/, lora/, LyCORIS/); found: ${found}`, fieldOf(i));
+    }
+  });
 }
 
 /**
@@ -92,8 +114,8 @@ function checkMemory(request: GenerateRequest, models: ModelInfo[], canvasPixels
     weightsBytes: models.reduce((sum, m) => sum + m.sizeBytes, 0),
     canvasPixels,
   };
-  const estimate = estimateJobMemory(shape);
   const budget = limits.memoryBytes;
+  const estimate = estimateJobMemory(shape, budget);
   if (estimate.peakBytes <= budget) return;
   const need = `this job needs about ${gib(estimate.peakBytes)} (weights ${gib(estimate.weightsBytes)}, generation ${gib(estimate.peakBytes - estimate.weightsBytes)}); the memory budget is ${gib(budget)} (kirie serve --memory)`;
   if (estimate.weightsBytes >= budget) throw new KirieApiError(400, 'limit_exceeded', `${need}: the models alone do not fit`, 'model');

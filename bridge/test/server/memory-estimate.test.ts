@@ -1,7 +1,7 @@
 // The job memory estimate, table-driven: anchored on measured peaks, monotonic in everything that
 // costs memory, and largestFitting's answers at their boundary.
 import { describe, expect, it } from 'vitest';
-import { estimateJobMemory, largestFitting, type JobShape } from '../../src/server/memory-estimate.js';
+import { estimateJobMemory, largestFitting, vaeTilingFor, type JobShape } from '../../src/server/memory-estimate.js';
 import { checkJsonDepth } from '../../src/server/limits.js';
 
 const SD15_BYTES = 4_265_380_512;
@@ -23,14 +23,14 @@ describe('estimateJobMemory', () => {
   // [what, shape, GB lower, GB upper]: the phase that dominates, with its own numbers worked out.
   it.each([
     ['64² tiny weights (1 MB)', job({ width: 64, height: 64, weightsBytes: 1e6 }), 0.005, 0.03],
-    ['512² b1: VAE decode dominates (0.81 GB of 128/256-ch full-size maps + 0.13 GB mid attention)', job(), 5.1, 5.3],
-    ['512² b1 no CFG: same peak, the decoder does not see the guidance batch', job({ cfg: false }), 5.1, 5.3],
+    ['512² b1: VAE decode dominates (0.81 GB of 128/256-ch full-size maps + 8 MB of sliced mid attention)', job(), 5.0, 5.2],
+    ['512² b1 no CFG: same peak, the decoder does not see the guidance batch', job({ cfg: false }), 5.0, 5.2],
     ['512² b4: the UNet of batch 8 dominates (1.07 GB of scores + 1.07 GB of features)', job({ batchSize: 4 }), 6.3, 6.5],
-    ['768² b1', job({ width: 768, height: 768 }), 6.6, 7.0],
-    ['1024² b1: 4.3 GB of UNet scores, 5.4 GB VAE', job({ width: 1024, height: 1024 }), 9.5, 9.9],
-    ['512² with one ControlNet (1.45 GB weights)', job({ controlUnits: 1, weightsBytes: SD15_BYTES + 1.45e9 }), 6.6, 6.8],
-    ['512² img2img (encoder at full size too)', job({ encodes: true }), 5.1, 5.3],
-    ['512² inpaint onto a 4096² canvas', job({ encodes: true, canvasPixels: 4096 * 4096 }), 5.3, 5.6],
+    ['768² b1: VAE decode (1.8 GB of maps; its sliced attention 42 MB)', job({ width: 768, height: 768 }), 6.1, 6.4],
+    ['1024² b1: 4.3 GB of UNet scores dominate (3.3 GB VAE)', job({ width: 1024, height: 1024 }), 9.5, 9.9],
+    ['512² with one ControlNet (1.45 GB weights)', job({ controlUnits: 1, weightsBytes: SD15_BYTES + 1.45e9 }), 6.4, 6.7],
+    ['512² img2img (encoder at full size too)', job({ encodes: true }), 5.0, 5.2],
+    ['512² inpaint onto a 4096² canvas', job({ encodes: true, canvasPixels: 4096 * 4096 }), 5.2, 5.5],
   ])('%s', (_what, shape, low, high) => {
     const peak = estimateJobMemory(shape).peakBytes / GB;
     expect(peak).toBeGreaterThan(low);
@@ -48,6 +48,25 @@ describe('estimateJobMemory', () => {
     for (const shape of [job(), job({ width: 64, height: 4096 }), job({ batchSize: 8, cfg: false }), job({ width: 1024, height: 768, encodes: true })]) {
       expect(estimateJobMemory(grow(shape)).peakBytes).toBeGreaterThanOrEqual(estimateJobMemory(shape).peakBytes);
     }
+  });
+});
+
+describe('VAE tiling in the estimate', () => {
+  const budget = 8 * 2 ** 30;
+  it('tiles nothing within one 512 px tile, whatever the budget', () => {
+    expect(vaeTilingFor(512, 512, true, 1)).toBeUndefined();
+    expect(estimateJobMemory(job({ weightsBytes: 0 }), 1).vaeTiled).toBe(false);
+  });
+
+  it('tiles above the size where the untiled pass would take half the budget, and the VAE phase then shrinks', () => {
+    // 768 floats per pixel of decoder maps: 2048² untiled is 12.9 GB, over half of 8 GiB; 1024² (3.3 GB) is not.
+    expect(vaeTilingFor(1024, 1024, false, budget)).toBeUndefined();
+    expect(vaeTilingFor(2048, 2048, false, budget)).toEqual({ sampleSize: 512, latentSize: 64, overlap: 0.25 });
+    const big = job({ width: 2048, height: 2048, encodes: true });
+    const tiled = estimateJobMemory(big, budget);
+    expect(tiled.vaeTiled).toBe(true);
+    expect(estimateJobMemory(big).vaeTiled).toBe(false);
+    expect(tiled.vaeBytes).toBeLessThan(estimateJobMemory(big).vaeBytes / 5);
   });
 });
 
