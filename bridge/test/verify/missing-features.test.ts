@@ -1,5 +1,5 @@
 // Case files a kind recognises but that ask for features this version lacks (SDXL, other tools'
-// noise, tiled VAE, …) are skipped with the reason, never run without the feature and failed, never passed;
+// noise, text-encoder overrides, …) are skipped with the reason, never run without the feature and failed, never passed;
 // the cases this version does implement stay checkable.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +19,6 @@ describe('verify kinds name the features a case needs', () => {
   it.each([
     ['sdxl', /StableDiffusionXL/],
     ['prompts', /text-encoder weight override/],
-    ['vae-tiling', /enable_vae_tiling|tiled VAE/],
     ['kdiffusion', /noise sources of a1111 and comfyui/],
   ])('%s: every recognised case is skipped with its reason', (folder, reason) => {
     const cases = triage(folder);
@@ -28,13 +27,13 @@ describe('verify kinds name the features a case needs', () => {
     expect(cases.some((c) => reason.test(c.missing!))).toBe(true);
   });
 
-  it.each(['pipelines', 'rng', 'components', 'controlnet', 'schedulers', 'tokenizer', 'lora'])('%s: every case stays checkable', (folder) => {
+  it.each(['pipelines', 'rng', 'components', 'controlnet', 'schedulers', 'tokenizer', 'lora', 'vae-tiling'])('%s: every case stays checkable', (folder) => {
     const cases = triage(folder);
     expect(cases.length).toBeGreaterThan(0);
     for (const c of cases) expect(c.missing, c.name).toBeUndefined();
   });
 
-  it('a parameter of a feature this version lacks is named; LoRAs and embeddings are no longer such a feature', () => {
+  it('a parameter of a feature this version lacks is named; LoRAs, embeddings and VAE tiling are no longer such features', () => {
     const [file] = [...findCaseFiles(join(GOLDEN, 'pipelines/txt2img_euler'))];
     const pipelines = verifyKinds.find((k) => k.kind === 'pipelines')!;
     const json = structuredClone(file!.json) as { parameters: Record<string, unknown> };
@@ -42,6 +41,8 @@ describe('verify kinds name the features a case needs', () => {
     json.parameters.embeddings = [{ file: 'e.safetensors', token: '<e>' }];
     expect(pipelines.missingFeatures!({ ...file!, json })).toBeUndefined();
     json.parameters.vae_tiling = true;
-    expect(pipelines.missingFeatures!({ ...file!, json })).toBe('tiled VAE decode');
+    expect(pipelines.missingFeatures!({ ...file!, json })).toBeUndefined();
+    json.parameters.text_encoder_override = 'te.safetensors';
+    expect(pipelines.missingFeatures!({ ...file!, json })).toBe('a text-encoder weight override');
   });
 });
