@@ -7,6 +7,7 @@ import { registerGenerateCommand } from './commands/generate.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerModelsCommand } from './commands/models.js';
+import { registerPairCommand } from './commands/pair.js';
 
 const program = new Command('kirie').description('Kirie: Stable Diffusion and ControlNet for Photoshop and Figma, on your own GPU').version(KIRIE_VERSION);
 
@@ -16,6 +17,7 @@ registerGenerateCommand(program);
 registerServeCommand(program);
 registerTokenCommand(program);
 registerModelsCommand(program);
+registerPairCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`kirie: ${err instanceof Error ? err.message : String(err)}`);

@@ -8,6 +8,7 @@ import { FolderRegistry } from '../registry/registry.js';
 import { defaultMemoryBytes } from '../server/limits.js';
 import { bridgePaths } from '../server/paths.js';
 import { startBridge } from '../server/start.js';
+import { approveFromTerminal } from '../server/pairing.js';
 import { parseDevice } from '../runtime/session.js';
 import { DEFAULT_HANG_TIMEOUT_MS, DEFAULT_PROGRESS_TIMEOUT_MS, ProcessRunner } from '../worker/process-runner.js';
 import { KIRIE_VERSION } from '../version.js';
@@ -93,6 +94,8 @@ export function registerServeCommand(program: Command): void {
       console.log(`kirie: playground  ${bridge.url}/#token=${bridge.token}`);
       console.log(`kirie: models      ${paths.models}  (add a real model: copy an SD1.5 .safetensors checkpoint there)`);
       console.log(`kirie: results     ${paths.outputs}`);
+      // A panel asking to pair is approved by typing the code it shows here, when a person is at this terminal.
+      if (process.stdin.isTTY) approveFromTerminal(bridge.app.pairing, process.stdin, (line) => console.log(`kirie: ${line}`));
 
       // Ctrl+C means "stop now": cancel the running job. A service manager's SIGTERM lets it finish
       // (its result is worth keeping), within a bound. Either way no half-written file is left behind.

@@ -4,8 +4,10 @@
 // every entry here against the live server, so nothing below can drift from what the server does.
 import type { ApiErrorBody, Health, PublicHealth, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo } from '@kirie/core/client/protocol';
 import { MAX_SEED, type GenerateRequestInput } from '@kirie/core/request/schema';
+import { PAIRING_TTL_SECONDS, type PairingApproval, type PairingApproved, type PairingRequest, type PairingStarted, type PairingStatus } from '@kirie/core/client/pairing';
 import type { Limits } from './limits.js';
 import { estimateJobMemory } from './memory-estimate.js';
+import { MAX_PENDING_PAIRINGS } from './pairing.js';
 
 /**
  * Every refusal the bridge answers with: its status, its `error.code` (the name, unless `code` says
@@ -50,14 +52,14 @@ export function refusalCode(refusal: ApiRefusal): string {
 }
 
 /** Components of the document's schemas (openapi.ts builds them from the zod schemas). */
-export type SchemaName = 'GenerateRequest' | 'HealthAnswer' | 'ModelList' | 'StyleList' | 'ImageUploaded' | 'JobSubmitted' | 'JobInfo' | 'JobEvent' | 'OpenApiDocument';
+export type SchemaName = 'GenerateRequest' | 'HealthAnswer' | 'ModelList' | 'StyleList' | 'ImageUploaded' | 'JobSubmitted' | 'JobInfo' | 'JobEvent' | 'OpenApiDocument' | 'PairingRequest' | 'PairingStarted' | 'PairingStatus' | 'PairingApproval' | 'PairingApproved';
 
 export interface OperationSpec {
   operationId: string;
   summary: string;
   description?: string;
   /** The `:id` path parameter: what it names, and the schema it follows. */
-  id?: { description: string; schema: 'ImageId' | 'JobId' };
+  id?: { description: string; schema: 'ImageId' | 'JobId' | 'PairingId' };
   /** JSON body (a component schema) with named examples, or raw PNG bytes. */
   body?: { json: SchemaName; examples: Record<string, { summary: string; value: unknown }> } | { png: true };
   /** JSON answers take their examples from RESPONSE_EXAMPLES (and openapi.ts, for those it derives). */
@@ -107,6 +109,9 @@ export const RESPONSE_EXAMPLES: Partial<Record<SchemaName, Record<string, unknow
   },
   ImageUploaded: { uploaded: { id: EXAMPLE_IMAGE_ID, width: 512, height: 512 } satisfies ImageUploaded },
   JobSubmitted: { submitted: { jobId: EXAMPLE_JOB_ID, position: 0 } satisfies JobSubmitted },
+  PairingStarted: { waiting: { id: 'c0ffee'.repeat(10) + 'c0ff', code: 'K7M4QX', expiresInSeconds: PAIRING_TTL_SECONDS } satisfies PairingStarted },
+  PairingStatus: { pending: { status: 'pending', expiresInSeconds: 271 } satisfies PairingStatus, approved: { status: 'approved', token: 'e3b0c442'.repeat(8) } satisfies PairingStatus },
+  PairingApproved: { approved: { client: 'Photoshop' } satisfies PairingApproved },
 };
 
 /** A job as GET /v1/jobs/:id reports it; `request` is filled in by openapi.ts (the example request, parsed). */
@@ -264,6 +269,31 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     id: { description: 'job id', schema: 'JobId' },
     success: { status: 200, description: 'the job after cancelling', json: 'JobInfo' },
     errors: ['bad_url', 'url_too_long', 'not_found'],
+  },
+  'POST /v1/pair': {
+    operationId: 'startPairing',
+    summary: 'ask for the token without having it: answers a pairing id to poll and a short code for the user',
+    description:
+      'Public. The client shows `code`; the user types it where only the token holder can act (the bridge terminal, `kirie pair CODE`, or POST /v1/pair/approve); ' +
+      `GET /v1/pair/{id} then answers the token, once. Codes expire after ${PAIRING_TTL_SECONDS} s; at most ${MAX_PENDING_PAIRINGS} requests wait at once (then 429).`,
+    body: { json: 'PairingRequest', examples: { photoshop: { summary: 'the Photoshop panel asks', value: { client: 'Photoshop' } satisfies PairingRequest } } },
+    success: { status: 200, description: 'waiting for the user to approve the code', json: 'PairingStarted' },
+    errors: ['unauthorized', 'invalid_request', 'busy'],
+  },
+  'GET /v1/pair/:id': {
+    operationId: 'getPairing',
+    summary: 'poll a pairing request: pending, or approved with the token (given once, then the request is gone)',
+    description: 'Public: the id is unguessable and known only to the asker. 404 once it expired or its token was given.',
+    id: { description: 'pairing id, as POST /v1/pair returned it', schema: 'PairingId' },
+    success: { status: 200, description: 'pending, or approved with the token', json: 'PairingStatus' },
+    errors: ['unauthorized', 'bad_url', 'url_too_long', 'not_found'],
+  },
+  'POST /v1/pair/approve': {
+    operationId: 'approvePairing',
+    summary: 'approve the waiting pairing request with this code (as the user typed it from the panel)',
+    body: { json: 'PairingApproval', examples: { typed: { summary: 'the code the panel shows', value: { code: 'K7M4QX' } satisfies PairingApproval } } },
+    success: { status: 200, description: 'approved: the asker receives the token at its next poll', json: 'PairingApproved' },
+    errors: ['invalid_request', 'not_found'],
   },
   'GET /v1/events': {
     operationId: 'events',

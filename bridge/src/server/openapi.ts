@@ -11,6 +11,7 @@ import { SCHEDULERS } from '@kirie/core/schedulers/registry';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { API_ERRORS, crossFieldRules, refusalCode, EVENT_EXAMPLES, GENERATE_EXAMPLES, JOB_EXAMPLES, OPERATIONS, RESPONSE_EXAMPLES, type ApiRefusal, type CrossFieldRule, type OperationSpec, type SchemaName } from './api-operations.js';
 import type { Limits } from './limits.js';
+import { PairingApprovalBody, PairingApprovedBody, PairingRequestBody, PairingStartedBody, PairingStatusBody } from './pairing.js';
 import { ErrorBody, HealthAnswer, HealthBody, PublicHealthBody, ImageUploadedBody, JobEventBody, JobInfoBody, JobSubmittedBody, ModelList, StyleList } from './protocol-schemas.js';
 
 /** A route as fastify registered it, with what security.ts decides access by. */
@@ -73,6 +74,11 @@ function answerSchemas(): Record<string, unknown> {
     [JobEventBody, 'JobEvent'],
     [ErrorBody, 'Error'],
     [GenerateRequest, 'GenerateRequestResolved'],
+    [PairingRequestBody, 'PairingRequest'],
+    [PairingStartedBody, 'PairingStarted'],
+    [PairingStatusBody, 'PairingStatus'],
+    [PairingApprovalBody, 'PairingApproval'],
+    [PairingApprovedBody, 'PairingApproved'],
   ];
   for (const [schema, id] of named) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', io: 'output', uri: (id) => `#/components/schemas/${id}` });
@@ -194,6 +200,7 @@ export function openApiDocument({ version, limits, routes }: OpenApiInput): Reco
         GenerateRequest: requestSchema(limits, rules),
         ImageId: { ...jsonSchema(ImageId), description: 'SHA-256 of the PNG bytes, in hex' },
         JobId: { type: 'string', description: 'as POST /v1/jobs returned it' },
+        PairingId: { type: 'string', description: 'as POST /v1/pair returned it' },
         OpenApiDocument: { type: 'object', required: ['openapi', 'info', 'paths'], properties: { openapi: { const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } } },
       },
     },

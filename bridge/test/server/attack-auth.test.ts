@@ -32,9 +32,11 @@ afterAll(async () => {
   await rm(playgroundDir, { recursive: true, force: true });
 });
 
-/** The routes a caller without the token may use: health, CORS preflights of /v1, the playground's files. */
+/** The routes a caller without the token may use: health, asking to pair and polling it, CORS preflights of /v1, the playground's files. */
 function isPublic(method: string, pattern: string): boolean {
   if (pattern === '/v1/health') return method === 'GET' || method === 'HEAD';
+  if (pattern === '/v1/pair') return method === 'POST';
+  if (pattern === '/v1/pair/:id') return method === 'GET' || method === 'HEAD';
   if (pattern === '/v1/*') return method === 'OPTIONS';
   return (method === 'GET' || method === 'HEAD') && (pattern === '/' || playgroundFiles.includes(pattern.slice(1)));
 }

@@ -243,6 +243,19 @@ describe('the live bridge, driven from the document', () => {
     expect(image.body.equals(Buffer.from(solidPng(512, 512)))).toBe(true);
   });
 
+  it('pairs a client that has no token only after the code is approved, and refuses what the document says', async () => {
+    const started = expectDocumented('POST /v1/pair', await send('POST', '/v1/pair', { token: null, ...json({ client: 'Photoshop' }) }), { status: 200 });
+    expect(expectDocumented('GET /v1/pair/{id}', await send('GET', `/v1/pair/${started.id}`, { token: null }), { status: 200 })).toEqual({ status: 'pending', expiresInSeconds: expect.any(Number) });
+    expectDocumented('POST /v1/pair/approve', await send('POST', '/v1/pair/approve', json({ code: '000000' })), { status: 404, code: 'not_found', field: 'code' });
+    expectDocumented('POST /v1/pair/approve', await send('POST', '/v1/pair/approve', json({ secret: 1 })), { status: 400, code: 'invalid_request' });
+    expectDocumented('POST /v1/pair/approve', await send('POST', '/v1/pair/approve', json({ code: started.code })), { status: 200 });
+    expect(expectDocumented('GET /v1/pair/{id}', await send('GET', `/v1/pair/${started.id}`, { token: null }), { status: 200 })).toEqual({ status: 'approved', token: bridge.token });
+    expectDocumented('GET /v1/pair/{id}', await send('GET', `/v1/pair/${started.id}`, { token: null }), { status: 404, code: 'not_found' });
+    expectDocumented('POST /v1/pair', await send('POST', '/v1/pair', { token: null, ...json({ client: ' ' }) }), { status: 400, code: 'invalid_request', field: 'client' });
+    const asks = await Promise.all(Array.from({ length: 5 }, () => send('POST', '/v1/pair', { token: null, ...json({ client: 'a page' }) })));
+    expect(asks.map((a) => String(expectDocumented('POST /v1/pair', a).error?.code ?? a.status)).sort()).toEqual(['200', '200', '200', '200', 'busy']);
+  });
+
   it('takes a PNG as each documented content type and refuses what the document says it refuses', async () => {
     const upload = (headers: Record<string, string>, body: Uint8Array | string) => send('PUT', '/v1/images', { headers, body });
     const { content } = resolved.paths['/v1/images'].put.requestBody;

@@ -1,8 +1,10 @@
 // KirieClient: the one implementation of the bridge protocol every host uses. No dependencies: fetch and
 // WebSocket come from the host (globals by default). Jobs are followed as an async iterator of events,
 // and a job whose socket drops is recovered from GET /v1/jobs/:id, so a finished result is never lost.
-import type { ApiErrorBody, GenerateRequestInput, Health, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo, StyleInfo } from './protocol.js';
+import type { GenerateRequestInput, Health, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo, StyleInfo } from './protocol.js';
 import { API_PREFIX, KirieApiError, TERMINAL_EVENTS, WS_PROTOCOL, WS_TOKEN_PREFIX } from './protocol.js';
+import { callBridge } from './call.js';
+import type { PairingApproval, PairingApproved } from './pairing.js';
 import { AsyncQueue, type FetchLike, type WebSocketConstructorLike, type WebSocketLike } from './transport.js';
 
 /** What the event stream yields: the server's job events plus the connection's own state. */
@@ -151,26 +153,12 @@ export class KirieClient implements KirieApi {
     return (await response.json()) as T;
   }
 
-  private async request(method: string, path: string, body?: string | Uint8Array, contentType?: string) {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.options.token}` };
-    if (contentType) headers['content-type'] = contentType;
-    let response;
-    try {
-      response = await this.fetchImpl(`${this.base}${API_PREFIX}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-    } catch (err) {
-      throw new KirieApiError(0, 'unreachable', `the Kirie bridge at ${this.base} is not reachable (${err instanceof Error ? err.message : String(err)}); is \`kirie serve\` running?`);
-    }
-    if (!response.ok) {
-      const text = await response.text();
-      let parsed: ApiErrorBody | null = null;
-      try {
-        parsed = JSON.parse(text) as ApiErrorBody;
-      } catch {
-        // not a bridge error body: report the raw text
-      }
-      const e = parsed?.error;
-      throw new KirieApiError(response.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${response.status}: ${text.slice(0, 200)}`, e?.field);
-    }
-    return response;
+  /** Approves the pairing request whose panel shows this code (core/src/client/pairing.ts). */
+  approvePairing(code: string): Promise<PairingApproved> {
+    return this.json('POST', '/pair/approve', JSON.stringify({ code } satisfies PairingApproval), 'application/json');
+  }
+
+  private request(method: string, path: string, body?: string | Uint8Array, contentType?: string) {
+    return callBridge(this.fetchImpl, this.base, method, path, { token: this.options.token, ...(body !== undefined ? { body } : {}), ...(contentType ? { contentType } : {}) });
   }
 }
