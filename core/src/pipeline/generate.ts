@@ -207,7 +207,11 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
       ? concatChannels([{ data: scaled, channels: 4 }, { data: extraChannels.mask, channels: 1 }, { data: extraChannels.masked, channels: 4 }], unetBatch, plane)
       : scaled;
     const unetOutput = await predictNoise(ort, model, { data: unetInput, dims: [unetBatch, unetChannels, h, w] }, t, context, residuals ?? noControl, input.adapters);
-    const noisePred = cfg ? guide(unetOutput, input.guidance) : unetOutput;
+    const noisePred = scheduler.denoiser
+      ? scheduler.denoiser.combine(unetOutput, latents, cfg ? input.guidance : null)
+      : cfg
+        ? guide(unetOutput, input.guidance)
+        : unetOutput;
     latents = scheduler.step(noisePred, t, latents, input.noise, latentDims).prevSample;
 
     // 4-channel inpainting: outside the mask, put back the original re-noised to the next timestep.

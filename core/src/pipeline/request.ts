@@ -15,6 +15,7 @@ import type { NoiseSource } from '../rng/noise.js';
 import { TorchGenerator } from '../rng/torch.js';
 import type { OrtSession } from '../runtime/ort.js';
 import { createScheduler, SD15_SCHEDULER_CONFIG } from '../schedulers/registry.js';
+import { samplingNoise, samplingScheduler } from '../kdiffusion/request.js';
 import { generate, type ControlInput, type PipelineOptions, type PipelineResult, type PromptTokenizer } from './generate.js';
 import { EmbeddingTokenizer, type BpeIds, type Embedding } from '../adapters/embedding.js';
 import type { LoraAdapter } from '../adapters/lora.js';
@@ -120,8 +121,13 @@ async function controlImage(unit: ControlUnit, request: GenerateRequest, deps: R
 export async function generateFromRequest(request: GenerateRequest, deps: RequestDeps): Promise<PipelineResult> {
   const base = deps.model;
   const model = request.clipSkip > 1 ? { ...base, textEncoder: await clipSkipEncoder(base, request.clipSkip) } : base;
-  const scheduler = createScheduler(request.scheduler, { ...(model.schedulerConfig ?? SD15_SCHEDULER_CONFIG), ...request.schedulerConfig });
-  const noise = deps.noise ?? new PerImageNoise(Array.from({ length: request.batchSize }, (_, i) => new TorchGenerator(imageSeed(request, i))));
+  const { sampling } = request;
+  const scheduler = sampling ? samplingScheduler(sampling) : createScheduler(request.scheduler, { ...(model.schedulerConfig ?? SD15_SCHEDULER_CONFIG), ...request.schedulerConfig });
+  const noise =
+    deps.noise ??
+    (sampling
+      ? samplingNoise(sampling, request.seed, request.batchSize)
+      : new PerImageNoise(Array.from({ length: request.batchSize }, (_, i) => new TorchGenerator(imageSeed(request, i)))));
   const cond = await conditioning(request, { ...deps, model });
   const control: ControlInput[] = [];
   for (const unit of request.control) {

@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { BODY_KEYPOINTS, HAND_KEYPOINT_COUNT, parsePoseJson } from '../control/openpose.js';
 import { InpaintOptions } from '../image/options.js';
 import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
+import { A1111_SAMPLER_NAMES, COMFY_SAMPLER_NAMES } from '../kdiffusion/names.js';
+import { A1111_SCHEDULE_TYPES, COMFY_SCHEDULERS } from '../kdiffusion/schedules.js';
+import { A1111_RNG_SOURCES } from '../rng/a1111.js';
 import { checkSchedule, SchedulerConfigOverrides } from './scheduler-config.js';
 
 /** A scheduler name or alias from core/src/schedulers' registry (e.g. "euler_a", "dpmpp_2m_karras"). */
@@ -123,6 +126,28 @@ export const LoraUse = z.strictObject({
   textEncoderWeight: loraWeight('textEncoderWeight').optional(),
 });
 
+const oneOf = (what: string, names: readonly string[]) => ({ message: `${what} must be one of: ${names.join(', ')}` });
+
+/** Sampling as AUTOMATIC1111 v1.10 does it: its "Sampler", "Schedule type", "RNG" and variation seed. */
+export const A1111Sampling = z.strictObject({
+  tool: z.literal('a1111'),
+  sampler: z.enum(A1111_SAMPLER_NAMES, oneOf('sampler', A1111_SAMPLER_NAMES)),
+  scheduleType: z.enum(A1111_SCHEDULE_TYPES, oneOf('scheduleType', A1111_SCHEDULE_TYPES)).default('Automatic'),
+  /** "NV" = A1111's CPU emulation of its default "GPU" source (what a recipe without an RNG entry used). */
+  rng: z.enum(A1111_RNG_SOURCES, oneOf('rng', A1111_RNG_SOURCES)).default('NV'),
+  variationSeed: z.number().int().min(0).max(MAX_SEED).optional(),
+  variationStrength: z.number().min(0).max(1).default(0),
+  /** Settings › "Eta noise seed delta" (ENSD). */
+  etaNoiseSeedDelta: z.number().int().min(0).max(MAX_SEED).default(0),
+});
+
+/** Sampling as ComfyUI 0.3's KSampler does it: `sampler_name` and `scheduler` (`denoise` is the request's strength). */
+export const ComfySampling = z.strictObject({
+  tool: z.literal('comfyui'),
+  samplerName: z.enum(COMFY_SAMPLER_NAMES, oneOf('samplerName', COMFY_SAMPLER_NAMES)),
+  scheduler: z.enum(COMFY_SCHEDULERS, oneOf('scheduler', COMFY_SCHEDULERS)),
+});
+
 /** DPM++ 2M Karras when the registry has it (A1111's default sampler), else the registry's first. */
 const DEFAULT_SCHEDULER = (findScheduler('dpmpp_2m_karras') ?? SCHEDULERS[0]).name;
 
@@ -180,6 +205,11 @@ export const GenerateRequest = z
      * prompt. Absent rather than defaulted, so plain requests (and their recipes) stay as they were.
      */
     loras: z.array(LoraUse).max(MAX_LORAS, `at most ${MAX_LORAS} LoRAs`).optional(),
+    /**
+     * Sample as AUTOMATIC1111 or ComfyUI would (k-diffusion samplers, that tool's sigma schedule and noise),
+     * so their recipes reproduce; replaces scheduler, schedulerConfig and noiseSource. Absent: diffusers-exact.
+     */
+    sampling: z.discriminatedUnion('tool', [A1111Sampling, ComfySampling], { message: 'sampling.tool must be "a1111" or "comfyui"' }).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.mask !== undefined && r.initImage === undefined) ctx.addIssue({ code: 'custom', path: ['mask'], message: 'a mask needs an initImage to repaint' });
@@ -193,6 +223,11 @@ export const GenerateRequest = z
         ctx.addIssue({ code: 'custom', path: ['control', i, 'pose'], message: (err as Error).message });
       }
     });
+    if (r.sampling && r.mask !== undefined) ctx.addIssue({ code: 'custom', path: ['sampling'], message: 'inpainting (a mask) is not supported with A1111/ComfyUI sampling yet: leave sampling out' });
+    if (r.sampling?.tool === 'a1111' && r.sampling.variationStrength > 0 && r.sampling.variationSeed === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sampling', 'variationSeed'], message: 'a variationStrength needs a variationSeed' });
+    }
+    if (r.acceleration?.deepCache && r.control.length > 0) ctx.addIssue({ code: 'custom', path: ['acceleration', 'deepCache'], message: 'DeepCache cannot be combined with control units yet' });
     if (r.seed > MAX_SEED - (r.batchSize - 1)) ctx.addIssue({ code: 'custom', path: ['seed'], message: `seed + batchSize - 1 must not exceed ${MAX_SEED}` });
   })
   // Builds the scheduler, so only from values already known to be in range (a refused

@@ -16,6 +16,12 @@ export interface PartialSchedule {
 /** Calls setTimesteps(n) on `scheduler` and returns the part of it a strength-`strength` run uses. */
 export function img2imgTimesteps(scheduler: Scheduler, numInferenceSteps: number, strength: number): PartialSchedule {
   if (!(strength >= 0 && strength <= 1)) throw new Error(`strength must be in [0, 1], got ${strength}`);
+  if (scheduler.setImg2ImgTimesteps) {
+    scheduler.setImg2ImgTimesteps(numInferenceSteps, strength);
+    const timesteps = [...scheduler.timesteps];
+    const steps = (scheduler.sigmas?.length ?? timesteps.length + 1) - 1;
+    return { initTimestep: steps, tStart: numInferenceSteps - steps, effectiveSteps: steps, timesteps, latentTimestep: timesteps[0] };
+  }
   scheduler.setTimesteps(numInferenceSteps);
   const initTimestep = Math.min(Math.trunc(numInferenceSteps * strength), numInferenceSteps);
   const tStart = Math.max(numInferenceSteps - initTimestep, 0);

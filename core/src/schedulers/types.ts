@@ -18,6 +18,15 @@ export interface StepResult {
   predOriginalSample?: Float32Array;
 }
 
+/**
+ * How a sampler wants the UNet's output: k-diffusion-style samplers (core/src/kdiffusion) step on the
+ * denoised x0 with CFG applied to it; diffusers-exact schedulers have none and step on CFG-combined eps.
+ */
+export interface DenoiserAdapter {
+  /** The UNet's output for `sample` ([negative, positive] rows when guidance is given) as what step() takes. */
+  combine(unetOutput: Float32Array, sample: Float32Array, guidance: number | null): Float32Array;
+}
+
 export interface Scheduler {
   /** diffusers class this scheduler reproduces, e.g. `EulerDiscreteScheduler`. */
   readonly className: string;
@@ -46,6 +55,10 @@ export interface Scheduler {
    * asked of it (default: flat).
    */
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, noise?: NoiseSource, shape?: readonly number[]): StepResult;
+  /** Set by samplers that step on the denoised output instead of eps (see DenoiserAdapter). */
+  readonly denoiser?: DenoiserAdapter;
+  /** A sampler's own img2img rule (ComfyUI denoise, A1111 denoising strength) instead of diffusers' get_timesteps. */
+  setImg2ImgTimesteps?(numInferenceSteps: number, strength: number): void;
   /** Forward-diffuses clean `original` to `timestep` (img2img/inpaint start latents). */
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array;
 }

@@ -2,6 +2,7 @@
 import type { VerifyKind } from '../types.js';
 import { componentsKind } from './components.js';
 import { controlnetKind } from './controlnet.js';
+import { kdiffusionKind } from './kdiffusion.js';
 import { loraComponentsKind } from './lora.js';
 import { pipelinesKind } from './pipelines.js';
 import { noiseKind } from './noise.js';
@@ -11,4 +12,4 @@ import { sigmasKind } from './sigmas.js';
 import { tokenizerKind } from './tokenizer.js';
 import { vaeTilingKind } from './vae-tiling.js';
 
-export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, sigmasKind, pipelinesKind, controlnetKind, vaeTilingKind];
+export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, sigmasKind, pipelinesKind, kdiffusionKind, controlnetKind, vaeTilingKind];

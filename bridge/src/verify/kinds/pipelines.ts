@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { RasterImage } from '@kirie/core/image/png';
 import type { ControlNetModel } from '@kirie/core/models/sessions';
-import { generateFromRequest, type AdapterLibrary } from '@kirie/core/pipeline/request';
+import { generateFromRequest, type AdapterLibrary, type RequestDeps } from '@kirie/core/pipeline/request';
 import type { PipelineResult } from '@kirie/core/pipeline/generate';
 import type { VaeTiling } from '@kirie/core/pipeline/vae-tiling';
 import { parseGenerateRequest } from '@kirie/core/request/parse';
@@ -59,7 +59,7 @@ interface Tolerances {
 }
 
 // Loaded once per process: cases share the tiny checkpoints.
-const models = new Map<string, Promise<LoadedModel>>();
+const modelCache = new Map<string, Promise<LoadedModel>>();
 const controlNets = new Map<string, Promise<ControlNetModel>>();
 
 function once<T>(cache: Map<string, Promise<T>>, key: string, open: () => Promise<T>): Promise<T> {
@@ -69,8 +69,8 @@ function once<T>(cache: Map<string, Promise<T>>, key: string, open: () => Promis
 
 /** Releases the models the kind loaded (tests call this when done). */
 export async function releasePipelineModels(): Promise<void> {
-  const all = [...models.values(), ...controlNets.values()];
-  models.clear();
+  const all = [...modelCache.values(), ...controlNets.values()];
+  modelCache.clear();
   controlNets.clear();
   for (const m of all) await (await m).release();
 }
@@ -169,15 +169,23 @@ function caseTiling(c: PipelineCase): VaeTiling {
   return { sampleSize: c.tiling.tile_sample_min_size, latentSize: c.tiling.tile_latent_min_size, overlap: c.tiling.tile_overlap_factor };
 }
 
-/** Runs a case's pipeline for real. */
-export async function runPipelineCase(file: CaseFile): Promise<PipelineRun> {
+/** Runs a request on the tiny checkpoint a case names, its images served from the case folder by id. */
+export async function runCaseRequest(
+  file: CaseFile,
+  models: { checkpoint: string; tokenizer: string },
+  request: GenerateRequestInput,
+  imageFiles: Record<string, string>,
+  /** Further pipeline dependencies (recorded noise, adapters, tiling), given the loaded model. */
+  extra: (loaded: LoadedModel) => Partial<RequestDeps> = () => ({}),
+): Promise<PipelineRun> {
   if (!file.root) throw new Error('no tiny-sd15/ folder above the case: cannot find its checkpoints');
   const root = file.root;
-  const c = file.json as unknown as PipelineCase;
-  const { request, imageFiles } = caseRequest(c);
-  const tokenizer = await loadClipTokenizer(join(root, c.models.tokenizer));
-  const loaded = await once(models, join(root, 'tiny-sd15', c.models.checkpoint), () => openModel(join(root, 'tiny-sd15', c.models.checkpoint), { device: 'cpu' }));
+  const tokenizer = await loadClipTokenizer(join(root, models.tokenizer));
+  const checkpoint = join(root, 'tiny-sd15', models.checkpoint);
+  const loaded = await once(modelCache, checkpoint, () => openModel(checkpoint, { device: 'cpu' }));
   const stepLatents: Float32Array[] = [];
+  const stepUnetOutputs: Float32Array[] = [];
+  const cachedFeatures: Float32Array[] = [];
   const result = await generateFromRequest(parseGenerateRequest(request), {
     ort,
     model: { ...loaded, tokenizer },
@@ -186,24 +194,37 @@ export async function runPipelineCase(file: CaseFile): Promise<PipelineRun> {
       if (!imageFiles[id]) throw new Error(`case has no image ${id}`);
       return readPng(join(file.dir, imageFiles[id]));
     },
-    noise: recordedNoise(file.dir, c),
-    adapters: caseAdapters(join(root, 'tiny-sd15'), c, loaded),
     previewEvery: 0,
-    ...(c.parameters.vae_tiling ? { vaeTiling: caseTiling(c) } : {}),
-    onStep: (s) => stepLatents.push(Float32Array.from(s.latents)),
+    ...extra(loaded),
+    onStep: (s) => {
+      stepLatents.push(Float32Array.from(s.latents));
+      stepUnetOutputs.push(Float32Array.from(s.unetOutput));
+      if (s.deepCache?.feature) cachedFeatures.push(Float32Array.from(s.deepCache.feature));
+    },
   });
-  return { result, stepLatents };
+  return { result, stepLatents, stepUnetOutputs, cachedFeatures };
 }
 
-function compare(name: string, what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number): CaseResult {
+/** Runs a case's pipeline for real, replaying its recorded noise. */
+export async function runPipelineCase(file: CaseFile): Promise<PipelineRun> {
+  const c = file.json as unknown as PipelineCase;
+  const { request, imageFiles } = caseRequest(c);
+  return runCaseRequest(file, c.models, request, imageFiles, (loaded) => ({
+    noise: recordedNoise(file.dir, c),
+    adapters: caseAdapters(join(file.root!, 'tiny-sd15'), c, loaded),
+    ...(c.parameters.vae_tiling ? { vaeTiling: caseTiling(c) } : {}),
+  }));
+}
+
+export function compare(name: string, what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, kind = KIND): CaseResult {
   if (actual.length !== expected.length) {
-    return { case: name, kind: KIND, maxAbsDiff: Number.POSITIVE_INFINITY, tolerance: atol, pass: false, detail: `${what}: got ${actual.length} values, expected ${expected.length}` };
+    return { case: name, kind, maxAbsDiff: Number.POSITIVE_INFINITY, tolerance: atol, pass: false, detail: `${what}: got ${actual.length} values, expected ${expected.length}` };
   }
   const r = allClose(actual, expected, atol);
-  return { case: name, kind: KIND, maxAbsDiff: r.maxAbsDiff, tolerance: atol, pass: r.pass, detail: what };
+  return { case: name, kind, maxAbsDiff: r.maxAbsDiff, tolerance: atol, pass: r.pass, detail: what };
 }
 
-function concat(parts: Float32Array[]): Float32Array {
+export function concat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
   let offset = 0;
   for (const p of parts) {
