@@ -398,9 +398,12 @@ describe('the live bridge, driven from the document', () => {
     try {
       await rm(unreadable.models, { recursive: true });
       await writeFile(unreadable.models, 'a file where the folder was');
+      // Every operation that documents these refusals gets each, sent with its first documented example body.
       for (const [on, code] of [[unreadable, 'models_folder_unreadable'], [stuck, 'models_folder_stuck']] as const) {
-        expectDocumented('GET /v1/models', await send('GET', '/v1/models', { on }), { status: 503, code });
-        expectDocumented('POST /v1/jobs', await send('POST', '/v1/jobs', { ...json({ prompt: 'a red fox' }), on }), { status: 503, code });
+        for (const { operation, path } of operations().filter(({ operation }) => documented.get(operation)!.has(`503 ${code}`))) {
+          const example = Object.values(resolved.paths[path][operation.split(' ')[0]!.toLowerCase()].requestBody?.content['application/json']?.examples ?? {})[0] as Json | undefined;
+          expectDocumented(operation, await send(operation.split(' ')[0]!, path, { ...(example ? json(example.value) : {}), on }), { status: 503, code });
+        }
       }
       expect(expectDocumented('GET /v1/health', await send('GET', '/v1/health', { on: stuck }), { status: 200 }).registry).toBe('stuck');
     } finally {
