@@ -68,7 +68,7 @@ export class JobQueue {
    * Turns the notes a previous process left into `interrupted` records, and removes the temp files of
    * writes it never finished. Run once, before the first job.
    */
-  async recover(): Promise<number> {
+  async recover(): Promise<void> {
     await removeAbandonedTempFiles(this.options.outputs);
     await removeAbandonedTempFiles(this.options.unfinished);
     await removeAbandonedTempFiles(this.options.images.dir);
@@ -88,11 +88,14 @@ export class JobQueue {
         }
         await rm(note, { force: true });
       } catch (err) {
-        this.log(`job ${id}: could not record it as interrupted (${describeFsError(err)}); its note is kept for the next start`);
+        if (err instanceof SyntaxError) {
+          // Notes are written whole (atomic rename): one that does not parse was edited by hand.
+          this.log(`job ${id}: its unfinished note is not a job record; removed`);
+          await rm(note, { force: true }).catch(() => {});
+        } else this.log(`job ${id}: could not record it as interrupted (${describeFsError(err)}); its note is kept for the next start`);
       }
     }
     if (interrupted) this.log(`${interrupted} job(s) were unfinished when the bridge last stopped: recorded as interrupted`);
-    return interrupted;
   }
 
   subscribe(listener: Listener): () => void {
