@@ -1,0 +1,78 @@
+// A1111's and ComfyUI's sampling against the tools' own recorded runs (tests/golden/kdiffusion): every noise
+// and sigma case, and the real pipeline on the tiny checkpoint for one case per sampler path, with the tool's
+// seeded noise (nothing recorded is replayed). `kirie verify tests/golden/kdiffusion` runs all 46 runs.
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { noiseKind } from '../../src/verify/kinds/noise.js';
+import { sigmasKind } from '../../src/verify/kinds/sigmas.js';
+import { kdiffusionKind, toolCaseRequest } from '../../src/verify/kinds/kdiffusion.js';
+import { releasePipelineModels } from '../../src/verify/kinds/pipelines.js';
+import { findCaseFiles } from '../../src/verify/run.js';
+import type { CaseResult, VerifyKind } from '../../src/verify/types.js';
+
+const GOLDEN = join(import.meta.dirname, '../../../tests/golden/kdiffusion');
+
+function caseFile(folder: string) {
+  const [file] = findCaseFiles(join(GOLDEN, folder));
+  if (!file) throw new Error(`no case in ${folder}`);
+  return file;
+}
+
+async function results(kind: VerifyKind, folder: string): Promise<CaseResult[]> {
+  const out: CaseResult[] = [];
+  for await (const r of kind.run(caseFile(folder))) out.push(r);
+  return out;
+}
+
+afterAll(releasePipelineModels);
+
+describe('noise and schedules', () => {
+  it('every noise case is bit-identical except the variation-seed slerps (within 1e-6)', async () => {
+    const noise = await results(noiseKind, 'noise');
+    expect(noise).toHaveLength(68);
+    const failed = noise.filter((r) => !r.pass);
+    expect(failed.map((r) => r.case).every((name) => name.includes('_var_'))).toBe(true);
+    for (const r of failed) expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-6);
+    expect(noise.filter((r) => r.pass)).toHaveLength(62);
+  });
+
+  it('every sigma case passes but those of samplers Kirie lacks (uni_pc, DPM++ 3M SDE)', async () => {
+    const sigmas = await results(sigmasKind, 'sigmas');
+    const failed = sigmas.filter((r) => !r.pass).map((r) => r.case);
+    expect(failed.every((name) => name.includes('uni_pc') || name.includes('DPM++ 3M SDE')), failed.join(', ')).toBe(true);
+    expect(sigmas.length - failed.length).toBeGreaterThanOrEqual(196);
+  });
+});
+
+describe('A1111 and ComfyUI runs on the tiny model', () => {
+  it.each([
+    'a1111_euler_a_nv_128', // NV noise, step noise from each image's generator
+    'a1111_euler_a_cpu_128', // CPU noise
+    'a1111_dpm2_nv', // two calls per step, Karras + discarded penultimate sigma, unused draws
+    'a1111_lms_nv_128', // multistep coefficients down to σ = 0
+    'a1111_euler_a_nv_b2', // batch: seeds s, s + 1
+    'a1111_euler_a_nv_variation', // variation seed 7 at 0.3
+    'comfy_euler_ancestral_karras_b2_128', // one noise draw for the batch, noise sampler seeded again
+    'comfy_heun_normal_128', // integer timesteps, two calls per step
+    'comfy_lcm_sgm_uniform_cfg1', // no negative, re-noised x0
+    'comfy_img2img_euler_normal_d060_128', // denoise 0.6: tail of a 16-step schedule, x = noise·σ₀ + latent
+  ])('%s', async (id) => {
+    const checks = await results(kdiffusionKind, `pipelines/${id}`);
+    expect(checks.length).toBeGreaterThanOrEqual(5);
+    for (const r of checks) expect(r.pass, `${r.case}: max |diff| ${r.maxAbsDiff} > ${r.tolerance}`).toBe(true);
+  });
+
+  it("a case's recipe becomes a request with the tool's sampling fields", () => {
+    expect(toolCaseRequest(caseFile('pipelines/a1111_euler_a_nv_variation').json as never)).toMatchObject({
+      seed: 210,
+      steps: 10,
+      guidance: 7,
+      sampling: { tool: 'a1111', sampler: 'Euler a', scheduleType: 'Automatic', rng: 'NV', variationSeed: 7, variationStrength: 0.3 },
+    });
+    expect(toolCaseRequest(caseFile('pipelines/comfy_img2img_euler_normal_d060').json as never)).toMatchObject({
+      strength: 0.6,
+      initImage: 'init',
+      sampling: { tool: 'comfyui', samplerName: 'euler', scheduler: 'normal' },
+    });
+  });
+});
