@@ -39,7 +39,8 @@ export function sd1Plans(precision: BuildOptions['precision']): ComponentPlan[] 
   return [
     { component: 'text_encoder', options: { precision, clipSkip: 1, adapterSlots: ADAPTER_SLOTS }, external: true },
     // One UNet serves both: with no ControlNet the pipeline feeds zero residuals (exactly "no control").
-    { component: 'unet', options: { precision, controlResiduals: true, fusedAttention: FUSED_ATTENTION, adapterSlots: ADAPTER_SLOTS }, external: true },
+    // Its DeepCache feature outputs are fetched only by full DeepCache calls.
+    { component: 'unet', options: { precision, controlResiduals: true, fusedAttention: FUSED_ATTENTION, adapterSlots: ADAPTER_SLOTS, deepCacheFeatures: true }, external: true },
     { component: 'vae_decoder', options: { precision }, external: true },
     { component: 'vae_encoder', options: { precision }, external: true },
   ];
@@ -98,6 +99,7 @@ async function openCheckpointModel(path: string, opts: OpenOptions): Promise<Loa
   try {
     const io = describeSdIo({ textEncoder, unet, vaeDecoder, vaeEncoder });
     const clipSkips = new Map<number, InferenceSession>([[1, textEncoder]]);
+    const shallowUnets = new Map<number, InferenceSession>();
     return {
       name: basename(path),
       tokenizer,
@@ -114,6 +116,17 @@ async function openCheckpointModel(path: string, opts: OpenOptions): Promise<Loa
         const te = await buildCheckpoint(path, [{ component: 'text_encoder', options: { precision, clipSkip: n, adapterSlots: ADAPTER_SLOTS }, external: true }], opts, 'sd1');
         const [session] = await sessionsIn(te.dir, te.models, ['text_encoder'], opts);
         clipSkips.set(n, session);
+        all.push(session);
+        return session;
+      },
+      deepCacheUnet: async (branch: number) => {
+        const cached = shallowUnets.get(branch);
+        if (cached) return cached;
+        // Only the outer blocks' weights: small beside the full UNet for the outermost branches.
+        const plan: ComponentPlan = { component: 'unet', options: { precision, fusedAttention: FUSED_ATTENTION, adapterSlots: ADAPTER_SLOTS, deepCacheShallow: branch }, external: true };
+        const shallow = await buildCheckpoint(path, [plan], opts, 'sd1');
+        const [session] = await sessionsIn(shallow.dir, shallow.models, ['unet'], opts);
+        shallowUnets.set(branch, session);
         all.push(session);
         return session;
       },

@@ -14,7 +14,7 @@ import type { SdArchitecture } from './arch.js';
 import { Graph } from './onnx/graph.js';
 import { buildTextEncoder, TEXT_IGNORED_KEYS, TEXT_PREFIX } from './text-encoder.js';
 import { buildControlNet, CONTROLNET_PREFIX } from './controlnet.js';
-import { buildUnet, UNET_PREFIX } from './unet.js';
+import { buildUnet, buildUnetShallow, UNET_PREFIX } from './unet.js';
 import { buildVaeDecoder, buildVaeEncoder } from './vae.js';
 import type { BuildComponent, BuildOptions, Component } from './types.js';
 
@@ -46,7 +46,8 @@ async function buildInto(g: Graph, component: Component, arch: SdArchitecture, o
     case 'text_encoder':
       return buildTextEncoder(g, arch.textEncoder, options.clipSkip ?? 1, options.adapterSlots ?? false);
     case 'unet':
-      return buildUnet(g, arch.unet, attention, options.controlResiduals ?? false);
+      if (options.deepCacheShallow !== undefined) return buildUnetShallow(g, arch.unet, attention, options.deepCacheShallow);
+      return buildUnet(g, arch.unet, attention, options.controlResiduals ?? false, options.deepCacheFeatures ?? false);
     case 'vae_encoder':
       return buildVaeEncoder(g, arch.vae);
     case 'vae_decoder':
@@ -69,8 +70,9 @@ export const buildComponent: BuildComponent = async (component, source, arch, op
   const g = new Graph(source, { fp16: options.precision === 'fp16', sink: options.externalData, adapterSlots: slots });
   await buildInto(g, component, arch, options);
   const prefix = COMPONENT_PREFIX[component];
-  const leftover = source
-    .keys()
+  // DeepCache's shallow UNet leaves the deep blocks out by design.
+  const partial = component === 'unet' && options.deepCacheShallow !== undefined;
+  const leftover = (partial ? [] : source.keys())
     .filter((k) => k.startsWith(prefix) && !g.consumedKeys.has(k) && !belongsElsewhere(component, k));
   if (leftover.length > 0) {
     const shown = leftover.slice(0, 5).map((k) => `${k} [${source.shape(k)}]`).join(', ');

@@ -47,6 +47,11 @@ export interface SdModel<Tokenizer = unknown> {
    * built and cached on first use; same inputs/outputs as `textEncoder`.
    */
   clipSkip?(n: number): Promise<OrtSession>;
+  /**
+   * Built checkpoints only: DeepCache's shallow UNet for a cache branch, built and cached on first use. Its
+   * `deepcache_feature` input is what `unet`'s output `deepcache_feature_{branch}` gave on the last full call.
+   */
+  deepCacheUnet?(branch: number): Promise<OrtSession>;
   /** Built checkpoints only: the weights adapter files may change, by every name those files use. */
   adapterTable?: ModuleTable;
   release(): Promise<void>;

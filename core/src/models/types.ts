@@ -42,6 +42,13 @@ export interface BuildOptions {
    */
   controlResiduals?: boolean;
   /**
+   * UNet only: also output, for every DeepCache cache branch b, the hidden state a shallow call of that
+   * branch starts from (`deepcache_feature_{b}`); a run fetches one only when it caches it.
+   */
+  deepCacheFeatures?: boolean;
+  /** UNet only: build DeepCache's shallow UNet for this cache branch instead (core/src/models/unet.ts). */
+  deepCacheShallow?: number;
+  /**
    * UNet/ControlNet self-attention memory bound: 0 computes all heads in one batched MatMul (one
    * [B·heads, N, N] score matrix); n ≥ 1 computes head by head, each head's query rows in n chunks, so
    * only a [B, N/n, N] score matrix is alive at a time. Default: see DEFAULT_ATTENTION_CHUNKS in build.ts.

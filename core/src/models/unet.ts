@@ -118,10 +118,8 @@ export interface DownPath {
   channels: number;
 }
 
-/**
- * input_blocks + middle_block. `hint` (ControlNet) is added to the output of input_blocks.0.
- */
-export async function downPath(c: UnetContext, sample: string, hint?: string): Promise<DownPath> {
+/** input_blocks.0 … input_blocks.(count − 1) (all by default): the skips, and the last one's channels. */
+async function inputBlocks(c: UnetContext, sample: string, hint?: string, count = Number.POSITIVE_INFINITY): Promise<Omit<DownPath, 'mid'>> {
   const { g, arch, p } = c;
   const mc = arch.modelChannels;
   let h = await conv(g, sample, `${p}input_blocks.0.0`, arch.inChannels, mc, 3);
@@ -133,6 +131,7 @@ export async function downPath(c: UnetContext, sample: string, hint?: string): P
   let idx = 1;
   for (let level = 0; level < arch.channelMult.length; level++) {
     for (let r = 0; r < arch.numResBlocks; r++) {
+      if (skips.length >= count) return { skips, skipChannels, channels: ch };
       const key = `${p}input_blocks.${idx++}`;
       h = await resBlock(c, h, `${key}.0`, ch, mc * arch.channelMult[level]);
       ch = mc * arch.channelMult[level];
@@ -141,31 +140,58 @@ export async function downPath(c: UnetContext, sample: string, hint?: string): P
       skipChannels.push(ch);
     }
     if (level !== arch.channelMult.length - 1) {
+      if (skips.length >= count) return { skips, skipChannels, channels: ch };
       h = await conv(g, h, `${p}input_blocks.${idx++}.0.op`, ch, ch, 3, { stride: 2 });
       skips.push(h);
       skipChannels.push(ch);
       ds *= 2;
     }
   }
+  return { skips, skipChannels, channels: ch };
+}
+
+/**
+ * input_blocks + middle_block. `hint` (ControlNet) is added to the output of input_blocks.0.
+ */
+export async function downPath(c: UnetContext, sample: string, hint?: string): Promise<DownPath> {
+  const { g, p } = c;
+  const { skips, skipChannels, channels: ch } = await inputBlocks(c, sample, hint);
+  let h = skips[skips.length - 1];
   h = await resBlock(c, h, `${p}middle_block.0`, ch, ch);
   h = await spatialTransformer(c, h, `${p}middle_block.1`, ch);
   h = await resBlock(c, h, `${p}middle_block.2`, ch, ch);
   return { skips, skipChannels, mid: h, channels: ch };
 }
 
+export interface UpPathOptions {
+  /** Start at this output block with `down.mid` as what enters it (DeepCache's shallow call); default 0. */
+  from?: number;
+  /** Sees the hidden state entering each output block, before its skip is concatenated. */
+  enter?(block: number, h: string): void;
+}
+
 /** output_blocks + out: consumes `down.skips` (in reverse) and returns the noise prediction. */
-export async function upPath(c: UnetContext, down: DownPath): Promise<string> {
+export async function upPath(c: UnetContext, down: DownPath, opts: UpPathOptions = {}): Promise<string> {
   const { g, arch, p } = c;
   const mc = arch.modelChannels;
   const skips = [...down.skips];
   const skipChannels = [...down.skipChannels];
+  const from = opts.from ?? 0;
   let h = down.mid;
   let ch = down.channels;
   let ds = 2 ** (arch.channelMult.length - 1);
   let idx = 0;
   for (let level = arch.channelMult.length - 1; level >= 0; level--) {
     for (let r = 0; r <= arch.numResBlocks; r++) {
-      const key = `${p}output_blocks.${idx++}`;
+      const block = idx++;
+      const key = `${p}output_blocks.${block}`;
+      if (block < from) {
+        // Skipped: only the channel count and resolution move on; its skip is not in a shallow call's list.
+        ch = mc * arch.channelMult[level];
+        if (level > 0 && r === arch.numResBlocks) ds /= 2;
+        continue;
+      }
+      opts.enter?.(block, h);
       const skipCh = skipChannels.pop()!;
       h = g.op('Concat', [h, skips.pop()!], { axis: 1 });
       h = await resBlock(c, h, `${key}.0`, ch + skipCh, mc * arch.channelMult[level]);
@@ -195,7 +221,40 @@ export function residualName(i: number): string {
 }
 export const MID_RESIDUAL = 'mid_block_additional_residual';
 
-export async function buildUnet(g: Graph, arch: UnetArch, attention: AttentionOptions, controlResiduals: boolean): Promise<void> {
+/** DeepCache's cache branches: one per skip connection (SD1.5: 12), b = 0 the outermost. */
+export function deepCacheBranches(arch: UnetArch): number {
+  const levels = arch.channelMult.length;
+  return 1 + levels * arch.numResBlocks + (levels - 1);
+}
+
+/** The output of a UNet built with DeepCache features that gives branch b's cached tensor. */
+export function deepCacheFeatureName(branch: number): string {
+  return `deepcache_feature_${branch}`;
+}
+export const DEEPCACHE_FEATURE_INPUT = 'deepcache_feature';
+
+const FEATURE_DIMS = ['batch', 'feature_channels', 'feature_height', 'feature_width'];
+
+function checkBranch(arch: UnetArch, branch: number): void {
+  const n = deepCacheBranches(arch);
+  if (!(Number.isInteger(branch) && branch >= 0 && branch < n)) throw new Error(`DeepCache branch must be an integer 0-${n - 1}, got ${branch}`);
+}
+
+/**
+ * DeepCache's shallow UNet for cache branch b (tests/golden/deepcache/README.md): conv_in and the input
+ * blocks before skip b, then the output blocks from the one that consumes skip b, entered by the tensor a
+ * full call cached there (input `deepcache_feature`); the middle block and everything deeper never run.
+ */
+export async function buildUnetShallow(g: Graph, arch: UnetArch, attention: AttentionOptions, branch: number): Promise<void> {
+  checkBranch(arch, branch);
+  const { ctx, sample } = await unetInputs(g, arch, UNET_PREFIX, attention);
+  const down = await inputBlocks(ctx, sample, undefined, branch + 1);
+  const feature = g.floatInput(DEEPCACHE_FEATURE_INPUT, FEATURE_DIMS);
+  const from = deepCacheBranches(arch) - 1 - branch;
+  g.output('out_sample', await upPath(ctx, { ...down, mid: feature }, { from }), ['batch', arch.outChannels, 'height', 'width']);
+}
+
+export async function buildUnet(g: Graph, arch: UnetArch, attention: AttentionOptions, controlResiduals: boolean, deepCacheFeatures = false): Promise<void> {
   const { ctx, sample } = await unetInputs(g, arch, UNET_PREFIX, attention);
   const down = await downPath(ctx, sample);
   if (controlResiduals) {
@@ -205,5 +264,8 @@ export async function buildUnet(g: Graph, arch: UnetArch, attention: AttentionOp
     );
     down.mid = g.op('Add', [down.mid, g.floatInput(MID_RESIDUAL, ['batch', down.channels, 'mid_height', 'mid_width'])]);
   }
-  g.output('out_sample', await upPath(ctx, down), ['batch', arch.outChannels, 'height', 'width']);
+  // What enters output block o is what DeepCache's branch (branches − 1 − o) caches; fetched only by full DeepCache calls.
+  const last = deepCacheBranches(arch) - 1;
+  const enter = deepCacheFeatures ? (block: number, h: string) => g.output(deepCacheFeatureName(last - block), h, FEATURE_DIMS) : undefined;
+  g.output('out_sample', await upPath(ctx, down, enter ? { enter } : {}), ['batch', arch.outChannels, 'height', 'width']);
 }

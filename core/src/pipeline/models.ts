@@ -6,6 +6,7 @@ import { float32ToHalf, tensorToFloat32 } from '../models/safetensors.js';
 import type { ControlNetModel, FloatType, SdModel, TimestepIo } from '../models/sessions.js';
 import type { OrtModule, OrtSession } from '../runtime/ort.js';
 import { adapterFeeds, type AdapterFeeds, type FeedData } from '../adapters/slots.js';
+import { DEEPCACHE_FEATURE_INPUT, deepCacheFeatureName } from '../models/unet.js';
 import { decodeGrid, decodeTiles, encodeGrid, encodeTiles, tiled, type VaeTiling } from './vae-tiling.js';
 
 export interface FloatTensor {
@@ -45,7 +46,8 @@ function timestepTensor(ort: OrtModule, io: TimestepIo, t: number, batch: number
 async function run(session: OrtSession, feeds: Feeds, outputs: readonly string[]): Promise<FloatTensor[]> {
   let result: InferenceSession.OnnxValueMapType;
   try {
-    result = await session.run(feeds);
+    // Only what is read: a graph may have outputs a run does not need (DeepCache features).
+    result = await session.run(feeds, outputs);
   } finally {
     for (const t of Object.values(feeds)) t.dispose();
   }
@@ -113,6 +115,34 @@ export function zeroResiduals(model: SdModel, latentDims: readonly number[]): Re
   return { down: names.downResiduals.map((n, i) => tensorOf(n, Math.floor(i / 3))), mid: tensorOf(names.midResidual!, levels - 1) };
 }
 
+function unetFeeds(
+  ort: OrtModule,
+  model: SdModel,
+  session: OrtSession,
+  input: FloatTensor,
+  t: number,
+  context: FloatTensor,
+  residuals: Residuals | null,
+  adapters: AdapterFeeds | undefined,
+): Feeds {
+  const { io } = model;
+  const names = io.names.unet;
+  if (residuals && !io.unetTakesResiduals) throw new Error('this UNet graph takes no ControlNet residuals: load the model with ControlNet support');
+  const feeds: Feeds = {
+    [names.sample]: floatTensor(ort, io.floatType, input.data, input.dims),
+    [io.timestep.name]: timestepTensor(ort, io.timestep, t, input.dims[0]),
+    [names.context]: floatTensor(ort, io.floatType, context.data, context.dims),
+  };
+  if (io.unetTakesResiduals && session === model.unet) {
+    if (!residuals) throw new Error('this UNet graph takes ControlNet residuals: pass zeroResiduals() when no unit acts');
+    const r = residuals;
+    if (r.down.length !== names.downResiduals.length) throw new Error(`the ControlNet gives ${r.down.length} skip residuals, the UNet takes ${names.downResiduals.length}`);
+    names.downResiduals.forEach((name, i) => (feeds[name] = floatTensor(ort, io.floatType, r.down[i].data, r.down[i].dims)));
+    feeds[names.midResidual!] = floatTensor(ort, io.floatType, r.mid.data, r.mid.dims);
+  }
+  return withAdapters(ort, session, feeds, (adapters ?? idleAdapterFeeds(model))?.unet);
+}
+
 export async function predictNoise(
   ort: OrtModule,
   model: SdModel,
@@ -122,23 +152,42 @@ export async function predictNoise(
   residuals: Residuals | null,
   adapters?: AdapterFeeds,
 ): Promise<Float32Array> {
-  const { io } = model;
-  const names = io.names.unet;
-  if (residuals && !io.unetTakesResiduals) throw new Error('this UNet graph takes no ControlNet residuals: load the model with ControlNet support');
-  const feeds: Feeds = {
-    [names.sample]: floatTensor(ort, io.floatType, input.data, input.dims),
-    [io.timestep.name]: timestepTensor(ort, io.timestep, t, input.dims[0]),
-    [names.context]: floatTensor(ort, io.floatType, context.data, context.dims),
-  };
-  if (io.unetTakesResiduals) {
-    if (!residuals) throw new Error('this UNet graph takes ControlNet residuals: pass zeroResiduals() when no unit acts');
-    const r = residuals;
-    if (r.down.length !== names.downResiduals.length) throw new Error(`the ControlNet gives ${r.down.length} skip residuals, the UNet takes ${names.downResiduals.length}`);
-    names.downResiduals.forEach((name, i) => (feeds[name] = floatTensor(ort, io.floatType, r.down[i].data, r.down[i].dims)));
-    feeds[names.midResidual!] = floatTensor(ort, io.floatType, r.mid.data, r.mid.dims);
-  }
-  withAdapters(ort, model.unet, feeds, (adapters ?? idleAdapterFeeds(model))?.unet);
-  return (await run(model.unet, feeds, [names.output]))[0].data;
+  const feeds = unetFeeds(ort, model, model.unet, input, t, context, residuals, adapters);
+  return (await run(model.unet, feeds, [model.io.names.unet.output]))[0].data;
+}
+
+/** A full DeepCache call: the noise prediction and the feature its shallow calls start from. */
+export async function predictNoiseCaching(
+  ort: OrtModule,
+  model: SdModel,
+  input: FloatTensor,
+  t: number,
+  context: FloatTensor,
+  residuals: Residuals | null,
+  branch: number,
+  adapters?: AdapterFeeds,
+): Promise<{ noise: Float32Array; feature: FloatTensor }> {
+  const name = deepCacheFeatureName(branch);
+  if (!model.unet.outputNames.includes(name)) throw new Error(`${model.name}'s UNet graph gives no DeepCache features: only checkpoints Kirie builds itself (.safetensors) can use DeepCache`);
+  const feeds = unetFeeds(ort, model, model.unet, input, t, context, residuals, adapters);
+  const [noise, feature] = await run(model.unet, feeds, [model.io.names.unet.output, name]);
+  return { noise: noise.data, feature };
+}
+
+/** A shallow DeepCache call: the outer blocks only, entered at the branch by the last full call's feature. */
+export async function predictNoiseShallow(
+  ort: OrtModule,
+  model: SdModel,
+  shallow: OrtSession,
+  input: FloatTensor,
+  t: number,
+  context: FloatTensor,
+  feature: FloatTensor,
+  adapters?: AdapterFeeds,
+): Promise<Float32Array> {
+  const feeds = unetFeeds(ort, model, shallow, input, t, context, null, adapters);
+  feeds[DEEPCACHE_FEATURE_INPUT] = floatTensor(ort, model.io.floatType, feature.data, feature.dims);
+  return (await run(shallow, feeds, [model.io.names.unet.output]))[0].data;
 }
 
 /** One ControlNet's residuals for a step, multiplied by its conditioning scale. */
