@@ -85,8 +85,8 @@ export const loraSuite: BenchSuite = {
       const { path } = await writeRandomCheckpoint({ arch: 'sd15', kind: 'sd15', seed: 1, out: join(dir, 'sd15-random.safetensors') });
       const cacheDir = join(dir, 'cache');
       const [, unetPlan] = sd1Plans('fp32');
-      const slotted = await buildCheckpoint(path, [unetPlan!], { cacheDir }, 'sd1');
-      const plain = await buildCheckpoint(path, [{ ...unetPlan!, options: { ...unetPlan!.options, adapterSlots: false } }], { cacheDir }, 'sd1');
+      const slotted = await buildCheckpoint(path, [unetPlan!], { cacheDir }, 'checkpoint');
+      const plain = await buildCheckpoint(path, [{ ...unetPlan!, options: { ...unetPlan!.options, adapterSlots: false } }], { cacheDir }, 'checkpoint');
       const loraPath = join(dir, 'style-rank32.safetensors');
       const bytes = await writeRankLora(loraPath, slotted.adapterTable);
 

@@ -12,7 +12,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { SdArchitecture } from '@kirie/core/models/arch';
-import { buildComponent, COMPONENT_PREFIX } from '@kirie/core/models/build';
+import { buildComponent } from '@kirie/core/models/build';
+import { componentPrefix } from '@kirie/core/models/family';
 import type { BuildOptions, Component, TensorSource, WeightSink } from '@kirie/core/models/types';
 import { pidAlive, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../jobs/atomic.js';
 import type { SafetensorsFile } from './safetensors-file.js';
@@ -210,7 +211,7 @@ export async function buildIntoCache(req: BuildRequest): Promise<{ dir: string; 
   const tmp = join(cacheDir, `.tmp-${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp, { mode: PRIVATE_DIR_MODE });
   try {
-    const prefixes = [...new Set(plans.map((p) => COMPONENT_PREFIX[p.component]))];
+    const prefixes = [...new Set(plans.map((p) => componentPrefix(req.arch.family, p.component)))];
     const bytesTotal = source.keys().filter((k) => prefixes.some((p) => k.startsWith(p))).reduce((sum, k) => sum + source.entry(k).byteLength, 0);
     let bytesDone = 0;
     let current: Component = plans[0].component;

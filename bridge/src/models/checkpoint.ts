@@ -53,7 +53,8 @@ export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
         throw new Error(`${basename(yamlPath)}: not valid YAML (${err instanceof Error ? err.message : String(err)})`);
       }
     }
-    const arch = resolveArchitecture({ yaml, shapeOf, keys, label: file.label, sidecarName: basename(yamlPath) });
+    const family = kind.kind === 'checkpoint' ? kind.family : 'sd1';
+    const arch = resolveArchitecture({ yaml, shapeOf, keys, label: file.label, sidecarName: basename(yamlPath), family });
     return { file, kind, arch, sidecarText };
   } catch (err) {
     await file.close();

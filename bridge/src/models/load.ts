@@ -58,11 +58,11 @@ interface Built {
 }
 
 /** Builds (or finds in the cache) the graphs of a checkpoint; returns where they are. */
-export async function buildCheckpoint(path: string, plans: ComponentPlan[], opts: OpenOptions, expect: 'sd1' | 'controlnet'): Promise<Built> {
+export async function buildCheckpoint(path: string, plans: ComponentPlan[], opts: OpenOptions, expect: 'checkpoint' | 'controlnet'): Promise<Built> {
   const ckpt = await openCheckpoint(path);
   try {
     if (ckpt.kind.kind !== expect) {
-      throw new Error(expect === 'sd1' ? `${ckpt.file.label} is a ControlNet, not a Stable Diffusion checkpoint: load it as a control model` : `${ckpt.file.label} is a Stable Diffusion checkpoint, not a ControlNet`);
+      throw new Error(expect === 'checkpoint' ? `${ckpt.file.label} is a ControlNet, not a Stable Diffusion checkpoint: load it as a control model` : `${ckpt.file.label} is a Stable Diffusion checkpoint, not a ControlNet`);
     }
     const cacheDir = opts.cacheDir ?? defaultCacheDir();
     const key = await cacheKey(ckpt.file, plans, ckpt.sidecarText);
@@ -92,7 +92,7 @@ async function sessionsIn(dir: string, models: Partial<Record<string, string>>, 
 
 async function openCheckpointModel(path: string, opts: OpenOptions): Promise<LoadedModel> {
   const precision = await precisionFor(opts.device ?? 'auto', opts.log);
-  const built = await buildCheckpoint(path, sd1Plans(precision), opts, 'sd1');
+  const built = await buildCheckpoint(path, sd1Plans(precision), opts, 'checkpoint');
   const tokenizer = await defaultTokenizer();
   const [textEncoder, unet, vaeDecoder, vaeEncoder] = await sessionsIn(built.dir, built.models, ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'], opts);
   const all = [textEncoder, unet, vaeDecoder, vaeEncoder];
@@ -113,7 +113,7 @@ async function openCheckpointModel(path: string, opts: OpenOptions): Promise<Loa
       clipSkip: async (n: number) => {
         const cached = clipSkips.get(n);
         if (cached) return cached;
-        const te = await buildCheckpoint(path, [{ component: 'text_encoder', options: { precision, clipSkip: n, adapterSlots: ADAPTER_SLOTS }, external: true }], opts, 'sd1');
+        const te = await buildCheckpoint(path, [{ component: 'text_encoder', options: { precision, clipSkip: n, adapterSlots: ADAPTER_SLOTS }, external: true }], opts, 'checkpoint');
         const [session] = await sessionsIn(te.dir, te.models, ['text_encoder'], opts);
         clipSkips.set(n, session);
         all.push(session);
@@ -124,7 +124,7 @@ async function openCheckpointModel(path: string, opts: OpenOptions): Promise<Loa
         if (cached) return cached;
         // Only the outer blocks' weights: small beside the full UNet for the outermost branches.
         const plan: ComponentPlan = { component: 'unet', options: { precision, fusedAttention: FUSED_ATTENTION, adapterSlots: ADAPTER_SLOTS, deepCacheShallow: branch }, external: true };
-        const shallow = await buildCheckpoint(path, [plan], opts, 'sd1');
+        const shallow = await buildCheckpoint(path, [plan], opts, 'checkpoint');
         const [session] = await sessionsIn(shallow.dir, shallow.models, ['unet'], opts);
         shallowUnets.set(branch, session);
         all.push(session);

@@ -5,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import type { ModelFamily } from '@kirie/core/models/family';
 import { ClipTokenizer } from '@kirie/core/tokenizer/clip';
 
 export type ClipTokenizerForm = 'hf' | 'clip-bpe';
@@ -73,4 +74,10 @@ export async function loadClipTokenizerFrom(source: ClipTokenizerSource): Promis
 /** The tokenizer at `path`, from HF files when both forms are there. */
 export async function loadClipTokenizer(path: string): Promise<ClipTokenizer> {
   return loadClipTokenizerFrom(findClipTokenizerSources(path)[0]!);
+}
+
+/** One tokenizer per text encoder of `family`, in its order: the CLIP tokenizer at `path`, with each encoder's pad token. */
+export async function loadFamilyTokenizers(path: string, family: ModelFamily): Promise<ClipTokenizer[]> {
+  const base = await loadClipTokenizer(path);
+  return family.textEncoders.map((t) => (t.padToken === undefined ? base : base.withPadToken(t.padToken)));
 }

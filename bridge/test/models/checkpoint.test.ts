@@ -30,7 +30,7 @@ describe('openCheckpoint', () => {
   it('reads the tiny checkpoint with its sidecar', async () => {
     const ckpt = await openCheckpoint(join(golden, 'tiny-sd15.safetensors'));
     try {
-      expect(ckpt.kind).toEqual({ kind: 'sd1', unetInChannels: 4 });
+      expect(ckpt.kind).toEqual({ kind: 'checkpoint', family: 'sd1', unetInChannels: 4 });
       expect(ckpt.arch.unet).toMatchObject({ modelChannels: 32, channelMult: [1, 1, 2, 2], contextDim: 32, numHeads: 8, inChannels: 4 });
       expect(ckpt.arch.vae).toMatchObject({ ch: 32, chMult: [1, 1, 2, 2], scaleFactor: 0.18215 });
       expect(ckpt.arch.textEncoder).toMatchObject({ hiddenSize: 32, numLayers: 2, numHeads: 4, intermediateSize: 64 });
@@ -43,7 +43,7 @@ describe('openCheckpoint', () => {
   it('reads the inpainting and ControlNet sidecars', async () => {
     const inpaint = await openCheckpoint(join(golden, 'tiny-sd15-inpainting.safetensors'));
     await inpaint.file.close();
-    expect(inpaint.kind).toEqual({ kind: 'sd1', unetInChannels: 9 });
+    expect(inpaint.kind).toEqual({ kind: 'checkpoint', family: 'sd1', unetInChannels: 9 });
     expect(inpaint.arch.unet.inChannels).toBe(9);
     const cn = await openCheckpoint(join(golden, 'tiny-controlnet.safetensors'));
     await cn.file.close();
@@ -89,7 +89,7 @@ describe('openCheckpoint', () => {
     const ckpt = await openCheckpoint(old);
     await ckpt.file.close();
     expect(ckpt.file.keys()).toContain('cond_stage_model.transformer.text_model.final_layer_norm.weight');
-    const built = await buildCheckpoint(old, [{ component: 'text_encoder', options: { precision: 'fp32' }, external: false }], { cacheDir: join(tmp.path, 'cache') }, 'sd1');
+    const built = await buildCheckpoint(old, [{ component: 'text_encoder', options: { precision: 'fp32' }, external: false }], { cacheDir: join(tmp.path, 'cache') }, 'checkpoint');
     const session = await ort.InferenceSession.create(join(built.dir, built.models.text_encoder!));
     try {
       const cases = JSON.parse(readFileSync(join(golden, '..', 'components', 'case.json'), 'utf8')).cases;
@@ -104,7 +104,7 @@ describe('openCheckpoint', () => {
   });
 
   it.each([
-    ['sdxl', ['conditioner.embedders.0.transformer.text_model.final_layer_norm.weight', 'conditioner.embedders.1.model.ln_final.weight', 'model.diffusion_model.input_blocks.0.0.weight'], /sdxl\.safetensors is an SDXL checkpoint \(conditioner\.embedders\.\*\); Kirie supports SD1\.x checkpoints/],
+    ['sdxl', ['conditioner.embedders.0.transformer.text_model.final_layer_norm.weight', 'conditioner.embedders.1.model.ln_final.weight', 'model.diffusion_model.input_blocks.0.0.weight'], /sdxl\.safetensors is an SDXL checkpoint without its UNet \(model\.diffusion_model\.\*\) and VAE .*; Kirie supports SD1\.x and SDXL checkpoints/],
     ['lora', ['lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight', 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight', 'lora_unet_down_blocks_0_attentions_0_proj_in.alpha'], /lora\.safetensors is a LoRA\/LyCORIS adapter/],
     ['flux', ['double_blocks.0.img_attn.qkv.weight', 'single_blocks.0.linear1.weight', 'img_in.weight'], /flux\.safetensors is a Flux model \(double_blocks\.\*\)/],
     ['vae', ['encoder.conv_in.weight', 'decoder.conv_in.weight', 'quant_conv.weight'], /vae\.safetensors is a VAE on its own/],

@@ -127,7 +127,7 @@ describe('openModel on ONNX folders', () => {
 
   it('a folder exported from the tiny checkpoint runs and matches the reference', async () => {
     const cacheDir = join(tmp.path, 'cache');
-    const built = await buildCheckpoint(join(golden, 'tiny-sd15', 'tiny-sd15.safetensors'), sd1Plans('fp32'), { cacheDir }, 'sd1');
+    const built = await buildCheckpoint(join(golden, 'tiny-sd15', 'tiny-sd15.safetensors'), sd1Plans('fp32'), { cacheDir }, 'checkpoint');
     const dir = join(tmp.path, 'exported');
     for (const c of ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']) {
       await mkdir(join(dir, c), { recursive: true });

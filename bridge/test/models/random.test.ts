@@ -43,7 +43,7 @@ describe('writeRandomCheckpoint', () => {
     expect(await readFile(result.sidecar!, 'utf8')).toBe(readFileSync(join(golden, `${goldenName}.yaml`), 'utf8'));
     const ckpt = await openCheckpoint(out);
     await ckpt.file.close();
-    expect(ckpt.kind.kind).toBe(kind === 'controlnet' ? 'controlnet' : 'sd1');
+    expect(ckpt.kind.kind).toBe(kind === 'controlnet' ? 'controlnet' : 'checkpoint');
   });
 
   it('draws PyTorch-default statistics, reproducibly per seed, in float32 or float16', async () => {

@@ -2,6 +2,7 @@
 // (v1-inference.yaml), with SD1.5's values as defaults. Weight shapes alone cannot tell e.g. the head
 // count, so these come from the checkpoint's YAML (or these defaults when there is none).
 import { z } from 'zod';
+import type { FamilyId } from './family.js';
 
 export interface UnetArch {
   inChannels: number;
@@ -16,9 +17,17 @@ export interface UnetArch {
   /** Channels per head (SD2-style); -1 = use numHeads. */
   numHeadChannels: number;
   contextDim: number;
-  transformerDepth: number;
+  /** Transformer blocks per SpatialTransformer at each level (levels without attention ignore theirs). */
+  transformerDepth: number[];
+  /** Transformer blocks in the middle block's SpatialTransformer (sgm: the last level's depth). */
+  transformerDepthMiddle: number;
   /** proj_in/proj_out are Linear (SD2) instead of 1x1 Conv (SD1). */
   useLinearInTransformer: boolean;
+  /**
+   * SDXL's added conditioning (sgm `label_emb`, diffusers `add_embedding`, "text_time"): the pooled text
+   * embedding and six micro-conditioning numbers, each given a sinusoidal embedding of `timeIdDim`.
+   */
+  labelEmbedding?: { pooledDim: number; timeIdDim: number };
 }
 
 export interface ControlNetArch extends UnetArch {
@@ -47,10 +56,28 @@ export interface TextEncoderArch {
   layerNormEps: number;
 }
 
+/** OpenCLIP's text tower (open_clip `text_cfg`), SDXL's second text encoder (ViT-bigG/14). */
+export interface OpenClipTextArch {
+  vocabSize: number;
+  contextLength: number;
+  width: number;
+  heads: number;
+  layers: number;
+  mlpWidth: number;
+  /** text_projection's output width: the pooled embedding. */
+  projectionDim: number;
+  hiddenAct: 'quick_gelu' | 'gelu';
+  layerNormEps: number;
+}
+
 export interface SdArchitecture {
+  /** The model family (core/src/models/family.ts): which components exist and how they are conditioned. */
+  family: FamilyId;
   unet: UnetArch;
   vae: VaeArch;
   textEncoder: TextEncoderArch;
+  /** Families with a second text encoder (SDXL). */
+  textEncoder2?: OpenClipTextArch;
   controlnet: ControlNetArch;
 }
 
@@ -64,11 +91,13 @@ const SD15_UNET: UnetArch = {
   numHeads: 8,
   numHeadChannels: -1,
   contextDim: 768,
-  transformerDepth: 1,
+  transformerDepth: [1, 1, 1, 1],
+  transformerDepthMiddle: 1,
   useLinearInTransformer: false,
 };
 
 export const SD15_ARCH: SdArchitecture = {
+  family: 'sd1',
   unet: SD15_UNET,
   vae: { ch: 128, chMult: [1, 2, 4, 4], numResBlocks: 2, zChannels: 4, embedDim: 4, inChannels: 3, outCh: 3, scaleFactor: 0.18215 },
   textEncoder: {
@@ -97,7 +126,7 @@ export function headsFor(unet: UnetArch, channels: number): number {
 }
 
 const int = z.number().int();
-const unetParams = z.looseObject({
+export const unetParams = z.looseObject({
   in_channels: int.optional(),
   out_channels: int.optional(),
   model_channels: int.optional(),
@@ -107,11 +136,26 @@ const unetParams = z.looseObject({
   num_heads: int.optional(),
   num_head_channels: int.optional(),
   context_dim: int.optional(),
-  transformer_depth: int.optional(),
+  /** One number for every level (LDM), or one per level (sgm). */
+  transformer_depth: z.union([int, z.array(int)]).optional(),
+  transformer_depth_middle: int.optional(),
   use_linear_in_transformer: z.boolean().optional(),
   hint_channels: int.optional(),
 });
-const stage = <T extends z.ZodType>(params: T) => z.looseObject({ params: params.optional() }).optional();
+export const firstStageParams = z.looseObject({
+  embed_dim: int.optional(),
+  ddconfig: z
+    .looseObject({
+      ch: int.optional(),
+      ch_mult: z.array(int).optional(),
+      num_res_blocks: int.optional(),
+      z_channels: int.optional(),
+      in_channels: int.optional(),
+      out_ch: int.optional(),
+    })
+    .optional(),
+});
+export const stage = <T extends z.ZodType>(params: T) => z.looseObject({ params: params.optional() }).optional();
 const ldmConfig = z.looseObject({
   model: z
     .looseObject({
@@ -120,21 +164,7 @@ const ldmConfig = z.looseObject({
           scale_factor: z.number().optional(),
           unet_config: stage(unetParams),
           control_stage_config: stage(unetParams),
-          first_stage_config: stage(
-            z.looseObject({
-              embed_dim: int.optional(),
-              ddconfig: z
-                .looseObject({
-                  ch: int.optional(),
-                  ch_mult: z.array(int).optional(),
-                  num_res_blocks: int.optional(),
-                  z_channels: int.optional(),
-                  in_channels: int.optional(),
-                  out_ch: int.optional(),
-                })
-                .optional(),
-            }),
-          ),
+          first_stage_config: stage(firstStageParams),
         })
         .optional(),
     })
@@ -153,8 +183,15 @@ const ldmConfig = z.looseObject({
     .optional(),
 });
 
-function unetFrom(p: z.infer<typeof unetParams> | undefined, base: UnetArch): UnetArch {
+export type UnetParams = z.infer<typeof unetParams>;
+
+export function unetFrom(p: UnetParams | undefined, base: UnetArch): UnetArch {
   if (!p) return base;
+  const levels = (p.channel_mult ?? base.channelMult).length;
+  const depth = p.transformer_depth;
+  const inherited = base.transformerDepth.length === levels ? base.transformerDepth : new Array<number>(levels).fill(base.transformerDepth[0]);
+  const perLevel = depth === undefined ? inherited : Array.isArray(depth) ? depth : new Array<number>(levels).fill(depth);
+  if (perLevel.length !== levels) throw new Error(`transformer_depth lists ${perLevel.length} levels, channel_mult ${levels}`);
   return {
     inChannels: p.in_channels ?? base.inChannels,
     outChannels: p.out_channels ?? base.outChannels,
@@ -165,8 +202,24 @@ function unetFrom(p: z.infer<typeof unetParams> | undefined, base: UnetArch): Un
     numHeads: p.num_heads ?? base.numHeads,
     numHeadChannels: p.num_head_channels ?? base.numHeadChannels,
     contextDim: p.context_dim ?? base.contextDim,
-    transformerDepth: p.transformer_depth ?? base.transformerDepth,
+    transformerDepth: perLevel,
+    transformerDepthMiddle: p.transformer_depth_middle ?? (depth === undefined ? base.transformerDepthMiddle : perLevel[levels - 1]),
     useLinearInTransformer: p.use_linear_in_transformer ?? base.useLinearInTransformer,
+    ...(base.labelEmbedding ? { labelEmbedding: base.labelEmbedding } : {}),
+  };
+}
+
+export function vaeFrom(p: z.infer<typeof firstStageParams> | undefined, scaleFactor: number | undefined, v: VaeArch): VaeArch {
+  const dd = p?.ddconfig;
+  return {
+    ch: dd?.ch ?? v.ch,
+    chMult: dd?.ch_mult ?? v.chMult,
+    numResBlocks: dd?.num_res_blocks ?? v.numResBlocks,
+    zChannels: dd?.z_channels ?? v.zChannels,
+    embedDim: p?.embed_dim ?? v.embedDim,
+    inChannels: dd?.in_channels ?? v.inChannels,
+    outCh: dd?.out_ch ?? v.outCh,
+    scaleFactor: scaleFactor ?? v.scaleFactor,
   };
 }
 
@@ -181,22 +234,12 @@ export function archFromLdmConfig(config: unknown): SdArchitecture {
   const params = parsed.data.model?.params;
   const unet = unetFrom(params?.unet_config?.params, SD15_ARCH.unet);
   const cn = params?.control_stage_config?.params;
-  const dd = params?.first_stage_config?.params?.ddconfig;
-  const v = SD15_ARCH.vae;
   const te = parsed.data.tiny_text_encoder_config;
   return {
+    family: 'sd1',
     unet,
     controlnet: { ...unetFrom(cn, unet), inChannels: cn?.in_channels ?? 4, hintChannels: cn?.hint_channels ?? 3 },
-    vae: {
-      ch: dd?.ch ?? v.ch,
-      chMult: dd?.ch_mult ?? v.chMult,
-      numResBlocks: dd?.num_res_blocks ?? v.numResBlocks,
-      zChannels: dd?.z_channels ?? v.zChannels,
-      embedDim: params?.first_stage_config?.params?.embed_dim ?? v.embedDim,
-      inChannels: dd?.in_channels ?? v.inChannels,
-      outCh: dd?.out_ch ?? v.outCh,
-      scaleFactor: params?.scale_factor ?? v.scaleFactor,
-    },
+    vae: vaeFrom(params?.first_stage_config?.params, params?.scale_factor, SD15_ARCH.vae),
     textEncoder: te
       ? {
           vocabSize: te.vocab_size,

@@ -1,6 +1,7 @@
 // What a weights file is, from its key names and a few shapes. Users drop every kind of .safetensors into a
-// models folder (SDXL, Flux, LoRAs, VAEs...); Kirie runs SD1.x checkpoints and ControlNets, and must say
-// clearly what anything else looks like instead of building garbage or crashing half-way.
+// models folder (SDXL, Flux, LoRAs, VAEs...); Kirie runs SD1.x and SDXL checkpoints and ControlNets, and must
+// say clearly what anything else looks like instead of building garbage or crashing half-way.
+import type { FamilyId } from './family.js';
 
 export type ShapeOf = (key: string) => readonly number[] | undefined;
 
@@ -11,6 +12,8 @@ export type Family =
   | 'sd2'
   | 'sd2-controlnet'
   | 'sdxl'
+  | 'sdxl-refiner'
+  | 'sdxl-incomplete'
   | 'sdxl-controlnet'
   | 'sd3'
   | 'flux'
@@ -27,7 +30,7 @@ export interface Identification {
   family: Family;
   /** In words, for messages: "an SDXL checkpoint (conditioner.embedders.*)". */
   description: string;
-  /** SD1 UNets only: input channels (4 text-to-image, 9 inpainting, 8 InstructPix2Pix). */
+  /** SD1/SDXL UNets only: input channels (4 text-to-image, 9 inpainting, 8 InstructPix2Pix). */
   unetInChannels?: number;
 }
 
@@ -39,6 +42,29 @@ const prefix = (p: string) => (k: string) => k.startsWith(p);
 /** Cross-attention context width of an LDM-style UNet (768 SD1, 1024 SD2), from its middle block. */
 function contextDim(root: string, shapeOf: ShapeOf): number | undefined {
   return shapeOf(`${root}middle_block.1.transformer_blocks.0.attn2.to_k.weight`)?.[1];
+}
+
+/**
+ * An sgm-layout checkpoint (conditioner.embedders.*). The base model has CLIP-L as embedder 0 and OpenCLIP
+ * bigG as embedder 1; the refiner has only bigG, as embedder 0. Layer counts are not checked (tiny and
+ * pruned models have fewer), prefixes are.
+ */
+function identifySdxl(any: (test: (k: string) => boolean) => boolean, shapeOf: ShapeOf): Identification {
+  if (any(prefix('conditioner.embedders.0.model.'))) {
+    return { family: 'sdxl-refiner', description: 'an SDXL refiner checkpoint (OpenCLIP only, conditioner.embedders.0.model.*)' };
+  }
+  const inChannels = shapeOf('model.diffusion_model.input_blocks.0.0.weight')?.[1];
+  const missing = [
+    any(prefix('model.diffusion_model.label_emb.')) ? null : 'UNet (model.diffusion_model.*)',
+    any(prefix('first_stage_model.')) ? null : 'VAE (first_stage_model.*)',
+    any(prefix('conditioner.embedders.0.transformer.')) ? null : 'CLIP-L text encoder (conditioner.embedders.0.transformer.*)',
+    any(prefix('conditioner.embedders.1.model.')) ? null : 'OpenCLIP text encoder (conditioner.embedders.1.model.*)',
+  ].filter((m) => m !== null);
+  if (missing.length > 0) return { family: 'sdxl-incomplete', description: `an SDXL checkpoint without its ${missing.join(' and ')}`, unetInChannels: inChannels };
+  if (inChannels !== 4 && inChannels !== 9) {
+    return { family: 'sdxl-incomplete', description: `an SDXL checkpoint with ${inChannels ?? 'unknown'} UNet input channels (4 and 9 are supported)`, unetInChannels: inChannels };
+  }
+  return { family: 'sdxl', description: inChannels === 9 ? 'an SDXL inpainting checkpoint' : 'an SDXL checkpoint', unetInChannels: inChannels };
 }
 
 /** Identifies a file from its keys; never throws. */
@@ -56,9 +82,7 @@ export function identifyWeights(keys: readonly string[], shapeOf: ShapeOf): Iden
   if (any((k) => k.startsWith('joint_blocks.') || k.startsWith('model.diffusion_model.joint_blocks.'))) {
     return { family: 'sd3', description: 'a Stable Diffusion 3 model (model.diffusion_model.joint_blocks.*)' };
   }
-  if (any(prefix('conditioner.embedders.'))) {
-    return { family: 'sdxl', description: 'an SDXL checkpoint (conditioner.embedders.*)' };
-  }
+  if (any(prefix('conditioner.embedders.'))) return identifySdxl(any, shapeOf);
   if (any(prefix('control_model.'))) {
     if (any(prefix('control_model.label_emb.'))) return { family: 'sdxl-controlnet', description: 'an SDXL ControlNet (control_model.label_emb.*)' };
     if (contextDim('control_model.', shapeOf) === 1024) return { family: 'sd2-controlnet', description: 'an SD2.x ControlNet (context width 1024)' };
@@ -75,7 +99,7 @@ export function identifyWeights(keys: readonly string[], shapeOf: ShapeOf): Iden
     if (any(prefix('cond_stage_model.model.')) || contextDim('model.diffusion_model.', shapeOf) === 1024) {
       return { family: 'sd2', description: 'an SD2.x checkpoint (OpenCLIP text encoder cond_stage_model.model.*, context width 1024)' };
     }
-    if (any(prefix('model.diffusion_model.label_emb.'))) return { family: 'sdxl', description: 'an SDXL UNet (model.diffusion_model.label_emb.*)' };
+    if (any(prefix('model.diffusion_model.label_emb.'))) return { family: 'sdxl-incomplete', description: 'an SDXL UNet without its text encoders (model.diffusion_model.label_emb.*, no conditioner.embedders.*)' };
     const inChannels = shapeOf('model.diffusion_model.input_blocks.0.0.weight')?.[1];
     if (inChannels !== 4 && inChannels !== 9) {
       const what = inChannels === 8 ? 'an InstructPix2Pix-style checkpoint (8 UNet input channels)' : `an SD1.x-style checkpoint with ${inChannels ?? 'unknown'} UNet input channels`;
@@ -103,19 +127,20 @@ export function identifyWeights(keys: readonly string[], shapeOf: ShapeOf): Iden
   return { family: 'unknown', description: `an unrecognised file (no known key prefix; first keys: ${sample || 'none'})` };
 }
 
-export type Checkpoint = { kind: 'sd1'; unetInChannels: 4 | 9 } | { kind: 'controlnet' };
+export type Checkpoint = { kind: 'checkpoint'; family: FamilyId; unetInChannels: 4 | 9 } | { kind: 'controlnet' };
 
-/** Accepts what Kirie can build (SD1.x checkpoints, LDM-format ControlNets); a clear error for anything else. */
+/** Accepts what Kirie can build (SD1.x and SDXL checkpoints, LDM-format ControlNets); a clear error for anything else. */
 export function detectCheckpoint(keys: readonly string[], shapeOf: ShapeOf, label: string): Checkpoint {
   const id = identifyWeights(keys, shapeOf);
   switch (id.family) {
     case 'sd1':
-      return { kind: 'sd1', unetInChannels: id.unetInChannels as 4 | 9 };
+    case 'sdxl':
+      return { kind: 'checkpoint', family: id.family, unetInChannels: id.unetInChannels as 4 | 9 };
     case 'controlnet':
       return { kind: 'controlnet' };
     case 'controlnet-diffusers':
       throw new Error(`${label} is ${id.description}; Kirie reads ControlNets in the original format (control_model.*, e.g. control_v11p_sd15_*.pth converted to .safetensors)`);
     default:
-      throw new Error(`${label} is ${id.description}; Kirie supports SD1.x checkpoints (including 9-channel inpainting) and SD1.5 ControlNets`);
+      throw new Error(`${label} is ${id.description}; Kirie supports SD1.x and SDXL checkpoints (including 9-channel inpainting) and SD1.5 ControlNets`);
   }
 }

@@ -2,8 +2,11 @@
 // AUTOMATIC1111 reads from `model.yaml` next to `model.safetensors`), else SD1.5's. Weight shapes cannot give
 // every hyper-parameter (head counts), but they can prove a wrong guess: a few tell-tale shapes are checked
 // so a tiny or unusual checkpoint without its YAML fails with a clear message instead of a broken graph.
+// SDXL checkpoints read the sgm YAML (sd_xl_base.yaml structure) and take the rest from their shapes (sdxl-arch.ts).
 import { archFromLdmConfig, SD15_ARCH, type SdArchitecture, type UnetArch } from './arch.js';
 import { SD1_TEXT_PREFIXES, type ShapeOf } from './detect.js';
+import type { FamilyId } from './family.js';
+import { archFromSgmConfig, sdxlArchFromShapes } from './sdxl-arch.js';
 
 export interface ResolveOptions {
   /** Parsed YAML (the `yaml` package's output), or undefined when there is no sidecar. */
@@ -13,11 +16,29 @@ export interface ResolveOptions {
   /** File names for messages: the checkpoint, and the sidecar it would have. */
   label: string;
   sidecarName: string;
+  /** The detected family (default SD1.x): SDXL reads an sgm YAML and takes what it lacks from the shapes. */
+  family?: FamilyId;
 }
 
 type Expectation = [key: string, shape: number[]];
 
+function resolveSdxl(opts: ResolveOptions): SdArchitecture {
+  let fromShapes: SdArchitecture;
+  try {
+    fromShapes = sdxlArchFromShapes(opts.keys, opts.shapeOf);
+  } catch (err) {
+    throw new Error(`${opts.label}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (opts.yaml === undefined) return fromShapes;
+  try {
+    return archFromSgmConfig(opts.yaml, fromShapes);
+  } catch (err) {
+    throw new Error(`${opts.sidecarName}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 export function resolveArchitecture(opts: ResolveOptions): SdArchitecture {
+  if (opts.family === 'sdxl') return resolveSdxl(opts);
   const { shapeOf, keys } = opts;
   let arch: SdArchitecture;
   if (opts.yaml !== undefined) {

@@ -21,12 +21,15 @@ export interface WeightSink {
   write(bytes: Uint8Array): Promise<{ offset: number; length: number }>;
 }
 
-export type Component = 'text_encoder' | 'unet' | 'vae_encoder' | 'vae_decoder' | 'controlnet';
+export type Component = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae_encoder' | 'vae_decoder' | 'controlnet';
 
 export interface BuildOptions {
   /** fp16 stores weights and computes in float16 (for GPU EPs); graph inputs/outputs stay float32 either way. */
   precision: 'fp32' | 'fp16';
-  /** Text encoder only: AUTOMATIC1111 "Clip skip" N (1 = last layer, 2 = penultimate layer + final norm). */
+  /**
+   * Text encoders only: AUTOMATIC1111 "Clip skip" N (1 = last layer, 2 = penultimate layer + final norm); for a
+   * family whose encoders give the penultimate layer (SDXL), N − 1 more layers are skipped (diffusers' clip_skip).
+   */
   clipSkip?: number;
   /** No sink: weights are embedded in the returned ModelProto (fine for small models, < 2 GB). */
   externalData?: WeightSink;

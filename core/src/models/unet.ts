@@ -1,6 +1,6 @@
-// The SD1.x UNet (CompVis openaimodel.UNetModel layout, `model.diffusion_model.*`) and the parts the cldm
-// ControlNet (`control_model.*`) shares with it: timestep embedding, ResBlocks, SpatialTransformers,
-// the down path and the middle block.
+// The SD1.x and SDXL UNet (CompVis/sgm openaimodel.UNetModel layout, `model.diffusion_model.*`) and the parts
+// the cldm ControlNet (`control_model.*`) shares with it: timestep embedding (plus SDXL's label_emb), ResBlocks,
+// SpatialTransformers (per-level depth), the down path and the middle block.
 import { headsFor, type UnetArch } from './arch.js';
 import { FLOAT, type Graph } from './onnx/graph.js';
 import { conv, gelu, groupNorm, layerNorm, linear, mergeHeads, multiHeadAttention, silu, splitHeads } from './onnx/layers.js';
@@ -34,16 +34,44 @@ export async function unetInputs(g: Graph, arch: UnetArch, p: string, attention:
   const sample = g.floatInput('sample', ['batch', arch.inChannels, 'height', 'width']);
   g.input('timestep', FLOAT, ['timestep_batch']);
   const context = g.floatInput('encoder_hidden_states', ['batch', 'sequence', arch.contextDim]);
-  // Sinusoidal embedding in float32 (flip_sin_to_cos: cos first; freq_shift 0), as diffusers/LDM do.
   const mc = arch.modelChannels;
-  const half = mc / 2;
-  const freqs = Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half));
-  const args = g.op('Mul', [g.op('Unsqueeze', ['timestep', g.ints([1])]), g.constantF32(freqs, [1, half])]);
-  let emb = g.op('Concat', [g.op('Cos', [args]), g.op('Sin', [args])], { axis: 1 });
-  if (g.dtype !== FLOAT) emb = g.op('Cast', [emb], { to: g.dtype });
-  emb = await linear(g, emb, `${p}time_embed.0`, mc, 4 * mc);
+  let emb = await linear(g, sinusoidal(g, 'timestep', mc), `${p}time_embed.0`, mc, 4 * mc);
   emb = await linear(g, silu(g, emb), `${p}time_embed.2`, 4 * mc, 4 * mc);
+  if (arch.labelEmbedding) emb = g.op('Add', [emb, (await labelEmbedding(g, arch, p)).augEmb]);
   return { ctx: { g, arch, p, embAct: silu(g, emb), context, ...attention }, sample };
+}
+
+/**
+ * Sinusoidal embedding [N, dim] of float32 values [N], computed in float32 (flip_sin_to_cos: cos first;
+ * freq_shift 0) as diffusers/LDM do, then cast to the compute type.
+ */
+function sinusoidal(g: Graph, values: string, dim: number): string {
+  const half = dim / 2;
+  const freqs = Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half));
+  const args = g.op('Mul', [g.op('Unsqueeze', [values, g.ints([1])]), g.constantF32(freqs, [1, half])]);
+  const emb = g.op('Concat', [g.op('Cos', [args]), g.op('Sin', [args])], { axis: 1 });
+  return g.dtype === FLOAT ? emb : g.op('Cast', [emb], { to: g.dtype });
+}
+
+/** Names of the added-conditioning inputs (diffusers' added_cond_kwargs, optimum's SDXL UNet inputs). */
+export const TEXT_EMBEDS_INPUT = 'text_embeds';
+export const TIME_IDS_INPUT = 'time_ids';
+
+/**
+ * SDXL's label_emb (diffusers add_embedding): [pooled text embedding ‖ sinusoidal embedding of each of the six
+ * time ids] -> Linear, SiLU, Linear, added to the timestep embedding [B, 4·model_channels]. Returns the
+ * intermediate values too (diffusers' time_embeds and add_embeds), which verification compares.
+ */
+export async function labelEmbedding(g: Graph, arch: UnetArch, p: string): Promise<{ timeEmbeds: string; addEmbeds: string; augEmb: string }> {
+  const { pooledDim, timeIdDim } = arch.labelEmbedding!;
+  const text = g.floatInput(TEXT_EMBEDS_INPUT, ['batch', pooledDim]);
+  g.input(TIME_IDS_INPUT, FLOAT, ['batch', 6]);
+  const flat = g.op('Reshape', [TIME_IDS_INPUT, g.ints([-1])]);
+  const timeEmbeds = g.op('Reshape', [sinusoidal(g, flat, timeIdDim), g.ints([-1, 6 * timeIdDim])]);
+  const mc = arch.modelChannels;
+  const addEmbeds = g.op('Concat', [text, timeEmbeds], { axis: 1 });
+  const h = await linear(g, addEmbeds, `${p}label_emb.0.0`, pooledDim + 6 * timeIdDim, 4 * mc);
+  return { timeEmbeds, addEmbeds, augEmb: await linear(g, silu(g, h), `${p}label_emb.0.2`, 4 * mc, 4 * mc) };
 }
 
 export async function resBlock(c: UnetContext, x: string, key: string, cin: number, cout: number): Promise<string> {
@@ -87,14 +115,14 @@ async function feedForward(c: UnetContext, x: string, key: string, ch: number): 
   return linear(g, g.op('Mul', [h, gelu(g, gate)]), `${key}.net.2`, inner, ch);
 }
 
-export async function spatialTransformer(c: UnetContext, x: string, key: string, ch: number): Promise<string> {
+export async function spatialTransformer(c: UnetContext, x: string, key: string, ch: number, depth: number): Promise<string> {
   const { g, arch } = c;
   const norm = await groupNorm(g, x, `${key}.norm`, ch, TRANSFORMER_NORM_EPS);
   const toTokens = (s: string) => g.op('Transpose', [g.op('Reshape', [s, g.ints([0, ch, -1])])], { perm: [0, 2, 1] });
   let t = arch.useLinearInTransformer
     ? await linear(g, toTokens(norm), `${key}.proj_in`, ch, ch)
     : toTokens(await conv(g, norm, `${key}.proj_in`, ch, ch, 1));
-  for (let i = 0; i < arch.transformerDepth; i++) {
+  for (let i = 0; i < depth; i++) {
     const b = `${key}.transformer_blocks.${i}`;
     const n1 = await layerNorm(g, t, `${b}.norm1`, ch, LN_EPS);
     t = g.op('Add', [t, await attention(c, n1, n1, `${b}.attn1`, ch, ch, true)]);
@@ -135,7 +163,7 @@ async function inputBlocks(c: UnetContext, sample: string, hint?: string, count 
       const key = `${p}input_blocks.${idx++}`;
       h = await resBlock(c, h, `${key}.0`, ch, mc * arch.channelMult[level]);
       ch = mc * arch.channelMult[level];
-      if (arch.attentionResolutions.includes(ds)) h = await spatialTransformer(c, h, `${key}.1`, ch);
+      if (arch.attentionResolutions.includes(ds)) h = await spatialTransformer(c, h, `${key}.1`, ch, arch.transformerDepth[level]);
       skips.push(h);
       skipChannels.push(ch);
     }
@@ -154,11 +182,11 @@ async function inputBlocks(c: UnetContext, sample: string, hint?: string, count 
  * input_blocks + middle_block. `hint` (ControlNet) is added to the output of input_blocks.0.
  */
 export async function downPath(c: UnetContext, sample: string, hint?: string): Promise<DownPath> {
-  const { g, p } = c;
+  const { g, arch, p } = c;
   const { skips, skipChannels, channels: ch } = await inputBlocks(c, sample, hint);
   let h = skips[skips.length - 1];
   h = await resBlock(c, h, `${p}middle_block.0`, ch, ch);
-  h = await spatialTransformer(c, h, `${p}middle_block.1`, ch);
+  h = await spatialTransformer(c, h, `${p}middle_block.1`, ch, arch.transformerDepthMiddle);
   h = await resBlock(c, h, `${p}middle_block.2`, ch, ch);
   return { skips, skipChannels, mid: h, channels: ch };
 }
@@ -197,7 +225,7 @@ export async function upPath(c: UnetContext, down: DownPath, opts: UpPathOptions
       h = await resBlock(c, h, `${key}.0`, ch + skipCh, mc * arch.channelMult[level]);
       ch = mc * arch.channelMult[level];
       let layer = 1;
-      if (arch.attentionResolutions.includes(ds)) h = await spatialTransformer(c, h, `${key}.${layer++}`, ch);
+      if (arch.attentionResolutions.includes(ds)) h = await spatialTransformer(c, h, `${key}.${layer++}`, ch, arch.transformerDepth[level]);
       if (level > 0 && r === arch.numResBlocks) {
         // Nearest upsampling to the next skip's exact size (diffusers' upsample_size), so latent sizes
         // that are not multiples of 8 line up.

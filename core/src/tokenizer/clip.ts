@@ -10,8 +10,10 @@ export const CLIP_CONTEXT_LENGTH = 77;
 /** CLIP uses the first 49152 − 256 − 2 merges of its file (both loaders truncate there). */
 const CLIP_MERGE_COUNT = 49152 - 256 - 2;
 
-// transformers splits these literals out of the raw text before any normalisation.
-const SPECIAL_SPLIT = /(<\|startoftext\|>|<\|endoftext\|>)/;
+// transformers splits special tokens out of the raw text before any normalisation.
+const SPECIALS = [CLIP_BOS, CLIP_EOS];
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const specialSplit = (specials: readonly string[]) => new RegExp(`(${specials.map(escapeRegExp).join('|')})`);
 // CLIP's pre-tokenizer. IGNORECASE matters only for the contractions (e.g. U+017F folds to s).
 const PIECES = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+/giu;
 
@@ -28,22 +30,40 @@ function parseMerges(text: string, source: string): [string, string][] {
 export class ClipTokenizer {
   readonly bosId: number;
   readonly eosId: number;
-  private readonly ranks = new Map<string, number>();
+  /** What pads a prompt to 77 ids: EOS, or the pad token given to withPadToken. */
+  readonly padId: number;
+  private readonly ranks: Map<string, number>;
   private readonly cache = new Map<string, string[]>();
+  private readonly specials: readonly string[];
+  private readonly split: RegExp;
 
   private constructor(
     private readonly vocab: ReadonlyMap<string, number>,
-    merges: readonly [string, string][],
+    merges: readonly [string, string][] | Map<string, number>,
+    padToken?: string,
   ) {
     const bos = vocab.get(CLIP_BOS);
     const eos = vocab.get(CLIP_EOS);
     if (bos === undefined || eos === undefined) throw new Error(`CLIP vocabulary lacks ${bos === undefined ? CLIP_BOS : CLIP_EOS}`);
     this.bosId = bos;
     this.eosId = eos;
-    merges.forEach(([a, b], rank) => this.ranks.set(`${a} ${b}`, rank));
+    const pad = padToken === undefined ? eos : vocab.get(padToken);
+    if (pad === undefined) throw new Error(`CLIP vocabulary lacks the pad token ${JSON.stringify(padToken)}`);
+    this.padId = pad;
+    this.ranks = merges instanceof Map ? merges : new Map(merges.map(([a, b], rank) => [`${a} ${b}`, rank]));
+    this.specials = padToken === undefined || SPECIALS.includes(padToken) ? SPECIALS : [...SPECIALS, padToken];
+    this.split = specialSplit(this.specials);
     // transformers seeds its BPE cache with the specials, so they never gain a </w>.
-    this.cache.set(CLIP_BOS, [CLIP_BOS]);
-    this.cache.set(CLIP_EOS, [CLIP_EOS]);
+    for (const s of this.specials) this.cache.set(s, [s]);
+  }
+
+  /**
+   * The same vocabulary padding with `token` (SDXL's tokenizer_2: '!', id 0). As in transformers, the pad
+   * token becomes a special token: every occurrence in a prompt is split out as its id before BPE
+   * (diffusers issue #4153; open_clip's own tokenizer keeps BPE '!</w>' and only pads with 0).
+   */
+  withPadToken(token: string): ClipTokenizer {
+    return new ClipTokenizer(this.vocab, this.ranks, token);
   }
 
   /** From an HF tokenizer folder: parsed `vocab.json` and the text of `merges.txt`. */
@@ -68,8 +88,8 @@ export class ClipTokenizer {
   /** BPE token strings of a prompt, without bos/eos (transformers' `tokenize`). */
   bpeTokens(text: string): string[] {
     const out: string[] = [];
-    for (const part of text.split(SPECIAL_SPLIT)) {
-      if (part === CLIP_BOS || part === CLIP_EOS) {
+    for (const part of text.split(this.split)) {
+      if (this.specials.includes(part)) {
         out.push(part);
         continue;
       }
@@ -95,14 +115,15 @@ export class ClipTokenizer {
     return [this.bosId, ...this.bpeIds(text), this.eosId];
   }
 
-  /** `[bos] + first length−2 ids + [eos]`, padded with eos: what the text encoder consumes. */
+  /** `[bos] + first length−2 ids + [eos]`, padded with the pad id (EOS by default): what the text encoder consumes. */
   encodePadded(text: string, length = CLIP_CONTEXT_LENGTH): Int32Array {
     if (!Number.isInteger(length) || length < 2) throw new RangeError(`padded length must be an integer ≥ 2, got ${length}`);
     const tokens = this.bpeTokens(text);
-    const out = new Int32Array(length).fill(this.eosId);
+    const out = new Int32Array(length).fill(this.padId);
     out[0] = this.bosId;
     const n = Math.min(tokens.length, length - 2);
     for (let i = 0; i < n; i++) out[i + 1] = this.vocab.get(tokens[i]!) ?? this.eosId;
+    out[n + 1] = this.eosId;
     return out;
   }
 

@@ -27,8 +27,10 @@ const cases: [string, Record<string, number[]>, Family, RegExp][] = [
   ['SDXL diffusers ControlNet', w('controlnet_cond_embedding.conv_in.weight', 'controlnet_down_blocks.0.weight', 'add_embedding.linear_1.weight'), 'sdxl-controlnet', /SDXL ControlNet/],
   ['SDXL LDM ControlNet', w('control_model.input_blocks.0.0.weight', 'control_model.label_emb.0.0.weight'), 'sdxl-controlnet', /SDXL ControlNet/],
   ['SD2 ControlNet', { 'control_model.input_blocks.0.0.weight': [320, 4, 3, 3], 'control_model.middle_block.1.transformer_blocks.0.attn2.to_k.weight': [1280, 1024] }, 'sd2-controlnet', /SD2\.x ControlNet/],
-  ['SDXL checkpoint', w('conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight', 'conditioner.embedders.1.model.ln_final.weight', 'model.diffusion_model.input_blocks.0.0.weight', 'first_stage_model.encoder.conv_in.weight'), 'sdxl', /SDXL checkpoint \(conditioner\.embedders/],
-  ['SDXL UNet only', w('model.diffusion_model.label_emb.0.0.weight', 'model.diffusion_model.input_blocks.0.0.weight'), 'sdxl', /SDXL UNet/],
+  ['SDXL checkpoint', w('conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight', 'conditioner.embedders.1.model.ln_final.weight', 'model.diffusion_model.label_emb.0.0.weight', 'model.diffusion_model.input_blocks.0.0.weight', 'first_stage_model.encoder.conv_in.weight'), 'sdxl', /^an SDXL checkpoint$/],
+  ['SDXL checkpoint without its VAE', w('conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight', 'conditioner.embedders.1.model.ln_final.weight', 'model.diffusion_model.label_emb.0.0.weight', 'model.diffusion_model.input_blocks.0.0.weight'), 'sdxl-incomplete', /SDXL checkpoint without its VAE/],
+  ['SDXL refiner', w('conditioner.embedders.0.model.ln_final.weight', 'model.diffusion_model.label_emb.0.0.weight'), 'sdxl-refiner', /SDXL refiner/],
+  ['SDXL UNet only', w('model.diffusion_model.label_emb.0.0.weight', 'model.diffusion_model.input_blocks.0.0.weight'), 'sdxl-incomplete', /SDXL UNet without its text encoders/],
   ['SD2.1 (OpenCLIP)', { ...w('cond_stage_model.model.token_embedding', 'first_stage_model.encoder.conv_in.weight'), 'model.diffusion_model.input_blocks.0.0.weight': [320, 4, 3, 3] }, 'sd2', /SD2\.x checkpoint/],
   ['SD2-shaped UNet (context 1024)', { ...sd15, 'model.diffusion_model.middle_block.1.transformer_blocks.0.attn2.to_k.weight': [1280, 1024] }, 'sd2', /SD2\.x/],
   ['SD3', w('model.diffusion_model.joint_blocks.0.x_block.attn.qkv.weight', 'text_encoders.clip_l.transformer.text_model.final_layer_norm.weight'), 'sd3', /Stable Diffusion 3/],
@@ -59,13 +61,16 @@ describe('identifyWeights', () => {
 });
 
 describe('detectCheckpoint', () => {
-  it('accepts SD1.x (4 and 9 channels) and ControlNets', () => {
-    expect(detectCheckpoint(...keySet(sd15), 'a.safetensors')).toEqual({ kind: 'sd1', unetInChannels: 4 });
-    expect(detectCheckpoint(...keySet(fromFull(full.sd15_inpainting)), 'a.safetensors')).toEqual({ kind: 'sd1', unetInChannels: 9 });
+  it('accepts SD1.x and SDXL (4 and 9 channels) and ControlNets', () => {
+    expect(detectCheckpoint(...keySet(sd15), 'a.safetensors')).toEqual({ kind: 'checkpoint', family: 'sd1', unetInChannels: 4 });
+    expect(detectCheckpoint(...keySet(fromFull(full.sd15_inpainting)), 'a.safetensors')).toEqual({ kind: 'checkpoint', family: 'sd1', unetInChannels: 9 });
+    const sdxl = JSON.parse(readFileSync(new URL('../../../tests/golden/tiny-sd15/sdxl-full-keys.json', import.meta.url), 'utf8')) as Record<string, KeyTable>;
+    expect(detectCheckpoint(...keySet(fromFull(sdxl.sdxl_base)), 'x.safetensors')).toEqual({ kind: 'checkpoint', family: 'sdxl', unetInChannels: 4 });
+    expect(detectCheckpoint(...keySet(fromFull(sdxl.sdxl_inpainting_9ch)), 'x.safetensors')).toEqual({ kind: 'checkpoint', family: 'sdxl', unetInChannels: 9 });
     expect(detectCheckpoint(...keySet(fromFull(full.controlnet_v11_sd15)), 'c.safetensors')).toEqual({ kind: 'controlnet' });
   });
 
-  it.each(cases.filter(([, , f]) => f !== 'sd1' && f !== 'controlnet'))('refuses %s with a message naming what it is', (_name, table, _family, description) => {
+  it.each(cases.filter(([, , f]) => f !== 'sd1' && f !== 'sdxl' && f !== 'controlnet'))('refuses %s with a message naming what it is', (_name, table, _family, description) => {
     const [keys, shapeOf] = keySet(table);
     let message = '';
     try {

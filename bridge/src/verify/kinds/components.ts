@@ -23,12 +23,12 @@ export async function sessionFor(ckpt: Checkpoint, component: Component, options
   return ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, graphOptimizationLevel: 'all' });
 }
 
-function f32(path: string): ort.Tensor {
+export function f32(path: string): ort.Tensor {
   const a = readNpy(path);
   return new ort.Tensor('float32', Float32Array.from(a.data as ArrayLike<number>), a.shape);
 }
 
-function check(name: string, actual: ArrayLike<number>, expectedPath: string, tol: number): CaseResult {
+export function check(name: string, actual: ArrayLike<number>, expectedPath: string, tol: number): CaseResult {
   const expected = readNpy(expectedPath);
   if (actual.length !== expected.data.length) {
     return { case: name, kind: 'components', maxAbsDiff: Number.POSITIVE_INFINITY, tolerance: tol, pass: false, detail: `got ${actual.length} values, expected ${expected.data.length} [${expected.shape}]` };
@@ -72,7 +72,7 @@ function channels(data: Float32Array, dims: readonly number[], from: number, to:
   return out;
 }
 
-async function* vaeCases(dir: string, ckpt: Checkpoint, cases: Record<string, any>): AsyncGenerator<CaseResult> {
+export async function* vaeCases(dir: string, ckpt: Checkpoint, cases: Record<string, any>): AsyncGenerator<CaseResult> {
   const scale = ckpt.arch.vae.scaleFactor;
   const dec = cases.vae_decode;
   const decoder = await sessionFor(ckpt, 'vae_decoder');

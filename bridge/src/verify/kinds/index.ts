@@ -8,8 +8,9 @@ import { pipelinesKind } from './pipelines.js';
 import { noiseKind } from './noise.js';
 import { rngKind } from './rng.js';
 import { schedulersKind } from './schedulers.js';
+import { sdxlComponentsKind } from './sdxl-components.js';
 import { sigmasKind } from './sigmas.js';
 import { tokenizerKind } from './tokenizer.js';
 import { vaeTilingKind } from './vae-tiling.js';
 
-export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, sigmasKind, pipelinesKind, kdiffusionKind, controlnetKind, vaeTilingKind];
+export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, sdxlComponentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, sigmasKind, pipelinesKind, kdiffusionKind, controlnetKind, vaeTilingKind];

@@ -1,0 +1,113 @@
+// Model families as data: what differs between SD1.x and SDXL — where each component's weights live, which
+// text encoders condition the UNet and how, the added conditioning, the native resolution range, the
+// scheduler config the family ships with — is described here once. Builders, the pipeline, the bridge and the
+// plugins read these descriptors instead of branching on the family's name.
+import { SD15_SCHEDULER_CONFIG } from '../schedulers/registry.js';
+import type { Component } from './types.js';
+
+export type FamilyId = 'sd1' | 'sdxl';
+
+export interface TextEncoderSpec {
+  component: 'text_encoder' | 'text_encoder_2';
+  /** Key layout: transformers CLIPTextModel names, or open_clip's text tower (packed in_proj, resblocks). */
+  layout: 'transformers' | 'open_clip';
+  /**
+   * Which hidden state conditions the UNet: `final` = the last layer (or A1111's clip-skip layer) after the
+   * final LayerNorm (SD1.x); `penultimate` = hidden_states[-2], no final LayerNorm (SDXL, both encoders).
+   */
+  output: 'final' | 'penultimate';
+  /** The encoder also gives the pooled, projected embedding of its first EOS token (SDXL's text_embeds). */
+  pooled: boolean;
+  /**
+   * The tokenizer's pad token when it is not EOS (SDXL tokenizer_2: '!', id 0). transformers makes it a
+   * special token, so every '!' of a prompt is split out as that id too (diffusers issue #4153).
+   */
+  padToken?: string;
+}
+
+export interface ModelFamily {
+  id: FamilyId;
+  /** For people: model lists, recipes, messages. */
+  label: string;
+  /** Checkpoint key prefix of each component this family has (single-file, original layout). */
+  prefixes: Partial<Record<Component, string>>;
+  /** In the order their hidden states are concatenated into the UNet's context. */
+  textEncoders: readonly TextEncoderSpec[];
+  /**
+   * The UNet also takes the pooled text embedding and six micro-conditioning numbers (original size,
+   * crop top-left, target size; diffusers' `text_time`).
+   */
+  sizeConditioning: boolean;
+  /**
+   * No negative prompt gives zero negative embeddings and pooled embedding instead of encoding ''
+   * (diffusers' force_zeros_for_empty_prompt, true in every SDXL base model's config).
+   */
+  zeroNegativeWhenEmpty: boolean;
+  /** Sizes the family was trained for: `native` px per side at about native² pixels; sides a multiple of `multiple`. */
+  resolution: { native: number; min: number; max: number; multiple: number };
+  /** The diffusers scheduler_config.json the family's models ship with. */
+  schedulerConfig: Readonly<Record<string, unknown>>;
+  /**
+   * The VAE runs in float32 even when the rest runs in float16: SDXL's VAE activations overflow float16
+   * (diffusers' force_upcast).
+   */
+  vaeFloat32: boolean;
+}
+
+const VAE_PREFIX = 'first_stage_model.';
+
+export const SD1_FAMILY: ModelFamily = {
+  id: 'sd1',
+  label: 'SD 1.x',
+  prefixes: {
+    text_encoder: 'cond_stage_model.transformer.text_model.',
+    unet: 'model.diffusion_model.',
+    vae_encoder: VAE_PREFIX,
+    vae_decoder: VAE_PREFIX,
+    controlnet: 'control_model.',
+  },
+  textEncoders: [{ component: 'text_encoder', layout: 'transformers', output: 'final', pooled: false }],
+  sizeConditioning: false,
+  zeroNegativeWhenEmpty: false,
+  resolution: { native: 512, min: 256, max: 1024, multiple: 8 },
+  schedulerConfig: SD15_SCHEDULER_CONFIG,
+  vaeFloat32: false,
+};
+
+export const SDXL_FAMILY: ModelFamily = {
+  id: 'sdxl',
+  label: 'SDXL',
+  prefixes: {
+    text_encoder: 'conditioner.embedders.0.transformer.text_model.',
+    text_encoder_2: 'conditioner.embedders.1.model.',
+    unet: 'model.diffusion_model.',
+    vae_encoder: VAE_PREFIX,
+    vae_decoder: VAE_PREFIX,
+  },
+  textEncoders: [
+    { component: 'text_encoder', layout: 'transformers', output: 'penultimate', pooled: false },
+    { component: 'text_encoder_2', layout: 'open_clip', output: 'penultimate', pooled: true, padToken: '!' },
+  ],
+  sizeConditioning: true,
+  zeroNegativeWhenEmpty: true,
+  // SDXL was trained on buckets of about 1024² pixels with sides in multiples of 64.
+  resolution: { native: 1024, min: 512, max: 2048, multiple: 64 },
+  // stabilityai/stable-diffusion-xl-base-1.0 scheduler/scheduler_config.json (EulerDiscreteScheduler).
+  schedulerConfig: {
+    ...SD15_SCHEDULER_CONFIG,
+    interpolation_type: 'linear',
+    sample_max_value: 1.0,
+    timestep_spacing: 'leading',
+    use_karras_sigmas: false,
+  },
+  vaeFloat32: true,
+};
+
+export const FAMILIES: Readonly<Record<FamilyId, ModelFamily>> = { sd1: SD1_FAMILY, sdxl: SDXL_FAMILY };
+
+/** The key prefix of a component in a family's checkpoints; throws for a component the family lacks. */
+export function componentPrefix(family: FamilyId, component: Component): string {
+  const prefix = FAMILIES[family].prefixes[component];
+  if (prefix === undefined) throw new Error(`${FAMILIES[family].label} models have no ${component}`);
+  return prefix;
+}
