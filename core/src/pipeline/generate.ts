@@ -6,11 +6,12 @@ import { latentMask, stepMask } from '../image/softmask.js';
 import type { ControlNetModel, SdModel } from '../models/sessions.js';
 import type { MaskMode } from '../request/schema.js';
 import type { NoiseSource } from '../rng/noise.js';
-import type { OrtModule } from '../runtime/ort.js';
+import type { OrtModule, OrtSession } from '../runtime/ort.js';
 import type { Scheduler } from '../schedulers/types.js';
 import type { AdapterFeeds } from '../adapters/slots.js';
 import { controlImageTensor, decodedToImages, greyMask, initImageTensor, maskedImage, prepareMask } from './images.js';
-import { controlResiduals, decodeLatents, encodeImageMean, encodeText, predictNoise, zeroResiduals, type FloatTensor, type Residuals } from './models.js';
+import { controlResiduals, decodeLatents, encodeImageMean, encodeText, predictNoise, predictNoiseCaching, predictNoiseShallow, zeroResiduals, type FloatTensor, type Residuals } from './models.js';
+import { deepCacheFullCalls, type DeepCacheOptions } from './deepcache.js';
 import { latentPreview } from './preview.js';
 import type { VaeTiling } from './vae-tiling.js';
 import { img2imgTimesteps } from '../schedulers/img2img.js';
@@ -57,6 +58,8 @@ export interface PipelineInput {
   adapters?: AdapterFeeds;
   /** Replaces the model's tokenizer (one that knows the request's embeddings). */
   tokenizer?: PromptTokenizer;
+  /** DeepCache: shallow UNet calls between full ones (core/src/pipeline/deepcache.ts); absent: every call full. */
+  deepCache?: DeepCacheOptions;
 }
 
 export interface StepProgress {
@@ -74,6 +77,8 @@ export interface StepTrace {
   unetOutput: Float32Array;
   noisePred: Float32Array;
   latents: Float32Array;
+  /** DeepCache runs: whether this call was full, and on full calls the feature it cached. */
+  deepCache?: { full: boolean; feature?: Float32Array };
 }
 
 export interface PipelineOptions {
@@ -189,6 +194,7 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
   const previewEvery = opts.onProgress ? (opts.previewEvery ?? 1) : 0;
   // Allocated once: a UNet graph with residual inputs gets these on every step no unit acts on.
   const noControl = model.io.unetTakesResiduals ? zeroResiduals(model, [unetBatch, 4, h, w]) : null;
+  const deepCache = input.deepCache ? await openDeepCache(model, input, timesteps) : null;
   for (let i = 0; i < n; i++) {
     signal?.throwIfAborted();
     const t = timesteps[i];
@@ -206,7 +212,19 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
     const unetInput = extraChannels
       ? concatChannels([{ data: scaled, channels: 4 }, { data: extraChannels.mask, channels: 1 }, { data: extraChannels.masked, channels: 4 }], unetBatch, plane)
       : scaled;
-    const unetOutput = await predictNoise(ort, model, { data: unetInput, dims: [unetBatch, unetChannels, h, w] }, t, context, residuals ?? noControl, input.adapters);
+    const unetIn = { data: unetInput, dims: [unetBatch, unetChannels, h, w] };
+    let unetOutput: Float32Array;
+    let cached: StepTrace['deepCache'];
+    if (!deepCache) unetOutput = await predictNoise(ort, model, unetIn, t, context, residuals ?? noControl, input.adapters);
+    else if (deepCache.full[i]) {
+      const call = await predictNoiseCaching(ort, model, unetIn, t, context, residuals ?? noControl, deepCache.branch, input.adapters);
+      unetOutput = call.noise;
+      deepCache.feature = call.feature;
+      cached = { full: true, feature: call.feature.data };
+    } else {
+      unetOutput = await predictNoiseShallow(ort, model, deepCache.shallow, unetIn, t, context, deepCache.feature!, input.adapters);
+      cached = { full: false };
+    }
     const noisePred = scheduler.denoiser
       ? scheduler.denoiser.combine(unetOutput, latents, cfg ? input.guidance : null)
       : cfg
@@ -220,7 +238,7 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
       blendInPlace(latents, keep, soft ? stepMask(soft, i, n, stepBlend!) : mask.latent);
     }
 
-    opts.onStep?.({ index: i, timestep: t, unetInput, unetOutput, noisePred, latents });
+    opts.onStep?.({ index: i, timestep: t, unetInput, unetOutput, noisePred, latents, ...(cached ? { deepCache: cached } : {}) });
     const preview = previewEvery > 0 && ((i + 1) % previewEvery === 0 || i === n - 1) ? latentPreview(latents, w, h) : undefined;
     opts.onProgress?.({ step: i + 1, total: n, ...(preview ? { preview } : {}) });
   }
@@ -237,6 +255,15 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
   }
   const { images, float } = decodedToImages(decoded, batch, width, height);
   return { images, latents, decoded, pixels: float };
+}
+
+/** The shallow UNet and which calls are full; the feature is filled in by each full call. */
+async function openDeepCache(model: SdModel, input: PipelineInput, timesteps: readonly number[]): Promise<{ branch: number; full: boolean[]; shallow: OrtSession; feature?: FloatTensor }> {
+  const options = input.deepCache!;
+  // The reference wraps the UNet alone; a ControlNet's residuals would also change what a full call caches.
+  if (input.control.length > 0) throw new Error('DeepCache cannot be combined with ControlNet units yet');
+  if (!model.deepCacheUnet) throw new Error(`${model.name} cannot use DeepCache: only checkpoints Kirie builds itself (.safetensors) have its shallow UNet`);
+  return { branch: options.branch, full: deepCacheFullCalls(timesteps, options), shallow: await model.deepCacheUnet(options.branch) };
 }
 
 function sumResiduals(acc: Residuals, r: Residuals): Residuals {

@@ -151,6 +151,7 @@ export async function generateFromRequest(request: GenerateRequest, deps: Reques
       noise,
       ...(cond.adapters ? { adapters: cond.adapters } : {}),
       ...(cond.tokenizer ? { tokenizer: cond.tokenizer } : {}),
+      ...(request.acceleration?.deepCache ? { deepCache: request.acceleration.deepCache } : {}),
     },
     { ...deps, model },
   );

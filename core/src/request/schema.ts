@@ -148,6 +148,25 @@ export const ComfySampling = z.strictObject({
   scheduler: z.enum(COMFY_SCHEDULERS, oneOf('scheduler', COMFY_SCHEDULERS)),
 });
 
+/** DeepCache's cache branches on SD1.5's UNet: one per skip connection (tests/golden/deepcache/README.md). */
+export const DEEPCACHE_BRANCHES = 12;
+export const MAX_DEEPCACHE_INTERVAL = 50;
+
+/** Opt-in speed-ups that change the result (within what their papers measure). */
+export const Acceleration = z.strictObject({
+  /**
+   * DeepCache (arXiv 2312.00858, its reference DeepCacheSDHelper): a full UNet call every `interval` steps
+   * caches the features entering the up path at skip `branch`; the calls between run only the blocks outside
+   * it. interval 2-3 with branch 0 is the paper's quality/speed setting.
+   */
+  deepCache: z
+    .strictObject({
+      interval: z.number().int().min(1).max(MAX_DEEPCACHE_INTERVAL, `interval must be at most ${MAX_DEEPCACHE_INTERVAL}`),
+      branch: z.number().int().min(0).max(DEEPCACHE_BRANCHES - 1, `branch must be 0-${DEEPCACHE_BRANCHES - 1}`).default(0),
+    })
+    .optional(),
+});
+
 /** DPM++ 2M Karras when the registry has it (A1111's default sampler), else the registry's first. */
 const DEFAULT_SCHEDULER = (findScheduler('dpmpp_2m_karras') ?? SCHEDULERS[0]).name;
 
@@ -205,6 +224,8 @@ export const GenerateRequest = z
      * prompt. Absent rather than defaulted, so plain requests (and their recipes) stay as they were.
      */
     loras: z.array(LoraUse).max(MAX_LORAS, `at most ${MAX_LORAS} LoRAs`).optional(),
+    /** Opt-in speed-ups (DeepCache). Absent rather than defaulted, so plain requests (and their recipes) stay as they were. */
+    acceleration: Acceleration.optional(),
     /**
      * Sample as AUTOMATIC1111 or ComfyUI would (k-diffusion samplers, that tool's sigma schedule and noise),
      * so their recipes reproduce; replaces scheduler, schedulerConfig and noiseSource. Absent: diffusers-exact.

@@ -4,7 +4,7 @@ import { componentsKind } from './components.js';
 import { controlnetKind } from './controlnet.js';
 import { kdiffusionKind } from './kdiffusion.js';
 import { loraComponentsKind } from './lora.js';
-import { pipelinesKind } from './pipelines.js';
+import { deepcacheKind, pipelinesKind } from './pipelines.js';
 import { noiseKind } from './noise.js';
 import { rngKind } from './rng.js';
 import { schedulersKind } from './schedulers.js';
@@ -13,4 +13,4 @@ import { sigmasKind } from './sigmas.js';
 import { tokenizerKind } from './tokenizer.js';
 import { vaeTilingKind } from './vae-tiling.js';
 
-export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, sdxlComponentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, sigmasKind, pipelinesKind, kdiffusionKind, controlnetKind, vaeTilingKind];
+export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, sdxlComponentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, sigmasKind, pipelinesKind, deepcacheKind, kdiffusionKind, controlnetKind, vaeTilingKind];

@@ -48,6 +48,8 @@ interface PipelineCase {
   };
   tiling?: { tile_sample_min_size: number; tile_latent_min_size: number; tile_overlap_factor: number };
   scheduler: { variant: string; effective_config: Record<string, unknown> };
+  /** tests/golden/deepcache cases: the reference's parameters and the full/shallow schedule it ran. */
+  deepcache?: { params: { cache_interval: number; cache_branch_id?: number; uniform?: boolean; equivalent_helper_cache_branch_id?: number }; schedule: { full_steps: number[] } };
   files: Record<string, string>;
   float32_vs_float64?: { final_latents_max_abs_diff?: number; image_max_abs_diff?: number };
 }
@@ -56,6 +58,8 @@ interface Tolerances {
   final_latents_atol: number;
   steps_latents_atol: number;
   image_atol: number;
+  /** PNG levels where the table gives them (tests/golden/deepcache). */
+  image_png_levels?: number;
 }
 
 // Loaded once per process: cases share the tiny checkpoints.
@@ -105,6 +109,13 @@ function scalarConfig(config: Record<string, unknown>): Record<string, number | 
   return out;
 }
 
+/** The helper's (interval, branch); the experimental pipeline's cases name the equivalent helper branch. */
+function caseDeepCache(d: NonNullable<PipelineCase['deepcache']>): { interval: number; branch: number } {
+  const branch = d.params.cache_branch_id ?? d.params.equivalent_helper_cache_branch_id;
+  if (branch === undefined) throw new Error('the DeepCache case names no cache branch');
+  return { interval: d.params.cache_interval, branch };
+}
+
 /** The GenerateRequest a case describes, with the ids its images are served under. */
 export function caseRequest(c: PipelineCase): { request: GenerateRequestInput; imageFiles: Record<string, string> } {
   const p = c.parameters;
@@ -133,6 +144,7 @@ export function caseRequest(c: PipelineCase): { request: GenerateRequestInput; i
     control: c.models.controlnet
       ? [{ model: c.models.controlnet, image: 'control', scale: p.controlnet_conditioning_scale ?? 1, start: p.control_guidance_start ?? 0, end: p.control_guidance_end ?? 1 }]
       : [],
+    ...(c.deepcache ? { acceleration: { deepCache: caseDeepCache(c.deepcache) } } : {}),
   };
   return { request, imageFiles };
 }
@@ -152,6 +164,9 @@ function recordedNoise(dir: string, c: PipelineCase): QueuedNoise {
 export interface PipelineRun {
   result: PipelineResult;
   stepLatents: Float32Array[];
+  stepUnetOutputs: Float32Array[];
+  /** DeepCache runs: the feature each full call cached, in order. */
+  cachedFeatures: Float32Array[];
 }
 
 /** The case's adapter files as a library: LoRAs by file name without extension, embeddings by their token. */
@@ -237,16 +252,21 @@ export function concat(parts: Float32Array[]): Float32Array {
 export async function* checkPipelineCase(file: CaseFile): AsyncGenerator<CaseResult> {
   const c = file.json as unknown as PipelineCase;
   const tol = tolerancesFor(file, c);
-  const { result, stepLatents } = await runPipelineCase(file);
+  const { result, stepLatents, stepUnetOutputs, cachedFeatures } = await runPipelineCase(file);
   const expected = (key: string) => readNpy(join(file.dir, c.files[key])).data as Float32Array;
   yield compare(`pipelines/${c.id}/final_latents`, 'final latents', result.latents, expected('final_latents'), tol.final_latents_atol);
   yield compare(`pipelines/${c.id}/steps_latents`, `latents after each of ${stepLatents.length} steps`, concat(stepLatents), expected('steps_latents'), tol.steps_latents_atol);
+  // DeepCache cases: every UNet call (full or shallow) and every cached feature, within the steps' tolerance (README).
+  if (c.deepcache) {
+    yield compare(`pipelines/${c.id}/steps_unet_output`, `UNet output of each of ${stepUnetOutputs.length} calls`, concat(stepUnetOutputs), expected('steps_unet_output'), tol.steps_latents_atol);
+    if (c.files.cached_features) yield compare(`pipelines/${c.id}/cached_features`, `features cached by ${cachedFeatures.length} full calls`, concat(cachedFeatures), expected('cached_features'), tol.steps_latents_atol);
+  }
   // Cases without the float image record the decoder output it is made from (or neither: the PNG then).
   if (c.files.image) yield compare(`pipelines/${c.id}/image`, 'image (HWC float)', concat(result.pixels), expected('image'), tol.image_atol);
   else if (c.files.decoded_raw) yield compare(`pipelines/${c.id}/decoded_raw`, 'decoder output', result.decoded, expected('decoded_raw'), tol.image_atol);
   // PNG levels: ±1, ±2 where the case's image tolerance is looser than 1e-3 (README).
   const png = readPng(join(file.dir, c.files.image_png));
-  yield compare(`pipelines/${c.id}/image_png`, 'image.png levels', result.images[0].data, png.data, tol.image_atol > 1e-3 ? 2 : 1);
+  yield compare(`pipelines/${c.id}/image_png`, 'image.png levels', result.images[0].data, png.data, tol.image_png_levels ?? (tol.image_atol > 1e-3 ? 2 : 1));
 }
 
 const PIPELINES = new Set(['StableDiffusionPipeline', 'StableDiffusionImg2ImgPipeline', 'StableDiffusionInpaintPipeline', 'StableDiffusionControlNetPipeline']);
@@ -276,6 +296,17 @@ function missingFeatures(file: CaseFile): string | undefined {
   for (const [key, value] of Object.entries(c.parameters)) if (!PARAMETER_KEYS.has(key) && !isOff(value)) missing.add(FEATURE_NAMES[key] ?? `parameter "${key}"`);
   return missing.size > 0 ? [...missing].join(', ') : undefined;
 }
+
+/** DeepCache cases (tests/golden/deepcache): the reference's helper or its experimental pipeline around diffusers 0.24. */
+export const deepcacheKind: VerifyKind = {
+  kind: 'deepcache',
+  matches: (file) => typeof file.json.deepcache === 'object' && typeof file.json.parameters === 'object',
+  missingFeatures: (file) => {
+    const params = (file.json.deepcache as { params: { uniform?: boolean } }).params;
+    return params.uniform === false ? "DeepCache's non-uniform schedule (its experimental pipeline)" : missingFeatures({ ...file, json: { ...file.json, pipeline: 'StableDiffusionPipeline' } });
+  },
+  run: checkPipelineCase,
+};
 
 export const pipelinesKind: VerifyKind = {
   kind: KIND,
