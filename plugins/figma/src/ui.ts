@@ -6,6 +6,7 @@ import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { GenerationCancelled } from '../../shared/src/job.js';
 import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
+import { pairPanel } from '../../shared/src/pairing.js';
 import { connectionHelp, localNetworkPermission } from './connection.js';
 import { type FrameResult, remake, restyleFrame } from './flow.js';
 import type { MainToUi, SelectionInfo, UiToMain } from './messages.js';
@@ -110,6 +111,18 @@ function init(): void {
     }
   });
   $('check-bridge').addEventListener('click', () => void checkBridge());
+  // The bridge gives the token once the user typed the code shown here where it runs; main keeps it.
+  $('pair-bridge').addEventListener('click', () => {
+    pairPanel({ url: field('bridge-url'), client: 'Figma', show: (text) => status(text) })
+      .then((token) => {
+        $<HTMLInputElement>('bridge-token').value = token;
+        return rpc.saveSettings(bridgeSettings());
+      })
+      .then(
+        () => status('paired: the bridge token is saved'),
+        async (err: unknown) => status(await explain(err), true),
+      );
+  });
   $('generate').addEventListener('click', () => void generate());
   $('remake').addEventListener('click', () => void fromRecipe('remake'));
   $('variations').addEventListener('click', () => void fromRecipe('variation'));

@@ -10,6 +10,7 @@ import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { GenerationCancelled } from '../../shared/src/job.js';
 import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
+import { pairPanel } from '../../shared/src/pairing.js';
 import { connectionHelp } from './connection.js';
 import { type FlowHooks, type FlowResult, fillSelection, img2imgLayer, poseFill, posePhotoFill, regenerate, ResultNotPlaced } from './flows.js';
 import { createPhotoshopHost } from './host.js';
@@ -199,6 +200,14 @@ async function placePending(): Promise<void> {
   }
 }
 
+/** "Pair with bridge": the bridge gives the token once the user typed the code shown here where it runs. */
+async function pair(): Promise<void> {
+  const token = await pairPanel({ url: field('bridge-url'), client: 'Photoshop', show: (text) => status(text) });
+  $<HTMLInputElement>('bridge-token').value = token;
+  await saveSettings();
+  status('paired: the bridge token is saved');
+}
+
 /** Reports a failure of a non-generating action (save, test) in the status line. */
 const reporting = (action: () => Promise<void>) => () =>
   void action().catch((err: unknown) => status(connectionHelp(err, field('bridge-url')) ?? (err as Error).message, true));
@@ -220,6 +229,7 @@ function init(): void {
   $('strength-auto').addEventListener('change', () => {
     $<HTMLInputElement>('strength').disabled = $<HTMLInputElement>('strength-auto').checked;
   });
+  $('pair-bridge').addEventListener('click', reporting(pair));
   $('save-settings').addEventListener('click', reporting(saveSettings));
   $('test-connection').addEventListener('click', reporting(testConnection));
   $('pick-pose').addEventListener('click', reporting(pickPose));

@@ -97,11 +97,11 @@ export interface BridgeSettings {
 export const DEFAULT_BRIDGE_URL = `http://127.0.0.1:${DEFAULT_BRIDGE_PORT}`;
 
 /** A bridge URL the plugins' network permissions allow: http on 127.0.0.1 or localhost, a port of BRIDGE_PORTS, no path. */
-export function checkBridgeSettings(settings: BridgeSettings): BridgeSettings {
-  const url = settings.url.trim().replace(/\/+$/, '') || DEFAULT_BRIDGE_URL;
+export function checkBridgeUrl(typed: string): string {
+  const url = typed.trim().replace(/\/+$/, '') || DEFAULT_BRIDGE_URL;
   const parts = /^http:\/\/(?:127\.0\.0\.1|localhost)(?::(\d{1,5}))?$/.exec(url);
   if (!parts) {
-    throw new Error(`bridge URL must look like ${DEFAULT_BRIDGE_URL} (http, 127.0.0.1 or localhost, a port, no path); got "${settings.url}"`);
+    throw new Error(`bridge URL must look like ${DEFAULT_BRIDGE_URL} (http, 127.0.0.1 or localhost, a port, no path); got "${typed}"`);
   }
   const port = Number(parts[1] ?? 80);
   if (!isBridgePort(port)) {
@@ -110,7 +110,12 @@ export function checkBridgeSettings(settings: BridgeSettings): BridgeSettings {
         `Start the bridge on one of them (\`kirie serve --port ${DEFAULT_BRIDGE_PORT}\`) and use that port here`,
     );
   }
+  return url;
+}
+
+export function checkBridgeSettings(settings: BridgeSettings): BridgeSettings {
+  const url = checkBridgeUrl(settings.url);
   const token = settings.token.trim();
-  if (!token) throw new Error('paste the bridge token: run `kirie token` in a terminal and copy what it prints');
+  if (!token) throw new Error('no bridge token yet: press "Pair with bridge", or run `kirie token` in a terminal and paste what it prints');
   return { url, token };
 }
