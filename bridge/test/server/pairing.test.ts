@@ -4,6 +4,8 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { KirieApiError } from '@kirie/core/client/protocol';
 import { normalisePairingCode, pairWithBridge, PAIRING_CODE_ALPHABET, PAIRING_TTL_SECONDS } from '@kirie/core/client/pairing';
+import { Command } from 'commander';
+import { registerPairCommand } from '../../src/commands/pair.js';
 import { approveFromTerminal, MAX_PENDING_PAIRINGS, PairingBook } from '../../src/server/pairing.js';
 import { ScriptedRunner, startTestBridge } from './harness.js';
 
@@ -120,5 +122,26 @@ describe('pairWithBridge against a running bridge', () => {
       new KirieApiError(404, 'pairing_expired', 'the code K7M4QX was not approved within 300 s; press Pair again for a new one'),
     );
     expect(answers).toHaveLength(0);
+  });
+
+  it('`kirie pair CODE` approves with the token from the bridge home, and names what it approved', async () => {
+    const bridge = await startTestBridge({ runner: new ScriptedRunner() });
+    const said: string[] = [];
+    const log = console.log;
+    try {
+      let shown = '';
+      const paired = pairWithBridge({ url: bridge.url, client: 'Figma', pollMs: 20, onCode: (code) => (shown = code) });
+      while (!shown) await new Promise((r) => setTimeout(r, 10));
+      console.log = (line: string) => said.push(line);
+      const program = new Command('kirie').exitOverride();
+      registerPairCommand(program);
+      await program.parseAsync(['pair', shown.toLowerCase(), '--port', String(bridge.port), '--home', bridge.home], { from: 'user' });
+      expect(said).toEqual(['paired: Figma now has the token']);
+      expect(await paired).toBe(bridge.token);
+      await expect(program.parseAsync(['pair', shown, '--port', String(bridge.port), '--home', bridge.home], { from: 'user' })).rejects.toThrow(/no pairing request waits with code/);
+    } finally {
+      console.log = log;
+      await bridge.dispose();
+    }
   });
 });

@@ -3,7 +3,8 @@
 // owner can act (the bridge's own terminal, `kirie pair CODE`, or an authenticated POST /v1/pair/approve);
 // the panel polls GET /v1/pair/:id and receives the token once, after that approval. Typing the code the
 // panel shows is what ties the approval to this panel: a page or process that asks too gets a code the
-// user never sees. Codes expire (PAIRING_TTL_SECONDS) and few may wait at once.
+// user never sees. Codes expire (PAIRING_TTL_SECONDS) and few may wait at once; wrong codes need no lockout,
+// since only the token's owner can try one.
 import { callBridge } from './call.js';
 import { KirieApiError } from './protocol.js';
 import type { FetchLike } from './transport.js';
