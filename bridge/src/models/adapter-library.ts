@@ -1,8 +1,10 @@
 // LoRAs and embeddings in the models folder: `loras/` and `embeddings/` beside the checkpoints, or the
 // folder names AUTOMATIC1111 uses (`Lora/`, `LyCORIS/`; A1111 keeps `embeddings/` too), subfolders included.
 // A file's name without extension is what requests and prompt tags call it, as in A1111.
-import { readdir, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join, relative, sep } from 'node:path';
+import type { AdapterInfo } from '@kirie/core/client/protocol';
+import { embeddingFamily, loraFamily } from '@kirie/core/adapters/family';
 import type { Embedding } from '@kirie/core/adapters/embedding';
 import type { LoraAdapter } from '@kirie/core/adapters/lora';
 import type { AdapterLibrary } from '@kirie/core/pipeline/request';
@@ -110,4 +112,94 @@ export class FolderAdapterLibrary implements AdapterLibrary {
     if (width === undefined) throw new Error(`${this.model.name} takes no embeddings: only checkpoints Kirie builds itself (.safetensors) do`);
     return loadEmbedding(await this.find('embedding', name), width, name);
   }
+}
+
+// The header's metadata is whatever the trainer (or anyone) wrote: plain strings, bounded, never markup for
+// a client to render (clients put them in text nodes).
+const MAX_METADATA_ENTRIES = 40;
+const MAX_METADATA_CHARS = 400;
+const MAX_TRIGGER_WORDS = 8;
+const MAX_SIDECAR_BYTES = 64 * 1024;
+/** kohya's long machine fields: summarised (trigger words) or dropped, never listed whole. */
+const BULKY = new Set(['ss_tag_frequency', 'ss_dataset_dirs', 'ss_bucket_info', 'ss_datasets', 'modelspec.thumbnail']);
+
+function clip(text: string, max = MAX_METADATA_CHARS): string {
+  // Control characters (other than tab/newline) have no place in a label; very long values are cut.
+  const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+/** The most frequent caption tags of kohya's ss_tag_frequency ({dataset: {tag: count}}), most frequent first. */
+function topTags(json: string | undefined): string[] {
+  if (!json || json.length > 4 * 2 ** 20) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  const counts = new Map<string, number>();
+  if (typeof parsed !== 'object' || parsed === null) return [];
+  for (const tags of Object.values(parsed)) {
+    if (typeof tags !== 'object' || tags === null) continue;
+    for (const [tag, n] of Object.entries(tags)) if (typeof n === 'number') counts.set(tag.trim(), (counts.get(tag.trim()) ?? 0) + n);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, MAX_TRIGGER_WORDS).map(([tag]) => clip(tag, 100));
+}
+
+/** A1111's per-file user metadata (`name.json` beside it): "activation text" and "preferred weight". */
+async function a1111Sidecar(path: string): Promise<{ activation?: string; weight?: number }> {
+  const sidecar = path.slice(0, path.length - extname(path).length) + '.json';
+  const s = await stat(sidecar).catch(() => null);
+  if (!s?.isFile() || s.size > MAX_SIDECAR_BYTES) return {};
+  try {
+    const json = JSON.parse(await readFile(sidecar, 'utf8')) as Record<string, unknown>;
+    const activation = typeof json['activation text'] === 'string' ? clip(json['activation text']) : undefined;
+    const weight = typeof json['preferred weight'] === 'number' && Number.isFinite(json['preferred weight']) && json['preferred weight'] !== 0 ? json['preferred weight'] : undefined;
+    return { ...(activation ? { activation } : {}), ...(weight !== undefined ? { weight } : {}) };
+  } catch {
+    return {};
+  }
+}
+
+async function describe(modelsDir: string, name: string, path: string, kind: AdapterKind): Promise<AdapterInfo> {
+  const info = await stat(path);
+  const base: AdapterInfo = { name, kind, file: relative(modelsDir, path).split(sep).join('/'), sizeBytes: info.size, family: 'unknown', triggerWords: [], metadata: {} };
+  let file: SafetensorsFile;
+  try {
+    file = await SafetensorsFile.open(path);
+  } catch (err) {
+    return { ...base, problem: clip(err instanceof Error ? err.message : String(err)) };
+  }
+  try {
+    const keys = file.keys();
+    const shapeOf = (k: string) => (file.has(k) ? file.shape(k) : undefined);
+    const metadata: Record<string, string> = {};
+    for (const [key, value] of Object.entries(file.header.metadata)) {
+      if (Object.keys(metadata).length >= MAX_METADATA_ENTRIES) break;
+      if (!/^(ss_|modelspec\.)/.test(key) || BULKY.has(key)) continue;
+      metadata[clip(key, 80)] = clip(value);
+    }
+    const sidecar = await a1111Sidecar(path);
+    const phrase = file.header.metadata['modelspec.trigger_phrase'];
+    const triggerWords = sidecar.activation ? [sidecar.activation] : phrase ? [clip(phrase)] : topTags(file.header.metadata.ss_tag_frequency);
+    return {
+      ...base,
+      family: kind === 'lora' ? loraFamily(keys, shapeOf) : embeddingFamily(keys, shapeOf),
+      triggerWords,
+      ...(sidecar.weight !== undefined ? { preferredWeight: sidecar.weight } : {}),
+      metadata,
+    };
+  } finally {
+    await file.close();
+  }
+}
+
+/** Every LoRA and embedding in the models folder with what its header says (family, trigger words, metadata). */
+export async function listAdapters(modelsDir: string): Promise<AdapterInfo[]> {
+  const out: AdapterInfo[] = [];
+  for (const kind of ['lora', 'embedding'] as const) {
+    for (const [name, path] of await adapterFiles(modelsDir, kind)) out.push(await describe(modelsDir, name, path, kind));
+  }
+  return out;
 }

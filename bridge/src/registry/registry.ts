@@ -9,8 +9,9 @@
 // answers 503 while health reports the folder `stuck`: uploads, results and job records keep their threads.
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { KirieApiError, type ModelInfo, type ModelKind, type RegistryHealth } from '@kirie/core/client/protocol';
+import { KirieApiError, type AdapterInfo, type ModelInfo, type ModelKind, type RegistryHealth } from '@kirie/core/client/protocol';
 import { describeFsError } from '../jobs/fs-error.js';
+import { listAdapters } from '../models/adapter-library.js';
 
 /** Decides what a file or folder in the models folder is (null = not a model). */
 export type ModelClassifier = (path: string, isDirectory: boolean) => Promise<ModelKind | null>;
@@ -22,6 +23,8 @@ export interface ModelRegistry {
   resolve(id: string, field: string): Promise<ModelInfo>;
   /** Absolute path of a model id. */
   pathOf(id: string): string;
+  /** The LoRAs and embeddings beside the checkpoints (loras/, embeddings/ and A1111's folder names). */
+  adapters(): Promise<AdapterInfo[]>;
   /** Whether the folder answers (for /v1/health). */
   health(): RegistryHealth;
 }
@@ -54,6 +57,19 @@ export class FolderRegistry implements ModelRegistry {
       await this.scan(this.options.dir, 0, found);
       found.sort((a, b) => kindOrder(a.kind) - kindOrder(b.kind) || a.id.localeCompare(b.id));
       return found.map((m) => ({ ...m, loaded: m.id === loadedModel }));
+    });
+  }
+
+  adapters(): Promise<AdapterInfo[]> {
+    return this.exclusive(async () => {
+      // The folder itself must answer, as for the model list; its adapter subfolders may be missing.
+      try {
+        this.answered(await readdir(this.options.dir));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw new KirieApiError(503, 'models_folder_unreadable', `the models folder cannot be read (${describeFsError(err)})`);
+      }
+      return listAdapters(this.options.dir);
     });
   }
 

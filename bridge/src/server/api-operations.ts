@@ -22,6 +22,7 @@ export const API_ERRORS = {
   size_mismatch: { status: 400, example: { message: 'initImage is 512x512 but the request (width x height) is 768x512; they must match', field: 'initImage' } },
   unknown_image: { status: 400, example: { message: 'initImage names image "9f86d0…", which is not on the bridge; upload it with PUT /v1/images first', field: 'initImage' } },
   unknown_model: { status: 400, example: { message: 'model "sdxl" is not in the models folder; known models: dreamshaper_8.safetensors', field: 'model' } },
+  unknown_lora: { status: 400, example: { message: 'no LoRA named "paper-cut" in the models folder\'s loras/ (or Lora/, LoRA/, lora/, LyCORIS/); found: isometric, mosaic', field: 'loras.0.name' } },
   no_model: { status: 400, example: { message: 'no checkpoint in the models folder; put a .safetensors checkpoint there (or run `kirie models random --arch tiny`)', field: 'model' } },
   unreadable_model: { status: 400, example: { message: 'model "sd15.safetensors" cannot be read (permission denied)', field: 'model' } },
   unsupported_model: { status: 400, example: { message: 'model "notes.txt" is not a model Kirie can run (`kirie models info` says what it looks like)', field: 'model' } },
@@ -177,6 +178,7 @@ export function crossFieldRules(limits: Pick<Limits, 'pixels' | 'memoryBytes'>):
     rule('size_mismatch', 'initImage', 'initImage and mask are the request\'s width × height (with `inpaint` options: each other\'s size)', { initImage: image, width: 768, height: 512 }),
     rule('unknown_image', 'initImage', 'an image a request names must have been uploaded (PUT /v1/images) first', { initImage: 'f'.repeat(64) }),
     rule('unknown_model', 'model', 'model and control models must be in the models folder', { model: 'not-in-the-models-folder.safetensors' }),
+    rule('unknown_lora', 'loras.0.name', "a LoRA the request names (in loras or as a <lora:name:w> tag in the prompt) must be in the models folder's loras/", { loras: [{ name: 'not-in-the-loras-folder' }] }),
   ];
   // width × height is bounded together; the rule can only be broken when the bound is below 4096².
   const side = 4096;
@@ -227,6 +229,13 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     success: { status: 200, description: 'checkpoints first, then inpainting, ControlNet, LoRA and ONNX folders', json: 'ModelList' },
     errors: ['models_folder_unreadable', 'models_folder_stuck'],
   },
+  'GET /v1/adapters': {
+    operationId: 'listAdapters',
+    summary: 'LoRAs and textual-inversion embeddings in the models folder (loras/, Lora/, LyCORIS/, embeddings/)',
+    description: 'Only the adapter subfolders are read, not the checkpoints; a folder that stops answering holds the answer until the read timeout, like GET /v1/models.',
+    success: { status: 200, description: 'LoRAs, then embeddings, each with its family, trigger words and header metadata (untrusted text)', json: 'AdapterList' },
+    errors: ['models_folder_unreadable'],
+  },
   'GET /v1/styles': {
     operationId: 'listStyles',
     summary: 'style presets (prompt templates and settings clients apply before sending a request)',
@@ -254,7 +263,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     description: 'Checks everything that can be known before the job runs (fields, limits, models, uploaded images) and answers 4xx naming the field; the job then reports through GET /v1/jobs/{id} and the event stream.',
     body: { json: 'GenerateRequest', examples: GENERATE_EXAMPLES },
     success: { status: 202, description: 'queued', json: 'JobSubmitted' },
-    errors: ['invalid_json', 'too_deep', 'invalid_request', 'limit_exceeded', 'wrong_model_kind', 'size_mismatch', 'unknown_image', 'unknown_model', 'no_model', 'unreadable_model', 'unsupported_model', 'damaged_model', 'body_too_large', 'unsupported_media_type', 'queue_full', 'models_folder_unreadable', 'models_folder_stuck', 'shutting_down'],
+    errors: ['invalid_json', 'too_deep', 'invalid_request', 'limit_exceeded', 'wrong_model_kind', 'size_mismatch', 'unknown_image', 'unknown_model', 'unknown_lora', 'no_model', 'unreadable_model', 'unsupported_model', 'damaged_model', 'body_too_large', 'unsupported_media_type', 'queue_full', 'models_folder_unreadable', 'models_folder_stuck', 'shutting_down'],
   },
   'GET /v1/jobs/:id': {
     operationId: 'getJob',

@@ -118,6 +118,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.get(`${API_PREFIX}/openapi.json`, async () => openApiDocument({ version: options.version, limits, routes: apiRoutes }));
   app.get(`${API_PREFIX}/models`, async () => ({ models: await registry.list(options.runner.status().loadedModel) }));
+  app.get(`${API_PREFIX}/adapters`, async () => ({ adapters: await registry.adapters() }));
   app.get(`${API_PREFIX}/styles`, async () => ({ styles: STYLE_PRESETS }));
   registerPairing(app, options.token);
 

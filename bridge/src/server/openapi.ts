@@ -12,7 +12,7 @@ import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { API_ERRORS, crossFieldRules, refusalCode, EVENT_EXAMPLES, GENERATE_EXAMPLES, JOB_EXAMPLES, OPERATIONS, RESPONSE_EXAMPLES, type ApiRefusal, type CrossFieldRule, type OperationSpec, type SchemaName } from './api-operations.js';
 import type { Limits } from './limits.js';
 import { PairingApprovalBody, PairingApprovedBody, PairingRequestBody, PairingStartedBody, PairingStatusBody } from './pairing.js';
-import { ErrorBody, HealthAnswer, HealthBody, PublicHealthBody, ImageUploadedBody, JobEventBody, JobInfoBody, JobSubmittedBody, ModelList, StyleList } from './protocol-schemas.js';
+import { ErrorBody, HealthAnswer, HealthBody, PublicHealthBody, ImageUploadedBody, JobEventBody, JobInfoBody, JobSubmittedBody, ModelList, StyleList, AdapterList } from './protocol-schemas.js';
 
 /** A route as fastify registered it, with what security.ts decides access by. */
 export interface ApiRoute {
@@ -68,6 +68,7 @@ function answerSchemas(): Record<string, unknown> {
     [PublicHealthBody, 'PublicHealth'],
     [ModelList, 'ModelList'],
     [StyleList, 'StyleList'],
+    [AdapterList, 'AdapterList'],
     [ImageUploadedBody, 'ImageUploaded'],
     [JobSubmittedBody, 'JobSubmitted'],
     [JobInfoBody, 'JobInfo'],

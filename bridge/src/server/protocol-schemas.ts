@@ -2,7 +2,7 @@
 // clients use stay in core/src/client/protocol.ts (core's client has no runtime dependencies); the checks at
 // the bottom make tsc fail the moment a schema and its type disagree, so neither can change alone.
 import { z } from 'zod';
-import type { ApiErrorBody, Health, PublicHealth, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo, Recipe, StyleInfo } from '@kirie/core/client/protocol';
+import type { AdapterInfo, ApiErrorBody, Health, PublicHealth, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo, Recipe, StyleInfo } from '@kirie/core/client/protocol';
 import { GenerateRequest, ImageId } from '@kirie/core/request/schema';
 
 const isoTime = z.iso.datetime();
@@ -30,6 +30,19 @@ export const ModelInfoBody = z.object({
   note: z.string().optional().describe('Set for the bundled random-weight model: a wiring test, not art.'),
 });
 export const ModelList = z.object({ models: z.array(ModelInfoBody) });
+
+export const AdapterInfoBody = z.object({
+  name: z.string().describe('What requests and prompt tags call it: `loras[].name`, `<lora:name:w>`, an embedding\'s name in the prompt.'),
+  kind: z.enum(['lora', 'embedding']),
+  file: z.string().describe('Path relative to the models folder.'),
+  sizeBytes: z.int().min(0),
+  family: z.enum(['sd1', 'sd2', 'sdxl', 'unknown']).describe('The model family it was made for, from its key names and shapes.'),
+  triggerWords: z.array(z.string()).describe('A1111 "activation text", modelspec.trigger_phrase, or the most frequent training tags. Untrusted text.'),
+  preferredWeight: z.number().optional().describe('A1111 "preferred weight" from the file\'s sidecar JSON.'),
+  metadata: z.record(z.string(), z.string()).describe('kohya ss_* and modelspec.* header entries, each cut to a few hundred characters. Untrusted text: never render as HTML.'),
+  problem: z.string().optional().describe('Why the file cannot be used (e.g. a damaged header).'),
+});
+export const AdapterList = z.object({ adapters: z.array(AdapterInfoBody) });
 
 export const StyleBody = z.object({
   id: z.string(),
@@ -111,6 +124,7 @@ export type SchemasAgreeWithProtocol = Holds<
     Agree<typeof HealthBody, Health>,
     Agree<typeof ModelInfoBody, ModelInfo>,
     Agree<typeof StyleBody, StyleInfo>,
+    Agree<typeof AdapterInfoBody, AdapterInfo>,
     Agree<typeof ImageUploadedBody, ImageUploaded>,
     Agree<typeof JobSubmittedBody, JobSubmitted>,
     Agree<typeof RecipeBody, Recipe>,

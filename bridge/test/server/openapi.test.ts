@@ -237,7 +237,7 @@ describe('the live bridge, driven from the document', () => {
         expectDocumented(operation, await send(method, concrete), { status: 404, code: 'not_found' });
       }
     }
-    for (const path of ['/v1/health', '/v1/openapi.json', '/v1/models', '/v1/styles']) expectDocumented(`GET ${path}`, await send('GET', path), { status: 200 });
+    for (const path of ['/v1/health', '/v1/openapi.json', '/v1/models', '/v1/adapters', '/v1/styles']) expectDocumented(`GET ${path}`, await send('GET', path), { status: 200 });
     const image = await send('GET', `/v1/images/${uploads.image}`);
     expectDocumented('GET /v1/images/{id}', image, { status: 200 });
     expect(image.body.equals(Buffer.from(solidPng(512, 512)))).toBe(true);

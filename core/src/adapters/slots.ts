@@ -49,8 +49,8 @@ export function slotsOf(meta: Meta): AdapterSlot[] {
     const module = m.name.slice(DOWN_PREFIX.length);
     const up = byName.get(UP_PREFIX + module);
     if (!up) throw new Error(`${m.name} has no ${UP_PREFIX}${module} beside it`);
-    if (m.shape.length === 4) slots.push({ module, layer: 'conv', out: fixedDims(up, [0])[0]!, input: fixedDims(m, [1, 2, 3]) });
-    else slots.push({ module, layer: 'linear', out: fixedDims(up, [1])[0]!, input: fixedDims(m, [0]) });
+    const layer = m.shape.length === 4 ? 'conv' : 'linear';
+    slots.push({ module, layer, out: fixedDims(up, [0])[0]!, input: fixedDims(m, layer === 'conv' ? [1, 2, 3] : [1]) });
   }
   return slots;
 }
@@ -80,35 +80,41 @@ export interface ActiveLora {
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
-/** The factor pair of one slot: every active module stacked along the rank axis, in the graph's layout. */
+/**
+ * The factor pair of one slot, every active module stacked along the rank axis: down [R, in·kh·kw] (rows
+ * stacked), up [out, R] (columns stacked, each pre-multiplied). The layout LoRA files use, for linear and conv
+ * slots alike, so a slot with one module is fed its down factor as read, without a copy.
+ */
 function slotFeeds(slot: AdapterSlot, parts: { f: ModuleFactors; scale: number }[]): { down: Float32Array; up: Float32Array; rank: number } {
   const inFlat = product(slot.input);
-  const rank = Math.max(1, parts.reduce((n, p) => n + p.f.rank, 0));
-  const down = new Float32Array(rank * inFlat);
+  if (parts.length === 0) return { down: new Float32Array(inFlat), up: new Float32Array(slot.out), rank: 1 };
+  const rank = parts.reduce((n, p) => n + p.f.rank, 0);
+  let down: Float32Array;
+  if (parts.length === 1) down = parts[0]!.f.down;
+  else {
+    down = new Float32Array(rank * inFlat);
+    let at = 0;
+    for (const { f } of parts) {
+      down.set(f.down, at);
+      at += f.down.length;
+    }
+  }
   const up = new Float32Array(slot.out * rank);
   let r0 = 0;
   for (const { f, scale } of parts) {
-    for (let r = 0; r < f.rank; r++) {
-      for (let j = 0; j < inFlat; j++) {
-        const v = f.down[r * inFlat + j]!;
-        // linear takes downᵀ [in, R]; conv takes down [R, in, kh, kw] as stored.
-        if (slot.layer === 'linear') down[j * rank + r0 + r] = v;
-        else down[(r0 + r) * inFlat + j] = v;
-      }
-      for (let o = 0; o < slot.out; o++) {
-        const v = Math.fround(f.up[o * f.rank + r]! * scale);
-        // linear takes upᵀ [R, out]; conv takes up [out, R, 1, 1].
-        if (slot.layer === 'linear') up[(r0 + r) * slot.out + o] = v;
-        else up[o * rank + r0 + r] = v;
-      }
-    }
+    for (let o = 0; o < slot.out; o++) for (let r = 0; r < f.rank; r++) up[o * rank + r0 + r] = f.up[o * f.rank + r]! * scale;
     r0 += f.rank;
   }
   return { down, up, rank };
 }
 
+// float16 graphs (GPU): a file's down factors are converted once, not on every multiplier change.
+const halves = new WeakMap<Float32Array, Uint16Array>();
+
 function encode(data: Float32Array, half: boolean): Float32Array | Uint16Array {
-  return half ? float32ToHalf(data) : data;
+  if (!half) return data;
+  if (!halves.has(data)) halves.set(data, float32ToHalf(data));
+  return halves.get(data)!;
 }
 
 function componentFeeds(slots: AdapterSlot[], active: readonly ActiveLora[], target: 'unet' | 'text_encoder', half: boolean): FeedData[] {
@@ -125,8 +131,8 @@ function componentFeeds(slots: AdapterSlot[], active: readonly ActiveLora[], tar
   const feeds: FeedData[] = [];
   for (const slot of slots) {
     const { down, up, rank } = slotFeeds(slot, byModule.get(slot.module) ?? []);
-    const downDims = slot.layer === 'linear' ? [slot.input[0]!, rank] : [rank, ...slot.input];
-    const upDims = slot.layer === 'linear' ? [rank, slot.out] : [slot.out, rank, 1, 1];
+    const downDims = [rank, ...slot.input];
+    const upDims = slot.layer === 'linear' ? [slot.out, rank] : [slot.out, rank, 1, 1];
     feeds.push({ name: DOWN_PREFIX + slot.module, data: encode(down, half), dims: downDims }, { name: UP_PREFIX + slot.module, data: encode(up, half), dims: upDims });
   }
   return feeds;

@@ -1,7 +1,7 @@
 // KirieClient: the one implementation of the bridge protocol every host uses. No dependencies: fetch and
 // WebSocket come from the host (globals by default). Jobs are followed as an async iterator of events,
 // and a job whose socket drops is recovered from GET /v1/jobs/:id, so a finished result is never lost.
-import type { GenerateRequestInput, Health, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo, StyleInfo } from './protocol.js';
+import type { AdapterInfo, GenerateRequestInput, Health, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo, StyleInfo } from './protocol.js';
 import { API_PREFIX, KirieApiError, TERMINAL_EVENTS, WS_PROTOCOL, WS_TOKEN_PREFIX } from './protocol.js';
 import { callBridge } from './call.js';
 import type { PairingApproval, PairingApproved } from './pairing.js';
@@ -15,6 +15,8 @@ export interface KirieApi {
   health(): Promise<Health>;
   models(): Promise<ModelInfo[]>;
   styles(): Promise<StyleInfo[]>;
+  /** LoRAs and embeddings in the models folder (header text is untrusted: show it as text). */
+  adapters(): Promise<AdapterInfo[]>;
   uploadImage(png: Uint8Array): Promise<ImageUploaded>;
   image(id: string): Promise<Uint8Array>;
   submit(request: GenerateRequestInput): Promise<JobSubmitted>;
@@ -56,6 +58,9 @@ export class KirieClient implements KirieApi {
   }
   styles(): Promise<StyleInfo[]> {
     return this.json<{ styles: StyleInfo[] }>('GET', '/styles').then((r) => r.styles);
+  }
+  adapters(): Promise<AdapterInfo[]> {
+    return this.json<{ adapters: AdapterInfo[] }>('GET', '/adapters').then((r) => r.adapters);
   }
   uploadImage(png: Uint8Array): Promise<ImageUploaded> {
     return this.json('PUT', '/images', png, 'image/png');

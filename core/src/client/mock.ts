@@ -1,7 +1,7 @@
 // A scriptable stand-in for the bridge, for host-plugin tests: it implements the same KirieApi as
 // KirieClient, keeps uploads in memory, and plays each job as a script of events the test chooses.
 import type { ClientMessage, KirieApi } from './client.js';
-import type { GenerateRequestInput, Health, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo, Recipe, StyleInfo } from './protocol.js';
+import type { AdapterInfo, GenerateRequestInput, Health, ImageUploaded, JobEvent, JobInfo, JobSubmitted, ModelInfo, Recipe, StyleInfo } from './protocol.js';
 import { KirieApiError, TERMINAL_EVENTS } from './protocol.js';
 import { AsyncQueue } from './transport.js';
 
@@ -16,6 +16,7 @@ export type MockStep = WithoutJob<JobEvent> & { delayMs?: number };
 export interface MockOptions {
   models?: ModelInfo[];
   styles?: StyleInfo[];
+  adapters?: AdapterInfo[];
   /** The events a submitted job plays; default: queued, started, one progress step per `steps`, done. */
   script?: (request: GenerateRequestInput, jobId: string, mock: MockKirieClient) => MockStep[];
 }
@@ -40,6 +41,9 @@ export class MockKirieClient implements KirieApi {
   }
   async styles(): Promise<StyleInfo[]> {
     return this.options.styles ?? [];
+  }
+  async adapters(): Promise<AdapterInfo[]> {
+    return this.options.adapters ?? [];
   }
   async uploadImage(png: Uint8Array): Promise<ImageUploaded> {
     const id = `mock-image-${this.nextId++}`;

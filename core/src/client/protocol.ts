@@ -53,6 +53,26 @@ export interface ModelInfo {
   note?: string;
 }
 
+/** A LoRA or textual-inversion embedding in the models folder (GET /v1/adapters). Header text is untrusted: show it as text. */
+export interface AdapterInfo {
+  /** What requests and prompt tags call it (`<lora:name:w>`, `loras[].name`, an embedding's name in the prompt). */
+  name: string;
+  kind: 'lora' | 'embedding';
+  /** Path relative to the models folder. */
+  file: string;
+  sizeBytes: number;
+  /** The model family it was made for, from its key names and shapes. */
+  family: 'sd1' | 'sd2' | 'sdxl' | 'unknown';
+  /** Words that call up the style: A1111's "activation text", modelspec.trigger_phrase, or the most frequent training tags. */
+  triggerWords: string[];
+  /** A1111's "preferred weight" for it, when its sidecar gives one. */
+  preferredWeight?: number;
+  /** kohya `ss_*` and `modelspec.*` header entries, each cut to a few hundred characters. */
+  metadata: Record<string, string>;
+  /** Why the file cannot be used (e.g. a damaged header). */
+  problem?: string;
+}
+
 export type StyleInfo = StylePreset;
 
 export interface ImageUploaded {

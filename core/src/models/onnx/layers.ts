@@ -28,9 +28,13 @@ export async function conv(
 export async function linear(g: Graph, x: string, key: string, cin: number, cout: number, bias = true): Promise<string> {
   const w = await g.weight(`${key}.weight`, [cout, cin], { transpose: true });
   let y = g.op('MatMul', [x, w]);
-  // Adapter branch: x·ΔWᵀ = (x·downᵀ)·upᵀ, fed transposed: downᵀ [cin, r], upᵀ [r, cout].
-  const slot = g.adapterSlot(key, (r) => [cin, r], (r) => [r, cout]);
-  if (slot) y = g.op('Add', [y, g.op('MatMul', [g.op('MatMul', [x, slot.down]), slot.up])]);
+  // Adapter branch: x·ΔWᵀ = (x·downᵀ)·upᵀ with down [r, cin] and up [cout, r] as LoRA files store them, so a
+  // file's factors are fed without a copy; ONNX Runtime fuses each Transpose into its MatMul (FusedMatMul).
+  const slot = g.adapterSlot(key, (r) => [r, cin], (r) => [cout, r]);
+  if (slot) {
+    const low = g.op('MatMul', [x, g.op('Transpose', [slot.down], { perm: [1, 0] })]);
+    y = g.op('Add', [y, g.op('MatMul', [low, g.op('Transpose', [slot.up], { perm: [1, 0] })])]);
+  }
   return bias ? g.op('Add', [y, await g.weight(`${key}.bias`, [cout])]) : y;
 }
 
