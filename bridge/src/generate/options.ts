@@ -153,6 +153,11 @@ export function prepareGeneration(opts: GenerateOptions): PreparedGeneration {
     inpaint,
     control: controlUnits(opts, draft, images, notes),
   };
+  // --scheduler names one of Kirie's diffusers-exact schedulers: it replaces the recipe's A1111/ComfyUI sampling.
+  if (opts.scheduler !== undefined && input.sampling !== undefined) {
+    notes.push(`--scheduler ${opts.scheduler} replaces the recipe's ${input.sampling.tool === 'a1111' ? 'A1111' : 'ComfyUI'} sampler`);
+    delete input.sampling;
+  }
   if (input.model === undefined) throw new Error('give --model <checkpoint or ONNX folder>');
   return { request: withResolvedSeed(parseGenerateRequest(input)), images, notes };
 }

@@ -32,13 +32,11 @@ describe('verify kinds name the features a case needs', () => {
     for (const c of cases) expect(c.missing, c.name).toBeUndefined();
   });
 
-  it('kdiffusion: the tools\' noise, schedules and runs are checkable, except the uni_pc runs', () => {
+  it('kdiffusion: the tools\' noise, schedules and runs are all checkable', () => {
     const cases = triage('kdiffusion');
     expect(new Set(cases.map((c) => c.kind))).toEqual(new Set(['noise', 'sigmas', 'kdiffusion']));
     expect(cases.filter((c) => c.kind === 'kdiffusion')).toHaveLength(46);
-    const skipped = cases.filter((c) => c.missing !== undefined);
-    expect(skipped.map((c) => c.name).sort()).toEqual(['kdiffusion/pipelines/comfy_uni_pc_normal/case.json', 'kdiffusion/pipelines/comfy_uni_pc_normal_128/case.json']);
-    for (const c of skipped) expect(c.missing).toBe('the uni_pc sampler');
+    for (const c of cases) expect(c.missing, c.name).toBeUndefined();
   });
 
   it('a parameter of a feature this version lacks is named; LoRAs, embeddings and VAE tiling are no longer such features', () => {

@@ -35,11 +35,12 @@ export const COMFY_SAMPLERS = {
   lms: 'lms',
   lcm: 'lcm',
   ddim: 'euler',
+  uni_pc: 'uni_pc',
 } as const satisfies Record<string, SamplerKind>;
 export type ComfySampler = keyof typeof COMFY_SAMPLERS;
 export const COMFY_SAMPLER_NAMES = Object.keys(COMFY_SAMPLERS) as ComfySampler[];
 /** KSampler.DISCARD_PENULTIMATE_SIGMA_SAMPLERS (those implemented here). */
-const COMFY_DISCARD = new Set<ComfySampler>(['dpm_2', 'dpm_2_ancestral']);
+const COMFY_DISCARD = new Set<ComfySampler>(['dpm_2', 'dpm_2_ancestral', 'uni_pc']);
 
 export type SamplingSpec =
   | { tool: 'a1111'; sampler: A1111Sampler; scheduleType: A1111ScheduleType }

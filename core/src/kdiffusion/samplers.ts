@@ -3,6 +3,7 @@
 // k_diffusion/sampling.py while the caller owns the model. Arithmetic is float32 tensor arithmetic in
 // the reference's order. Where A1111 (k-diffusion 0.0.16) and ComfyUI (its fork) differ, `tool` decides.
 import type { Tool } from './tables.js';
+import { uniPc } from './unipc.js';
 
 const f = Math.fround;
 
@@ -240,5 +241,6 @@ export const SAMPLERS = {
   dpmpp_2m: { run: dpmpp2m, calls: oneCallPerStep },
   lms: { run: lms, calls: oneCallPerStep },
   lcm: { run: lcm, calls: oneCallPerStep },
+  uni_pc: { run: uniPc, calls: oneCallPerStep },
 } satisfies Record<string, SamplerDef>;
 export type SamplerKind = keyof typeof SAMPLERS;

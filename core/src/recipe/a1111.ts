@@ -6,7 +6,13 @@
 //   Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1, Size: 512x512, Model hash: 6ce0161689, Model: v1-5, ...
 //
 // A value holding ',', ':' or a newline is written as a JSON string (A1111's `quote`).
+//
+// Which sampler semantics a text means: A1111's own (k-diffusion, its noise) unless Kirie marked it with
+// "Sampling: diffusers" (Kirie's diffusers-exact schedulers) or "Sampling: ComfyUI" (ComfyUI's KSampler names).
 import type { ControlPreprocessor, ControlUnit, GenerateRequest, GenerateRequestInput } from '../request/schema.js';
+import { COMFY_SAMPLER_NAMES, splitLegacyA1111Sampler, type ComfySampler } from '../kdiffusion/names.js';
+import { A1111_SCHEDULE_TYPES, COMFY_SCHEDULERS, type A1111ScheduleType, type ComfyScheduler } from '../kdiffusion/schedules.js';
+import { A1111_RNG_SOURCES } from '../rng/a1111.js';
 import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
 import { loraTag } from '../adapters/prompt.js';
 
@@ -71,11 +77,34 @@ function controlText(unit: ControlUnit): string {
   return parts.join(', ');
 }
 
+const SAMPLING_KEY = 'Sampling';
+const DIFFUSERS = 'diffusers';
+const COMFYUI = 'ComfyUI';
+
+type Param = [string, string | number | undefined];
+
+/** Sampler, schedule and noise entries: A1111's own keys for A1111 sampling, Kirie's marker otherwise. */
+function samplingParams(request: GenerateRequest): Param[] {
+  const s = request.sampling;
+  if (!s) return [['Sampler', samplerLabel(request.scheduler)], [SAMPLING_KEY, DIFFUSERS]];
+  if (s.tool === 'comfyui') return [['Sampler', s.samplerName], ['Schedule type', s.scheduler], [SAMPLING_KEY, COMFYUI]];
+  const varied = s.variationStrength > 0;
+  return [
+    ['Sampler', s.sampler],
+    ['Schedule type', s.scheduleType],
+    ['RNG', s.rng],
+    ['Variation seed', varied ? s.variationSeed : undefined],
+    ['Variation seed strength', varied ? s.variationStrength : undefined],
+    ['ENSD', s.etaNoiseSeedDelta || undefined],
+  ];
+}
+
 /** The parameters text for one image of `request`. */
 export function formatA1111(request: GenerateRequest, ctx: A1111Context): string {
-  const params: [string, string | number | undefined][] = [
+  const [sampler, ...samplingRest] = samplingParams(request);
+  const params: Param[] = [
     ['Steps', request.steps],
-    ['Sampler', samplerLabel(request.scheduler)],
+    sampler,
     ['CFG scale', request.guidance],
     ['Seed', ctx.seed],
     ['Size', `${request.width}x${request.height}`],
@@ -83,6 +112,7 @@ export function formatA1111(request: GenerateRequest, ctx: A1111Context): string
     ['Model', ctx.modelName],
     ['Denoising strength', request.initImage !== undefined ? request.strength : undefined],
     ['Clip skip', request.clipSkip > 1 ? request.clipSkip : undefined],
+    ...samplingRest,
     ...request.control.map((u, i): [string, string] => [`ControlNet ${i}`, controlText(u)]),
     ['Lora hashes', loraHashes(ctx.loraHashes)],
     ['Version', ctx.version],
@@ -134,6 +164,41 @@ function number(key: string, value: string): number {
   return n;
 }
 
+function oneOf<T extends string>(key: string, value: string, names: readonly T[]): T {
+  if (!(names as readonly string[]).includes(value)) throw new Error(`recipe: "${key}" ${JSON.stringify(value)} is not supported; Kirie has ${names.join(', ')}`);
+  return value as T;
+}
+
+/** The request's sampling fields for the text's sampler keys, or undefined for Kirie's diffusers-exact schedulers. */
+function sampling(values: Map<string, string>): GenerateRequestInput['sampling'] {
+  const origin = values.get(SAMPLING_KEY);
+  const sampler = values.get('Sampler');
+  if (origin === DIFFUSERS || sampler === undefined) return undefined;
+  const type = values.get('Schedule type');
+  if (origin === COMFYUI) {
+    if (!type) throw new Error('recipe: ComfyUI sampling needs a "Schedule type" (its scheduler)');
+    return { tool: 'comfyui', samplerName: oneOf<ComfySampler>('Sampler', sampler, COMFY_SAMPLER_NAMES), scheduler: oneOf<ComfyScheduler>('Schedule type', type, COMFY_SCHEDULERS) };
+  }
+  if (origin !== undefined) throw new Error(`recipe: "${SAMPLING_KEY}" must be ${DIFFUSERS} or ${COMFYUI}, got ${JSON.stringify(origin)}`);
+  const legacy = splitLegacyA1111Sampler(sampler);
+  // A1111's other samplers (DDIM, PLMS, UniPC, LCM) run on timesteps, not k-diffusion: Kirie's diffusers ones stand in.
+  if (!legacy) return undefined;
+  const rng = values.get('RNG');
+  const variationSeed = values.get('Variation seed');
+  const variationStrength = values.get('Variation seed strength');
+  const ensd = values.get('ENSD');
+  return {
+    tool: 'a1111',
+    sampler: legacy.sampler,
+    scheduleType: type ? oneOf<A1111ScheduleType>('Schedule type', type, A1111_SCHEDULE_TYPES) : legacy.scheduleType,
+    // "GPU" (A1111's default) is reproduced by "NV", its CPU emulation.
+    ...(rng !== undefined ? { rng: rng === 'GPU' ? 'NV' : oneOf('RNG', rng, A1111_RNG_SOURCES) } : {}),
+    ...(variationSeed !== undefined ? { variationSeed: number('Variation seed', variationSeed) } : {}),
+    ...(variationStrength !== undefined ? { variationStrength: number('Variation seed strength', variationStrength) } : {}),
+    ...(ensd !== undefined ? { etaNoiseSeedDelta: number('ENSD', ensd) } : {}),
+  };
+}
+
 function scheduler(sampler: string, scheduleType: string | undefined): string {
   const label = scheduleType && !/^automatic$/i.test(scheduleType) && !/ karras$/i.test(sampler) ? `${sampler} ${scheduleType}` : sampler;
   const found = SCHEDULERS.find((s) => s.label.toLowerCase() === label.toLowerCase()) ?? findScheduler(label.replace(/\s+/g, '_'));
@@ -175,6 +240,7 @@ export function parseA1111(text: string): ParsedA1111 {
   const values = new Map(params(last));
   const request: ParsedA1111['request'] = { prompt: prompt.join('\n') };
   if (negative.length > 0) request.negativePrompt = negative.join('\n');
+  const chosen = sampling(values);
   const control: A1111Control[] = [];
   const ignored: Record<string, string> = {};
   let modelHash: string | undefined;
@@ -189,8 +255,19 @@ export function parseA1111(text: string): ParsedA1111 {
         request.steps = number(key, value);
         break;
       case 'Sampler':
-        request.scheduler = scheduler(value, values.get('Schedule type'));
+        if (chosen) request.sampling = chosen;
+        else request.scheduler = scheduler(value, values.get('Schedule type'));
         break;
+      // "RNG: GPU" is reproduced by NV (CUDA's randn within float rounding), so it is reported as not carried exactly.
+      case 'RNG':
+        if (!chosen || value === 'GPU') ignored[key] = value;
+        break;
+      case 'Variation seed':
+      case 'Variation seed strength':
+      case 'ENSD':
+        if (!chosen) ignored[key] = value;
+        break;
+      case SAMPLING_KEY:
       case 'Schedule type':
       case 'Version':
       // The LoRAs themselves are the prompt's tags; their hashes only identify the files.

@@ -10,17 +10,17 @@ const ctx = { seed: 1, modelName: 'v1-5-pruned-emaonly', modelHash: '6ce0161689'
 
 describe('formatA1111', () => {
   it.each<[string, Record<string, unknown>, string]>([
-    ['txt2img', {}, 'a red fox\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly'],
-    ['no negative', { negativePrompt: '' }, 'a red fox\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly'],
+    ['txt2img', {}, 'a red fox\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, Sampling: diffusers'],
+    ['no negative', { negativePrompt: '' }, 'a red fox\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, Sampling: diffusers'],
     [
       'img2img with clip skip',
       { initImage: id, strength: 0.6, clipSkip: 2, guidance: 7.5, scheduler: 'ddim' },
-      'a red fox\nNegative prompt: blurry\nSteps: 20, Sampler: DDIM, CFG scale: 7.5, Seed: 1, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, Denoising strength: 0.6, Clip skip: 2',
+      'a red fox\nNegative prompt: blurry\nSteps: 20, Sampler: DDIM, CFG scale: 7.5, Seed: 1, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, Denoising strength: 0.6, Clip skip: 2, Sampling: diffusers',
     ],
     [
       'ControlNet units are quoted',
       { control: [{ model: 'control_v11p_sd15_canny', image: id, preprocessor: { type: 'canny' }, scale: 0.8, end: 0.5 }] },
-      'a red fox\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, ControlNet 0: "Module: canny, Model: control_v11p_sd15_canny, Weight: 0.8, Threshold A: 100, Threshold B: 200, Guidance Start: 0, Guidance End: 0.5"',
+      'a red fox\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, Sampling: diffusers, ControlNet 0: "Module: canny, Model: control_v11p_sd15_canny, Weight: 0.8, Threshold A: 100, Threshold B: 200, Guidance Start: 0, Guidance End: 0.5"',
     ],
   ])('%s', (_name, patch, expected) => {
     const request = parseGenerateRequest({ ...base, ...patch });
@@ -28,7 +28,7 @@ describe('formatA1111', () => {
   });
 
   it('quotes a model name with a comma or colon', () => {
-    expect(formatA1111(base, { seed: 3, modelName: 'a:b, c' })).toMatch(/Seed: 3, Size: 512x768, Model: "a:b, c"$/);
+    expect(formatA1111(base, { seed: 3, modelName: 'a:b, c' })).toMatch(/Seed: 3, Size: 512x768, Model: "a:b, c", Sampling: diffusers$/);
   });
 });
 
@@ -41,8 +41,11 @@ describe('parseA1111', () => {
   });
 
   it.each<[string, string, Record<string, unknown>]>([
-    ['a classic A1111 line', 'castle\nSteps: 30, Sampler: Euler, CFG scale: 7.0, Seed: 2179987202, Size: 768x512, Model hash: 93b79e09ed, Model: anything-v4.5, Clip skip: 2, ENSD: 31337', { prompt: 'castle', steps: 30, scheduler: 'euler', guidance: 7, seed: 2179987202, width: 768, height: 512, model: 'anything-v4.5', clipSkip: 2 }],
-    ['A1111 ≥ 1.9 schedule type', 'x\nSteps: 4, Sampler: Euler, Schedule type: Karras, CFG scale: 5, Seed: 9, Size: 64x64', { prompt: 'x', steps: 4, scheduler: 'euler_karras', guidance: 5, seed: 9, width: 64, height: 64 }],
+    ['a classic A1111 line: its own sampler and ENSD', 'castle\nSteps: 30, Sampler: Euler, CFG scale: 7.0, Seed: 2179987202, Size: 768x512, Model hash: 93b79e09ed, Model: anything-v4.5, Clip skip: 2, ENSD: 31337', { prompt: 'castle', steps: 30, sampling: { tool: 'a1111', sampler: 'Euler', scheduleType: 'Automatic', etaNoiseSeedDelta: 31337 }, guidance: 7, seed: 2179987202, width: 768, height: 512, model: 'anything-v4.5', clipSkip: 2 }],
+    ['A1111 ≥ 1.9 schedule type', 'x\nSteps: 4, Sampler: Euler, Schedule type: Karras, CFG scale: 5, Seed: 9, Size: 64x64', { prompt: 'x', steps: 4, sampling: { tool: 'a1111', sampler: 'Euler', scheduleType: 'Karras' }, guidance: 5, seed: 9, width: 64, height: 64 }],
+    ['A1111 < 1.9 sampler names with the schedule', 'x\nSteps: 4, Sampler: DPM++ 2M Karras, CFG scale: 5, Seed: 9, RNG: CPU', { prompt: 'x', steps: 4, sampling: { tool: 'a1111', sampler: 'DPM++ 2M', scheduleType: 'Karras', rng: 'CPU' }, guidance: 5, seed: 9 }],
+    ['variation seed', 'x\nSteps: 4, Sampler: Euler a, Seed: 9, Variation seed: 7, Variation seed strength: 0.3', { prompt: 'x', steps: 4, sampling: { tool: 'a1111', sampler: 'Euler a', scheduleType: 'Automatic', variationSeed: 7, variationStrength: 0.3 }, seed: 9 }],
+    ['Kirie\'s ComfyUI sampling', 'x\nSteps: 4, Sampler: euler_ancestral, Schedule type: karras, Seed: 9, Sampling: ComfyUI', { prompt: 'x', steps: 4, sampling: { tool: 'comfyui', samplerName: 'euler_ancestral', scheduler: 'karras' }, seed: 9 }],
     ['schedule type Automatic is the sampler itself', 'x\nSteps: 4, Sampler: DDIM, Schedule type: Automatic, CFG scale: 5, Seed: 9, Size: 64x64', { prompt: 'x', steps: 4, scheduler: 'ddim', guidance: 5, seed: 9, width: 64, height: 64 }],
     ['prompt only', 'just a prompt, with: punctuation', { prompt: 'just a prompt, with: punctuation' }],
     ['quoted value with escaped quote', 'p\nSteps: 2, Sampler: DDIM, Seed: 5, Model: "my \\"best\\", model"', { prompt: 'p', steps: 2, scheduler: 'ddim', seed: 5, model: 'my "best", model' }],
@@ -59,11 +62,44 @@ describe('parseA1111', () => {
   });
 
   it.each([
-    ['an unknown sampler', 'p\nSteps: 20, Sampler: Heun, Seed: 1', /sampler "Heun" is not supported/],
+    ['an unknown sampler', 'p\nSteps: 20, Sampler: DPM++ SDE, Seed: 1', /sampler "DPM\+\+ SDE" is not supported/],
+    ['an unknown schedule type', 'p\nSteps: 20, Sampler: Euler, Schedule type: Cosine, Seed: 1', /"Schedule type" "Cosine" is not supported; Kirie has Automatic, Uniform/],
+    ['an unknown RNG', 'p\nSteps: 20, Sampler: Euler, RNG: TPU, Seed: 1', /"RNG" "TPU" is not supported; Kirie has NV, CPU/],
+    ['an unknown ComfyUI scheduler', 'p\nSteps: 20, Sampler: euler, Schedule type: cosine, Sampling: ComfyUI', /"Schedule type" "cosine" is not supported/],
     ['a bad size', 'p\nSteps: 20, Size: big, Seed: 1', /"Size" must be WIDTHxHEIGHT/],
     ['a bad number', 'p\nSteps: many, Sampler: DDIM, Seed: 1', /"Steps" must be a number/],
   ])('names %s', (_name, text, error) => {
     expect(() => parseA1111(text)).toThrow(error);
+  });
+});
+
+describe('A1111 text round-trips the tools\' sampling (write → parse → same request)', () => {
+  it.each<[string, Record<string, unknown>]>([
+    ['A1111 Euler a, NV', { tool: 'a1111', sampler: 'Euler a' }],
+    ['A1111 DPM++ 2M Karras, CPU', { tool: 'a1111', sampler: 'DPM++ 2M', scheduleType: 'Karras', rng: 'CPU' }],
+    ['A1111 DPM2 Automatic, ENSD', { tool: 'a1111', sampler: 'DPM2', etaNoiseSeedDelta: 31337 }],
+    ['A1111 LMS, variation seed', { tool: 'a1111', sampler: 'LMS', scheduleType: 'Exponential', variationSeed: 7, variationStrength: 0.3 }],
+    ['A1111 Heun, Align Your Steps', { tool: 'a1111', sampler: 'Heun', scheduleType: 'Align Your Steps' }],
+    ['ComfyUI dpmpp_2m / sgm_uniform', { tool: 'comfyui', samplerName: 'dpmpp_2m', scheduler: 'sgm_uniform' }],
+    ['ComfyUI lcm / kl_optimal', { tool: 'comfyui', samplerName: 'lcm', scheduler: 'kl_optimal' }],
+  ])('%s', (_name, sampling) => {
+    // The diffusers scheduler is unused with sampling: the text leaves it to its default.
+    const request = parseGenerateRequest({ ...base, scheduler: undefined, model: 'v1-5-pruned-emaonly', sampling });
+    const text = formatA1111(request, ctx);
+    const parsed = parseA1111(text);
+    expect(parsed.ignored).toEqual({});
+    expect(parseGenerateRequest(parsed.request)).toEqual(request);
+  });
+
+  it('writes A1111\'s own keys for A1111 sampling', () => {
+    const request = parseGenerateRequest({ ...base, sampling: { tool: 'a1111', sampler: 'Euler a', rng: 'CPU', variationSeed: 7, variationStrength: 0.3, etaNoiseSeedDelta: 31337 } });
+    expect(formatA1111(request, ctx)).toMatch(/Sampler: Euler a, CFG scale: 7, .*, Schedule type: Automatic, RNG: CPU, Variation seed: 7, Variation seed strength: 0.3, ENSD: 31337$/);
+  });
+
+  it('reads RNG: GPU as NV, A1111\'s CPU emulation of it, and reports it as not carried exactly', () => {
+    const parsed = parseA1111('p\nSteps: 2, Sampler: Euler, Seed: 1, RNG: GPU');
+    expect(parsed.request.sampling).toEqual({ tool: 'a1111', sampler: 'Euler', scheduleType: 'Automatic', rng: 'NV' });
+    expect(parsed.ignored).toEqual({ RNG: 'GPU' });
   });
 });
 

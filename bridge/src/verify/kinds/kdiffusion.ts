@@ -95,7 +95,11 @@ async function* checkToolCase(file: CaseFile): AsyncGenerator<CaseResult> {
   const name = `kdiffusion/${c.id}`;
   yield compare(`${name}/model_calls`, 'model calls', [stepLatents.length], [c.num_model_calls], 0, KIND);
   yield compare(`${name}/final_latents`, 'final latents', result.latents, expected('final_latents'), tol.final_latents_atol, KIND);
-  yield compare(`${name}/steps_latents`, `latents after each of ${c.steps_first_call.length} steps`, concat(stepEnds(c, stepLatents)), expected('steps_latents'), tol.steps_latents_atol, KIND);
+  // uni_pc reports its steps in UniPC's VP parametrisation (x / √(1 + σ²), the last report covering two
+  // updates), which the loop never holds: its run is checked through the final latents and images.
+  if (c.parameters.sampler_name !== 'uni_pc') {
+    yield compare(`${name}/steps_latents`, `latents after each of ${c.steps_first_call.length} steps`, concat(stepEnds(c, stepLatents)), expected('steps_latents'), tol.steps_latents_atol, KIND);
+  }
   yield compare(`${name}/image`, 'image (HWC float)', concat(result.pixels), expected('image'), tol.image_atol, KIND);
   // Both tools truncate to 8 bits where Kirie rounds: ±1 level (±2 where the image tolerance is looser than 1e-3).
   const pngs = c.files.image_png ? [c.files.image_png] : Object.keys(c.files).filter((k) => k.startsWith('image_png_')).sort().map((k) => c.files[k]);
@@ -107,6 +111,5 @@ async function* checkToolCase(file: CaseFile): AsyncGenerator<CaseResult> {
 export const kdiffusionKind: VerifyKind = {
   kind: KIND,
   matches: (file) => (file.json.tool === 'a1111' || file.json.tool === 'comfyui') && typeof file.json.parameters === 'object' && Array.isArray(file.json.steps_first_call),
-  missingFeatures: (file) => ((file.json.parameters as { sampler_name?: string }).sampler_name === 'uni_pc' ? 'the uni_pc sampler' : undefined),
   run: checkToolCase,
 };
