@@ -10,7 +10,15 @@ import { normalisePairingCode, PAIRING_CODE_ALPHABET, PAIRING_CODE_LENGTH, PAIRI
 /** Requests that may wait at once: enough for a few panels, too few to flood the user's prompt. */
 export const MAX_PENDING_PAIRINGS = 4;
 
-export const PairingRequestBody = z.strictObject({ client: z.string().trim().min(1, 'client must name the asker, e.g. "Photoshop"').max(40, 'client must be at most 40 characters') });
+// The name is printed in the bridge's terminal: no control characters (escape sequences could rewrite it).
+export const PairingRequestBody = z.strictObject({
+  client: z
+    .string()
+    .trim()
+    .min(1, 'client must name the asker, e.g. "Photoshop"')
+    .max(40, 'client must be at most 40 characters')
+    .regex(/^[^\p{Cc}\p{Cf}]*$/u, 'client must be plain text, without control characters'),
+});
 export const PairingApprovalBody = z.strictObject({ code: z.string().max(32, 'code must be at most 32 characters') });
 export const PairingStartedBody = z.object({ id: z.string(), code: z.string(), expiresInSeconds: z.number().int() });
 export const PairingStatusBody = z.discriminatedUnion('status', [

@@ -91,6 +91,10 @@ describe('pairWithBridge against a running bridge', () => {
       const approved = await fetch(`${bridge.url}/v1/pair/approve`, { method: 'POST', headers: { 'content-type': 'application/json', ...bridge.auth }, body: JSON.stringify({ code: shown }) });
       expect(await approved.json()).toEqual({ client: 'Photoshop' });
       expect(await paired).toBe(bridge.token);
+      // The name is printed in the bridge's terminal: escape sequences are refused.
+      const sneaky = await fetch(`${bridge.url}/v1/pair`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client: 'Photo\u001b[2Jshop' }) });
+      expect(sneaky.status).toBe(400);
+      expect(await sneaky.json()).toEqual({ error: { code: 'invalid_request', message: 'client: client must be plain text, without control characters', field: 'client' } });
     } finally {
       await bridge.dispose();
     }
