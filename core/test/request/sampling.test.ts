@@ -30,7 +30,7 @@ describe('GenerateRequest.sampling', () => {
     ['a variation strength without its seed', { tool: 'a1111', sampler: 'Euler', variationStrength: 0.5 }, 'sampling.variationSeed', /needs a variationSeed/],
     ['an A1111 field on ComfyUI', { tool: 'comfyui', samplerName: 'euler', scheduler: 'normal', rng: 'CPU' }, 'sampling.rng', /unknown field "rng"/],
     ['a ComfyUI sampler without its scheduler', { tool: 'comfyui', samplerName: 'euler' }, 'sampling.scheduler', /scheduler must be one of: normal, karras/],
-    ['uni_pc (not implemented)', { tool: 'comfyui', samplerName: 'uni_pc', scheduler: 'normal' }, 'sampling.samplerName', /samplerName must be one of: euler, euler_ancestral/],
+    ['an SDE sampler (its Brownian-tree noise is not reproduced)', { tool: 'comfyui', samplerName: 'dpmpp_2m_sde', scheduler: 'normal' }, 'sampling.samplerName', /samplerName must be one of: euler, euler_ancestral, heun, dpm_2, dpm_2_ancestral, dpmpp_2m, lms, lcm, ddim, uni_pc/],
   ])('refuses %s', (_name, sampling, field, message) => {
     const result = validateGenerateRequest({ prompt: 'p', sampling });
     expect(result.ok).toBe(false);
