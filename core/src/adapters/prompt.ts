@@ -5,7 +5,7 @@
 import { AdapterName, type LoraUse } from '../request/schema.js';
 
 // A1111: re_extra_net = r"<(\w+):([^>]+)>"
-const EXTRA_NETWORK = /<(\w+):([^>]+)>/g;
+export const EXTRA_NETWORK = /<(\w+):([^>]+)>/g;
 const LORA_TYPES = new Set(['lora', 'lyco']);
 
 function multiplier(value: string, tag: string): number {
