@@ -107,7 +107,7 @@ export function* uniPc(x: Float32Array, sigmas: readonly number[]): SamplerLoop 
     return [xt, modelT];
   }
 
-  let xv = x.map((v) => v / f(Math.sqrt(f(1 + f(ts[0] * ts[0])))));
+  let xv: Float32Array = x.map((v) => v / f(Math.sqrt(f(1 + f(ts[0] * ts[0])))));
   const models: Float32Array[] = [];
   const times: number[] = [];
   for (let stepIndex = 0; stepIndex < steps; stepIndex++) {
