@@ -24,6 +24,7 @@ describe('DeepCache against DeepCacheSDHelper on diffusers 0.24', () => {
     'txt2img_dpmpp_2m_i3_b0_128', // multistep scheduler state across shallow calls
     'txt2img_ddim_i2_b5_128', // branch 5: caches up_blocks.1's output (after its upsampler)
     'txt2img_ddim_i1_b0_128', // interval 1: every call full, the plain pipeline
+    'txt2img_ddim_i3_nonuniform_c5_128', // the experimental pipeline's non-uniform schedule: full 0, 3, 5, 7
   ])('%s', async (id) => {
     const file = caseFile(id);
     expect(deepcacheKind.matches(file)).toBe(true);
@@ -48,6 +49,7 @@ describe('acceleration.deepCache in requests', () => {
     expect(() => parseGenerateRequest({ ...base, acceleration: { deepCache: { interval: 0 } } })).toThrow(/interval/);
     expect(() => parseGenerateRequest({ ...base, acceleration: { deepCache: { interval: 2, branch: 12 } } })).toThrow(/branch/);
     expect(() => parseGenerateRequest({ ...base, acceleration: { deepCache: { interval: 2, fast: true } } })).toThrow(/fast/);
+    expect(() => parseGenerateRequest({ ...base, acceleration: { deepCache: { interval: 2, nonUniform: { center: 5, pow: 1 } } } })).toThrow(/pow must be greater than 1/);
     expect(() => parseGenerateRequest({ ...base, acceleration: { deepCache: { interval: 2 } }, control: [{ model: 'c', image: 'i' }] })).toThrow(/DeepCache cannot be combined with control units/);
   });
 });

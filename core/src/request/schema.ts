@@ -163,6 +163,8 @@ export const Acceleration = z.strictObject({
     .strictObject({
       interval: z.number().int().min(1).max(MAX_DEEPCACHE_INTERVAL, `interval must be at most ${MAX_DEEPCACHE_INTERVAL}`),
       branch: z.number().int().min(0).max(DEEPCACHE_BRANCHES - 1, `branch must be 0-${DEEPCACHE_BRANCHES - 1}`).default(0),
+      /** The reference's non-uniform schedule: full calls crowd around step `center` (core/src/pipeline/deepcache.ts). */
+      nonUniform: z.strictObject({ center: z.number().int().min(0).max(1000), pow: z.number().gt(1, 'pow must be greater than 1').max(4) }).optional(),
     })
     .optional(),
 });

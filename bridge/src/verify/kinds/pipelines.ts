@@ -49,7 +49,10 @@ interface PipelineCase {
   tiling?: { tile_sample_min_size: number; tile_latent_min_size: number; tile_overlap_factor: number };
   scheduler: { variant: string; effective_config: Record<string, unknown> };
   /** tests/golden/deepcache cases: the reference's parameters and the full/shallow schedule it ran. */
-  deepcache?: { params: { cache_interval: number; cache_branch_id?: number; uniform?: boolean; equivalent_helper_cache_branch_id?: number }; schedule: { full_steps: number[] } };
+  deepcache?: {
+    params: { cache_interval: number; cache_branch_id?: number; uniform?: boolean; equivalent_helper_cache_branch_id?: number; center?: number; pow?: number };
+    schedule: { full_steps: number[] };
+  };
   files: Record<string, string>;
   float32_vs_float64?: { final_latents_max_abs_diff?: number; image_max_abs_diff?: number };
 }
@@ -110,10 +113,13 @@ function scalarConfig(config: Record<string, unknown>): Record<string, number | 
 }
 
 /** The helper's (interval, branch); the experimental pipeline's cases name the equivalent helper branch. */
-function caseDeepCache(d: NonNullable<PipelineCase['deepcache']>): { interval: number; branch: number } {
-  const branch = d.params.cache_branch_id ?? d.params.equivalent_helper_cache_branch_id;
+function caseDeepCache(d: NonNullable<PipelineCase['deepcache']>): { interval: number; branch: number; nonUniform?: { center: number; pow: number } } {
+  const { params } = d;
+  const branch = params.cache_branch_id ?? params.equivalent_helper_cache_branch_id;
   if (branch === undefined) throw new Error('the DeepCache case names no cache branch');
-  return { interval: d.params.cache_interval, branch };
+  if (params.uniform !== false) return { interval: params.cache_interval, branch };
+  if (params.center === undefined || params.pow === undefined) throw new Error('the non-uniform DeepCache case names no center and pow');
+  return { interval: params.cache_interval, branch, nonUniform: { center: params.center, pow: params.pow } };
 }
 
 /** The GenerateRequest a case describes, with the ids its images are served under. */
@@ -301,10 +307,7 @@ function missingFeatures(file: CaseFile): string | undefined {
 export const deepcacheKind: VerifyKind = {
   kind: 'deepcache',
   matches: (file) => typeof file.json.deepcache === 'object' && typeof file.json.parameters === 'object',
-  missingFeatures: (file) => {
-    const params = (file.json.deepcache as { params: { uniform?: boolean } }).params;
-    return params.uniform === false ? "DeepCache's non-uniform schedule (its experimental pipeline)" : missingFeatures({ ...file, json: { ...file.json, pipeline: 'StableDiffusionPipeline' } });
-  },
+  missingFeatures: (file) => missingFeatures({ ...file, json: { ...file.json, pipeline: 'StableDiffusionPipeline' } }),
   run: checkPipelineCase,
 };
 
