@@ -60,20 +60,9 @@ export class EmbeddingTokenizer {
     return out;
   }
 
-  /** diffusers' maybe_convert_prompt: every multi-vector token spelled out as its n tokens. */
-  convert(text: string): string {
-    let out = text;
-    for (const e of this.embeddings) {
-      if (e.count < 2) continue;
-      const expanded = [e.token, ...Array.from({ length: e.count - 1 }, (_, i) => `${e.token}_${i + 1}`)].join(' ');
-      out = out.split(e.token).join(expanded);
-    }
-    return out;
-  }
-
-  /** Ids of a converted text: added tokens found as exact substrings, BPE for the text between them. */
-  ids(text: string): number[] {
-    const out: number[] = [];
+  /** Splits a text at the added tokens it holds (longest match first, as a token trie does). */
+  private split(text: string): (string | { text: string; id: number })[] {
+    const parts: (string | { text: string; id: number })[] = [];
     let rest = text;
     while (rest.length > 0) {
       let at = -1;
@@ -83,13 +72,31 @@ export class EmbeddingTokenizer {
         if (i >= 0 && (at < 0 || i < at)) [at, hit] = [i, a];
       }
       if (!hit) {
-        out.push(...this.base.bpeIds(rest));
+        parts.push(rest);
         break;
       }
-      out.push(...this.base.bpeIds(rest.slice(0, at)), hit.id);
+      if (at > 0) parts.push(rest.slice(0, at));
+      parts.push(hit);
       rest = rest.slice(at + hit.text.length);
     }
-    return out;
+    return parts;
+  }
+
+  /** diffusers' maybe_convert_prompt: every multi-vector token spelled out as its n tokens. */
+  convert(text: string): string {
+    const counts = new Map(this.embeddings.map((e) => [e.token, e.count]));
+    return this.split(text)
+      .map((p) => {
+        if (typeof p === 'string') return p;
+        const n = counts.get(p.text) ?? 1;
+        return [p.text, ...Array.from({ length: n - 1 }, (_, i) => `${p.text}_${i + 1}`)].join(' ');
+      })
+      .join('');
+  }
+
+  /** Ids of a converted text: added tokens found as exact substrings, BPE for the text between them. */
+  ids(text: string): number[] {
+    return this.split(text).flatMap((p) => (typeof p === 'string' ? this.base.bpeIds(p) : [p.id]));
   }
 
   /** `[bos] + ids[:length−2] + [eos]`, padded with eos. */
