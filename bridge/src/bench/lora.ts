@@ -87,17 +87,19 @@ export const loraSuite: BenchSuite = {
       const [, unetPlan] = sd1Plans('fp32');
       const slotted = await buildCheckpoint(path, [unetPlan!], { cacheDir }, 'checkpoint');
       const plain = await buildCheckpoint(path, [{ ...unetPlan!, options: { ...unetPlan!.options, adapterSlots: false } }], { cacheDir }, 'checkpoint');
+      const table = slotted.adapterTable;
+      if (!table) throw new Error('the SD1.5 build has no adapter table');
       const loraPath = join(dir, 'style-rank32.safetensors');
-      const bytes = await writeRankLora(loraPath, slotted.adapterTable);
+      const bytes = await writeRankLora(loraPath, table);
 
       const opened = await timed(() => createSession(join(plain.dir, plain.models.unet!), { device: 'cpu' }));
       report({ name: 'open the UNet session (what each switch costs when LoRAs are merged into the weights)', value: opened.ms / 1000, unit: 's' });
       const unet = (await createSession(join(slotted.dir, slotted.models.unet!), { device: 'cpu' })).session;
       const slots: AdapterSlots = { unet: slotsOf(unet), textEncoder: [] };
 
-      const applied = await timed(async () => adapterFeeds(slots, [{ adapter: await loadLora(loraPath, slotted.adapterTable), unet: 0.8, textEncoder: 0.8 }], [], false));
+      const applied = await timed(async () => adapterFeeds(slots, [{ adapter: await loadLora(loraPath, table), unet: 0.8, textEncoder: 0.8 }], [], false));
       report({ name: `apply a ${(bytes / 2 ** 20).toFixed(0)} MB rank-${RANK} LoRA (read, map, feeds)`, value: applied.ms / 1000, unit: 's', target: '≤ 3 s' });
-      const adapter = await loadLora(loraPath, slotted.adapterTable);
+      const adapter = await loadLora(loraPath, table);
       const changed = await timed(async () => adapterFeeds(slots, [{ adapter, unet: 0.6, textEncoder: 0.6 }], [], false));
       report({ name: 'change its multiplier (file already read)', value: changed.ms / 1000, unit: 's', target: '≤ 3 s' });
       const feedBytes = changed.value.unet.reduce((n, f) => n + f.data.byteLength, 0);

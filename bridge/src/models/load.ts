@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { SdArchitecture } from '@kirie/core/models/arch';
+import { FAMILIES, SD1_FAMILY, type ModelFamily } from '@kirie/core/models/family';
 import { describeControlNetIo, describeSdIo, type ControlNetModel } from '@kirie/core/models/sessions';
 import type { BuildOptions } from '@kirie/core/models/types';
 import { moduleTable, type ModuleTable } from '@kirie/core/adapters/targets';
@@ -11,7 +12,7 @@ import { createSession, resolveProvider, type Device } from '../runtime/session.
 import { buildIntoCache, cacheKey, lookup, type ComponentPlan } from './cache.js';
 import { openCheckpoint } from './checkpoint.js';
 import { openOnnxFolder } from './folder.js';
-import { defaultCacheDir, defaultTokenizer, releaseAll, type LoadedModel, type OpenOptions } from './options.js';
+import { defaultCacheDir, defaultTokenizer, familyTokenizers, releaseAll, type LoadedModel, type OpenOptions } from './options.js';
 
 export type { LoadedModel, OpenOptions } from './options.js';
 
@@ -46,6 +47,21 @@ export function sd1Plans(precision: BuildOptions['precision']): ComponentPlan[] 
   ];
 }
 
+/**
+ * SDXL: both text encoders, the UNet with ControlNet residual inputs (fed zeros until SDXL ControlNets are
+ * built) and DeepCache features, and the VAE in float32 whatever the precision (family.vaeFloat32).
+ */
+export function familyPlans(family: ModelFamily, precision: BuildOptions['precision']): ComponentPlan[] {
+  if (family.id === SD1_FAMILY.id) return sd1Plans(precision);
+  const vae = family.vaeFloat32 ? 'fp32' : precision;
+  return [
+    ...family.textEncoders.map((t): ComponentPlan => ({ component: t.component, options: { precision, clipSkip: 1 }, external: true })),
+    { component: 'unet', options: { precision, controlResiduals: true, fusedAttention: FUSED_ATTENTION, deepCacheFeatures: true }, external: true },
+    { component: 'vae_decoder', options: { precision: vae }, external: true },
+    { component: 'vae_encoder', options: { precision: vae }, external: true },
+  ];
+}
+
 export function controlNetPlans(precision: BuildOptions['precision']): ComponentPlan[] {
   return [{ component: 'controlnet', options: { precision, fusedAttention: FUSED_ATTENTION }, external: true }];
 }
@@ -54,22 +70,33 @@ interface Built {
   dir: string;
   models: Partial<Record<string, string>>;
   arch: SdArchitecture;
-  adapterTable: ModuleTable;
+  /** The weights adapters may change; absent for families whose graphs take no adapters. */
+  adapterTable?: ModuleTable;
 }
 
-/** Builds (or finds in the cache) the graphs of a checkpoint; returns where they are. */
-export async function buildCheckpoint(path: string, plans: ComponentPlan[], opts: OpenOptions, expect: 'checkpoint' | 'controlnet'): Promise<Built> {
+/**
+ * Builds (or finds in the cache) the graphs of a checkpoint; returns where they are. `plans` may depend on
+ * the checkpoint's family, known once its header is read.
+ */
+export async function buildCheckpoint(
+  path: string,
+  plans: ComponentPlan[] | ((family: ModelFamily) => ComponentPlan[]),
+  opts: OpenOptions,
+  expect: 'checkpoint' | 'controlnet',
+): Promise<Built> {
   const ckpt = await openCheckpoint(path);
   try {
     if (ckpt.kind.kind !== expect) {
       throw new Error(expect === 'checkpoint' ? `${ckpt.file.label} is a ControlNet, not a Stable Diffusion checkpoint: load it as a control model` : `${ckpt.file.label} is a Stable Diffusion checkpoint, not a ControlNet`);
     }
+    const family = FAMILIES[ckpt.arch.family];
+    const chosen = typeof plans === 'function' ? plans(family) : plans;
     const cacheDir = opts.cacheDir ?? defaultCacheDir();
-    const key = await cacheKey(ckpt.file, plans, ckpt.sidecarText);
+    const key = await cacheKey(ckpt.file, chosen, ckpt.sidecarText);
     const hit = await lookup(cacheDir, key);
-    const found = hit ?? (await buildIntoCache({ cacheDir, key, source: ckpt.file, arch: ckpt.arch, plans, onProgress: opts.onProgress }));
-    const adapterTable = moduleTable(ckpt.file.keys(), (k) => ckpt.file.shape(k), ckpt.arch.unet);
-    return { dir: found.dir, models: found.manifest.models, arch: ckpt.arch, adapterTable };
+    const found = hit ?? (await buildIntoCache({ cacheDir, key, source: ckpt.file, arch: ckpt.arch, plans: chosen, onProgress: opts.onProgress }));
+    const adapterTable = family.adapters ? moduleTable(ckpt.file.keys(), (k) => ckpt.file.shape(k), ckpt.arch.unet) : undefined;
+    return { dir: found.dir, models: found.manifest.models, arch: ckpt.arch, ...(adapterTable ? { adapterTable } : {}) };
   } finally {
     await ckpt.file.close();
   }
@@ -90,9 +117,39 @@ async function sessionsIn(dir: string, models: Partial<Record<string, string>>, 
   }
 }
 
+/** A family with two text encoders (SDXL): no clip skip, LoRAs or embeddings yet (family.adapters). */
+async function openTwoEncoderModel(path: string, built: Built, opts: OpenOptions): Promise<LoadedModel> {
+  const family = FAMILIES[built.arch.family];
+  const [tokenizer, tokenizer2] = await familyTokenizers(family);
+  const [textEncoder, textEncoder2, unet, vaeDecoder, vaeEncoder] = await sessionsIn(built.dir, built.models, ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder'], opts);
+  const all = [textEncoder, textEncoder2, unet, vaeDecoder, vaeEncoder];
+  try {
+    const io = describeSdIo({ textEncoder, textEncoder2, unet, vaeDecoder, vaeEncoder });
+    return {
+      name: basename(path),
+      family: family.id,
+      tokenizer,
+      tokenizer2,
+      textEncoder,
+      textEncoder2,
+      unet,
+      vaeDecoder,
+      vaeEncoder,
+      io,
+      vaeScalingFactor: built.arch.vae.scaleFactor,
+      schedulerConfig: { ...family.schedulerConfig },
+      release: () => releaseAll(all),
+    };
+  } catch (err) {
+    await releaseAll(all);
+    throw err;
+  }
+}
+
 async function openCheckpointModel(path: string, opts: OpenOptions): Promise<LoadedModel> {
   const precision = await precisionFor(opts.device ?? 'auto', opts.log);
-  const built = await buildCheckpoint(path, sd1Plans(precision), opts, 'checkpoint');
+  const built = await buildCheckpoint(path, (family) => familyPlans(family, precision), opts, 'checkpoint');
+  if (FAMILIES[built.arch.family].textEncoders.length > 1) return openTwoEncoderModel(path, built, opts);
   const tokenizer = await defaultTokenizer();
   const [textEncoder, unet, vaeDecoder, vaeEncoder] = await sessionsIn(built.dir, built.models, ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'], opts);
   const all = [textEncoder, unet, vaeDecoder, vaeEncoder];
@@ -109,7 +166,7 @@ async function openCheckpointModel(path: string, opts: OpenOptions): Promise<Loa
       vaeEncoder,
       io,
       vaeScalingFactor: built.arch.vae.scaleFactor,
-      adapterTable: built.adapterTable,
+      ...(built.adapterTable ? { adapterTable: built.adapterTable } : {}),
       clipSkip: async (n: number) => {
         const cached = clipSkips.get(n);
         if (cached) return cached;

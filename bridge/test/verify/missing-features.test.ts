@@ -1,4 +1,4 @@
-// Case files a kind recognises but that ask for features this version lacks (SDXL, other tools'
+// Case files a kind recognises but that ask for features this version lacks (other tools'
 // noise, text-encoder overrides, …) are skipped with the reason, never run without the feature and failed, never passed;
 // the cases this version does implement stay checkable.
 import { join } from 'node:path';
@@ -17,7 +17,6 @@ function triage(folder: string): { name: string; kind: string; missing: string |
 
 describe('verify kinds name the features a case needs', () => {
   it.each([
-    ['sdxl', /StableDiffusionXL/],
     ['prompts', /text-encoder weight override/],
   ])('%s: every recognised case is skipped with its reason', (folder, reason) => {
     const cases = triage(folder);
@@ -26,7 +25,7 @@ describe('verify kinds name the features a case needs', () => {
     expect(cases.some((c) => reason.test(c.missing!))).toBe(true);
   });
 
-  it.each(['pipelines', 'rng', 'components', 'controlnet', 'schedulers', 'tokenizer', 'lora', 'vae-tiling'])('%s: every case stays checkable', (folder) => {
+  it.each(['pipelines', 'rng', 'components', 'controlnet', 'schedulers', 'tokenizer', 'lora', 'vae-tiling', 'sdxl'])('%s: every case stays checkable', (folder) => {
     const cases = triage(folder);
     expect(cases.length).toBeGreaterThan(0);
     for (const c of cases) expect(c.missing, c.name).toBeUndefined();
@@ -48,6 +47,9 @@ describe('verify kinds name the features a case needs', () => {
     expect(pipelines.missingFeatures!({ ...file!, json })).toBeUndefined();
     json.parameters.vae_tiling = true;
     expect(pipelines.missingFeatures!({ ...file!, json })).toBeUndefined();
+    json.parameters.guidance_rescale = 0.7;
+    expect(pipelines.missingFeatures!({ ...file!, json })).toBe('parameter "guidance_rescale"');
+    delete json.parameters.guidance_rescale;
     json.parameters.text_encoder_override = 'te.safetensors';
     expect(pipelines.missingFeatures!({ ...file!, json })).toBe('a text-encoder weight override');
   });

@@ -52,6 +52,11 @@ export interface ModelFamily {
    * (diffusers' force_upcast).
    */
   vaeFloat32: boolean;
+  /**
+   * Built graphs take LoRA/LyCORIS and embedding inputs (core/src/adapters). SDXL not yet: its adapters name
+   * two text encoders (lora_te1_/lora_te2_, clip_l/clip_g) that the adapter tables do not map.
+   */
+  adapters: boolean;
 }
 
 const VAE_PREFIX = 'first_stage_model.';
@@ -72,6 +77,7 @@ export const SD1_FAMILY: ModelFamily = {
   resolution: { native: 512, min: 256, max: 1024, multiple: 8 },
   schedulerConfig: SD15_SCHEDULER_CONFIG,
   vaeFloat32: false,
+  adapters: true,
 };
 
 export const SDXL_FAMILY: ModelFamily = {
@@ -101,6 +107,7 @@ export const SDXL_FAMILY: ModelFamily = {
     use_karras_sigmas: false,
   },
   vaeFloat32: true,
+  adapters: false,
 };
 
 export const FAMILIES: Readonly<Record<FamilyId, ModelFamily>> = { sd1: SD1_FAMILY, sdxl: SDXL_FAMILY };

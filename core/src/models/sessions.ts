@@ -6,6 +6,7 @@ import type { InferenceSession } from 'onnxruntime-common';
 import type { OrtSession } from '../runtime/ort.js';
 import { addedTokenWidth, slotsOf, type AdapterSlots } from '../adapters/slots.js';
 import type { ModuleTable } from '../adapters/targets.js';
+import type { FamilyId } from './family.js';
 
 export type FloatType = 'float32' | 'float16';
 export type TimestepIo = { name: string; type: 'int64' | 'float32' | 'float16'; rank: 0 | 1 };
@@ -23,7 +24,17 @@ export interface SdModelIo {
   adapters?: AdapterSlots;
   names: {
     textEncoder: { inputIds: string; hiddenState: string };
-    unet: { sample: string; context: string; output: string; downResiduals: string[]; midResidual?: string };
+    /** SDXL's second text encoder: hidden states and the pooled embedding. */
+    textEncoder2?: { inputIds: string; hiddenState: string; pooled: string };
+    unet: {
+      sample: string;
+      context: string;
+      output: string;
+      downResiduals: string[];
+      midResidual?: string;
+      /** SDXL's added conditioning inputs (pooled text embeddings, time ids). */
+      added?: { textEmbeds: string; timeIds: string };
+    };
     vaeDecoder: { latent: string; image: string };
     vaeEncoder?: { image: string; latent: string };
   };
@@ -33,6 +44,11 @@ export interface SdModel<Tokenizer = unknown> {
   /** What was opened: a checkpoint file or an ONNX folder, for messages and recipes. */
   name: string;
   tokenizer: Tokenizer;
+  /** The model's family (default SD1.x): how prompts become conditioning, its native sizes. */
+  family?: FamilyId;
+  /** Families with two text encoders (SDXL): the second one and its tokenizer. */
+  tokenizer2?: Tokenizer;
+  textEncoder2?: OrtSession;
   textEncoder: OrtSession;
   unet: OrtSession;
   vaeDecoder: OrtSession;
@@ -157,6 +173,7 @@ function residuals(names: string[], component: string): { down: string[]; mid?: 
 
 export interface SdGraphs {
   textEncoder: SessionMetadata;
+  textEncoder2?: SessionMetadata;
   unet: SessionMetadata;
   vaeDecoder: SessionMetadata;
   vaeEncoder?: SessionMetadata;
@@ -170,7 +187,7 @@ export function describeSdIo(graphs: SdGraphs, unetInChannelsHint?: number): SdM
   const te = new Graph('text_encoder', graphs.textEncoder);
   const ids = te.input(['input_ids'], (m) => m.type === 'int32' || m.type === 'int64');
   if (ids.type !== 'int32' && ids.type !== 'int64') throw new Error(`text_encoder: ${ids.name} is ${ids.type}, expected int32 or int64`);
-  const hidden = te.output(['last_hidden_state'], isRank(3));
+  const hidden = te.output(['last_hidden_state', 'penultimate_hidden_state'], isRank(3));
 
   const unet = new Graph('unet', graphs.unet);
   const sample = unet.input(['sample'], (m) => isFloat(m) && m.shape.length === 4);
@@ -181,6 +198,16 @@ export function describeSdIo(graphs: SdGraphs, unetInChannelsHint?: number): SdM
   if (channels === undefined) throw new Error(`unet: the channel count of ${sample.name} is symbolic (${sample.shape[1]}) and no unet config gives in_channels`);
   if (channels !== 4 && channels !== 9) throw new Error(`unet: ${sample.name} has ${channels} channels; only 4 (text-to-image) and 9 (inpainting) are supported`);
   const res = residuals(unet.inputNames(/additional_residual$/), 'unet');
+  const textEmbeds = unet.inputNames(/^text_embeds$/)[0];
+  const timeIds = unet.inputNames(/^time_ids$/)[0];
+  if ((textEmbeds === undefined) !== (timeIds === undefined)) throw new Error('unet: SDXL added conditioning needs both text_embeds and time_ids inputs');
+  let textEncoder2: SdModelIo['names']['textEncoder2'];
+  if (graphs.textEncoder2) {
+    const te2 = new Graph('text_encoder_2', graphs.textEncoder2);
+    const ids2 = te2.input(['input_ids'], (m) => m.type === ids.type);
+    if (ids2.type !== ids.type) throw new Error(`text_encoder_2: ${ids2.name} is ${ids2.type} while text_encoder's is ${ids.type}`);
+    textEncoder2 = { inputIds: ids2.name, hiddenState: te2.output(['penultimate_hidden_state'], isRank(3)).name, pooled: te2.output(['text_embeds'], isRank(2)).name };
+  }
   if (res.down.length > 0 !== (res.mid !== undefined)) throw new Error('unet: ControlNet residual inputs are incomplete (need down_block_*_additional_residual and mid_block_additional_residual)');
 
   const dec = new Graph('vae_decoder', graphs.vaeDecoder);
@@ -213,7 +240,15 @@ export function describeSdIo(graphs: SdGraphs, unetInChannelsHint?: number): SdM
     floatType,
     names: {
       textEncoder: { inputIds: ids.name, hiddenState: hidden.name },
-      unet: { sample: sample.name, context: context.name, output: output.name, downResiduals: res.down, midResidual: res.mid },
+      ...(textEncoder2 ? { textEncoder2 } : {}),
+      unet: {
+        sample: sample.name,
+        context: context.name,
+        output: output.name,
+        downResiduals: res.down,
+        midResidual: res.mid,
+        ...(textEmbeds && timeIds ? { added: { textEmbeds, timeIds } } : {}),
+      },
       vaeDecoder: { latent: latent.name, image: image.name },
       vaeEncoder: encoder,
     },

@@ -10,18 +10,16 @@ import type { OrtModule, OrtSession } from '../runtime/ort.js';
 import type { Scheduler } from '../schedulers/types.js';
 import type { AdapterFeeds } from '../adapters/slots.js';
 import { controlImageTensor, decodedToImages, greyMask, initImageTensor, maskedImage, prepareMask } from './images.js';
-import { controlResiduals, decodeLatents, encodeImageMean, encodeText, predictNoise, predictNoiseCaching, predictNoiseShallow, zeroResiduals, type FloatTensor, type Residuals } from './models.js';
+import { controlResiduals, decodeLatents, encodeImageMean, predictNoise, predictNoiseCaching, predictNoiseShallow, zeroResiduals, type FloatTensor, type Residuals } from './models.js';
 import { deepCacheFullCalls, type DeepCacheOptions } from './deepcache.js';
 import { latentPreview } from './preview.js';
+import { encodeConditioning, familyOf, type PromptTokenizer, type SizeConditioning } from './conditioning.js';
 import type { VaeTiling } from './vae-tiling.js';
 import { img2imgTimesteps } from '../schedulers/img2img.js';
 import { controlActive } from './schedule.js';
 import { addInPlace, blendInPlace, concatChannels, guide, repeatBatch, scaleInPlace } from './tensor.js';
 
-export interface PromptTokenizer {
-  /** The text as the 77 ids the text encoder reads (BOS, tokens, EOS, padding). */
-  encodePadded(text: string): ArrayLike<number>;
-}
+export type { PromptTokenizer } from './conditioning.js';
 
 export interface ControlInput {
   net: ControlNetModel;
@@ -58,6 +56,10 @@ export interface PipelineInput {
   adapters?: AdapterFeeds;
   /** Replaces the model's tokenizer (one that knows the request's embeddings). */
   tokenizer?: PromptTokenizer;
+  /** SDXL: the second text encoder's prompts (default: prompt, negativePrompt) and the micro-conditioning. */
+  prompt2?: string;
+  negativePrompt2?: string;
+  sizeConditioning?: SizeConditioning;
   /** DeepCache: shallow UNet calls between full ones (core/src/pipeline/deepcache.ts); absent: every call full. */
   deepCache?: DeepCacheOptions;
 }
@@ -106,26 +108,6 @@ export interface PipelineResult {
   pixels: Float32Array[];
 }
 
-/** The prompt's and (with CFG) the negative prompt's embeddings as one [2B or B, 77, D] batch, negative first. */
-async function encodePrompts(opts: PipelineOptions, input: PipelineInput, cfg: boolean): Promise<FloatTensor> {
-  const { ort, model } = opts;
-  const tokenizer = input.tokenizer ?? model.tokenizer;
-  const ids = (text: string) => Array.from(tokenizer.encodePadded(text));
-  const tokens = ids(input.prompt).length;
-  const encode = async (text: string) => repeatBatch(await encodeText(ort, model, ids(text), input.adapters), input.batchSize);
-  const positive = await encode(input.prompt);
-  const data = cfg ? concat(await encode(input.negativePrompt), positive) : positive;
-  const rows = (cfg ? 2 : 1) * input.batchSize;
-  return { data, dims: [rows, tokens, data.length / (rows * tokens)] };
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 export async function generate(input: PipelineInput, opts: PipelineOptions): Promise<PipelineResult> {
   const { ort, model, signal } = opts;
   const { width, height, batchSize: batch, scheduler } = input;
@@ -141,8 +123,11 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
   const plane = h * w;
   signal?.throwIfAborted();
 
-  // 1. Text conditioning.
-  const context = await encodePrompts(opts, input, cfg);
+  // 1. Text conditioning (and SDXL's pooled embeddings and time ids), as the model's family does it.
+  if (input.control.length > 0 && familyOf(model).prefixes.controlnet === undefined) {
+    throw new Error(`${model.name} is an ${familyOf(model).label} model: ControlNets for it are not supported yet`);
+  }
+  const context = await encodeConditioning(ort, model, input, cfg);
 
   // 2. Schedule: all of it, or its tail for img2img/inpaint (strength).
   let timesteps: number[];

@@ -14,6 +14,17 @@ export interface FloatTensor {
   dims: number[];
 }
 
+/** SDXL's added conditioning, one row per UNet batch row: pooled text embeddings [B, P] and time ids [B, 6]. */
+export interface AddedConditioning {
+  textEmbeds: FloatTensor;
+  timeIds: FloatTensor;
+}
+
+/** The UNet's context [B, S, D], with the added conditioning when the model's family has it. */
+export interface Conditioning extends FloatTensor {
+  added?: AddedConditioning;
+}
+
 /** ControlNet residuals: one per UNet skip, then the mid block's, each [B,C,h,w]. */
 export interface Residuals {
   down: FloatTensor[];
@@ -83,15 +94,26 @@ function withAdapters(ort: OrtModule, session: OrtSession, feeds: Feeds, extra: 
   return feeds;
 }
 
+function idsTensor(ort: OrtModule, model: SdModel, ids: readonly number[]): Tensor {
+  return model.io.inputIds === 'int64'
+    ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length])
+    : new ort.Tensor('int32', Int32Array.from(ids), [1, ids.length]);
+}
+
 /** [1,77] token ids → [1,77,D] hidden states. */
 export async function encodeText(ort: OrtModule, model: SdModel, ids: readonly number[], adapters?: AdapterFeeds): Promise<Float32Array> {
   const names = model.io.names.textEncoder;
-  const tensor =
-    model.io.inputIds === 'int64'
-      ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length])
-      : new ort.Tensor('int32', Int32Array.from(ids), [1, ids.length]);
-  const feeds = withAdapters(ort, model.textEncoder, { [names.inputIds]: tensor }, (adapters ?? idleAdapterFeeds(model))?.textEncoder);
+  const feeds = withAdapters(ort, model.textEncoder, { [names.inputIds]: idsTensor(ort, model, ids) }, (adapters ?? idleAdapterFeeds(model))?.textEncoder);
   return (await run(model.textEncoder, feeds, [names.hiddenState]))[0].data;
+}
+
+/** [1,77] ids → the second text encoder's [1,77,W] hidden states and [1,P] pooled embedding (SDXL). */
+export async function encodeTextPooled(ort: OrtModule, model: SdModel, ids: readonly number[]): Promise<{ hidden: Float32Array; pooled: Float32Array }> {
+  const names = model.io.names.textEncoder2;
+  if (!model.textEncoder2 || !names) throw new Error(`${model.name} has no second text encoder`);
+  const feeds = { [names.inputIds]: idsTensor(ort, model, ids) };
+  const [hidden, pooled] = await run(model.textEncoder2, feeds, [names.hiddenState, names.pooled]);
+  return { hidden: hidden.data, pooled: pooled.data };
 }
 
 /**
@@ -121,7 +143,7 @@ function unetFeeds(
   session: OrtSession,
   input: FloatTensor,
   t: number,
-  context: FloatTensor,
+  context: Conditioning,
   residuals: Residuals | null,
   adapters: AdapterFeeds | undefined,
 ): Feeds {
@@ -133,6 +155,13 @@ function unetFeeds(
     [io.timestep.name]: timestepTensor(ort, io.timestep, t, input.dims[0]),
     [names.context]: floatTensor(ort, io.floatType, context.data, context.dims),
   };
+  if (names.added) {
+    const added = context.added;
+    if (!added) throw new Error(`${model.name}'s UNet takes pooled text embeddings and time ids (SDXL): the conditioning has none`);
+    feeds[names.added.textEmbeds] = floatTensor(ort, io.floatType, added.textEmbeds.data, added.textEmbeds.dims);
+    // Time ids stay float32: the graph embeds them in float32 whatever its precision.
+    feeds[names.added.timeIds] = new ort.Tensor('float32', added.timeIds.data, added.timeIds.dims);
+  }
   if (io.unetTakesResiduals && session === model.unet) {
     if (!residuals) throw new Error('this UNet graph takes ControlNet residuals: pass zeroResiduals() when no unit acts');
     const r = residuals;
@@ -148,7 +177,7 @@ export async function predictNoise(
   model: SdModel,
   input: FloatTensor,
   t: number,
-  context: FloatTensor,
+  context: Conditioning,
   residuals: Residuals | null,
   adapters?: AdapterFeeds,
 ): Promise<Float32Array> {
@@ -162,7 +191,7 @@ export async function predictNoiseCaching(
   model: SdModel,
   input: FloatTensor,
   t: number,
-  context: FloatTensor,
+  context: Conditioning,
   residuals: Residuals | null,
   branch: number,
   adapters?: AdapterFeeds,
@@ -181,7 +210,7 @@ export async function predictNoiseShallow(
   shallow: OrtSession,
   input: FloatTensor,
   t: number,
-  context: FloatTensor,
+  context: Conditioning,
   feature: FloatTensor,
   adapters?: AdapterFeeds,
 ): Promise<Float32Array> {

@@ -14,8 +14,9 @@ import type { ControlUnit, GenerateRequest } from '../request/schema.js';
 import type { NoiseSource } from '../rng/noise.js';
 import { TorchGenerator } from '../rng/torch.js';
 import type { OrtSession } from '../runtime/ort.js';
-import { createScheduler, SD15_SCHEDULER_CONFIG } from '../schedulers/registry.js';
+import { createScheduler } from '../schedulers/registry.js';
 import { samplingNoise, samplingScheduler } from '../kdiffusion/request.js';
+import { familyOf } from './conditioning.js';
 import { generate, type ControlInput, type PipelineOptions, type PipelineResult, type PromptTokenizer } from './generate.js';
 import { EmbeddingTokenizer, type BpeIds, type Embedding } from '../adapters/embedding.js';
 import type { LoraAdapter } from '../adapters/lora.js';
@@ -122,7 +123,7 @@ export async function generateFromRequest(request: GenerateRequest, deps: Reques
   const base = deps.model;
   const model = request.clipSkip > 1 ? { ...base, textEncoder: await clipSkipEncoder(base, request.clipSkip) } : base;
   const { sampling } = request;
-  const scheduler = sampling ? samplingScheduler(sampling) : createScheduler(request.scheduler, { ...(model.schedulerConfig ?? SD15_SCHEDULER_CONFIG), ...request.schedulerConfig });
+  const scheduler = sampling ? samplingScheduler(sampling) : createScheduler(request.scheduler, { ...(model.schedulerConfig ?? familyOf(model).schedulerConfig), ...request.schedulerConfig });
   const noise =
     deps.noise ??
     (sampling
@@ -137,6 +138,9 @@ export async function generateFromRequest(request: GenerateRequest, deps: Reques
     {
       prompt: cond.prompt,
       negativePrompt: request.negativePrompt,
+      ...(request.prompt2 !== undefined ? { prompt2: request.prompt2 } : {}),
+      ...(request.negativePrompt2 !== undefined ? { negativePrompt2: request.negativePrompt2 } : {}),
+      ...(request.sizeConditioning !== undefined ? { sizeConditioning: request.sizeConditioning } : {}),
       width: request.width,
       height: request.height,
       steps: request.steps,

@@ -169,6 +169,23 @@ export const Acceleration = z.strictObject({
     .optional(),
 });
 
+const conditioningSize = z.strictObject({ width: z.number().int().min(1).max(16384), height: z.number().int().min(1).max(16384) });
+const cropTopLeft = z.strictObject({ top: z.number().int().min(0).max(16384), left: z.number().int().min(0).max(16384) });
+
+/**
+ * SDXL's micro-conditioning, pixels (diffusers' original_size, crops_coords_top_left, target_size and their
+ * negatives): what the model was told about the training image's size and crop. The negative ones count only
+ * when both negativeOriginalSize and negativeTargetSize are given, as in StableDiffusionXLPipeline.
+ */
+export const SizeConditioningRequest = z.strictObject({
+  originalSize: conditioningSize.optional(),
+  cropTopLeft: cropTopLeft.optional(),
+  targetSize: conditioningSize.optional(),
+  negativeOriginalSize: conditioningSize.optional(),
+  negativeCropTopLeft: cropTopLeft.optional(),
+  negativeTargetSize: conditioningSize.optional(),
+});
+
 /** DPM++ 2M Karras when the registry has it (A1111's default sampler), else the registry's first. */
 const DEFAULT_SCHEDULER = (findScheduler('dpmpp_2m_karras') ?? SCHEDULERS[0]).name;
 
@@ -186,7 +203,14 @@ export const GenerateRequest = z
     /** Checkpoint / model folder id or path as the bridge's model registry knows it. */
     model: z.string().min(1, 'model must not be empty').default('default'),
     prompt: z.string(),
+    /** Empty: no negative prompt (SDXL models then condition the negative batch on zeros, as diffusers does). */
     negativePrompt: z.string().default(''),
+    /** SDXL models: the second text encoder's prompt (diffusers' prompt_2). Absent: the prompt. */
+    prompt2: z.string().optional(),
+    /** SDXL models: the second text encoder's negative prompt (negative_prompt_2). Absent: negativePrompt. */
+    negativePrompt2: z.string().optional(),
+    /** SDXL models' micro-conditioning (original size, crop, target size). Absent: the generation size, no crop. */
+    sizeConditioning: SizeConditioningRequest.optional(),
     width: size('width').default(512),
     height: size('height').default(512),
     steps: z.number().int().min(1).max(1000).default(20),

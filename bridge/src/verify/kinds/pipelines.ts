@@ -15,7 +15,8 @@ import type { GenerateRequestInput } from '@kirie/core/request/schema';
 import { QueuedNoise } from '@kirie/core/rng/noise';
 import { loadEmbedding, loadLora } from '../../models/adapter-files.js';
 import { openControlNet, openModel, type LoadedModel } from '../../models/load.js';
-import { loadClipTokenizer } from '../../models/tokenizer-files.js';
+import { loadFamilyTokenizers } from '../../models/tokenizer-files.js';
+import { familyOf } from '@kirie/core/pipeline/conditioning';
 import { allClose } from '../compare.js';
 import { readJson, readNpy, readPng } from '../files.js';
 import type { CaseFile, CaseResult, VerifyKind } from '../types.js';
@@ -43,6 +44,16 @@ interface PipelineCase {
     loras?: { file: string; unet_scale: number; te_scale: number }[];
     a1111_lora_syntax?: string;
     embeddings?: { file: string; token: string }[];
+    /** SDXL cases: the second prompts, the micro-conditioning ((height, width) and (top, left) pairs), the strength run when the case left it at the default. */
+    prompt_2?: string | null;
+    negative_prompt_2?: string | null;
+    original_size?: [number, number] | null;
+    crops_coords_top_left?: [number, number] | null;
+    target_size?: [number, number] | null;
+    negative_original_size?: [number, number] | null;
+    negative_crops_coords_top_left?: [number, number] | null;
+    negative_target_size?: [number, number] | null;
+    strength_effective?: number | null;
     /** diffusers' enable_vae_tiling(), with the tile attributes in `tiling`. */
     vae_tiling?: boolean;
   };
@@ -144,7 +155,8 @@ export function caseRequest(c: PipelineCase): { request: GenerateRequestInput; i
     batchSize: p.num_images_per_prompt,
     // diffusers' clip_skip = k is A1111's "Clip skip" k + 1.
     clipSkip: (p.clip_skip ?? 0) + 1,
-    ...(p.strength !== null ? { strength: p.strength } : {}),
+    ...((p.strength ?? p.strength_effective) != null ? { strength: (p.strength ?? p.strength_effective)! } : {}),
+    ...sdxlParameters(p),
     ...(imageFiles.init ? { initImage: 'init' } : {}),
     ...(imageFiles.mask ? { mask: 'mask' } : {}),
     control: c.models.controlnet
@@ -153,6 +165,25 @@ export function caseRequest(c: PipelineCase): { request: GenerateRequestInput; i
     ...(c.deepcache ? { acceleration: { deepCache: caseDeepCache(c.deepcache) } } : {}),
   };
   return { request, imageFiles };
+}
+
+/** SDXL's second prompts and micro-conditioning, as a request carries them. */
+function sdxlParameters(p: PipelineCase['parameters']): Partial<GenerateRequestInput> {
+  const size = (hw: [number, number] | null | undefined) => (hw ? { height: hw[0], width: hw[1] } : undefined);
+  const crop = (tl: [number, number] | null | undefined) => (tl ? { top: tl[0], left: tl[1] } : undefined);
+  const sizes = Object.entries({
+    originalSize: size(p.original_size),
+    cropTopLeft: crop(p.crops_coords_top_left),
+    targetSize: size(p.target_size),
+    negativeOriginalSize: size(p.negative_original_size),
+    negativeCropTopLeft: crop(p.negative_crops_coords_top_left),
+    negativeTargetSize: size(p.negative_target_size),
+  }).filter(([, v]) => v !== undefined);
+  return {
+    ...(p.prompt_2 != null ? { prompt2: p.prompt_2 } : {}),
+    ...(p.negative_prompt_2 != null ? { negativePrompt2: p.negative_prompt_2 } : {}),
+    ...(sizes.length > 0 ? { sizeConditioning: Object.fromEntries(sizes) } : {}),
+  };
 }
 
 /** Every randn the reference drew, in order; txt2img's initial latents (passed as `latents=`) come first. */
@@ -201,15 +232,16 @@ export async function runCaseRequest(
 ): Promise<PipelineRun> {
   if (!file.root) throw new Error('no tiny-sd15/ folder above the case: cannot find its checkpoints');
   const root = file.root;
-  const tokenizer = await loadClipTokenizer(join(root, models.tokenizer));
   const checkpoint = join(root, 'tiny-sd15', models.checkpoint);
   const loaded = await once(modelCache, checkpoint, () => openModel(checkpoint, { device: 'cpu' }));
+  // The case's tokenizer folder, once per text encoder with that encoder's pad token (SDXL tokenizer_2: '!').
+  const [tokenizer, tokenizer2] = await loadFamilyTokenizers(join(root, models.tokenizer), familyOf(loaded));
   const stepLatents: Float32Array[] = [];
   const stepUnetOutputs: Float32Array[] = [];
   const cachedFeatures: Float32Array[] = [];
   const result = await generateFromRequest(parseGenerateRequest(request), {
     ort,
-    model: { ...loaded, tokenizer },
+    model: { ...loaded, tokenizer, ...(tokenizer2 ? { tokenizer2 } : {}) },
     controlNet: (name) => once(controlNets, join(root, 'tiny-sd15', name), () => openControlNet(join(root, 'tiny-sd15', name), { device: 'cpu' })),
     image: async (id): Promise<RasterImage> => {
       if (!imageFiles[id]) throw new Error(`case has no image ${id}`);
@@ -275,23 +307,34 @@ export async function* checkPipelineCase(file: CaseFile): AsyncGenerator<CaseRes
   yield compare(`pipelines/${c.id}/image_png`, 'image.png levels', result.images[0].data, png.data, tol.image_png_levels ?? (tol.image_atol > 1e-3 ? 2 : 1));
 }
 
-const PIPELINES = new Set(['StableDiffusionPipeline', 'StableDiffusionImg2ImgPipeline', 'StableDiffusionInpaintPipeline', 'StableDiffusionControlNetPipeline']);
+const PIPELINES = new Set([
+  'StableDiffusionPipeline', 'StableDiffusionImg2ImgPipeline', 'StableDiffusionInpaintPipeline', 'StableDiffusionControlNetPipeline',
+  'StableDiffusionXLPipeline', 'StableDiffusionXLImg2ImgPipeline', 'StableDiffusionXLInpaintPipeline',
+]);
 /** How tests/golden/vae-tiling names a pipeline run with enable_vae_tiling(). */
 const TILING_SUFFIX = / \(\+ enable_vae_tiling\)$/;
-const MODEL_KEYS = new Set(['checkpoint', 'unet_in_channels', 'controlnet', 'tokenizer']);
+const MODEL_KEYS = new Set(['checkpoint', 'unet_in_channels', 'controlnet', 'tokenizer', 'yaml', 'tokenizer_2']);
 const PARAMETER_KEYS = new Set<string>([
   'prompt', 'negative_prompt', 'height', 'width', 'num_inference_steps', 'guidance_scale', 'strength', 'controlnet_conditioning_scale',
   'eta', 'num_images_per_prompt', 'clip_skip', 'guess_mode', 'control_guidance_start', 'control_guidance_end', 'output_type',
-  'safety_checker', 'mask', 'loras', 'embeddings', 'a1111_lora_syntax', 'vae_tiling',
+  'safety_checker', 'mask', 'loras', 'embeddings', 'a1111_lora_syntax',
+  'prompt_2', 'negative_prompt_2', 'original_size', 'crops_coords_top_left', 'target_size', 'negative_original_size',
+  'negative_crops_coords_top_left', 'negative_target_size', 'strength_effective', 'parameters_note', 'unet_time_ids_values', 'add_watermarker', 'vae_tiling',
 ]);
 /** Names users know for the parameters of features a case may ask for. */
 const FEATURE_NAMES: Record<string, string> = {
   text_encoder_override: 'a text-encoder weight override',
 };
 
+/** Parameters whose one supported value is what Kirie always does (SDXL: no guidance rescale, zeroed empty negatives). */
+const ALWAYS: Record<string, unknown> = { guidance_rescale: 0, force_zeros_for_empty_prompt: true };
+
+/** SDXL img2img/inpaint pass these to the UNet only for a refiner (requires_aesthetics_score); a base model ignores them. */
+const AESTHETIC = new Set(['aesthetic_score', 'negative_aesthetic_score']);
+
 /** A parameter left at "off" (null, false, empty) asks for nothing, whatever its name. */
-function isOff(value: unknown): boolean {
-  return value === null || value === false || (Array.isArray(value) && value.length === 0);
+function isOff(value: unknown, key = ''): boolean {
+  return value === null || value === false || (Array.isArray(value) && value.length === 0) || (key in ALWAYS && ALWAYS[key] === value);
 }
 
 function missingFeatures(file: CaseFile): string | undefined {
@@ -299,7 +342,7 @@ function missingFeatures(file: CaseFile): string | undefined {
   const missing = new Set<string>();
   if (!PIPELINES.has(c.pipeline.replace(TILING_SUFFIX, ''))) missing.add(`the ${c.pipeline}`);
   for (const [key, value] of Object.entries(c.models ?? {})) if (!MODEL_KEYS.has(key) && !isOff(value)) missing.add(FEATURE_NAMES[key] ?? `model entry "${key}"`);
-  for (const [key, value] of Object.entries(c.parameters)) if (!PARAMETER_KEYS.has(key) && !isOff(value)) missing.add(FEATURE_NAMES[key] ?? `parameter "${key}"`);
+  for (const [key, value] of Object.entries(c.parameters)) if (!PARAMETER_KEYS.has(key) && !isOff(value, key) && !(AESTHETIC.has(key) && c.parameters.requires_aesthetics_score !== true)) missing.add(FEATURE_NAMES[key] ?? `parameter "${key}"`);
   return missing.size > 0 ? [...missing].join(', ') : undefined;
 }
 

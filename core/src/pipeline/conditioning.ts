@@ -1,0 +1,140 @@
+// Prompt → what the UNet is conditioned on, as the model's family describes it (core/src/models/family.ts):
+// one CLIP encoder's hidden states (SD1.x), or two encoders' penultimate states side by side plus the second's
+// pooled embedding and the six micro-conditioning numbers (SDXL, diffusers' StableDiffusionXLPipeline
+// encode_prompt and _get_add_time_ids). Rows are [negative…, positive…] when guidance is on.
+import { FAMILIES, SD1_FAMILY, type ModelFamily } from '../models/family.js';
+import type { SdModel } from '../models/sessions.js';
+import type { AdapterFeeds } from '../adapters/slots.js';
+import type { OrtModule } from '../runtime/ort.js';
+import { encodeText, encodeTextPooled, type AddedConditioning, type Conditioning } from './models.js';
+import { repeatBatch } from './tensor.js';
+
+export interface PromptTokenizer {
+  /** The text as the 77 ids the text encoder reads (BOS, tokens, EOS, padding). */
+  encodePadded(text: string): ArrayLike<number>;
+}
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** SDXL's micro-conditioning (diffusers' original_size, crops_coords_top_left, target_size and negatives). */
+export interface SizeConditioning {
+  originalSize?: Size;
+  cropTopLeft?: { top: number; left: number };
+  targetSize?: Size;
+  negativeOriginalSize?: Size;
+  negativeCropTopLeft?: { top: number; left: number };
+  negativeTargetSize?: Size;
+}
+
+export interface PromptInput {
+  prompt: string;
+  negativePrompt: string;
+  /** The second text encoder's prompts (SDXL prompt_2 / negative_prompt_2); default: the first's. */
+  prompt2?: string;
+  negativePrompt2?: string;
+  sizeConditioning?: SizeConditioning;
+  width: number;
+  height: number;
+  batchSize: number;
+  adapters?: AdapterFeeds;
+  /** Replaces the model's (first) tokenizer (one that knows the request's embeddings). */
+  tokenizer?: PromptTokenizer;
+}
+
+export function familyOf(model: Pick<SdModel, 'family'>): ModelFamily {
+  return model.family ? FAMILIES[model.family] : SD1_FAMILY;
+}
+
+/**
+ * The six numbers per row [original h, w, crop top, left, target h, w]; defaults original = target = the
+ * generation size, crop (0, 0). As StableDiffusionXLPipeline: the negative row differs only when both a
+ * negative original size and a negative target size are given (its crop then defaults to (0, 0)).
+ */
+export function timeIds(width: number, height: number, c: SizeConditioning = {}): { positive: number[]; negative: number[] } {
+  const row = (o: Size, crop: { top: number; left: number }, t: Size) => [o.height, o.width, crop.top, crop.left, t.height, t.width];
+  const target = c.targetSize ?? { width, height };
+  const positive = row(c.originalSize ?? target, c.cropTopLeft ?? { top: 0, left: 0 }, target);
+  const negative = c.negativeOriginalSize && c.negativeTargetSize ? row(c.negativeOriginalSize, c.negativeCropTopLeft ?? { top: 0, left: 0 }, c.negativeTargetSize) : positive;
+  return { positive, negative };
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Per token, [a ‖ b] along the hidden axis: [S, da] and [S, db] → [S, da + db]. */
+function concatHidden(a: Float32Array, b: Float32Array, tokens: number): Float32Array {
+  const da = a.length / tokens;
+  const db = b.length / tokens;
+  const out = new Float32Array(a.length + b.length);
+  for (let s = 0; s < tokens; s++) {
+    out.set(a.subarray(s * da, (s + 1) * da), s * (da + db));
+    out.set(b.subarray(s * db, (s + 1) * db), s * (da + db) + da);
+  }
+  return out;
+}
+
+interface Encoded {
+  hidden: Float32Array;
+  pooled?: Float32Array;
+}
+
+async function encodeOne(ort: OrtModule, model: SdModel<PromptTokenizer>, family: ModelFamily, texts: readonly string[], input: PromptInput): Promise<Encoded & { tokens: number }> {
+  const parts: Encoded[] = [];
+  let tokens = 0;
+  for (const [i, spec] of family.textEncoders.entries()) {
+    if (i === 0) {
+      const ids = Array.from((input.tokenizer ?? model.tokenizer).encodePadded(texts[0]));
+      tokens = ids.length;
+      parts.push({ hidden: await encodeText(ort, model, ids, input.adapters) });
+    } else {
+      if (!model.tokenizer2) throw new Error(`${model.name} has no tokenizer for its ${spec.component}`);
+      const ids = Array.from(model.tokenizer2.encodePadded(texts[i]));
+      if (ids.length !== tokens) throw new Error(`the text encoders' tokenizers give ${tokens} and ${ids.length} ids`);
+      parts.push(await encodeTextPooled(ort, model, ids));
+    }
+  }
+  const hidden = parts.slice(1).reduce((acc, p) => concatHidden(acc, p.hidden, tokens), parts[0].hidden);
+  const pooled = parts.find((p) => p.pooled)?.pooled;
+  return { hidden, tokens, ...(pooled ? { pooled } : {}) };
+}
+
+/** Everything the UNet is conditioned on, for `batchSize` images and (with `cfg`) their negatives first. */
+export async function encodeConditioning(ort: OrtModule, model: SdModel<PromptTokenizer>, input: PromptInput, cfg: boolean): Promise<Conditioning> {
+  const family = familyOf(model);
+  if (!family.sizeConditioning && (input.prompt2 !== undefined || input.negativePrompt2 !== undefined || input.sizeConditioning !== undefined)) {
+    throw new Error(`${model.name} is an ${family.label} model with one text encoder and no size conditioning: prompt2, negativePrompt2 and sizeConditioning need an SDXL model`);
+  }
+  const batch = input.batchSize;
+  const positive = await encodeOne(ort, model, family, [input.prompt, input.prompt2 ?? input.prompt], input);
+  let negative: Encoded | undefined;
+  if (cfg) {
+    const none = input.negativePrompt === '' && (input.negativePrompt2 ?? '') === '';
+    negative =
+      family.zeroNegativeWhenEmpty && none
+        ? { hidden: new Float32Array(positive.hidden.length), ...(positive.pooled ? { pooled: new Float32Array(positive.pooled.length) } : {}) }
+        : await encodeOne(ort, model, family, [input.negativePrompt, input.negativePrompt2 ?? input.negativePrompt], input);
+  }
+  const rows = (cfg ? 2 : 1) * batch;
+  const stack = (pick: (e: Encoded) => Float32Array) => {
+    const pos = repeatBatch(pick(positive), batch);
+    return negative ? concat(repeatBatch(pick(negative), batch), pos) : pos;
+  };
+  const hidden = stack((e) => e.hidden);
+  const context: Conditioning = { data: hidden, dims: [rows, positive.tokens, hidden.length / (rows * positive.tokens)] };
+  if (!family.sizeConditioning) return context;
+  if (!positive.pooled) throw new Error(`${model.name}: no text encoder gives the pooled embedding SDXL's UNet needs`);
+  const ids = timeIds(input.width, input.height, input.sizeConditioning);
+  const timeRows = Float32Array.from([...(cfg ? new Array<number[]>(batch).fill(ids.negative) : []), ...new Array<number[]>(batch).fill(ids.positive)].flat());
+  const added: AddedConditioning = {
+    textEmbeds: { data: stack((e) => e.pooled!), dims: [rows, positive.pooled.length] },
+    timeIds: { data: timeRows, dims: [rows, 6] },
+  };
+  return { ...context, added };
+}
