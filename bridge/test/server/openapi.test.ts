@@ -291,13 +291,24 @@ describe('the live bridge, driven from the document', () => {
     const request = resolved.components.schemas.GenerateRequest;
     const unit = { model: CONTROLNET, image: uploads.image };
     // Where each object's fields are varied, and what else a request needs for that object to count.
-    const containers = [
-      { path: [], schema: request, base: {}, acceptsEdges: true },
-      { path: ['inpaint'], schema: request.properties.inpaint, base: { initImage: uploads.image, mask: uploads.mask }, acceptsEdges: true },
-      { path: ['control', 0], schema: request.properties.control.items, base: { control: [unit] }, acceptsEdges: true },
-      // Scheduler settings interlock (a schedule must still run): only each bound's far side is a sure refusal.
-      { path: ['schedulerConfig'], schema: request.properties.schedulerConfig, base: {}, acceptsEdges: false },
+    const known: { path: (string | number)[]; base: Json }[] = [
+      { path: [], base: {} },
+      { path: ['inpaint'], base: { initImage: uploads.image, mask: uploads.mask } },
+      { path: ['control', 0], base: { control: [unit] } },
     ];
+    // Every other nested object (schedulerConfig, LoRAs, …) needs settings or files of its own to be accepted,
+    // and its settings may interlock (a schedule must still run): there only each bound's far side is a sure refusal.
+    const nested = Object.entries(request.properties as Json).flatMap(([key, property]) =>
+      property.type === 'object' && property.properties ? [[key]] : property.type === 'array' && property.items?.properties ? [[key, 0]] : [],
+    );
+    const at = (path: (string | number)[]) => path.reduce((schema: Json, key) => (typeof key === 'number' ? schema.items : schema.properties[key]), request);
+    const containers = [
+      ...known.map((c) => ({ ...c, schema: at(c.path), acceptsEdges: true })),
+      ...nested
+        .filter((path) => !known.some((c) => c.path.join('.') === path.join('.')))
+        .map((path) => ({ path, schema: at(path), base: withPath(path, minimal(at(path))), acceptsEdges: false })),
+    ];
+    expect(containers.map((c) => c.path.join('.'))).toEqual(expect.arrayContaining(['', 'inpaint', 'control.0', 'schedulerConfig']));
     const ruleRefusals = (doc.paths['/v1/jobs'].post['x-cross-field-rules'] as { code: string; field: string }[]).map((r) => `${r.code} ${r.field}`);
     let sent = 0;
     let refusedByRule = 0;
@@ -450,6 +461,19 @@ function edges(schema: Json): { value: unknown; ok: boolean }[] {
 
 function setPath(target: Json, path: (string | number)[], value: unknown): void {
   let at = target;
-  for (const key of path.slice(0, -1)) at = at[key] ??= {};
+  path.slice(0, -1).forEach((key, i) => (at = at[key] ??= typeof path[i + 1] === 'number' ? [] : {}));
   at[path.at(-1)!] = value;
+}
+
+function withPath(path: (string | number)[], value: unknown): Json {
+  const target: Json = {};
+  setPath(target, path, value);
+  return target;
+}
+
+/** The smallest object a schema accepts: its required fields at their lowest values. */
+function minimal(schema: Json): Json {
+  const value = (property: Json): unknown =>
+    property.enum?.[0] ?? property.const ?? (property.type === 'string' ? 'x'.repeat(property.minLength ?? 1) : property.type === 'boolean' ? false : property.type === 'object' ? minimal(property) : (property.minimum ?? 0));
+  return Object.fromEntries((schema.required ?? []).map((key: string) => [key, value(schema.properties[key])]));
 }
