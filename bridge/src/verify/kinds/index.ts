@@ -6,6 +6,7 @@ import { kdiffusionKind } from './kdiffusion.js';
 import { loraComponentsKind } from './lora.js';
 import { deepcacheKind, pipelinesKind } from './pipelines.js';
 import { noiseKind } from './noise.js';
+import { promptsKind } from './prompts.js';
 import { rngKind } from './rng.js';
 import { schedulersKind } from './schedulers.js';
 import { sdxlComponentsKind } from './sdxl-components.js';
@@ -13,4 +14,4 @@ import { sigmasKind } from './sigmas.js';
 import { tokenizerKind } from './tokenizer.js';
 import { vaeTilingKind } from './vae-tiling.js';
 
-export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, sdxlComponentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, sigmasKind, pipelinesKind, deepcacheKind, kdiffusionKind, controlnetKind, vaeTilingKind];
+export const verifyKinds: VerifyKind[] = [loraComponentsKind, componentsKind, sdxlComponentsKind, tokenizerKind, noiseKind, rngKind, schedulersKind, sigmasKind, pipelinesKind, deepcacheKind, kdiffusionKind, controlnetKind, vaeTilingKind, promptsKind];
