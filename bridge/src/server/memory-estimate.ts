@@ -17,10 +17,12 @@
 //   the models resident; taking those as the fp32 v1-5 weights (4.27 GB on disk), this estimate gives
 //   5.21 GB there (+2 %). The issue's 4096² × 8 reached 5.5 GB before the first step (latents, embeddings,
 //   control images); its first UNet call would need 2·16·262144²·4 B ≈ 8.8 TB of attention scores.
+import { readFileSync } from 'node:fs';
 import { headsFor, SD15_ARCH } from '@kirie/core/models/arch';
 import { DEFAULT_ATTENTION_CHUNKS } from '@kirie/core/models/build';
 import { VAE_ATTENTION_CHUNKS } from '@kirie/core/models/vae';
 import { SD15_VAE_TILING, type VaeTiling } from '@kirie/core/pipeline/vae-tiling';
+import { assetPath } from '../models/assets.js';
 
 const F32 = 4;
 /** Latent pixels per side: SD's VAE downsamples by 8. */
@@ -39,6 +41,8 @@ export interface JobShape {
   weightsBytes: number;
   /** Pixels of the whole canvas an `inpaint` request composites back onto (0 otherwise). */
   canvasPixels: number;
+  /** acceleration.deepCache's branch: its shallow UNet's weights are resident beside the full one. */
+  deepCacheBranch?: number;
 }
 
 export interface MemoryEstimate {
@@ -62,7 +66,47 @@ const vae = SD15_ARCH.vae;
  * per level) and the top level's GEGLU feed-forward (proj to 2 × 4C, its halves, GELU, product: ~20C).
  */
 const SKIP_FLOATS = unet.channelMult.reduce((sum, mult, level) => sum + (unet.modelChannels * mult * (unet.numResBlocks + 1)) / 4 ** level, 0);
-const UNET_FLOATS = SKIP_FLOATS + 20 * unet.modelChannels;
+
+/**
+ * The hidden state entering every output block, per latent pixel: the UNet graph also outputs each as a
+ * DeepCache feature (core/src/models/unet.ts), and ONNX Runtime keeps graph outputs to the end of a call.
+ */
+function featureFloats(): number {
+  let ch = unet.modelChannels * unet.channelMult[unet.channelMult.length - 1]!;
+  let floats = 0;
+  for (let level = unet.channelMult.length - 1; level >= 0; level--) {
+    for (let r = 0; r <= unet.numResBlocks; r++) {
+      floats += ch / 4 ** level;
+      ch = unet.modelChannels * unet.channelMult[level]!;
+    }
+  }
+  return floats;
+}
+const UNET_FLOATS = SKIP_FLOATS + 20 * unet.modelChannels + featureFloats();
+
+/** Float32 bytes of DeepCache's shallow UNet for a branch: time embedding, input blocks 0…b, output blocks 11−b…11, out. */
+function shallowUnetBytes(branch: number): number {
+  const keys = sd15Keys();
+  const last = keys.blocks - 1;
+  const counted = (name: string): boolean => {
+    const m = /^model\.diffusion_model\.(?:(input|output)_blocks\.(\d+)\.|(time_embed|out)\.)/.exec(name);
+    if (!m) return false;
+    if (m[3]) return true;
+    const i = Number(m[2]);
+    return m[1] === 'input' ? i <= branch : i >= last - branch;
+  };
+  return keys.list.reduce((sum, [name, shape]) => (counted(name) ? sum + shape.reduce((a, b) => a * b, 1) * F32 : sum), 0);
+}
+
+let keysCache: { list: [string, number[]][]; blocks: number } | undefined;
+/** SD1.5's tensor names and shapes (bridge/assets/sd15-keys.json, what `kirie models random` writes). */
+function sd15Keys(): { list: [string, number[]][]; blocks: number } {
+  if (!keysCache) {
+    const list = (JSON.parse(readFileSync(assetPath('sd15-keys.json'), 'utf8')) as { sd15: [string, number[], string][] }).sd15.map(([n, s]) => [n, s] as [string, number[]]);
+    keysCache = { list, blocks: 1 + unet.channelMult.length * unet.numResBlocks + (unet.channelMult.length - 1) };
+  }
+  return keysCache;
+}
 /** Full-size floats per pixel in the decoder's last up block: the upsampled input and ~4 maps at its own width. */
 const DECODE_FLOATS = vae.ch * vae.chMult[1]! + 4 * vae.ch * vae.chMult[0]!;
 /** The encoder's first block at full size: ~4 maps of ch channels. */
@@ -122,7 +166,8 @@ export function estimateJobMemory(job: JobShape, budgetBytes?: number): MemoryEs
   const canvas = job.canvasPixels * (4 + 1 + 4 * (1 + job.batchSize));
   const vaeBytes = pass + results + canvas;
 
-  return { peakBytes: job.weightsBytes + Math.max(denoiseBytes, vaeBytes), weightsBytes: job.weightsBytes, denoiseBytes, vaeBytes, vaeTiled: tiling !== undefined };
+  const weightsBytes = job.weightsBytes + (job.deepCacheBranch === undefined ? 0 : shallowUnetBytes(job.deepCacheBranch));
+  return { peakBytes: weightsBytes + Math.max(denoiseBytes, vaeBytes), weightsBytes, denoiseBytes, vaeBytes, vaeTiled: tiling !== undefined };
 }
 
 export interface Fitting {

@@ -113,6 +113,7 @@ function checkMemory(request: GenerateRequest, models: ModelInfo[], canvasPixels
     encodes: request.initImage !== undefined,
     weightsBytes: models.reduce((sum, m) => sum + m.sizeBytes, 0),
     canvasPixels,
+    ...(request.acceleration?.deepCache ? { deepCacheBranch: request.acceleration.deepCache.branch } : {}),
   };
   const budget = limits.memoryBytes;
   const estimate = estimateJobMemory(shape, budget);

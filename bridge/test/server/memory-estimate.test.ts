@@ -25,9 +25,9 @@ describe('estimateJobMemory', () => {
     ['64² tiny weights (1 MB)', job({ width: 64, height: 64, weightsBytes: 1e6 }), 0.005, 0.03],
     ['512² b1: VAE decode dominates (0.81 GB of 128/256-ch full-size maps + 8 MB of sliced mid attention)', job(), 5.0, 5.2],
     ['512² b1 no CFG: same peak, the decoder does not see the guidance batch', job({ cfg: false }), 5.0, 5.2],
-    ['512² b4: the UNet of batch 8 dominates (1.07 GB of scores + 1.07 GB of features)', job({ batchSize: 4 }), 6.3, 6.5],
+    ['512² b4: the UNet of batch 8 dominates (1.07 GB of scores + 1.36 GB of features, DeepCache outputs included)', job({ batchSize: 4 }), 6.6, 6.8],
     ['768² b1: VAE decode (1.8 GB of maps; its sliced attention 42 MB)', job({ width: 768, height: 768 }), 6.1, 6.4],
-    ['1024² b1: 4.3 GB of UNet scores dominate (3.3 GB VAE)', job({ width: 1024, height: 1024 }), 9.5, 9.9],
+    ['1024² b1: 4.3 GB of UNet scores dominate (3.3 GB VAE)', job({ width: 1024, height: 1024 }), 9.7, 10.1],
     ['512² with one ControlNet (1.45 GB weights)', job({ controlUnits: 1, weightsBytes: SD15_BYTES + 1.45e9 }), 6.4, 6.7],
     ['512² img2img (encoder at full size too)', job({ encodes: true }), 5.0, 5.2],
     ['512² inpaint onto a 4096² canvas', job({ encodes: true, canvasPixels: 4096 * 4096 }), 5.2, 5.5],
@@ -48,6 +48,18 @@ describe('estimateJobMemory', () => {
     for (const shape of [job(), job({ width: 64, height: 4096 }), job({ batchSize: 8, cfg: false }), job({ width: 1024, height: 768, encodes: true })]) {
       expect(estimateJobMemory(grow(shape)).peakBytes).toBeGreaterThanOrEqual(estimateJobMemory(shape).peakBytes);
     }
+  });
+});
+
+describe('DeepCache in the estimate', () => {
+  it("adds the shallow UNet's float32 weights: 30 MB for branch 0, 2.9 GB for branch 11 (all but the middle block)", () => {
+    const plain = estimateJobMemory(job());
+    const mb = (branch: number) => (estimateJobMemory(job({ deepCacheBranch: branch })).weightsBytes - plain.weightsBytes) / 2 ** 20;
+    expect(mb(0)).toBeGreaterThan(30);
+    expect(mb(0)).toBeLessThan(31);
+    expect(mb(11)).toBeGreaterThan(2900);
+    expect(mb(11)).toBeLessThan(2920);
+    for (let b = 1; b < 12; b++) expect(mb(b)).toBeGreaterThan(mb(b - 1));
   });
 });
 
