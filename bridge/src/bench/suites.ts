@@ -8,5 +8,7 @@ import { pipelineSuite } from './pipeline.js';
 import { soakSuite } from './soak.js';
 import { buildSuite } from './build.js';
 import { loraSuite } from './lora.js';
+import { canvasSuite } from './canvas.js';
+import { deepcacheSuite } from './deepcache.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite, loraSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite, loraSuite, deepcacheSuite, canvasSuite];
