@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describeSdIo } from '@kirie/core/models/sessions';
+import { unetInChannelsFromGraph } from '@kirie/core/models/graph-channels';
 import type { InferenceSession } from 'onnxruntime-node';
 import { createSession } from '../runtime/session.js';
 import { defaultTokenizer, releaseAll, type LoadedModel, type OpenOptions } from './options.js';
@@ -27,6 +28,16 @@ function numberField(json: Record<string, unknown> | undefined, field: string): 
 
 function takesResiduals(s: InferenceSession): boolean {
   return s.inputNames.includes('encoder_hidden_states') && s.inputNames.includes('mid_block_additional_residual');
+}
+
+/**
+ * diffusers' classic export names the sample's channel axis and writes no config.json: then the count comes
+ * from the graph (its weights are external data, so model.onnx is small). Undefined when the metadata has it.
+ */
+async function graphChannels(path: string, unet: InferenceSession): Promise<number | undefined> {
+  const sample = unet.inputMetadata.find((m) => m.name === 'sample');
+  if (!sample?.isTensor || typeof sample.shape[1] === 'number') return undefined;
+  return unetInChannelsFromGraph(await readFile(path), sample.name);
 }
 
 export async function openOnnxFolder(dir: string, opts: OpenOptions): Promise<LoadedModel> {
@@ -63,7 +74,7 @@ export async function openOnnxFolder(dir: string, opts: OpenOptions): Promise<Lo
     const vaeDecoder = track(await open('vae_decoder'));
     const vaeEncoder = has('vae_encoder') ? track(await open('vae_encoder')) : undefined;
     const unetConfig = await readJson(join(dir, unetDir, 'config.json'));
-    const io = describeSdIo({ textEncoder, unet, vaeDecoder, vaeEncoder }, numberField(unetConfig, 'in_channels'));
+    const io = describeSdIo({ textEncoder, unet, vaeDecoder, vaeEncoder }, numberField(unetConfig, 'in_channels') ?? (await graphChannels(model(unetDir), unet)));
 
     let tokenizer;
     if (existsSync(join(dir, 'tokenizer'))) tokenizer = await loadClipTokenizer(join(dir, 'tokenizer'));
