@@ -29,7 +29,7 @@ const BROWSER = 'Figma in a browser: allow figma.com "Apps on device" / "Local n
 /** A message saying exactly what to do, or null when the error is not about the connection. */
 export function connectionHelp(err: unknown, url: string, permission: PermissionState | null): string | null {
   if (!(err instanceof KirieApiError)) return null;
-  if (err.status === 401) return `The bridge at ${url} refused the token. Run \`npx kirie token\` in a terminal, paste what it prints into Bridge → Token, and press Save.`;
+  if (err.status === 401) return `The bridge at ${url} refused the token. Press Pair with bridge, or run \`npx kirie token\` in a terminal, paste what it prints into Bridge → Token, and press Save.`;
   if (err.code !== 'unreachable' && err.code !== 'events_unavailable') return null;
   const start = `No Kirie bridge answers at ${url}. ${START}, then press Check.`;
   // 'denied' is also what a cross-origin iframe reads where nobody delegated the permission, blocked or not.

@@ -198,7 +198,7 @@ describe('Figma UI bundle in Chromium', () => {
     await setFrame({ frameId: '1:5', name: 'Card', png: rgba(32, 32, () => [9, 9, 9, 255]), origin: ORIGIN });
     await ui.click('#generate');
     await statusIsError();
-    const told = `The bridge at ${scripted.bridge.url} refused the token. Run \`npx kirie token\` in a terminal, paste what it prints into Bridge → Token, and press Save.`;
+    const told = `The bridge at ${scripted.bridge.url} refused the token. Press Pair with bridge, or run \`npx kirie token\` in a terminal, paste what it prints into Bridge → Token, and press Save.`;
     expect(await ui.textContent('#status')).toBe(told);
     expect(await page.evaluate(() => (window as unknown as { notes: string[] }).notes.at(-1))).toBe(`Kirie: ${told}`);
     expect(await ui.evaluate(() => (document.getElementById('bridge') as HTMLDetailsElement).open)).toBe(true);
@@ -249,6 +249,10 @@ describe('Figma UI bundle in Chromium', () => {
 
   it('Figma\'s light and dark themes: the UI takes its colours from the --figma-color-* variables (screenshots in test-output/)', async () => {
     mkdirSync(SHOTS, { recursive: true });
+    await ui.evaluate(() => {
+      (document.getElementById('bridge') as HTMLDetailsElement).open = false;
+      window.scrollTo(0, 0);
+    });
     for (const [theme, vars] of Object.entries(FIGMA_THEMES)) {
       await ui.evaluate(
         ({ theme, vars }) => {
