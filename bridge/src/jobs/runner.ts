@@ -1,7 +1,7 @@
 // The contract between the queue and whatever runs a generation. The real one is a child process
 // (worker/runner.ts) so inference never blocks the HTTP loop; tests inject scripted ones.
 import type { GenerateRequest } from '@kirie/core/request/schema';
-import type { ProgressPhase } from '@kirie/core/client/protocol';
+import type { ProgressPhase, Recipe } from '@kirie/core/client/protocol';
 
 export interface RunProgress {
   phase: ProgressPhase;
@@ -21,7 +21,7 @@ export interface RunInput {
 export interface RunOutput {
   /** One PNG per batch image. */
   images: Uint8Array[];
-  model: { id: string; name: string };
+  model: Recipe['model'];
   device: string;
 }
 

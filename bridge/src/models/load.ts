@@ -159,6 +159,7 @@ async function openCheckpointModel(path: string, opts: OpenOptions): Promise<Loa
     const shallowUnets = new Map<number, InferenceSession>();
     return {
       name: basename(path),
+      family: built.arch.family,
       tokenizer,
       textEncoder,
       unet,

@@ -6,18 +6,21 @@ import { join } from 'node:path';
 import type { ModelKind } from '@kirie/core/client/protocol';
 import { identifyWeights } from '@kirie/core/models/detect';
 import { SafetensorsFile } from '../models/safetensors-file.js';
-import type { ModelClassifier } from './registry.js';
+import type { Classified, ModelClassifier } from './registry.js';
 
-const cache = new Map<string, { stamp: string; kind: ModelKind | null }>();
+const cache = new Map<string, { stamp: string; kind: Classified | null }>();
 
-async function classifySafetensors(path: string): Promise<ModelKind | null> {
+async function classifySafetensors(path: string): Promise<Classified | null> {
   const file = await SafetensorsFile.open(path);
   try {
     const keys = file.keys();
     const id = identifyWeights(keys, (k) => (file.has(k) ? file.shape(k) : undefined));
-    if (id.family === 'sd1') return id.unetInChannels === 9 ? 'inpaint' : id.unetInChannels === 4 ? 'checkpoint' : null;
-    if (id.family === 'controlnet') return 'controlnet';
-    if (id.family === 'lora') return 'lora';
+    if (id.family === 'sd1' || id.family === 'sdxl') {
+      const kind = id.unetInChannels === 9 ? 'inpaint' : id.unetInChannels === 4 ? 'checkpoint' : null;
+      return kind ? { kind, family: id.family } : null;
+    }
+    if (id.family === 'controlnet') return { kind: 'controlnet' };
+    if (id.family === 'lora') return { kind: 'lora' };
     return null;
   } finally {
     await file.close();

@@ -14,7 +14,13 @@ import { describeFsError } from '../jobs/fs-error.js';
 import { listAdapters } from '../models/adapter-library.js';
 
 /** Decides what a file or folder in the models folder is (null = not a model). */
-export type ModelClassifier = (path: string, isDirectory: boolean) => Promise<ModelKind | null>;
+/** What a folder entry is: its kind, and for a checkpoint its family when the classifier reads weights. */
+export type Classified = { kind: ModelKind; family?: ModelInfo['family'] };
+export type ModelClassifier = (path: string, isDirectory: boolean) => Promise<ModelKind | Classified | null>;
+
+function classified(answer: ModelKind | Classified | null): Classified | null {
+  return typeof answer === 'string' ? { kind: answer } : answer;
+}
 
 export interface ModelRegistry {
   /** Every model, with `loaded` set for the one whose sessions are live. */
@@ -158,19 +164,20 @@ export class FolderRegistry implements ModelRegistry {
       throw new KirieApiError(400, 'unreadable_model', `${field} "${id}" cannot be read (${describeFsError(s)})`, field);
     }
     if (!s.isFile() && !s.isDirectory()) throw new KirieApiError(400, 'unsupported_model', `${field} "${id}" is not a regular file (a pipe, socket or device): no model can be read from it`, field);
-    let kind: ModelKind | null;
+    let what: Classified | null;
     try {
-      kind = this.answered(await this.options.classify(path, s.isDirectory()));
+      what = classified(this.answered(await this.options.classify(path, s.isDirectory())));
     } catch (err) {
       throw new KirieApiError(400, 'damaged_model', `${field} "${id}" is damaged: ${this.inUserTerms(err)}`, field);
     }
-    if (!kind) throw new KirieApiError(400, 'unsupported_model', `${field} "${id}" is not a model Kirie can run (\`kirie models info\` says what it looks like)`, field);
-    return this.info(id, path, kind);
+    if (!what) throw new KirieApiError(400, 'unsupported_model', `${field} "${id}" is not a model Kirie can run (\`kirie models info\` says what it looks like)`, field);
+    return this.info(id, path, what);
   }
 
-  private async info(id: string, path: string, kind: ModelKind): Promise<ModelInfo> {
+  private async info(id: string, path: string, { kind, family }: Classified): Promise<ModelInfo> {
     const note = this.options.notes?.[id];
-    return { id, name: basename(path).replace(/\.(safetensors|onnx)$/, ''), kind, file: id, sizeBytes: this.answered(await diskSize(path)), loaded: false, ...(note ? { note } : {}) };
+    const name = basename(path).replace(/\.(safetensors|onnx)$/, '');
+    return { id, name, kind, file: id, sizeBytes: this.answered(await diskSize(path)), loaded: false, ...(family ? { family } : {}), ...(note ? { note } : {}) };
   }
 
   private async scan(dir: string, depth: number, found: ModelInfo[]): Promise<void> {
@@ -190,8 +197,8 @@ export class FolderRegistry implements ModelRegistry {
       const target = entry.isSymbolicLink() ? this.answered(await stat(path).catch(() => null)) : entry;
       if (!target || !(target.isFile() || target.isDirectory())) continue;
       const isDirectory = target.isDirectory();
-      const kind = this.answered(await this.options.classify(path, isDirectory).catch(() => null));
-      if (kind) found.push(await this.info(relative(this.options.dir, path).split(sep).join('/'), path, kind));
+      const what = classified(this.answered(await this.options.classify(path, isDirectory).catch(() => null)));
+      if (what) found.push(await this.info(relative(this.options.dir, path).split(sep).join('/'), path, what));
       else if (isDirectory && depth < MAX_DEPTH) await this.scan(path, depth + 1, found);
     }
   }

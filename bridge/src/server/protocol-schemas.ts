@@ -27,6 +27,10 @@ export const ModelInfoBody = z.object({
   file: z.string().describe('Path relative to the models folder.'),
   sizeBytes: z.int().min(0),
   loaded: z.boolean(),
+  family: z
+    .enum(['sd1', 'sdxl'])
+    .optional()
+    .describe('Checkpoints: the model family (SD 1.x or SDXL), which sets native sizes and conditioning. Absent for ONNX folders, ControlNets, LoRAs.'),
   note: z.string().optional().describe('Set for the bundled random-weight model: a wiring test, not art.'),
 });
 export const ModelList = z.object({ models: z.array(ModelInfoBody) });
@@ -68,7 +72,11 @@ export const JobSubmittedBody = z.object({
 export const RecipeBody = z.object({
   request: GenerateRequest.describe('The request as run: every default filled in and the seed resolved.'),
   images: z.array(ImageId),
-  model: z.object({ id: z.string(), name: z.string() }),
+  model: z.object({
+    id: z.string(),
+    name: z.string(),
+    family: z.enum(['sd1', 'sdxl']).optional().describe('The model family (SD 1.x or SDXL) when Kirie built the checkpoint from a single file.'),
+  }),
   device: z.string(),
   bridgeVersion: z.string(),
   createdAt: isoTime,

@@ -62,7 +62,7 @@ async function run(input: RunInput, signal: AbortSignal): Promise<RunOutput> {
       if (p.step === p.total) send({ type: 'progress', jobId: input.jobId, progress: { phase: 'decoding', step: 0, total: 1 } });
     },
   });
-  return { images, model: { id: request.model, name: model.name }, device: preferredProvider(device) };
+  return { images, model: { id: request.model, name: model.name, ...(model.family ? { family: model.family } : {}) }, device: preferredProvider(device) };
 }
 
 process.on('message', (message: ToWorker) => {

@@ -145,3 +145,24 @@ describe('LruCache', () => {
     expect(gone).toEqual(disposed);
   });
 });
+
+describe('model families in the listing', () => {
+  it('lists SDXL checkpoints (and their 9-channel inpainting variant) with family sdxl, SD1.x ones with sd1, ControlNets without one', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'kirie-families-'));
+    try {
+      await copyFile(join(GOLDEN, 'tiny-sdxl.safetensors'), join(own, 'xl.safetensors'));
+      await copyFile(join(GOLDEN, 'tiny-sdxl-inpainting.safetensors'), join(own, 'xl-inpainting.safetensors'));
+      await copyFile(join(GOLDEN, 'tiny-sd15.safetensors'), join(own, 'sd15.safetensors'));
+      await copyFile(join(GOLDEN, 'tiny-controlnet.safetensors'), join(own, 'cn.safetensors'));
+      const models = await new FolderRegistry({ dir: own, classify: classifyModel }).list(null);
+      expect(models.map((m) => [m.id, m.kind, m.family])).toEqual([
+        ['sd15.safetensors', 'checkpoint', 'sd1'],
+        ['xl.safetensors', 'checkpoint', 'sdxl'],
+        ['xl-inpainting.safetensors', 'inpaint', 'sdxl'],
+        ['cn.safetensors', 'controlnet', undefined],
+      ]);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+});

@@ -49,6 +49,8 @@ export interface ModelInfo {
   file: string;
   sizeBytes: number;
   loaded: boolean;
+  /** Checkpoints: the model family (SD 1.x or SDXL), which sets native sizes and conditioning. Absent for ONNX folders, ControlNets, LoRAs. */
+  family?: 'sd1' | 'sdxl';
   /** Set for the bundled random-weight model: a wiring test, not art. */
   note?: string;
 }
@@ -90,7 +92,8 @@ export interface JobSubmitted {
 export interface Recipe {
   request: GenerateRequest;
   images: string[];
-  model: { id: string; name: string };
+  /** The checkpoint, and its family (SD 1.x or SDXL) when Kirie built it from a single file. */
+  model: { id: string; name: string; family?: 'sd1' | 'sdxl' };
   device: string;
   bridgeVersion: string;
   createdAt: string;
