@@ -18,7 +18,9 @@
 //   5.21 GB there (+2 %). The issue's 4096² × 8 reached 5.5 GB before the first step (latents, embeddings,
 //   control images); its first UNet call would need 2·16·262144²·4 B ≈ 8.8 TB of attention scores.
 import { readFileSync } from 'node:fs';
-import { headsFor, SD15_ARCH } from '@kirie/core/models/arch';
+import { headsFor, SD15_ARCH, type SdArchitecture } from '@kirie/core/models/arch';
+import type { FamilyId } from '@kirie/core/models/family';
+import { SDXL_ARCH } from '@kirie/core/models/sdxl-arch';
 import { DEFAULT_ATTENTION_CHUNKS } from '@kirie/core/models/build';
 import { VAE_ATTENTION_CHUNKS } from '@kirie/core/models/vae';
 import { SD15_VAE_TILING, type VaeTiling } from '@kirie/core/pipeline/vae-tiling';
@@ -43,6 +45,8 @@ export interface JobShape {
   canvasPixels: number;
   /** acceleration.deepCache's branch: its shallow UNet's weights are resident beside the full one. */
   deepCacheBranch?: number;
+  /** The checkpoint's family (default SD 1.x): its UNet's widths, depths and attention levels. */
+  family?: FamilyId;
 }
 
 export interface MemoryEstimate {
@@ -63,26 +67,50 @@ const vae = SD15_ARCH.vae;
 /**
  * Floats alive per latent pixel per batch item while the UNet runs, besides attention scores: the skip
  * connections kept for the up path (each level's resnet outputs plus its downsample, at 1/4 the pixels
- * per level) and the top level's GEGLU feed-forward (proj to 2 × 4C, its halves, GELU, product: ~20C).
+ * per level) and the first attention level's GEGLU feed-forward (proj to 2 × 4C, its halves, GELU,
+ * product: ~20C, at that level's pixels).
  */
-const SKIP_FLOATS = unet.channelMult.reduce((sum, mult, level) => sum + (unet.modelChannels * mult * (unet.numResBlocks + 1)) / 4 ** level, 0);
+function skipFloats(u: SdArchitecture['unet']): number {
+  return u.channelMult.reduce((sum, mult, level) => sum + (u.modelChannels * mult * (u.numResBlocks + 1)) / 4 ** level, 0);
+}
+
+/**
+ * What the UNet's largest self-attention looks like per family: at the first level with attention (SD1.x
+ * level 0 at the latent size; SDXL level 1, a quarter of the pixels), with that level's heads.
+ */
+interface UnetFigures {
+  /** Latent pixels per attention token at the first attention level. */
+  pixelsPerToken: number;
+  heads: number;
+  /** Per latent pixel (not token): skips, feed-forward, DeepCache features. */
+  floats: number;
+  skipFloats: number;
+}
+
+function unetFigures(arch: SdArchitecture): UnetFigures {
+  const u = arch.unet;
+  const level = u.channelMult.findIndex((_, l) => u.attentionResolutions.includes(2 ** l));
+  const width = u.modelChannels * u.channelMult[level]!;
+  const skips = skipFloats(u);
+  return { pixelsPerToken: 4 ** level, heads: headsFor(u, width), floats: skips + (20 * width) / 4 ** level + featureFloats(u), skipFloats: skips };
+}
 
 /**
  * The hidden state entering every output block, per latent pixel: the UNet graph also outputs each as a
  * DeepCache feature (core/src/models/unet.ts), and ONNX Runtime keeps graph outputs to the end of a call.
  */
-function featureFloats(): number {
-  let ch = unet.modelChannels * unet.channelMult[unet.channelMult.length - 1]!;
+function featureFloats(u: SdArchitecture['unet']): number {
+  let ch = u.modelChannels * u.channelMult[u.channelMult.length - 1]!;
   let floats = 0;
-  for (let level = unet.channelMult.length - 1; level >= 0; level--) {
-    for (let r = 0; r <= unet.numResBlocks; r++) {
+  for (let level = u.channelMult.length - 1; level >= 0; level--) {
+    for (let r = 0; r <= u.numResBlocks; r++) {
       floats += ch / 4 ** level;
-      ch = unet.modelChannels * unet.channelMult[level]!;
+      ch = u.modelChannels * u.channelMult[level]!;
     }
   }
   return floats;
 }
-const UNET_FLOATS = SKIP_FLOATS + 20 * unet.modelChannels + featureFloats();
+const UNET: Record<FamilyId, UnetFigures> = { sd1: unetFigures(SD15_ARCH), sdxl: unetFigures(SDXL_ARCH) };
 
 /** Float32 bytes of DeepCache's shallow UNet for a branch: time embedding, input blocks 0…b, output blocks 11−b…11, out. */
 function shallowUnetBytes(branch: number): number {
@@ -107,6 +135,7 @@ function sd15Keys(): { list: [string, number[]][]; blocks: number } {
   }
   return keysCache;
 }
+// The VAE: SDXL's has SD1.5's widths (it runs in float32 in both families, as the CPU sessions do).
 /** Full-size floats per pixel in the decoder's last up block: the upsampled input and ~4 maps at its own width. */
 const DECODE_FLOATS = vae.ch * vae.chMult[1]! + 4 * vae.ch * vae.chMult[0]!;
 /** The encoder's first block at full size: ~4 maps of ch channels. */
@@ -152,8 +181,9 @@ export function estimateJobMemory(job: JobShape, budgetBytes?: number): MemoryEs
   const pixels = job.width * job.height;
   const tokens = pixels / VAE_FACTOR ** 2;
   const unetBatch = job.batchSize * (job.cfg ? 2 : 1);
-  const scores = selfAttentionBytes(unetBatch, tokens, DEFAULT_ATTENTION_CHUNKS, headsFor(unet, unet.modelChannels));
-  const features = unetBatch * tokens * (UNET_FLOATS + job.controlUnits * SKIP_FLOATS) * F32;
+  const u = UNET[job.family ?? 'sd1'];
+  const scores = selfAttentionBytes(unetBatch, tokens / u.pixelsPerToken, DEFAULT_ATTENTION_CHUNKS, u.heads);
+  const features = unetBatch * tokens * (u.floats + job.controlUnits * u.skipFloats) * F32;
   const controlImages = job.controlUnits * unetBatch * 3 * pixels * F32;
   // Latents, noise, the UNet's output and the guided prediction: a few 4-channel latent tensors.
   const latents = 4 * unetBatch * tokens * vae.zChannels * F32;

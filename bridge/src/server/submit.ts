@@ -114,6 +114,7 @@ function checkMemory(request: GenerateRequest, models: ModelInfo[], canvasPixels
     weightsBytes: models.reduce((sum, m) => sum + m.sizeBytes, 0),
     canvasPixels,
     ...(request.acceleration?.deepCache ? { deepCacheBranch: request.acceleration.deepCache.branch } : {}),
+    ...(models[0]?.family ? { family: models[0].family } : {}),
   };
   const budget = limits.memoryBytes;
   const estimate = estimateJobMemory(shape, budget);

@@ -14,6 +14,17 @@ describe('estimateJobMemory', () => {
     expect(estimateJobMemory(job()).peakBytes / (5.12 * GB)).toBeLessThan(1.05);
   });
 
+  it('follows the family: an SDXL UNet attends from level 1 (a quarter of the tokens, 10 heads of 64), an SD1.5 one at the latent size', () => {
+    const sd1 = estimateJobMemory(job({ width: 1024, height: 1024, weightsBytes: 0 }));
+    const sdxl = estimateJobMemory(job({ width: 1024, height: 1024, weightsBytes: 0, family: 'sdxl' }));
+    // SD1.5 at 1024²: 2 × [2, 16384, 16384] float32 scores = 4.3 GB; SDXL: 2 × [2, 4096, 4096] = 0.27 GB.
+    expect(sd1.denoiseBytes).toBeGreaterThan(4.3e9);
+    expect(sdxl.denoiseBytes).toBeLessThan(sd1.denoiseBytes - 3.5e9);
+    // Beside the scores, its skips, feed-forward and DeepCache features (320/640/1280 wide): over 2000 floats per latent pixel per row.
+    expect(sdxl.denoiseBytes).toBeGreaterThan(0.27e9 + 2 * 16384 * 2000 * 4);
+    expect(sdxl.vaeBytes).toBe(sd1.vaeBytes);
+  });
+
   it("puts the issue's 4096² × 8 far beyond any machine (its first UNet call alone: ~8.8 TB of attention scores)", () => {
     const e = estimateJobMemory(job({ width: 4096, height: 4096, batchSize: 8 }));
     expect(e.denoiseBytes).toBeGreaterThan(8.8e12);
