@@ -3,6 +3,7 @@
 // `<t>`, `<t>_1` … `<t>_{n-1}` with ids after the vocabulary, in load order; each occurrence of a multi-vector
 // token in the text becomes `<t> <t>_1 … <t>_{n-1}`, and added tokens are matched as exact substrings before BPE.
 import type { AdapterTensors } from './lora.js';
+import type { TextIds } from '../prompt/chunks.js';
 
 export interface Embedding {
   /** The text that calls it in a prompt (A1111: the file name without extension). */
@@ -97,6 +98,11 @@ export class EmbeddingTokenizer {
   /** Ids of a converted text: added tokens found as exact substrings, BPE for the text between them. */
   ids(text: string): number[] {
     return this.split(text).flatMap((p) => (typeof p === 'string' ? this.base.bpeIds(p) : [p.id]));
+  }
+
+  /** What prompt chunking reads (core/src/prompt/chunks.ts): ids without BOS/EOS, the embeddings' tokens included. */
+  textIds(): TextIds {
+    return { bosId: this.base.bosId, eosId: this.base.eosId, padId: this.base.eosId, bpeIds: (text) => this.ids(this.convert(text)) };
   }
 
   /** `[bos] + ids[:length−2] + [eos]`, padded with eos. */

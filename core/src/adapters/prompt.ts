@@ -3,9 +3,8 @@
 // old alias), which are removed from the text the text encoder sees, as A1111 does (extra_networks.py,
 // networks.py). Embeddings are called by name anywhere in the prompt or the negative prompt.
 import { AdapterName, type LoraUse } from '../request/schema.js';
+import { EXTRA_NETWORK } from '../prompt/extra-networks.js';
 
-// A1111: re_extra_net = r"<(\w+):([^>]+)>"
-export const EXTRA_NETWORK = /<(\w+):([^>]+)>/g;
 const LORA_TYPES = new Set(['lora', 'lyco']);
 
 function multiplier(value: string, tag: string): number {

@@ -8,6 +8,7 @@ import type { AdapterFeeds } from '../adapters/slots.js';
 import type { OrtModule } from '../runtime/ort.js';
 import { encodeText, encodeTextPooled, type AddedConditioning, type Conditioning } from './models.js';
 import { repeatBatch } from './tensor.js';
+import { chunkingIds, contextAt, emptyPromptContext, matchLengths, scheduledContext, type PromptStyle } from '../prompt/stage.js';
 
 export interface PromptTokenizer {
   /** The text as the 77 ids the text encoder reads (BOS, tokens, EOS, padding). */
@@ -42,6 +43,10 @@ export interface PromptInput {
   adapters?: AdapterFeeds;
   /** Replaces the model's (first) tokenizer (one that knows the request's embeddings). */
   tokenizer?: PromptTokenizer;
+  /** A1111 or ComfyUI prompt syntax (core/src/prompt); absent: diffusers' plain 77-token prompts. */
+  promptStyle?: PromptStyle;
+  /** The run's steps: A1111 prompt editing is scheduled over them. */
+  steps: number;
 }
 
 export function familyOf(model: Pick<SdModel, 'family'>): ModelFamily {
@@ -137,4 +142,43 @@ export async function encodeConditioning(ort: OrtModule, model: SdModel<PromptTo
     timeIds: { data: timeRows, dims: [rows, 6] },
   };
   return { ...context, added };
+}
+
+/**
+ * The UNet's context at each model call (counted from 0). Plain prompts give one context for the whole run;
+ * A1111 prompt editing changes it between calls, and long prompts make it 77·k tokens.
+ */
+export async function stepConditioning(ort: OrtModule, model: SdModel<PromptTokenizer>, input: PromptInput, cfg: boolean): Promise<(call: number) => Conditioning> {
+  const style = input.promptStyle;
+  if (!style) {
+    const context = await encodeConditioning(ort, model, input, cfg);
+    return () => context;
+  }
+  const family = familyOf(model);
+  if (family.textEncoders.length > 1) throw new Error(`${model.name} is an ${family.label} model: A1111 and ComfyUI prompt syntax work on SD1.x models so far; use promptSyntax "plain"`);
+  const ids = chunkingIds(input.tokenizer ?? model.tokenizer);
+  let width = 0;
+  const encode = async (chunk: readonly number[]) => {
+    const hidden = await encodeText(ort, model, chunk, input.adapters);
+    width = hidden.length / chunk.length;
+    return hidden;
+  };
+  const positive = await scheduledContext(input.prompt, 'prompt', style, input.steps, ids, encode);
+  const negative = cfg ? await scheduledContext(input.negativePrompt, 'negative', style, input.steps, ids, encode) : undefined;
+  const empty = cfg && style.padConds ? await emptyPromptContext(ids, encode) : undefined;
+  const batch = input.batchSize;
+  const built = new Map<string, Conditioning>();
+  return (call) => {
+    const pos = contextAt(positive, call);
+    const neg = negative && contextAt(negative, call);
+    // Prompt editing switches between a few contexts: each pair is assembled once.
+    const key = `${positive.findIndex(([, c]) => c === pos)}/${negative?.findIndex(([, c]) => c === neg) ?? -1}`;
+    if (!built.has(key)) {
+      const [n, p] = neg ? matchLengths(neg, pos, width, empty) : [undefined, pos];
+      const data = n ? concat(repeatBatch(n, batch), repeatBatch(p, batch)) : repeatBatch(p, batch);
+      const rows = (n ? 2 : 1) * batch;
+      built.set(key, { data, dims: [rows, p.length / width, width] });
+    }
+    return built.get(key)!;
+  };
 }

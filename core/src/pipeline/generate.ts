@@ -13,8 +13,9 @@ import { controlImageTensor, decodedToImages, greyMask, initImageTensor, maskedI
 import { controlResiduals, decodeLatents, encodeImageMean, predictNoise, predictNoiseCaching, predictNoiseShallow, zeroResiduals, type FloatTensor, type Residuals } from './models.js';
 import { deepCacheFullCalls, type DeepCacheOptions } from './deepcache.js';
 import { latentPreview } from './preview.js';
-import { encodeConditioning, familyOf, type PromptTokenizer, type SizeConditioning } from './conditioning.js';
+import { stepConditioning, familyOf, type PromptTokenizer, type SizeConditioning } from './conditioning.js';
 import type { VaeTiling } from './vae-tiling.js';
+import type { PromptStyle } from '../prompt/stage.js';
 import { img2imgTimesteps } from '../schedulers/img2img.js';
 import { controlActive } from './schedule.js';
 import { addInPlace, blendInPlace, concatChannels, guide, repeatBatch, scaleInPlace } from './tensor.js';
@@ -60,6 +61,8 @@ export interface PipelineInput {
   prompt2?: string;
   negativePrompt2?: string;
   sizeConditioning?: SizeConditioning;
+  /** A1111 or ComfyUI prompt syntax (core/src/prompt/stage.ts); absent: diffusers' plain 77-token prompts. */
+  promptStyle?: PromptStyle;
   /** DeepCache: shallow UNet calls between full ones (core/src/pipeline/deepcache.ts); absent: every call full. */
   deepCache?: DeepCacheOptions;
 }
@@ -127,7 +130,7 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
   if (input.control.length > 0 && familyOf(model).prefixes.controlnet === undefined) {
     throw new Error(`${model.name} is an ${familyOf(model).label} model: ControlNets for it are not supported yet`);
   }
-  const context = await encodeConditioning(ort, model, input, cfg);
+  const contextAt = await stepConditioning(ort, model, input, cfg);
 
   // 2. Schedule: all of it, or its tail for img2img/inpaint (strength).
   let timesteps: number[];
@@ -183,6 +186,7 @@ export async function generate(input: PipelineInput, opts: PipelineOptions): Pro
   for (let i = 0; i < n; i++) {
     signal?.throwIfAborted();
     const t = timesteps[i];
+    const context = contextAt(i);
     const scaled = scheduler.scaleModelInput(repeatBatch(latents, cfg ? 2 : 1), t);
     const scaledTensor = { data: scaled, dims: [unetBatch, 4, h, w] };
 

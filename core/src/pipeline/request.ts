@@ -64,9 +64,12 @@ export interface RequestDeps extends Omit<PipelineOptions, 'model'> {
   adapters?: AdapterLibrary;
 }
 
-/** The request's LoRAs: its `loras` field, then its prompt's A1111 tags; and the prompt without the tags. */
-export function requestLoras(request: Pick<GenerateRequest, 'prompt' | 'loras'>): { prompt: string; loras: LoraUse[] } {
-  const tagged = extractLoraTags(request.prompt);
+/**
+ * The request's LoRAs: its `loras` field, then its prompt's A1111 tags; and the prompt without the tags. In
+ * ComfyUI syntax a tag is text (ComfyUI loads LoRAs with a node, which import turns into `loras`).
+ */
+export function requestLoras(request: Pick<GenerateRequest, 'prompt' | 'loras' | 'promptSyntax'>): { prompt: string; loras: LoraUse[] } {
+  const tagged = request.promptSyntax === 'comfyui' ? { prompt: request.prompt, loras: [] } : extractLoraTags(request.prompt);
   return { prompt: tagged.prompt, loras: [...(request.loras ?? []), ...tagged.loras] };
 }
 
@@ -144,6 +147,9 @@ export async function generateFromRequest(request: GenerateRequest, deps: Reques
       width: request.width,
       height: request.height,
       steps: request.steps,
+      ...(request.promptSyntax && request.promptSyntax !== 'plain'
+        ? { promptStyle: { syntax: request.promptSyntax, ...(request.emphasis ? { emphasis: request.emphasis } : {}), ...(request.padConds ? { padConds: true } : {}) } }
+        : {}),
       scheduler,
       guidance: request.guidance,
       batchSize: request.batchSize,

@@ -1,7 +1,9 @@
 // A1111 extra_networks.parse_prompt: every `<type:args>` tag leaves the text before any other parsing (the
 // ", " around it stays). LoRA tags become the request's LoRAs (core/src/adapters/prompt.ts); other types
 // (hypernet, …) are not supported and are reported by whoever reads a recipe.
-import { EXTRA_NETWORK } from '../adapters/prompt.js';
+
+// A1111: re_extra_net = r"<(\w+):([^>]+)>"
+export const EXTRA_NETWORK = /<(\w+):([^>]+)>/g;
 
 export interface ExtraNetworkTag {
   type: string;

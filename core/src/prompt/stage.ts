@@ -27,18 +27,32 @@ export interface PromptStyle {
 /** A prompt's conditioning over the run: [end_at_call, [77·k, D]] pairs, A1111's reconstruct_cond_batch order. */
 export type ScheduledContext = [endAt: number, context: Float32Array][];
 
+/** The ids view prompt chunking needs, from a CLIP tokenizer or one that knows embeddings (`textIds()`). */
+export function chunkingIds(tokenizer: object): TextIds {
+  const t = tokenizer as Partial<TextIds> & { textIds?(): TextIds };
+  if (typeof t.textIds === 'function') return t.textIds();
+  const { bosId, eosId, bpeIds } = t;
+  if (typeof bpeIds !== 'function' || bosId === undefined || eosId === undefined) throw new Error('this tokenizer cannot split prompts into chunks: A1111 and ComfyUI prompt syntax need the CLIP tokenizer');
+  return { bosId, eosId, padId: t.padId ?? eosId, bpeIds: (text) => bpeIds.call(tokenizer, text) };
+}
+
 /** A1111 AND (composable diffusion) is not supported: the reason, or undefined when the prompt has no AND. */
 export function unsupportedAnd(prompt: string): string | undefined {
   const parts = splitA1111And(stripExtraNetworks(prompt).prompt);
   return parts.length > 1 ? `AND (A1111 composable diffusion) is not supported: the prompt has ${parts.length} AND parts; write them as one prompt, or use ComfyUI syntax where AND is plain text` : undefined;
 }
 
-/** One prompt (positive or negative) as the style reads it, for a run of `steps` steps. */
-export async function scheduledContext(prompt: string, style: PromptStyle, steps: number, t: TextIds, encode: EncodeChunk): Promise<ScheduledContext> {
+/**
+ * One prompt as the style reads it, for a run of `steps` steps. A1111 reads extra-network tags and AND only in
+ * the prompt (processing.py parses only it); in the negative prompt they are text, prompt editing works in both.
+ */
+export async function scheduledContext(prompt: string, role: 'prompt' | 'negative', style: PromptStyle, steps: number, t: TextIds, encode: EncodeChunk): Promise<ScheduledContext> {
   if (style.syntax === 'comfyui') return [[Number.POSITIVE_INFINITY, await comfyEncode(comfyChunks(prompt, t), encode, t)]];
+  const emphasis = style.emphasis ?? 'Original';
+  if (role === 'negative') return a1111ScheduledContext(prompt, steps, emphasis, t, encode);
   const and = unsupportedAnd(prompt);
   if (and) throw new Error(and);
-  return a1111ScheduledContext(stripExtraNetworks(prompt).prompt, steps, style.emphasis ?? 'Original', t, encode);
+  return a1111ScheduledContext(stripExtraNetworks(prompt).prompt, steps, emphasis, t, encode);
 }
 
 /** One A1111 sub-prompt (tags stripped, no AND): its schedule's texts encoded together, as get_learned_conditioning does. */

@@ -9,6 +9,8 @@ import { A1111_SAMPLER_NAMES, COMFY_SAMPLER_NAMES } from '../kdiffusion/names.js
 import { A1111_SCHEDULE_TYPES, COMFY_SCHEDULERS } from '../kdiffusion/schedules.js';
 import { A1111_RNG_SOURCES } from '../rng/a1111.js';
 import { checkSchedule, SchedulerConfigOverrides } from './scheduler-config.js';
+import { A1111_EMPHASIS } from '../prompt/chunks.js';
+import { PROMPT_SYNTAXES, unsupportedAnd } from '../prompt/stage.js';
 
 /** A scheduler name or alias from core/src/schedulers' registry (e.g. "euler_a", "dpmpp_2m_karras"). */
 export type SchedulerName = string;
@@ -253,6 +255,19 @@ export const GenerateRequest = z
     /** Opt-in speed-ups (DeepCache). Absent rather than defaulted, so plain requests (and their recipes) stay as they were. */
     acceleration: Acceleration.optional(),
     /**
+     * How the prompts are read. 'a1111': AUTOMATIC1111's syntax — (word:1.2), (word), [word], \\( escapes,
+     * BREAK, prompt editing [from:to:when] and alternation [a|b], prompts beyond 75 tokens in chunks (AND is
+     * refused). 'comfyui': ComfyUI's CLIPTextEncode — (word:1.2) weighted from the empty prompt's encoding,
+     * chunks beyond 75 tokens; everything else is text. 'plain' (also when absent): diffusers' reading, one
+     * 77-token window where brackets are text, which every diffusers-exact reference case uses. Panels send
+     * 'a1111'. Absent rather than defaulted, so plain requests (and their recipes) stay as they were.
+     */
+    promptSyntax: z.enum(PROMPT_SYNTAXES, oneOf('promptSyntax', PROMPT_SYNTAXES)).optional(),
+    /** A1111 "Emphasis" (promptSyntax 'a1111'): Original (A1111's default) rescales to the chunk's mean, No norm only multiplies, Ignore drops weights, None reads brackets as text. */
+    emphasis: z.enum(A1111_EMPHASIS, oneOf('emphasis', A1111_EMPHASIS)).optional(),
+    /** A1111 "Pad prompt/negative prompt" (infotext "Pad conds: True", promptSyntax 'a1111'): the shorter conditioning is padded with the empty prompt's. */
+    padConds: z.boolean().optional(),
+    /**
      * Sample as AUTOMATIC1111 or ComfyUI would (k-diffusion samplers, that tool's sigma schedule and noise),
      * so their recipes reproduce; replaces scheduler, schedulerConfig and noiseSource. Absent: diffusers-exact.
      */
@@ -273,6 +288,13 @@ export const GenerateRequest = z
     if (r.sampling && r.mask !== undefined) ctx.addIssue({ code: 'custom', path: ['sampling'], message: 'inpainting (a mask) is not supported with A1111/ComfyUI sampling yet: leave sampling out' });
     if (r.sampling?.tool === 'a1111' && r.sampling.variationStrength > 0 && r.sampling.variationSeed === undefined) {
       ctx.addIssue({ code: 'custom', path: ['sampling', 'variationSeed'], message: 'a variationStrength needs a variationSeed' });
+    }
+    if (r.promptSyntax !== 'a1111') {
+      if (r.emphasis !== undefined) ctx.addIssue({ code: 'custom', path: ['emphasis'], message: 'emphasis is an A1111 setting: it needs promptSyntax "a1111"' });
+      if (r.padConds !== undefined) ctx.addIssue({ code: 'custom', path: ['padConds'], message: 'padConds is an A1111 setting: it needs promptSyntax "a1111"' });
+    } else {
+      const and = unsupportedAnd(r.prompt);
+      if (and) ctx.addIssue({ code: 'custom', path: ['prompt'], message: and });
     }
     if (r.acceleration?.deepCache && r.control.length > 0) ctx.addIssue({ code: 'custom', path: ['acceleration', 'deepCache'], message: 'DeepCache cannot be combined with control units yet' });
     if (r.seed > MAX_SEED - (r.batchSize - 1)) ctx.addIssue({ code: 'custom', path: ['seed'], message: `seed + batchSize - 1 must not exceed ${MAX_SEED}` });

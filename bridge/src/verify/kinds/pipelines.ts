@@ -18,6 +18,7 @@ import { openControlNet, openModel, type LoadedModel } from '../../models/load.j
 import { loadFamilyTokenizers } from '../../models/tokenizer-files.js';
 import { familyOf } from '@kirie/core/pipeline/conditioning';
 import { allClose } from '../compare.js';
+import { withTextEncoderOverride } from '../text-encoder-override.js';
 import { readJson, readNpy, readPng } from '../files.js';
 import type { CaseFile, CaseResult, VerifyKind } from '../types.js';
 
@@ -26,7 +27,8 @@ const KIND = 'pipelines';
 interface PipelineCase {
   id: string;
   pipeline: string;
-  models: { checkpoint: string; controlnet: string | null; tokenizer: string };
+  /** `text_encoder_override`: tensors of `file` (golden-relative) replace the checkpoint's in the text encoder. */
+  models: { checkpoint: string; controlnet: string | null; tokenizer: string; text_encoder_override?: { file: string } | null };
   parameters: {
     prompt: string;
     negative_prompt: string | null;
@@ -64,6 +66,8 @@ interface PipelineCase {
     params: { cache_interval: number; cache_branch_id?: number; uniform?: boolean; equivalent_helper_cache_branch_id?: number; center?: number; pow?: number };
     schedule: { full_steps: number[] };
   };
+  /** tests/golden/prompts pipelines: the prompts are read as A1111 does, the negative padded ('pad_conds') or not. */
+  a1111_conditioning?: { padding: 'pad_conds' | 'none' };
   files: Record<string, string>;
   float32_vs_float64?: { final_latents_max_abs_diff?: number; image_max_abs_diff?: number };
 }
@@ -163,6 +167,7 @@ export function caseRequest(c: PipelineCase): { request: GenerateRequestInput; i
       ? [{ model: c.models.controlnet, image: 'control', scale: p.controlnet_conditioning_scale ?? 1, start: p.control_guidance_start ?? 0, end: p.control_guidance_end ?? 1 }]
       : [],
     ...(c.deepcache ? { acceleration: { deepCache: caseDeepCache(c.deepcache) } } : {}),
+    ...(c.a1111_conditioning ? { promptSyntax: 'a1111' as const, ...(c.a1111_conditioning.padding === 'pad_conds' ? { padConds: true } : {}) } : {}),
   };
   return { request, imageFiles };
 }
@@ -224,7 +229,7 @@ function caseTiling(c: PipelineCase): VaeTiling {
 /** Runs a request on the tiny checkpoint a case names, its images served from the case folder by id. */
 export async function runCaseRequest(
   file: CaseFile,
-  models: { checkpoint: string; tokenizer: string },
+  models: { checkpoint: string; tokenizer: string; text_encoder_override?: { file: string } | null },
   request: GenerateRequestInput,
   imageFiles: Record<string, string>,
   /** Further pipeline dependencies (recorded noise, adapters, tiling), given the loaded model. */
@@ -233,7 +238,11 @@ export async function runCaseRequest(
   if (!file.root) throw new Error('no tiny-sd15/ folder above the case: cannot find its checkpoints');
   const root = file.root;
   const checkpoint = join(root, 'tiny-sd15', models.checkpoint);
-  const loaded = await once(modelCache, checkpoint, () => openModel(checkpoint, { device: 'cpu' }));
+  const override = models.text_encoder_override;
+  const loaded = await once(modelCache, override ? `${checkpoint} + ${override.file}` : checkpoint, async () => {
+    const model = await openModel(checkpoint, { device: 'cpu' });
+    return override ? withTextEncoderOverride(model, checkpoint, join(root, override.file)) : model;
+  });
   // The case's tokenizer folder, once per text encoder with that encoder's pad token (SDXL tokenizer_2: '!').
   const [tokenizer, tokenizer2] = await loadFamilyTokenizers(join(root, models.tokenizer), familyOf(loaded));
   const stepLatents: Float32Array[] = [];
@@ -313,7 +322,7 @@ const PIPELINES = new Set([
 ]);
 /** How tests/golden/vae-tiling names a pipeline run with enable_vae_tiling(). */
 const TILING_SUFFIX = / \(\+ enable_vae_tiling\)$/;
-const MODEL_KEYS = new Set(['checkpoint', 'unet_in_channels', 'controlnet', 'tokenizer', 'yaml', 'tokenizer_2']);
+const MODEL_KEYS = new Set(['checkpoint', 'unet_in_channels', 'controlnet', 'tokenizer', 'yaml', 'tokenizer_2', 'text_encoder_override']);
 const PARAMETER_KEYS = new Set<string>([
   'prompt', 'negative_prompt', 'height', 'width', 'num_inference_steps', 'guidance_scale', 'strength', 'controlnet_conditioning_scale',
   'eta', 'num_images_per_prompt', 'clip_skip', 'guess_mode', 'control_guidance_start', 'control_guidance_end', 'output_type',
@@ -321,11 +330,6 @@ const PARAMETER_KEYS = new Set<string>([
   'prompt_2', 'negative_prompt_2', 'original_size', 'crops_coords_top_left', 'target_size', 'negative_original_size',
   'negative_crops_coords_top_left', 'negative_target_size', 'strength_effective', 'parameters_note', 'unet_time_ids_values', 'add_watermarker', 'vae_tiling',
 ]);
-/** Names users know for the parameters of features a case may ask for. */
-const FEATURE_NAMES: Record<string, string> = {
-  text_encoder_override: 'a text-encoder weight override',
-};
-
 /** Parameters whose one supported value is what Kirie always does (SDXL: no guidance rescale, zeroed empty negatives). */
 const ALWAYS: Record<string, unknown> = { guidance_rescale: 0, force_zeros_for_empty_prompt: true };
 
@@ -341,8 +345,8 @@ function missingFeatures(file: CaseFile): string | undefined {
   const c = file.json as unknown as { pipeline: string; models: Record<string, unknown>; parameters: Record<string, unknown> };
   const missing = new Set<string>();
   if (!PIPELINES.has(c.pipeline.replace(TILING_SUFFIX, ''))) missing.add(`the ${c.pipeline}`);
-  for (const [key, value] of Object.entries(c.models ?? {})) if (!MODEL_KEYS.has(key) && !isOff(value)) missing.add(FEATURE_NAMES[key] ?? `model entry "${key}"`);
-  for (const [key, value] of Object.entries(c.parameters)) if (!PARAMETER_KEYS.has(key) && !isOff(value, key) && !(AESTHETIC.has(key) && c.parameters.requires_aesthetics_score !== true)) missing.add(FEATURE_NAMES[key] ?? `parameter "${key}"`);
+  for (const [key, value] of Object.entries(c.models ?? {})) if (!MODEL_KEYS.has(key) && !isOff(value)) missing.add(`model entry "${key}"`);
+  for (const [key, value] of Object.entries(c.parameters)) if (!PARAMETER_KEYS.has(key) && !isOff(value, key) && !(AESTHETIC.has(key) && c.parameters.requires_aesthetics_score !== true)) missing.add(`parameter "${key}"`);
   return missing.size > 0 ? [...missing].join(', ') : undefined;
 }
 

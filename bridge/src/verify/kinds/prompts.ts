@@ -5,7 +5,6 @@
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildComponent } from '@kirie/core/models/build';
-import type { TensorSource } from '@kirie/core/models/types';
 import { parseA1111Attention, parseComfyWeights, splitA1111And } from '@kirie/core/prompt/attention';
 import { a1111Chunks, comfyChunks, A1111_EMPHASIS, type A1111Emphasis, type TextIds } from '@kirie/core/prompt/chunks';
 import { stripExtraNetworks } from '@kirie/core/prompt/extra-networks';
@@ -13,30 +12,15 @@ import { promptSchedule } from '@kirie/core/prompt/schedules';
 import { a1111ScheduledContext, emptyPromptContext, matchLengths } from '@kirie/core/prompt/stage';
 import { comfyEncode, type EncodeChunk } from '@kirie/core/prompt/weighting';
 import { openCheckpoint } from '../../models/checkpoint.js';
-import { SafetensorsFile } from '../../models/safetensors-file.js';
 import { loadClipTokenizer } from '../../models/tokenizer-files.js';
 import { readJson, readNpy } from '../files.js';
 import type { CaseFile, CaseResult, VerifyKind } from '../types.js';
 import { compare } from './pipelines.js';
+import { overriddenSource, readOverride } from '../text-encoder-override.js';
 
 const KIND = 'prompts';
 /** README: atol 1e-4 for tensors; token ids, weights and texts exact. */
 const ATOL = 1e-4;
-
-/** A checkpoint's tensors with some replaced (the README's text-encoder LayerNorm override). */
-export function overriddenSource(base: TensorSource, replaced: ReadonlyMap<string, Float32Array>): TensorSource {
-  return { keys: () => base.keys(), shape: (k) => base.shape(k), read: async (k) => replaced.get(k) ?? base.read(k) };
-}
-
-/** The override file's tensors by checkpoint key. */
-export async function readOverride(path: string): Promise<Map<string, Float32Array>> {
-  const file = await SafetensorsFile.open(path);
-  try {
-    return new Map(await Promise.all(file.keys().map(async (k) => [k, await file.read(k)] as const)));
-  } finally {
-    await file.close();
-  }
-}
 
 /** tiny-sd15's text encoder at a clip skip, LayerNorm overridden, as an encoder of one 77-id chunk. */
 async function overriddenEncoder(root: string, clipSkip: number): Promise<{ encode: EncodeChunk; release(): Promise<void> }> {
@@ -219,3 +203,4 @@ export const promptsKind: VerifyKind = {
     yield* conditioningCases(file);
   },
 };
+
