@@ -118,7 +118,7 @@ describe('KDiffusionScheduler (the scheduler contract)', () => {
     s.setTimesteps(2);
     const x = new Float32Array(4).fill(1);
     const noise = new QueuedNoise([]);
-    let latents = x;
+    let latents: Float32Array = x;
     for (const t of s.timesteps) latents = s.step(new Float32Array(4), t, latents, noise).prevSample;
     expect(Array.from(latents)).toEqual([0, 0, 0, 0]);
     expect(() => s.step(new Float32Array(4), 0, latents, noise)).toThrow(/after the last model call/);
