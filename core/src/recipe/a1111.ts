@@ -9,12 +9,16 @@
 //
 // Which sampler semantics a text means: A1111's own (k-diffusion, its noise) unless Kirie marked it with
 // "Sampling: diffusers" (Kirie's diffusers-exact schedulers) or "Sampling: ComfyUI" (ComfyUI's KSampler names).
+// The prompt's syntax follows the same origin (A1111's own, plain for diffusers, ComfyUI's) unless a
+// "Prompt syntax" entry says otherwise; A1111's "Emphasis" and "Pad conds" are its own keys.
 import type { ControlPreprocessor, ControlUnit, GenerateRequest, GenerateRequestInput } from '../request/schema.js';
 import { COMFY_SAMPLER_NAMES, splitLegacyA1111Sampler, type ComfySampler } from '../kdiffusion/names.js';
 import { A1111_SCHEDULE_TYPES, COMFY_SCHEDULERS, type A1111ScheduleType, type ComfyScheduler } from '../kdiffusion/schedules.js';
 import { A1111_RNG_SOURCES } from '../rng/a1111.js';
 import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
 import { loraTag } from '../adapters/prompt.js';
+import { A1111_EMPHASIS } from '../prompt/chunks.js';
+import type { PromptSyntax } from '../prompt/stage.js';
 
 export interface A1111Context {
   /** The seed this image was made with (image i of a batch: seed + i). */
@@ -83,6 +87,24 @@ const COMFYUI = 'ComfyUI';
 
 type Param = [string, string | number | undefined];
 
+const PROMPT_SYNTAX_KEY = 'Prompt syntax';
+const SYNTAX_LABELS: Record<PromptSyntax, string> = { plain: 'plain', a1111: 'A1111', comfyui: 'ComfyUI' };
+
+/** The prompt syntax a text means when it has no "Prompt syntax" entry: that of its sampling's origin. */
+function originSyntax(origin: string | undefined): PromptSyntax {
+  return origin === DIFFUSERS ? 'plain' : origin === COMFYUI ? 'comfyui' : 'a1111';
+}
+
+/** "Prompt syntax" where the request's differs from what the text's origin implies, then A1111's emphasis keys. */
+function promptParams(request: GenerateRequest, origin: string | undefined): Param[] {
+  const syntax = request.promptSyntax ?? 'plain';
+  return [
+    [PROMPT_SYNTAX_KEY, syntax === originSyntax(origin) ? undefined : SYNTAX_LABELS[syntax]],
+    ['Emphasis', request.emphasis],
+    ['Pad conds', request.padConds === undefined ? undefined : request.padConds ? 'True' : 'False'],
+  ];
+}
+
 /** Sampler, schedule and noise entries: A1111's own keys for A1111 sampling, Kirie's marker otherwise. */
 function samplingParams(request: GenerateRequest): Param[] {
   const s = request.sampling;
@@ -113,6 +135,7 @@ export function formatA1111(request: GenerateRequest, ctx: A1111Context): string
     ['Denoising strength', request.initImage !== undefined ? request.strength : undefined],
     ['Clip skip', request.clipSkip > 1 ? request.clipSkip : undefined],
     ...samplingRest,
+    ...promptParams(request, samplingRest.find(([k]) => k === SAMPLING_KEY)?.[1] as string | undefined),
     ...request.control.map((u, i): [string, string] => [`ControlNet ${i}`, controlText(u)]),
     ['Lora hashes', loraHashes(ctx.loraHashes)],
     ['Version', ctx.version],
@@ -241,6 +264,11 @@ export function parseA1111(text: string): ParsedA1111 {
   const request: ParsedA1111['request'] = { prompt: prompt.join('\n') };
   if (negative.length > 0) request.negativePrompt = negative.join('\n');
   const chosen = sampling(values);
+  const syntaxLabel = values.get(PROMPT_SYNTAX_KEY);
+  const syntax = syntaxLabel === undefined ? originSyntax(values.get(SAMPLING_KEY)) : (Object.keys(SYNTAX_LABELS) as PromptSyntax[]).find((k) => SYNTAX_LABELS[k] === syntaxLabel);
+  if (!syntax) throw new Error(`recipe: "${PROMPT_SYNTAX_KEY}" ${JSON.stringify(syntaxLabel)} is not supported; Kirie has ${Object.values(SYNTAX_LABELS).join(', ')}`);
+  // Plain is what a request without the field means.
+  if (syntax !== 'plain') request.promptSyntax = syntax;
   const control: A1111Control[] = [];
   const ignored: Record<string, string> = {};
   let modelHash: string | undefined;
@@ -267,7 +295,14 @@ export function parseA1111(text: string): ParsedA1111 {
       case 'ENSD':
         if (!chosen) ignored[key] = value;
         break;
+      case 'Emphasis':
+        request.emphasis = oneOf(key, value, A1111_EMPHASIS);
+        break;
+      case 'Pad conds':
+        request.padConds = oneOf(key, value, ['True', 'False']) === 'True';
+        break;
       case SAMPLING_KEY:
+      case PROMPT_SYNTAX_KEY:
       case 'Schedule type':
       case 'Version':
       // The LoRAs themselves are the prompt's tags; their hashes only identify the files.

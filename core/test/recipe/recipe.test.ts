@@ -41,14 +41,14 @@ describe('parseA1111', () => {
   });
 
   it.each<[string, string, Record<string, unknown>]>([
-    ['a classic A1111 line: its own sampler and ENSD', 'castle\nSteps: 30, Sampler: Euler, CFG scale: 7.0, Seed: 2179987202, Size: 768x512, Model hash: 93b79e09ed, Model: anything-v4.5, Clip skip: 2, ENSD: 31337', { prompt: 'castle', steps: 30, sampling: { tool: 'a1111', sampler: 'Euler', scheduleType: 'Automatic', etaNoiseSeedDelta: 31337 }, guidance: 7, seed: 2179987202, width: 768, height: 512, model: 'anything-v4.5', clipSkip: 2 }],
-    ['A1111 ≥ 1.9 schedule type', 'x\nSteps: 4, Sampler: Euler, Schedule type: Karras, CFG scale: 5, Seed: 9, Size: 64x64', { prompt: 'x', steps: 4, sampling: { tool: 'a1111', sampler: 'Euler', scheduleType: 'Karras' }, guidance: 5, seed: 9, width: 64, height: 64 }],
-    ['A1111 < 1.9 sampler names with the schedule', 'x\nSteps: 4, Sampler: DPM++ 2M Karras, CFG scale: 5, Seed: 9, RNG: CPU', { prompt: 'x', steps: 4, sampling: { tool: 'a1111', sampler: 'DPM++ 2M', scheduleType: 'Karras', rng: 'CPU' }, guidance: 5, seed: 9 }],
-    ['variation seed', 'x\nSteps: 4, Sampler: Euler a, Seed: 9, Variation seed: 7, Variation seed strength: 0.3', { prompt: 'x', steps: 4, sampling: { tool: 'a1111', sampler: 'Euler a', scheduleType: 'Automatic', variationSeed: 7, variationStrength: 0.3 }, seed: 9 }],
-    ['Kirie\'s ComfyUI sampling', 'x\nSteps: 4, Sampler: euler_ancestral, Schedule type: karras, Seed: 9, Sampling: ComfyUI', { prompt: 'x', steps: 4, sampling: { tool: 'comfyui', samplerName: 'euler_ancestral', scheduler: 'karras' }, seed: 9 }],
-    ['schedule type Automatic is the sampler itself', 'x\nSteps: 4, Sampler: DDIM, Schedule type: Automatic, CFG scale: 5, Seed: 9, Size: 64x64', { prompt: 'x', steps: 4, scheduler: 'ddim', guidance: 5, seed: 9, width: 64, height: 64 }],
-    ['prompt only', 'just a prompt, with: punctuation', { prompt: 'just a prompt, with: punctuation' }],
-    ['quoted value with escaped quote', 'p\nSteps: 2, Sampler: DDIM, Seed: 5, Model: "my \\"best\\", model"', { prompt: 'p', steps: 2, scheduler: 'ddim', seed: 5, model: 'my "best", model' }],
+    ['a classic A1111 line: its own sampler and ENSD', 'castle\nSteps: 30, Sampler: Euler, CFG scale: 7.0, Seed: 2179987202, Size: 768x512, Model hash: 93b79e09ed, Model: anything-v4.5, Clip skip: 2, ENSD: 31337', { prompt: 'castle', steps: 30, sampling: { tool: 'a1111', sampler: 'Euler', scheduleType: 'Automatic', etaNoiseSeedDelta: 31337 }, guidance: 7, seed: 2179987202, width: 768, height: 512, model: 'anything-v4.5', clipSkip: 2 , promptSyntax: 'a1111' }],
+    ['A1111 ≥ 1.9 schedule type', 'x\nSteps: 4, Sampler: Euler, Schedule type: Karras, CFG scale: 5, Seed: 9, Size: 64x64', { prompt: 'x', steps: 4, sampling: { tool: 'a1111', sampler: 'Euler', scheduleType: 'Karras' }, guidance: 5, seed: 9, width: 64, height: 64 , promptSyntax: 'a1111' }],
+    ['A1111 < 1.9 sampler names with the schedule', 'x\nSteps: 4, Sampler: DPM++ 2M Karras, CFG scale: 5, Seed: 9, RNG: CPU', { prompt: 'x', steps: 4, sampling: { tool: 'a1111', sampler: 'DPM++ 2M', scheduleType: 'Karras', rng: 'CPU' }, guidance: 5, seed: 9 , promptSyntax: 'a1111' }],
+    ['variation seed', 'x\nSteps: 4, Sampler: Euler a, Seed: 9, Variation seed: 7, Variation seed strength: 0.3', { prompt: 'x', steps: 4, sampling: { tool: 'a1111', sampler: 'Euler a', scheduleType: 'Automatic', variationSeed: 7, variationStrength: 0.3 }, seed: 9 , promptSyntax: 'a1111' }],
+    ['Kirie\'s ComfyUI sampling', 'x\nSteps: 4, Sampler: euler_ancestral, Schedule type: karras, Seed: 9, Sampling: ComfyUI', { prompt: 'x', steps: 4, sampling: { tool: 'comfyui', samplerName: 'euler_ancestral', scheduler: 'karras' }, seed: 9 , promptSyntax: 'comfyui' }],
+    ['schedule type Automatic is the sampler itself', 'x\nSteps: 4, Sampler: DDIM, Schedule type: Automatic, CFG scale: 5, Seed: 9, Size: 64x64', { prompt: 'x', steps: 4, scheduler: 'ddim', guidance: 5, seed: 9, width: 64, height: 64 , promptSyntax: 'a1111' }],
+    ['prompt only', 'just a prompt, with: punctuation', { prompt: 'just a prompt, with: punctuation' , promptSyntax: 'a1111' }],
+    ['quoted value with escaped quote', 'p\nSteps: 2, Sampler: DDIM, Seed: 5, Model: "my \\"best\\", model"', { prompt: 'p', steps: 2, scheduler: 'ddim', seed: 5, model: 'my "best", model' , promptSyntax: 'a1111' }],
   ])('%s', (_name, text, expected) => {
     expect(parseA1111(text).request).toEqual(expected);
   });
@@ -91,9 +91,29 @@ describe('A1111 text round-trips the tools\' sampling (write → parse → same 
     expect(parseGenerateRequest(parsed.request)).toEqual(request);
   });
 
+  it.each<[string, Record<string, unknown>]>([
+    ['an A1111 recipe: its sampling and syntax write no marker', { sampling: { tool: 'a1111', sampler: 'DPM++ 2M', scheduleType: 'Karras' }, promptSyntax: 'a1111', prompt: '(masterpiece:1.2), [cat:dog:0.5] BREAK sky' }],
+    ['A1111 emphasis and pad conds', { sampling: { tool: 'a1111', sampler: 'Euler a' }, promptSyntax: 'a1111', emphasis: 'No norm', padConds: true }],
+    ['A1111 syntax on diffusers sampling', { promptSyntax: 'a1111', emphasis: 'Original', padConds: false }],
+    ['ComfyUI syntax on A1111 sampling', { sampling: { tool: 'a1111', sampler: 'Euler' }, promptSyntax: 'comfyui' }],
+    ['plain prompts on ComfyUI sampling', { sampling: { tool: 'comfyui', samplerName: 'euler', scheduler: 'normal' } }],
+  ])('prompt syntax: %s', (_name, patch) => {
+    const request = parseGenerateRequest({ ...base, model: 'v1-5-pruned-emaonly', ...(patch.sampling ? { scheduler: undefined } : { scheduler: findScheduler('euler_a')!.name }), ...patch });
+    const text = formatA1111(request, ctx);
+    const parsed = parseA1111(text);
+    expect(parsed.ignored).toEqual({});
+    expect(parseGenerateRequest(parsed.request)).toEqual(request);
+  });
+
+  it('an A1111 recipe is written as A1111 writes it, with its emphasis keys', () => {
+    const request = parseGenerateRequest({ ...base, scheduler: undefined, sampling: { tool: 'a1111', sampler: 'Euler' }, promptSyntax: 'a1111', emphasis: 'No norm', padConds: true });
+    expect(formatA1111(request, ctx)).toMatch(/Schedule type: Automatic, RNG: NV, Emphasis: No norm, Pad conds: True$/);
+    expect(() => parseA1111('p\nSteps: 2, Sampler: Euler, Seed: 1, Prompt syntax: Midjourney')).toThrow(/"Prompt syntax" "Midjourney" is not supported; Kirie has plain, A1111, ComfyUI/);
+  });
+
   it('writes A1111\'s own keys for A1111 sampling', () => {
     const request = parseGenerateRequest({ ...base, sampling: { tool: 'a1111', sampler: 'Euler a', rng: 'CPU', variationSeed: 7, variationStrength: 0.3, etaNoiseSeedDelta: 31337 } });
-    expect(formatA1111(request, ctx)).toMatch(/Sampler: Euler a, CFG scale: 7, .*, Schedule type: Automatic, RNG: CPU, Variation seed: 7, Variation seed strength: 0.3, ENSD: 31337$/);
+    expect(formatA1111(request, ctx)).toMatch(/Sampler: Euler a, CFG scale: 7, .*, Schedule type: Automatic, RNG: CPU, Variation seed: 7, Variation seed strength: 0.3, ENSD: 31337, Prompt syntax: plain$/);
   });
 
   it('reads RNG: GPU as NV, A1111\'s CPU emulation of it, and reports it as not carried exactly', () => {
@@ -116,7 +136,7 @@ describe('recipe text', () => {
   it('falls back to A1111 parameters, and names what is missing', () => {
     const back = readRecipe({ [PARAMETERS_KEY]: 'p\nSteps: 3, Sampler: DDIM, Seed: 4' });
     expect(back.source).toBe('a1111');
-    expect(back.request).toEqual({ prompt: 'p', steps: 3, scheduler: 'ddim', seed: 4 });
+    expect(back.request).toEqual({ prompt: 'p', steps: 3, scheduler: 'ddim', seed: 4, promptSyntax: 'a1111' });
     expect(() => readRecipe({ Software: 'x' })).toThrow(/no recipe.*keys: Software/);
     expect(() => readRecipe({ [KIRIE_KEY]: '{' })).toThrow(/not JSON/);
     expect(() => readRecipe({ [KIRIE_KEY]: '{"request":{"width":3}}' })).toThrow(/invalid generate request/);
