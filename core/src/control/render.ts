@@ -6,22 +6,25 @@ import type { Keypoint, PoseDocument } from './openpose.js';
 import { cvRound, drawLine, ellipse2Poly, fillCircle, fillConvexPoly, type Canvas } from './raster.js';
 
 // 1-based pairs, as in util.py; only the first 17 are drawn (the ear–shoulder pairs are not).
-const LIMBS = [
+export const LIMBS = [
   [2, 3], [2, 6], [3, 4], [4, 5], [6, 7], [7, 8], [2, 9], [9, 10], [10, 11], [2, 12], [12, 13], [13, 14],
   [2, 1], [1, 15], [15, 17], [1, 16], [16, 18],
 ] as const;
 
-const COLORS = [
+/** Limb i and keypoint i (COCO-18 order) are drawn in COLORS[i]. */
+export const COLORS = [
   [255, 0, 0], [255, 85, 0], [255, 170, 0], [255, 255, 0], [170, 255, 0], [85, 255, 0], [0, 255, 0],
   [0, 255, 85], [0, 255, 170], [0, 255, 255], [0, 170, 255], [0, 85, 255], [0, 0, 255], [85, 0, 255],
   [170, 0, 255], [255, 0, 255], [255, 0, 170], [255, 0, 85],
 ] as const;
 
-const HAND_EDGES = [
+export const HAND_EDGES = [
   [0, 1], [1, 2], [2, 3], [3, 4], [0, 5], [5, 6], [6, 7], [7, 8], [0, 9], [9, 10], [10, 11], [11, 12],
   [0, 13], [13, 14], [14, 15], [15, 16], [0, 17], [17, 18], [18, 19], [19, 20],
 ] as const;
 
+/** Hand keypoints are drawn blue. */
+export const HAND_POINT_COLOR = [0, 0, 255] as const;
 const STICK_WIDTH = 4;
 const EPS = 0.01;
 
@@ -39,7 +42,7 @@ function hsvColor(h: number): number[] {
   return rgb.map((c) => cvRound(c * 255));
 }
 
-const HAND_COLORS = HAND_EDGES.map((_, i) => hsvColor(i / HAND_EDGES.length));
+export const HAND_COLORS = HAND_EDGES.map((_, i) => hsvColor(i / HAND_EDGES.length));
 
 export interface RenderPoseOptions {
   /** Draw the body skeleton (default true). */
