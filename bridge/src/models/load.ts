@@ -30,9 +30,9 @@ export async function precisionFor(device: Device, log?: (message: string) => vo
 const FUSED_ATTENTION = true;
 
 /**
- * LoRAs and embeddings are graph inputs (core/src/adapters/slots.ts): a low-rank side branch beside every
- * adaptable weight, so switching them changes only what each run is fed. Measured against merging into the
- * weights (a session per LoRA set) and against feeding whole merged weights: see `npm run bench -- lora`.
+ * LoRAs and embeddings are graph inputs (core/src/adapters/slots.ts: why merged-in-graph for linear layers and
+ * side branches for convolutions), so switching them changes only what each run is fed; `npm run bench -- lora`
+ * measures it against the UNet built without them and against reopening a session per switch.
  */
 const ADAPTER_SLOTS = true;
 

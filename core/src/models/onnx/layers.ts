@@ -18,6 +18,8 @@ export async function conv(
   const geometry = { kernel_shape: [k, k], strides: [opts.stride ?? 1, opts.stride ?? 1], pads: opts.pads ?? [p, p, p, p] };
   const y = g.op('Conv', [x, w, b], geometry);
   // Adapter branch: ΔW·x = up ⊛ (down ⊛ x), down [r, cin, k, k] with the layer's geometry, up [cout, r, 1, 1].
+  // A branch, not a merged weight as in linear(): a Conv whose weight is not a constant loses ONNX Runtime's
+  // NCHWc kernels on the CPU, which would slow every convolution even with no LoRA active.
   const slot = g.adapterSlot(key, (r) => [r, cin, k, k], (r) => [cout, r, 1, 1]);
   if (!slot) return y;
   const low = g.op('Conv', [x, slot.down], geometry);
@@ -26,15 +28,14 @@ export async function conv(
 
 /** torch.nn.Linear over the last axis: x·Wᵀ (+ b). */
 export async function linear(g: Graph, x: string, key: string, cin: number, cout: number, bias = true): Promise<string> {
-  const w = await g.weight(`${key}.weight`, [cout, cin], { transpose: true });
-  let y = g.op('MatMul', [x, w]);
-  // Adapter branch: x·ΔWᵀ = (x·downᵀ)·upᵀ with down [r, cin] and up [cout, r] as LoRA files store them, so a
-  // file's factors are fed without a copy; ONNX Runtime fuses each Transpose into its MatMul (FusedMatMul).
+  let w = await g.weight(`${key}.weight`, [cout, cin], { transpose: true });
+  // Adapter slot: the merged weight Wᵀ + downᵀ·upᵀ, computed in the graph on each run (r·cin·cout
+  // multiply-adds: 1/N of the layer's own work for N tokens), so the layer runs at a plain MatMul's speed with
+  // a LoRA as without; a side branch (x·downᵀ)·upᵀ costs ~20 % more per layer (bench lora, design note in
+  // core/src/adapters/slots.ts). down [r, cin] and up [cout, r] are fed as LoRA files store them.
   const slot = g.adapterSlot(key, (r) => [r, cin], (r) => [cout, r]);
-  if (slot) {
-    const low = g.op('MatMul', [x, g.op('Transpose', [slot.down], { perm: [1, 0] })]);
-    y = g.op('Add', [y, g.op('MatMul', [low, g.op('Transpose', [slot.up], { perm: [1, 0] })])]);
-  }
+  if (slot) w = g.op('Add', [w, g.op('MatMul', [g.op('Transpose', [slot.down], { perm: [1, 0] }), g.op('Transpose', [slot.up], { perm: [1, 0] })])]);
+  const y = g.op('MatMul', [x, w]);
   return bias ? g.op('Add', [y, await g.weight(`${key}.bias`, [cout])]) : y;
 }
 
