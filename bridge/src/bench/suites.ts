@@ -6,9 +6,9 @@ import { inpaintSuite } from './inpaint.js';
 import { controlSuite } from './control.js';
 import { pipelineSuite } from './pipeline.js';
 import { soakSuite } from './soak.js';
-import { buildSuite } from './build.js';
+import { buildSuite, sdxlBuildSuite } from './build.js';
 import { loraSuite } from './lora.js';
 import { canvasSuite } from './canvas.js';
 import { deepcacheSuite } from './deepcache.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite, loraSuite, deepcacheSuite, canvasSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite, sdxlBuildSuite, loraSuite, deepcacheSuite, canvasSuite];

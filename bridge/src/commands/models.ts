@@ -3,7 +3,8 @@ import { SingleBar, Presets } from 'cli-progress';
 import { identifyWeights } from '@kirie/core/models/detect';
 import type { BuildProgress } from '../models/cache.js';
 import { openCheckpoint } from '../models/checkpoint.js';
-import { buildCheckpoint, controlNetPlans, precisionFor, sd1Plans } from '../models/load.js';
+import type { ModelFamily } from '@kirie/core/models/family';
+import { buildCheckpoint, controlNetPlans, familyPlans, precisionFor } from '../models/load.js';
 import { defaultCacheDir } from '../models/options.js';
 import { writeRandomCheckpoint, type RandomArch } from '../models/random.js';
 import { SafetensorsFile } from '../models/safetensors-file.js';
@@ -46,7 +47,7 @@ export function registerModelsCommand(program: Command): void {
         built = true;
         bar.update(p.bytesDone, p.bytesTotal, p.component);
       };
-      const plans = kind === 'controlnet' ? controlNetPlans(precision) : sd1Plans(precision);
+      const plans = kind === 'controlnet' ? controlNetPlans(precision) : (family: ModelFamily) => familyPlans(family, precision);
       const cacheDir = opts.cache ?? defaultCacheDir();
       try {
         const result = await buildCheckpoint(checkpoint, plans, { device, cacheDir, onProgress }, kind);
@@ -82,7 +83,11 @@ export function registerModelsCommand(program: Command): void {
   models
     .command('random')
     .description('write a checkpoint with real key names/shapes and seeded random weights (for benchmarks and demos)')
-    .addOption(new Option('--arch <arch>', 'sd15: full size (4.3 GB fp32); tiny: the test topology (+ sidecar yaml)').choices(['sd15', 'tiny']).makeOptionMandatory())
+    .addOption(
+      new Option('--arch <arch>', 'sd15: full size (4.3 GB fp32); sdxl: full-size SDXL base (6.9 GB with --fp16); tiny: the SD1.5 test topology (+ sidecar yaml)')
+        .choices(['sd15', 'sdxl', 'tiny'])
+        .makeOptionMandatory(),
+    )
     .option('--controlnet', 'a ControlNet (control_model.*) instead of a checkpoint')
     .option('--inpainting', 'a 9-channel inpainting UNet')
     .requiredOption('--seed <n>', 'random seed', (v) => Number(v))
@@ -90,7 +95,8 @@ export function registerModelsCommand(program: Command): void {
     .option('--fp16', 'store weights as float16')
     .action(async (opts: { arch: RandomArch; controlnet?: boolean; inpainting?: boolean; seed: number; out: string; fp16?: boolean }) => {
       if (opts.controlnet && opts.inpainting) throw new Error('--controlnet and --inpainting exclude each other');
-      const kind = opts.controlnet ? 'controlnet' : opts.inpainting ? 'sd15_inpainting' : 'sd15';
+      const family = opts.arch === 'sdxl' ? 'sdxl' : 'sd15';
+      const kind = opts.controlnet ? 'controlnet' : opts.inpainting ? (`${family}_inpainting` as const) : family;
       const bar = progressBar('writing');
       const result = await writeRandomCheckpoint({ arch: opts.arch, kind, seed: opts.seed, out: opts.out, fp16: opts.fp16, onProgress: (done, total) => bar.update(done, total, '') });
       bar.stop();

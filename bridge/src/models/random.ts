@@ -1,5 +1,5 @@
 // `kirie models random`: a checkpoint with the real key names and shapes and seeded random weights, written
-// straight to disk tensor by tensor (a full-size SD1.5 file is 4.3 GB in float32). Used for benchmarks and
+// straight to disk tensor by tensor (a full-size SD1.5 file is 4.3 GB in float32, SDXL 6.9 GB in float16). Used for benchmarks and
 // for the bundled demo model: no real weights may be shipped or downloaded.
 //
 // Weights follow PyTorch's default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (std 1/sqrt(3·fan_in)), norms
@@ -9,8 +9,11 @@ import { float32ToHalf, serializeSafetensorsHeader, type SafetensorsDtype, type 
 import { assetPath } from './assets.js';
 import { sidecarPath } from './checkpoint.js';
 
-export type RandomArch = 'sd15' | 'tiny';
-export type RandomKind = 'sd15' | 'sd15_inpainting' | 'controlnet';
+export type RandomArch = 'sd15' | 'tiny' | 'sdxl';
+export type RandomKind = 'sd15' | 'sd15_inpainting' | 'controlnet' | 'sdxl' | 'sdxl_inpainting';
+
+/** Each arch's key listing in bridge/assets, by kind. */
+const KEY_FILES: Record<RandomArch, string> = { sd15: 'sd15-keys.json', tiny: 'tiny-keys.json', sdxl: 'sdxl-keys.json' };
 
 export interface RandomOptions {
   arch: RandomArch;
@@ -24,8 +27,10 @@ export interface RandomOptions {
 type KeyList = [name: string, shape: number[], dtype: SafetensorsDtype][];
 
 async function keyList(arch: RandomArch, kind: RandomKind): Promise<KeyList> {
-  const json = JSON.parse(await readFile(assetPath(arch === 'sd15' ? 'sd15-keys.json' : 'tiny-keys.json'), 'utf8')) as Record<string, KeyList>;
-  return json[kind];
+  const json = JSON.parse(await readFile(assetPath(KEY_FILES[arch]), 'utf8')) as Record<string, KeyList>;
+  const list = json[kind];
+  if (!Array.isArray(list)) throw new Error(`--arch ${arch} has no ${kind.replace('_', ' ')} model`);
+  return list;
 }
 
 /** The sidecar YAML the tiny models need (SD1.5 sizes need none). */

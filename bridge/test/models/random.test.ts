@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { identifyWeights } from '@kirie/core/models/detect';
+import { assetPath } from '../../src/models/assets.js';
 import { openCheckpoint } from '../../src/models/checkpoint.js';
 import { initFor, writeRandomCheckpoint } from '../../src/models/random.js';
 import { SafetensorsFile } from '../../src/models/safetensors-file.js';
@@ -83,5 +86,22 @@ describe('writeRandomCheckpoint', () => {
 
   it('refuses a bad seed', async () => {
     await expect(writeRandomCheckpoint({ arch: 'tiny', kind: 'sd15', seed: -1, out: join(tmp.path, 'x.safetensors') })).rejects.toThrow(/--seed must be a non-negative integer, got -1/);
+  });
+});
+
+describe('kirie models random --arch sdxl', () => {
+  it("writes the golden full-size SDXL listing's keys and shapes (base and 9-channel inpainting), identified as SDXL", async () => {
+    const golden = JSON.parse(await readFile(join(import.meta.dirname, '../../../tests/golden/tiny-sd15/sdxl-full-keys.json'), 'utf8')) as Record<string, Record<string, [number[], string]>>;
+    const asset = JSON.parse(await readFile(assetPath('sdxl-keys.json'), 'utf8')) as Record<string, [string, number[], string][]>;
+    for (const [kind, listing] of [['sdxl', golden.sdxl_base!], ['sdxl_inpainting', golden.sdxl_inpainting_9ch!]] as const) {
+      const keys = asset[kind]!;
+      expect(Object.fromEntries(keys.map(([name, shape]) => [name, shape]))).toEqual(Object.fromEntries(Object.entries(listing).map(([name, [shape]]) => [name, shape])));
+      const shapes = new Map(keys.map(([name, shape]) => [name, shape]));
+      expect(identifyWeights([...shapes.keys()], (k) => shapes.get(k))).toMatchObject({ family: 'sdxl', unetInChannels: kind === 'sdxl' ? 4 : 9 });
+    }
+  });
+
+  it('has no SDXL ControlNet to write', async () => {
+    await expect(writeRandomCheckpoint({ arch: 'sdxl', kind: 'controlnet', seed: 1, out: join(tmpdir(), 'never.safetensors') })).rejects.toThrow(/--arch sdxl has no controlnet model/);
   });
 });
