@@ -43,7 +43,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--height <n>', 'height in pixels (multiple of 8)', int)
     .option('--clip-skip <n>', 'AUTOMATIC1111 clip skip (1 = last layer)', int)
     .option('--batch <n>', 'images to make (image i uses seed + i)', int)
-    .option('--recipe <png>', 'remake an image from the recipe in its PNG (Kirie or AUTOMATIC1111); other options override it')
+    .option('--recipe <file>', 'remake an image from its recipe: a PNG (Kirie, AUTOMATIC1111 or ComfyUI), a JPEG/WebP from AUTOMATIC1111, or a text file of pasted parameters or a ComfyUI API graph; other options override it')
     .option('--device <device>', 'auto, cuda, dml, coreml or cpu', parseDevice, 'auto' as Device)
     .requiredOption('--out <png>', 'where to write the image')
     .action(async (opts: GenerateOptions & { device: Device; out: string }) => {

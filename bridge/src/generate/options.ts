@@ -1,13 +1,13 @@
-// `kirie generate` options → one GenerateRequest. A recipe (a PNG Kirie or AUTOMATIC1111 wrote) gives
+// `kirie generate` options → one GenerateRequest. A recipe (an image Kirie, AUTOMATIC1111 or ComfyUI wrote, or
+// pasted parameters text; bridge/src/generate/recipe-file.ts) gives
 // the starting point and explicit options override it; images are referenced by content id, so a
 // recipe's init image, mask or control image must be passed again and is checked against the recipe.
 import { readFileSync } from 'node:fs';
 import { parseGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
 import type { ControlUnit, GenerateRequest, GenerateRequestInput } from '@kirie/core/request/schema';
 import { modulePreprocessor } from '@kirie/core/recipe/a1111';
-import { readRecipe } from '@kirie/core/recipe/recipe';
 import { ImageFiles } from './images.js';
-import { readText } from './png-text.js';
+import { readRecipeFile } from './recipe-file.js';
 
 export interface GenerateOptions {
   model?: string;
@@ -51,8 +51,12 @@ type Draft = Omit<GenerateRequestInput, 'control'> & { control: RecipeUnit[] };
 
 /** `kirieRequest`: the recipe is Kirie's full request, so it also says whether its mask was composited (`inpaint`). */
 function fromRecipe(path: string, notes: string[]): Draft & { kirieRequest?: boolean } {
-  const recipe = readRecipe(readText(readFileSync(path)));
+  const recipe = readRecipeFile(path);
   if (recipe.source === 'kirie') return { ...recipe.request, kirieRequest: true };
+  if (recipe.source === 'comfyui') {
+    for (const n of recipe.notCarried) notes.push(`not carried over from the ComfyUI graph: ${n}`);
+    return { ...recipe.request, control: [] };
+  }
   const ignored = Object.keys(recipe.ignored);
   if (ignored.length > 0) notes.push(`recipe settings Kirie does not use: ${ignored.join(', ')}`);
   return {

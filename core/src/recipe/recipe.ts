@@ -4,6 +4,7 @@
 import { imageSeed, parseGenerateRequest } from '../request/parse.js';
 import type { GenerateRequest } from '../request/schema.js';
 import { formatA1111, parseA1111, type A1111Context, type ParsedA1111 } from './a1111.js';
+import { COMFY_PROMPT_KEY, parseComfyPrompt, type ParsedComfy } from './comfyui.js';
 
 export const PARAMETERS_KEY = 'parameters';
 export const KIRIE_KEY = 'kirie';
@@ -29,9 +30,10 @@ export function recipeText(request: GenerateRequest, index: number, ctx: Omit<A1
 
 export type ReadRecipe =
   | { source: 'kirie'; request: GenerateRequest; modelHash?: string }
-  | ({ source: 'a1111' } & ParsedA1111);
+  | ({ source: 'a1111' } & ParsedA1111)
+  | ({ source: 'comfyui' } & ParsedComfy);
 
-/** The recipe in a PNG's text entries: Kirie's own when present, else A1111 parameters. */
+/** The recipe in a PNG's text entries: Kirie's own when present, else A1111 parameters, else ComfyUI's prompt graph. */
 export function readRecipe(text: Record<string, string>): ReadRecipe {
   const own = text[KIRIE_KEY];
   if (own !== undefined) {
@@ -47,5 +49,12 @@ export function readRecipe(text: Record<string, string>): ReadRecipe {
   }
   const parameters = text[PARAMETERS_KEY];
   if (parameters !== undefined) return { source: 'a1111', ...parseA1111(parameters) };
-  throw new Error(`no recipe: the image has neither "${KIRIE_KEY}" nor "${PARAMETERS_KEY}" text (keys: ${Object.keys(text).join(', ') || 'none'})`);
+  const graph = text[COMFY_PROMPT_KEY];
+  if (graph !== undefined) return { source: 'comfyui', ...parseComfyPrompt(graph) };
+  throw new Error(`no recipe: the image has none of "${KIRIE_KEY}", "${PARAMETERS_KEY}" or "${COMFY_PROMPT_KEY}" text (keys: ${Object.keys(text).join(', ') || 'none'})`);
+}
+
+/** A pasted recipe: ComfyUI's API-format graph when it is a JSON object, else A1111 parameters text. */
+export function readRecipeText(text: string): ReadRecipe {
+  return text.trimStart().startsWith('{') ? { source: 'comfyui', ...parseComfyPrompt(text) } : { source: 'a1111', ...parseA1111(text) };
 }
