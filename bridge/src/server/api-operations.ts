@@ -53,7 +53,7 @@ export function refusalCode(refusal: ApiRefusal): string {
 }
 
 /** Components of the document's schemas (openapi.ts builds them from the zod schemas). */
-export type SchemaName = 'GenerateRequest' | 'HealthAnswer' | 'ModelList' | 'StyleList' | 'ImageUploaded' | 'JobSubmitted' | 'JobInfo' | 'JobEvent' | 'OpenApiDocument' | 'PairingRequest' | 'PairingStarted' | 'PairingStatus' | 'PairingApproval' | 'PairingApproved';
+export type SchemaName = 'GenerateRequest' | 'HealthAnswer' | 'ModelList' | 'AdapterList' | 'StyleList' | 'ImageUploaded' | 'JobSubmitted' | 'JobInfo' | 'JobEvent' | 'OpenApiDocument' | 'PairingRequest' | 'PairingStarted' | 'PairingStatus' | 'PairingApproval' | 'PairingApproved';
 
 export interface OperationSpec {
   operationId: string;
