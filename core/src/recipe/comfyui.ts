@@ -160,12 +160,19 @@ export function parseComfyPrompt(text: string): ParsedComfy {
   return { request, notCarried: r.notCarried };
 }
 
+/** Why ComfyUI would not run `request` as Kirie does, or undefined when a graph says it faithfully. */
+export function comfyGraphProblem(request: GenerateRequest): string | undefined {
+  if (request.sampling?.tool !== 'comfyui') return 'a ComfyUI graph needs ComfyUI sampling (sampling.tool "comfyui"): other samplers do not exist there';
+  if (request.promptSyntax !== 'comfyui') return 'a ComfyUI graph reads its prompts as ComfyUI does: the request needs promptSyntax "comfyui"';
+  if (request.initImage !== undefined || request.control.length > 0) return 'a ComfyUI graph is written for text-to-image requests without control units so far';
+  return undefined;
+}
+
 /** A request as ComfyUI's API-format graph: what ComfyUI runs for it (its samplers, its prompt reading). */
 export function formatComfyPrompt(request: GenerateRequest, modelName: string): ComfyPrompt {
-  const s = request.sampling;
-  if (s?.tool !== 'comfyui') throw new Error('a ComfyUI graph needs ComfyUI sampling (sampling.tool "comfyui"): other samplers do not exist there');
-  if (request.promptSyntax !== 'comfyui') throw new Error('a ComfyUI graph reads its prompts as ComfyUI does: the request needs promptSyntax "comfyui"');
-  if (request.initImage !== undefined || request.control.length > 0) throw new Error('a ComfyUI graph is written for text-to-image requests without control units so far');
+  const problem = comfyGraphProblem(request);
+  if (problem) throw new Error(problem);
+  const s = request.sampling as Extract<GenerateRequest['sampling'], { tool: 'comfyui' }>;
   const graph: ComfyPrompt = { '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: modelName } } };
   let model: Link = ['4', 0];
   let clip: Link = ['4', 1];

@@ -4,7 +4,7 @@
 import { imageSeed, parseGenerateRequest } from '../request/parse.js';
 import type { GenerateRequest } from '../request/schema.js';
 import { formatA1111, parseA1111, type A1111Context, type ParsedA1111 } from './a1111.js';
-import { COMFY_PROMPT_KEY, parseComfyPrompt, type ParsedComfy } from './comfyui.js';
+import { COMFY_PROMPT_KEY, comfyGraphProblem, formatComfyPrompt, parseComfyPrompt, type ParsedComfy } from './comfyui.js';
 
 export const PARAMETERS_KEY = 'parameters';
 export const KIRIE_KEY = 'kirie';
@@ -19,10 +19,14 @@ function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** PNG text entries for image `index` of a run. */
+/**
+ * PNG text entries for image `index` of a run: A1111 parameters, Kirie's request, and ComfyUI's API graph
+ * when ComfyUI would run the request the same (its sampling and prompt syntax, text to image).
+ */
 export function recipeText(request: GenerateRequest, index: number, ctx: Omit<A1111Context, 'seed'>): Record<string, string> {
   const single = singleImageRequest(request, index);
   return {
+    ...(comfyGraphProblem(single) ? {} : { [COMFY_PROMPT_KEY]: asciiJson(formatComfyPrompt(single, ctx.modelName)) }),
     [PARAMETERS_KEY]: formatA1111(single, { ...ctx, seed: single.seed }),
     [KIRIE_KEY]: asciiJson({ request: single, model: { name: ctx.modelName, ...(ctx.modelHash ? { hash: ctx.modelHash } : {}) } }),
   };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatComfyPrompt, parseComfyPrompt, type ComfyPrompt } from '../../src/recipe/comfyui.js';
+import { readRecipe, recipeText } from '../../src/recipe/recipe.js';
 import { parseGenerateRequest } from '../../src/request/parse.js';
 
 /** ComfyUI's default workflow in API format (as its PNGs carry it), with a LoRA and clip skip 2 added. */
@@ -62,6 +63,14 @@ describe('ComfyUI prompt graph → GenerateRequest', () => {
     const back = parseComfyPrompt(JSON.stringify(written));
     expect(back.notCarried).toEqual([]);
     expect(parseGenerateRequest(back.request)).toEqual(request);
+  });
+
+  it("a result's PNG text carries the graph for ComfyUI requests only", () => {
+    const request = parseGenerateRequest(parseComfyPrompt(JSON.stringify(graph)).request);
+    const text = recipeText(request, 0, { modelName: request.model });
+    expect(parseComfyPrompt(text.prompt!).request).toEqual(parseComfyPrompt(JSON.stringify(graph)).request);
+    expect(readRecipe({ prompt: text.prompt! }).source).toBe('comfyui');
+    expect(recipeText(parseGenerateRequest({ prompt: 'x', seed: 1 }), 0, { modelName: 'm' }).prompt).toBeUndefined();
   });
 
   it('refuses to write what ComfyUI would not run the same', () => {
