@@ -5,6 +5,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KirieApiError, type JobEvent } from '@kirie/core/client/protocol';
+import { decodePng } from '@kirie/core/image/png';
 import { DEMO, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
 
 const ASSETS = join(ROOT, 'tests/golden/tiny-sd15');
@@ -31,6 +32,10 @@ async function done(request: Record<string, unknown>): Promise<Extract<JobEvent,
   return last;
 }
 
+async function pixels(job: Extract<JobEvent, { type: 'done' }>): Promise<Uint8Array> {
+  return decodePng(await bridge.client.image(job.images[0]!)).data;
+}
+
 describe('LoRAs and embeddings through the bridge (tiny model)', () => {
   it('lists them with family, trigger words and header metadata, as plain text', async () => {
     const adapters = await bridge.client.adapters();
@@ -44,10 +49,11 @@ describe('LoRAs and embeddings through the bridge (tiny model)', () => {
     const plain = await done({ prompt: 'a paper fox' });
     const field = await done({ prompt: 'a paper fox', loras: [{ name: 'paper-cut', weight: 1 }] });
     const tagged = await done({ prompt: 'a paper fox <lora:paper-cut:1>' });
-    expect(field.images).not.toEqual(plain.images);
-    expect(tagged.images).toEqual(field.images);
+    expect(await pixels(field)).not.toEqual(await pixels(plain));
+    // Same pixels (the PNGs differ: each carries its own request as its recipe).
+    expect(await pixels(tagged)).toEqual(await pixels(field));
     const weaker = await done({ prompt: 'a paper fox', loras: [{ name: 'paper-cut', weight: 0.5 }] });
-    expect(weaker.images).not.toEqual(field.images);
+    expect(await pixels(weaker)).not.toEqual(await pixels(field));
     expect(field.recipe.request).toMatchObject({ loras: [{ name: 'paper-cut', weight: 1 }] });
   }, 600_000);
 
@@ -55,7 +61,7 @@ describe('LoRAs and embeddings through the bridge (tiny model)', () => {
     const first = await done({ prompt: 'a photo in kirie-style style' });
     await copyFile(join(ASSETS, 'tiny-embedding-a1111-1v.safetensors'), join(bridge.modelsDir, 'embeddings', 'kirie-style.safetensors'));
     const second = await done({ prompt: 'a photo in kirie-style style' });
-    expect(second.images).not.toEqual(first.images);
+    expect(await pixels(second)).not.toEqual(await pixels(first));
   }, 300_000);
 
   it('refuses a LoRA that is not in the folder at submit, naming the field', async () => {
