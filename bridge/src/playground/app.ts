@@ -74,6 +74,8 @@ async function buildRequest(): Promise<GenerateRequestInput> {
   const request: GenerateRequestInput = {
     model: $<HTMLSelectElement>('model').value || 'default',
     prompt: style ? applyStyle(style, typed).prompt : typed,
+    // Typed prompts read as A1111 does ((word:1.2), [word], BREAK, [a:b:when], long prompts).
+    promptSyntax: 'a1111',
     negativePrompt: $<HTMLTextAreaElement>('negative').value,
     width,
     height,

@@ -31,7 +31,8 @@ export interface PreparedRequest {
 export function prepareRequest(options: PanelOptions, defaultStrength: number): PreparedRequest {
   const strength = options.strength ?? (options.style ? findStyle(options.style).settings.strength : defaultStrength);
   if (!(strength > 0 && strength <= 1)) throw new Error(`strength must be greater than 0 and at most 1, got ${strength}`);
-  const base: BaseRequest = { prompt: options.prompt.trim() };
+  // Typed prompts read as A1111 does ((word:1.2), [word], BREAK, [a:b:when], long prompts): what prompt guides teach.
+  const base: BaseRequest = { prompt: options.prompt.trim(), promptSyntax: 'a1111' };
   let label = options.prompt.trim().slice(0, 32) || 'generated';
   if (options.style) {
     const style = findStyle(options.style);

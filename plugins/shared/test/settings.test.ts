@@ -27,7 +27,7 @@ describe('optionsFromForm', () => {
 describe('prepareRequest', () => {
   it('prompt as typed: the flow default strength, a label from the prompt', () => {
     expect(prepareRequest({ prompt: '  a red kite over the sea at dusk, oil painting ' }, 1)).toEqual({
-      request: { prompt: 'a red kite over the sea at dusk, oil painting' },
+      request: { prompt: 'a red kite over the sea at dusk, oil painting', promptSyntax: 'a1111' },
       strength: 1,
       label: 'a red kite over the sea at dusk,',
       inpaint: {},
