@@ -103,7 +103,8 @@ const CHECKS: [RegExp, (stdout: string) => void][] = [
 ];
 
 function runToEnd(command: string): void {
-  const r = spawnSync('bash', ['-c', command], { cwd: cwdOf(command), env, encoding: 'utf8', timeout: 300_000 });
+  // `npm run verify` checks all of tests/golden: minutes on a busy 2-core machine.
+  const r = spawnSync('bash', ['-c', command], { cwd: cwdOf(command), env, encoding: 'utf8', timeout: 900_000, maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`"${command}" exited with ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
   for (const [, flag, file] of command.matchAll(/--(out|json) (\S+)/g)) {
     expect(existsSync(join(work, file!)), `${command}: ${file} written`).toBe(true);
@@ -128,6 +129,6 @@ describe('README.md commands, as written', () => {
     it(command, async () => {
       if (SERVER.test(command)) await serveAndProbe(command);
       else runToEnd(command);
-    }, 600_000);
+    }, 900_000);
   }
 });
