@@ -30,13 +30,21 @@ export interface BaseNode {
   setPluginData(key: string, value: string): void;
 }
 
+/** plugin-api.d.ts `Transform`: [[a, c, tx], [b, d, ty]]; always unit axes (size is width/height, nodes-relativetransform). */
+export type Transform = [[number, number, number], [number, number, number]];
+
 export interface SceneNode extends BaseNode {
   visible: boolean;
+  /** relativeTransform[0][2] / [1][2]: the position in the containing parent (groups do not contain). */
   x: number;
   y: number;
   readonly width: number;
   readonly height: number;
   readonly rotation: number;
+  /** Position and rotation in the containing parent; setting it moves and rotates the node. */
+  relativeTransform: Transform;
+  /** Position and rotation on the page (read-only, T LayoutMixin.absoluteTransform). */
+  readonly absoluteTransform: Transform;
   /** The node's own box in absolute coordinates. */
   readonly absoluteBoundingBox: Rect | null;
   /** Bounds of what renders (effects, strokes), in absolute coordinates; null when nothing renders. */
@@ -62,6 +70,20 @@ export interface RectangleNode extends SceneNode {
   resize(width: number, height: number): void;
 }
 
+export interface EllipseNode extends SceneNode {
+  readonly type: 'ELLIPSE';
+  fills: readonly Paint[];
+  resize(width: number, height: number): void;
+}
+
+export interface LineNode extends SceneNode {
+  readonly type: 'LINE';
+  strokes: readonly Paint[];
+  strokeWeight: number;
+  /** A line's height is 0 (createLine: `line.resize(200, 0)`). */
+  resize(width: number, height: number): void;
+}
+
 export interface FigmaImage {
   readonly hash: string;
 }
@@ -75,6 +97,12 @@ export interface PluginApi {
   getNodeByIdAsync(id: string): Promise<BaseNode | null>;
   createRectangle(): RectangleNode;
   createImage(bytes: Uint8Array): FigmaImage;
+  /** A 100×100 ellipse under figma.currentPage (figma-createellipse). */
+  createEllipse(): EllipseNode;
+  /** A 100-long line with a 1 px black stroke under figma.currentPage (figma-createline). */
+  createLine(): LineNode;
+  /** A group of `nodes` (non-empty: Figma has no empty groups) created in `parent` (figma-group). */
+  group(nodes: readonly SceneNode[], parent: BaseNode & ChildrenMixin, index?: number): FrameNode;
   notify(message: string, options?: { error?: boolean; timeout?: number }): NotificationHandler;
   clientStorage: { getAsync(key: string): Promise<unknown>; setAsync(key: string, value: unknown): Promise<void> };
   ui: { postMessage(message: unknown): void; onmessage: ((message: unknown) => void) | undefined };

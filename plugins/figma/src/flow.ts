@@ -2,11 +2,12 @@
 // when the frame holds a shape named "mask", repaint just that region; remake a result from its recipe.
 // The result goes back to the main thread as a PNG patch and lands as a new layer above the frame.
 import type { KirieApi } from '@kirie/core/client/client';
+import { cropPose, parsePoseJson, toPoseJson } from '@kirie/core/control/openpose';
 import { bounds } from '@kirie/core/image/bounds';
-import { type CanvasMask, maskFromImage } from '@kirie/core/image/masks';
+import { type CanvasMask, maskFromImage, nonZeroBounds } from '@kirie/core/image/masks';
 import { decodePng, encodePng, type RasterImage } from '@kirie/core/image/png';
 import type { JobHooks } from '../../shared/src/job.js';
-import { repaint } from '../../shared/src/repaint.js';
+import { poseControlModel, type PoseGuide, repaint } from '../../shared/src/repaint.js';
 import { layerName, type PanelOptions, prepareRequest } from '../../shared/src/settings.js';
 import { type FigmaRecipe, recipeFor } from './recipe.js';
 import type { MainRpc } from './rpc.js';
@@ -25,8 +26,22 @@ const raster = (png: Uint8Array): RasterImage => {
 };
 
 /** Restyles the selected frame, or the frame `frameId` names (a recipe's source). */
-export async function restyleFrame(rpc: MainRpc, client: KirieApi, options: PanelOptions, hooks: JobHooks = {}, frameId?: string): Promise<FrameResult> {
+export function restyleFrame(rpc: MainRpc, client: KirieApi, options: PanelOptions, hooks: JobHooks = {}, frameId?: string): Promise<FrameResult> {
+  return generateOnFrame(rpc, client, options, hooks, frameId, false);
+}
+
+/**
+ * Like restyleFrame, guided by the skeletons placed on the frame ("Add pose") through an OpenPose
+ * ControlNet; the skeletons are left out of the picture the model sees.
+ */
+export function poseFill(rpc: MainRpc, client: KirieApi, options: PanelOptions, hooks: JobHooks = {}, frameId?: string): Promise<FrameResult> {
+  return generateOnFrame(rpc, client, options, hooks, frameId, true);
+}
+
+async function generateOnFrame(rpc: MainRpc, client: KirieApi, options: PanelOptions, hooks: JobHooks, frameId: string | undefined, posed: boolean): Promise<FrameResult> {
   const frame = await rpc.readFrame(frameId);
+  const skeleton = posed ? await rpc.readPose(frame.frameId) : null;
+  const controlModel = posed ? await poseControlModel(client) : null;
   const image = raster(frame.png);
   if (image.channels < 3) throw new Error(`the frame exported as a ${image.channels}-channel PNG; expected RGB(A)`);
   const masked = frame.mask !== undefined;
@@ -37,7 +52,8 @@ export async function restyleFrame(rpc: MainRpc, client: KirieApi, options: Pane
     : { bounds: bounds(0, 0, image.width, image.height), data: new Uint8Array(image.width * image.height).fill(255) };
   // Restyling the whole frame has no surroundings to fill a hole from: keep its pixels at any strength.
   const inpaint = masked ? prepared.inpaint : { ...prepared.inpaint, prefill: 'none' as const };
-  const { patch, seed } = await repaint(client, { image, selection, strength: prepared.strength, mode: masked ? 'inpaint' : 'img2img', request: prepared.request, inpaint }, hooks);
+  const pose: PoseGuide | undefined = skeleton && controlModel ? { json: poseOnSelection(skeleton.json, frame.origin, selection), controlModel } : undefined;
+  const { patch, seed } = await repaint(client, { image, selection, strength: prepared.strength, mode: masked ? 'inpaint' : 'img2img', request: prepared.request, inpaint, ...(pose ? { pose } : {}) }, hooks);
   const name = `${layerName(prepared.label)} · seed ${seed}`;
   const recipe = recipeFor(frame.frameId, mode, options, seed);
   const { nodeId } = await rpc.place({ frameId: frame.frameId, name, png: encodePng(patch.image), origin: frame.origin, bounds: patch.bounds, recipe: JSON.stringify(recipe) });
@@ -48,6 +64,15 @@ export async function restyleFrame(rpc: MainRpc, client: KirieApi, options: Pane
 export function remake(rpc: MainRpc, client: KirieApi, recipe: FigmaRecipe, kind: 'remake' | 'variation', hooks: JobHooks = {}): Promise<FrameResult> {
   const { seed, ...rest } = recipe.options;
   return restyleFrame(rpc, client, kind === 'remake' ? { ...rest, seed } : rest, hooks, recipe.frameId);
+}
+
+/**
+ * The frame's pose as the repaint places it: on the selected area's own canvas (repaint fits a pose into
+ * the selection's bounds), the export's top-left lying `origin` from the frame's.
+ */
+function poseOnSelection(json: unknown, origin: { x: number; y: number }, selection: CanvasMask): unknown {
+  const area = nonZeroBounds(selection.data, selection.bounds);
+  return toPoseJson(cropPose(parsePoseJson(json, { coordinates: 'pixel' }), { x: origin.x + area.x, y: origin.y + area.y, width: area.width, height: area.height }));
 }
 
 /** A mask shape's alpha as the selection; the core treats a see-through shape as fully selected. */

@@ -21,6 +21,10 @@ export function createMessageHandler(host: FigmaHost, post: (message: MainToUi) 
           host.notify(`Kirie: added "${message.place.name}"`);
           return placed;
         });
+      case 'add-pose':
+        return reply(message.requestId, () => host.addPose(message.json));
+      case 'read-pose':
+        return reply(message.requestId, () => host.readPose(message.frameId));
       case 'save-settings':
         return reply(message.requestId, () => host.saveSettings(message.settings));
       case 'notify':

@@ -1,12 +1,16 @@
 // The UI's calls into the main thread: a request id per call, resolved by the matching reply.
 import type { BridgeSettings } from '../../shared/src/settings.js';
-import type { FrameData, MainToUi, PlaceRequest, UiToMain } from './messages.js';
+import type { FrameData, MainToUi, PlaceRequest, PoseRead, UiToMain } from './messages.js';
 
 export interface MainRpc {
   /** The selected frame, or the frame with this id (a recipe's source). */
   readFrame(frameId?: string): Promise<FrameData>;
   place(place: PlaceRequest): Promise<{ nodeId: string }>;
   saveSettings(settings: BridgeSettings): Promise<void>;
+  /** Places a pose (OpenPose JSON) on the selected frame as editable nodes. */
+  addPose(json: unknown): Promise<{ people: number }>;
+  /** The skeletons on the selected frame (or `frameId`) as OpenPose JSON. */
+  readPose(frameId?: string): Promise<PoseRead>;
   notify(text: string, error?: boolean): void;
   /** Feed every message from the main thread here; returns false for ones that are not replies. */
   receive(message: MainToUi): boolean;
@@ -27,6 +31,8 @@ export function createMainRpc(send: (message: UiToMain) => void): MainRpc {
     readFrame: (frameId) => call<FrameData>({ type: 'read-frame', ...(frameId ? { frameId } : {}) }),
     place: (place) => call<{ nodeId: string }>({ type: 'place', place }),
     saveSettings: (settings) => call<void>({ type: 'save-settings', settings }),
+    addPose: (json) => call<{ people: number }>({ type: 'add-pose', json }),
+    readPose: (frameId) => call<PoseRead>({ type: 'read-pose', ...(frameId ? { frameId } : {}) }),
     notify: (text, error) => send({ type: 'notify', text, ...(error ? { error } : {}) }),
     receive(message) {
       if (message.type !== 'reply') return false;

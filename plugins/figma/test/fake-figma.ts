@@ -12,7 +12,19 @@
 //   management); the fake models the P3→sRGB conversion an 'SRGB' export does;
 // - createImage takes PNG/JPEG/GIF bytes and refuses sides over 4096 px (T PluginAPI.createImage);
 // - coordinates: x/y are relative to the containing parent, which skips groups and boolean operations;
-//   groups resize to fit their children (T LayoutMixin.relativeTransform);
+//   groups resize to fit their children (T LayoutMixin.relativeTransform); relativeTransform is
+//   [[cos r, sin r, x], [-sin r, cos r, y]] with r the rotation (rotation = atan2(-m10, m00), D
+//   /api/properties/ConnectorNode-rotation) and always has unit axes: size is width/height, never the
+//   matrix (D /api/properties/nodes-relativetransform); the fake refuses a scaling or flipping matrix
+//   (Figma would normalise it away: code relying on that is wrong); absoluteTransform is the containing
+//   parents' transforms composed; absoluteBoundingBox is the axis-aligned box around the rotated node;
+//   a group's box is the union of its children's (D /api/GroupNode: "always positioned and sized to fit
+//   their content");
+// - createEllipse / createLine put a new node under figma.currentPage (100 wide; a line has height 0 and
+//   a 1 px black stroke, resize(length, 0): D /api/properties/figma-createline); figma.group refuses an
+//   empty list ("Figma does not support empty groups") and nodes that cannot be reparented, such as
+//   children of instances (D /api/properties/figma-group); a group with no children deletes itself
+//   (D /api/GroupNode);
 // - reparenting refuses: an instance or anything inside one as new parent, a node inside an instance as
 //   child, an index past the end (D /api/properties/nodes-appendchild, nodes-insertchild, "Possible
 //   error cases"); a component set holds only components, its variants (T ComponentSetNode,
@@ -26,7 +38,9 @@
 // - nodes are found by id only asynchronously (documentAccess: dynamic-page, T PluginAPI.getNodeByIdAsync);
 //   removed nodes stay removed and throw on use (T BaseNodeMixin.removed).
 import { decodePng, encodePng } from '@kirie/core/image/png';
-import type { ChildrenMixin, ExportSettingsImage, FigmaImage, Paint, PluginApi, Rect, RectangleNode, SceneNode } from '../src/figma-api.js';
+import type { Affine } from '@kirie/core/control/skeleton';
+import { applyAffine, multiplyAffine } from '@kirie/core/control/skeleton';
+import type { ChildrenMixin, EllipseNode, ExportSettingsImage, FigmaImage, LineNode, Paint, PluginApi, Rect, RectangleNode, SceneNode, Transform } from '../src/figma-api.js';
 
 type Rgba = [number, number, number, number];
 export interface Mutation {
@@ -127,18 +141,42 @@ export class FakeNode implements SceneNode {
     else this.pluginData.set(key, value);
   }
 
-  /** Where (0, 0) of this node's x/y lands in absolute coordinates: the containing parent's origin. */
-  protected containingOrigin(): { x: number; y: number } {
+  /** The containing parent's absolute transform: where this node's relativeTransform is measured from. */
+  protected containingTransform(): Affine {
     let p = this.parent;
     while (p && NOT_CONTAINING.has(p.type)) p = p.parent;
-    if (!p || p.type === 'PAGE') return { x: 0, y: 0 };
-    const b = p.absoluteBoundingBox;
-    return { x: b.x, y: b.y };
+    if (!p || p.type === 'PAGE') return [[1, 0, 0], [0, 1, 0]];
+    return p.absoluteTransform;
+  }
+
+  get relativeTransform(): Transform {
+    const r = (this.rotation * Math.PI) / 180;
+    return [[Math.cos(r), Math.sin(r), this.x], [-Math.sin(r), Math.cos(r), this.y]];
+  }
+  set relativeTransform(t: Transform) {
+    const [[a, c, e], [b, d, f]] = t;
+    if (![a, b, c, d, e, f].every(Number.isFinite)) throw new Error('relativeTransform: every entry must be a finite number');
+    if (Math.abs(Math.hypot(a, b) - 1) > 1e-6 || Math.abs(Math.hypot(c, d) - 1) > 1e-6 || Math.abs(a * d - b * c - 1) > 1e-6) {
+      throw new Error('fake: relativeTransform must be a rotation (unit axes, no flip): Figma sizes nodes with width/height, not the matrix');
+    }
+    this.change(`relativeTransform ${JSON.stringify(t)}`);
+    this.rotation = (Math.atan2(-b, a) * 180) / Math.PI;
+    this.props.x = e;
+    this.props.y = f;
+  }
+
+  get absoluteTransform(): Transform {
+    const t = multiplyAffine(this.containingTransform(), this.relativeTransform);
+    return [[...t[0]], [...t[1]]];
+  }
+
+  /** The four corners of the node's box in absolute coordinates. */
+  corners(transform: Affine = this.absoluteTransform): { x: number; y: number }[] {
+    return [[0, 0], [this.width, 0], [0, this.height], [this.width, this.height]].map(([x, y]) => applyAffine(transform, { x: x!, y: y! }));
   }
 
   get absoluteBoundingBox(): Rect {
-    const origin = this.containingOrigin();
-    return { x: origin.x + this.x, y: origin.y + this.y, width: this.width, height: this.height };
+    return boxAround(this.corners());
   }
 
   get absoluteRenderBounds(): Rect | null {
@@ -307,12 +345,27 @@ export class FakePage extends FakeContainer {
 
 /** A group: no paint of its own; its box is the union of its children's (T GroupNode, relativeTransform). */
 export class FakeGroup extends FakeContainer {
+  /** The union of the children's (rotated) boxes in the containing parent's coordinates, which are the group's too. */
   private bounds(): Rect {
     const kids = this.children;
     if (kids.length === 0) return { x: 0, y: 0, width: 0, height: 0 };
-    const x0 = Math.min(...kids.map((k) => k.x));
-    const y0 = Math.min(...kids.map((k) => k.y));
-    return { x: x0, y: y0, width: Math.max(...kids.map((k) => k.x + k.width)) - x0, height: Math.max(...kids.map((k) => k.y + k.height)) - y0 };
+    return boxAround(kids.flatMap((k) => k.corners(k.relativeTransform)));
+  }
+  // Groups keep rotation 0 here: the fake's user rotation (FakeFigma.userRotate) turns the children, whose transforms the plugin reads.
+  override set relativeTransform(_t: Transform) {
+    throw new Error('fake: groups are moved through their children here');
+  }
+  override get relativeTransform(): Transform {
+    return [[1, 0, this.x], [0, 1, this.y]];
+  }
+  /** A group left without children deletes itself (D /api/GroupNode). */
+  override detach(child: FakeNode): void {
+    super.detach(child);
+    if (this.children.length === 0 && this.parent) {
+      this.parent.detach(this);
+      this.parent = null;
+      this.removed = true;
+    }
   }
   override get x(): number {
     return this.bounds().x;
@@ -326,6 +379,14 @@ export class FakeGroup extends FakeContainer {
   override get height(): number {
     return this.bounds().height;
   }
+}
+
+function boxAround(points: { x: number; y: number }[]): Rect {
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
 }
 
 function over(top: Rgba, under: Rgba | null): Rgba {
@@ -353,6 +414,42 @@ export class FakeRectangle extends FakeNode implements RectangleNode {
     if (value === 'ABSOLUTE' && (!this.parent || this.parent.layoutMode === 'NONE')) throw new Error('Can only set layoutPositioning = ABSOLUTE if the parent node has layoutMode !== NONE');
     this.change(`layoutPositioning=${value}`);
     this.positioning = value;
+  }
+}
+
+export class FakeEllipse extends FakeNode implements EllipseNode {
+  declare readonly type: 'ELLIPSE';
+}
+
+export class FakeLine extends FakeNode implements LineNode {
+  declare readonly type: 'LINE';
+  private lineStrokes: readonly Paint[] = Object.freeze([solid(0, 0, 0)]);
+  private weight = 1;
+  get strokes(): readonly Paint[] {
+    return this.lineStrokes;
+  }
+  set strokes(value: readonly Paint[]) {
+    if (!Array.isArray(value)) throw new TypeError('strokes must be an array');
+    this.change('strokes');
+    this.lineStrokes = Object.freeze(value.map((p) => Object.freeze({ ...p })));
+  }
+  get strokeWeight(): number {
+    return this.weight;
+  }
+  set strokeWeight(value: number) {
+    if (!(value >= 0)) throw new Error('strokeWeight must be a non-negative number');
+    this.change(`strokeWeight=${value}`);
+    this.weight = value;
+  }
+  /** A line is resized along its length; its height stays 0 (D figma-createline). */
+  override resize(width: number, height: number): void {
+    if (height !== 0) throw new Error('fake: a line is resized with height 0');
+    if (!(width >= 0.01)) throw new Error('resize: width must be at least 0.01');
+    this.change(`resize ${width}×0`);
+    this.props.width = width;
+  }
+  override colourAt(): Rgba | null {
+    return null;
   }
 }
 
@@ -402,6 +499,46 @@ export class FakeFigma {
     return s;
   }
 
+  /** The user rotates a group on the canvas by `degrees` (counter-clockwise, Figma's sign) about its centre: each child turns. */
+  userRotate(group: FakeGroup, degrees: number): void {
+    const b = group.absoluteBoundingBox;
+    // About the group's centre in the containing parent's coordinates (the group's own are the same, translated).
+    const cx = group.x + b.width / 2;
+    const cy = group.y + b.height / 2;
+    const r = (degrees * Math.PI) / 180;
+    const turn: Affine = [[Math.cos(r), Math.sin(r), cx - Math.cos(r) * cx - Math.sin(r) * cy], [-Math.sin(r), Math.cos(r), cy + Math.sin(r) * cx - Math.cos(r) * cy]];
+    for (const k of group.children) this.userTransform(k, turn);
+  }
+
+  /** The user scales a group by `factor` from its top-left (Figma's scale tool, K): children move and resize; matrices keep unit axes. */
+  userScale(group: FakeGroup, factor: number): void {
+    const ox = group.x;
+    const oy = group.y;
+    for (const k of group.children) {
+      k.props.x = ox + (k.props.x - ox) * factor;
+      k.props.y = oy + (k.props.y - oy) * factor;
+      k.props.width *= factor;
+      k.props.height *= factor;
+    }
+  }
+
+  /** The user drags a node by (dx, dy) in its containing parent's coordinates. */
+  userMove(node: FakeNode, dx: number, dy: number): void {
+    node.props.x += dx;
+    node.props.y += dy;
+  }
+
+  private userTransform(node: FakeNode, outer: Affine): void {
+    if (node instanceof FakeGroup) {
+      for (const k of node.children) this.userTransform(k, outer);
+      return;
+    }
+    const t = multiplyAffine(outer, node.relativeTransform);
+    node.rotation = (Math.atan2(-t[1][0], t[0][0]) * 180) / Math.PI;
+    node.props.x = t[0][2];
+    node.props.y = t[1][2];
+  }
+
   /** The user deletes a node (not through the plugin). */
   remove(node: FakeNode): void {
     node.parent!.detach(node);
@@ -439,6 +576,36 @@ export class FakeFigma {
         this.page.append(r);
         r.fills = [solid(217, 217, 217)];
         return r;
+      },
+      createEllipse: () => {
+        const e = new FakeEllipse(this, 'ELLIPSE', 'Ellipse', 100, 100);
+        this.mutations.push({ nodeId: e.id, change: 'createEllipse' });
+        this.page.append(e);
+        e.fills = [solid(217, 217, 217)];
+        return e;
+      },
+      createLine: () => {
+        const l = new FakeLine(this, 'LINE', 'Line', 100, 0);
+        this.mutations.push({ nodeId: l.id, change: 'createLine' });
+        this.page.append(l);
+        return l;
+      },
+      group: (nodes, parent, index) => {
+        if (nodes.length === 0) throw new Error('First argument to group() must be an array of at least one node');
+        const target = parent as unknown as FakeContainer;
+        if (target.type === 'INSTANCE' || target.insideInstance()) throw new Error('Cannot move node. New parent is an instance or is inside of an instance');
+        const kids = nodes as unknown as FakeNode[];
+        for (const k of kids) {
+          if (k.removed) throw new Error(`The node (id ${k.id}) does not exist`);
+          if (k.insideInstance()) throw new Error('Cannot move node. Node is inside of an instance');
+          // Only grouping in place is modelled: the nodes' containing parent stays the same, so their transforms do too.
+          if (k.parent !== target) throw new Error('fake: group() is modelled for children of `parent` only');
+        }
+        const group = new FakeGroup(this, 'GROUP', 'Group', 0, 0);
+        this.mutations.push({ nodeId: group.id, change: 'group' });
+        target.insertChild(index ?? target.children.length, group);
+        for (const k of kids) group.insertChild(group.children.length, k);
+        return group;
       },
       createImage: (bytes): FigmaImage => {
         if (bytes[0] !== 0x89 || bytes[1] !== 0x50) throw new Error('Image type is unsupported');
