@@ -8,6 +8,7 @@ import { maskFromImage } from '@kirie/core/image/masks';
 import { encodePng, type RasterImage } from '@kirie/core/image/png';
 import type { StepProgress } from '@kirie/core/pipeline/generate';
 import { generateFromRequest, requestLoras, type RequestDeps } from '@kirie/core/pipeline/request';
+import { familyOf } from '@kirie/core/pipeline/conditioning';
 import { recipeText } from '@kirie/core/recipe/recipe';
 import type { GenerateRequest } from '@kirie/core/request/schema';
 import { sharedPoseDetector } from '../control/lazy-detector.js';
@@ -46,7 +47,7 @@ export async function runRequest(asked: GenerateRequest, run: RequestRun): Promi
     const original = await run.image(request.initImage);
     const selection = maskFromImage(await run.image(request.mask));
     // The request's size bounds the model resolution the context crop is scaled to.
-    const sides = { minSide: Math.min(request.width, request.height), maxSide: Math.max(request.width, request.height), multiple: 8 };
+    const sides = { minSide: Math.min(request.width, request.height), maxSide: Math.max(request.width, request.height), multiple: familyOf(run.model).resolution.multiple };
     const plan = await planInpaint(original, selection, request.strength, request.inpaint, sides);
     const { initImage, mask } = request;
     const atModel = { ...request, width: plan.transform.model.width, height: plan.transform.model.height };

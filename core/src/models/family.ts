@@ -2,6 +2,7 @@
 // text encoders condition the UNet and how, the added conditioning, the native resolution range, the
 // scheduler config the family ships with — is described here once. Builders, the pipeline, the bridge and the
 // plugins read these descriptors instead of branching on the family's name.
+import { SD15_RESOLUTION, type ModelResolution } from '../image/options.js';
 import { SD15_SCHEDULER_CONFIG } from '../schedulers/registry.js';
 import type { Component } from './types.js';
 
@@ -43,8 +44,8 @@ export interface ModelFamily {
    * (diffusers' force_zeros_for_empty_prompt, true in every SDXL base model's config).
    */
   zeroNegativeWhenEmpty: boolean;
-  /** Sizes the family was trained for: `native` px per side at about native² pixels; sides a multiple of `multiple`. */
-  resolution: { native: number; min: number; max: number; multiple: number };
+  /** The sides the family generates well at (what a context crop is scaled into): SD1.x 512², SDXL 1024². */
+  resolution: ModelResolution;
   /** The diffusers scheduler_config.json the family's models ship with. */
   schedulerConfig: Readonly<Record<string, unknown>>;
   /**
@@ -74,7 +75,7 @@ export const SD1_FAMILY: ModelFamily = {
   textEncoders: [{ component: 'text_encoder', layout: 'transformers', output: 'final', pooled: false }],
   sizeConditioning: false,
   zeroNegativeWhenEmpty: false,
-  resolution: { native: 512, min: 256, max: 1024, multiple: 8 },
+  resolution: SD15_RESOLUTION,
   schedulerConfig: SD15_SCHEDULER_CONFIG,
   vaeFloat32: false,
   adapters: true,
@@ -96,8 +97,9 @@ export const SDXL_FAMILY: ModelFamily = {
   ],
   sizeConditioning: true,
   zeroNegativeWhenEmpty: true,
-  // SDXL was trained on buckets of about 1024² pixels with sides in multiples of 64.
-  resolution: { native: 1024, min: 512, max: 2048, multiple: 64 },
+  // SDXL was trained on buckets of about 1024² pixels with sides in multiples of 64 (1024², 896×1152, 832×1216…):
+  // as SD1.5's 512–768, the native side to 1.5× it.
+  resolution: Object.freeze({ minSide: 1024, maxSide: 1536, multiple: 64 }),
   // stabilityai/stable-diffusion-xl-base-1.0 scheduler/scheduler_config.json (EulerDiscreteScheduler).
   schedulerConfig: {
     ...SD15_SCHEDULER_CONFIG,
@@ -117,4 +119,9 @@ export function componentPrefix(family: FamilyId, component: Component): string 
   const prefix = FAMILIES[family].prefixes[component];
   if (prefix === undefined) throw new Error(`${FAMILIES[family].label} models have no ${component}`);
   return prefix;
+}
+
+/** The resolution range of a model the bridge lists with `family` (ModelInfo.family); SD1.x's when it names none. */
+export function resolutionFor(family: FamilyId | undefined): ModelResolution {
+  return FAMILIES[family ?? 'sd1'].resolution;
 }
