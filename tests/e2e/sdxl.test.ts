@@ -1,6 +1,6 @@
 // A tiny SDXL checkpoint end to end: dropped into the models folder with its sgm yaml, listed with its family,
 // built on first use, run through the bridge (txt2img, the second prompt and micro-conditioning change the
-// image, img2img), its recipe naming the family; SDXL-only fields on an SD1.x model fail the job by name.
+// image, img2img), its recipe naming the family; what a family cannot take is refused at submit, by field.
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,8 +58,11 @@ describe('an SDXL checkpoint through the bridge (tiny model)', () => {
     expect(out.images).toHaveLength(1);
   }, 300_000);
 
-  it('an SD1.x model refuses SDXL-only fields, naming them', async () => {
-    const last = await run({ model: DEMO, prompt2: 'x' });
-    expect(last).toMatchObject({ type: 'error', message: expect.stringMatching(/prompt2, negativePrompt2 and sizeConditioning need an SDXL model/) });
-  }, 300_000);
+  it('refuses at submit, naming the field: SDXL-only fields for an SD1.x model, ControlNets and LoRAs for SDXL', async () => {
+    const refused = (request: Record<string, unknown>) => bridge.client.submit({ model: XL, width: 64, height: 64, steps: 2, prompt: 'x', ...request }).then(() => null, (e: unknown) => e);
+    expect(await refused({ model: DEMO, prompt2: 'x' })).toMatchObject({ status: 400, code: 'invalid_request', field: 'prompt2', message: expect.stringMatching(/SD 1\.x model.*needs an SDXL model/) });
+    expect(await refused({ model: DEMO, sizeConditioning: {} })).toMatchObject({ status: 400, field: 'sizeConditioning' });
+    const { id } = await bridge.client.uploadImage(await readFile(join(ROOT, 'tests/golden/sdxl/pipelines/img2img_euler_s060/init_image.png')));
+    expect(await refused({ control: [{ model: 'pose-controlnet.safetensors', image: id }] })).toMatchObject({ status: 400, field: 'control.0.model', message: expect.stringMatching(/SDXL model, and ControlNets for it are not supported yet/) });
+  });
 });

@@ -4,6 +4,7 @@
 // sizes, and the job's estimated peak memory against the budget.
 import { KirieApiError, type ModelInfo, type ModelKind } from '@kirie/core/client/protocol';
 import { validateGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
+import { FAMILIES } from '@kirie/core/models/family';
 import { requestLoras } from '@kirie/core/pipeline/request';
 import type { GenerateRequest } from '@kirie/core/request/schema';
 import type { ImageStore } from '../jobs/images.js';
@@ -42,6 +43,7 @@ export async function checkSubmission(body: unknown, context: SubmitContext): Pr
     throw new KirieApiError(400, 'wrong_model_kind', `model "${model.id}" is a ${model.kind}, not a checkpoint; name a checkpoint here${model.kind === 'controlnet' ? ' and the ControlNet in control[].model' : ''}`, 'model');
   }
   await checkLoras(request, model, context.registry);
+  checkFamily(request, model);
   const controlNets = await Promise.all(
     request.control.map(async (unit, i) => {
       const field = `control.${i}.model`;
@@ -53,6 +55,19 @@ export async function checkSubmission(body: unknown, context: SubmitContext): Pr
   const canvasPixels = await checkImages(request, context.images);
   checkMemory(request, [model, ...controlNets], canvasPixels, context.limits);
   return { ...request, model: model.id, control: request.control.map((unit, i) => ({ ...unit, model: controlNets[i]!.id })) };
+}
+
+/** What the checkpoint's family reads and runs (core/src/models/family.ts): each refusal names its field. */
+function checkFamily(request: GenerateRequest, model: ModelInfo): void {
+  const family = FAMILIES[model.family ?? 'sd1'];
+  const refuse = (field: string, what: string) => {
+    throw new KirieApiError(400, 'invalid_request', `${field}: model "${model.id}" is an ${family.label} model, ${what}`, field);
+  };
+  if (!family.sizeConditioning) {
+    for (const field of ['prompt2', 'negativePrompt2', 'sizeConditioning'] as const) if (request[field] !== undefined) refuse(field, 'with one text encoder and no size conditioning: this field needs an SDXL model');
+  }
+  if (request.control.length > 0 && family.prefixes.controlnet === undefined) refuse('control.0.model', 'and ControlNets for it are not supported yet');
+  if (!family.adapters && requestLoras(request).loras.length > 0) refuse(request.loras?.length ? 'loras.0.name' : 'prompt', 'and LoRAs for it are not supported yet');
 }
 
 /** Every LoRA named (in `loras` or as a prompt tag) is in the loras folder, and the model can take it. */
