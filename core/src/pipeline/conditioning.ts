@@ -8,7 +8,7 @@ import type { AdapterFeeds } from '../adapters/slots.js';
 import type { OrtModule } from '../runtime/ort.js';
 import { encodeText, encodeTextPooled, type AddedConditioning, type Conditioning } from './models.js';
 import { repeatBatch } from './tensor.js';
-import { chunkingIds, contextAt, emptyPromptContext, matchLengths, scheduledContext, type PromptStyle } from '../prompt/stage.js';
+import { chunkingIds, emptyPromptContext, entryAt, firstChunk, matchLengths, scheduledContext, type PromptStyle, type ScheduledContext } from '../prompt/stage.js';
 
 export interface PromptTokenizer {
   /** The text as the 77 ids the text encoder reads (BOS, tokens, EOS, padding). */
@@ -144,9 +144,17 @@ export async function encodeConditioning(ort: OrtModule, model: SdModel<PromptTo
   return { ...context, added };
 }
 
+/** One side (prompt or negative) over the run, every encoder of the family side by side, with SDXL's pooled embedding. */
+interface SideSchedule {
+  ends: number[];
+  at(call: number): Encoded & { tokens: number };
+}
+
 /**
  * The UNet's context at each model call (counted from 0). Plain prompts give one context for the whole run;
- * A1111 prompt editing changes it between calls, and long prompts make it 77·k tokens.
+ * A1111 prompt editing changes it between calls, and long prompts make it 77·k tokens. Each of the family's
+ * text encoders reads the prompt in the style (A1111's SDXL: each embedder chunks and weights on its own),
+ * their hidden states side by side; SDXL's pooled embedding is the second encoder's at the first chunk.
  */
 export async function stepConditioning(ort: OrtModule, model: SdModel<PromptTokenizer>, input: PromptInput, cfg: boolean): Promise<(call: number) => Conditioning> {
   const style = input.promptStyle;
@@ -155,30 +163,78 @@ export async function stepConditioning(ort: OrtModule, model: SdModel<PromptToke
     return () => context;
   }
   const family = familyOf(model);
-  if (family.textEncoders.length > 1) throw new Error(`${model.name} is an ${family.label} model: A1111 and ComfyUI prompt syntax work on SD1.x models so far; use promptSyntax "plain"`);
-  const ids = chunkingIds(input.tokenizer ?? model.tokenizer);
-  let width = 0;
-  const encode = async (chunk: readonly number[]) => {
-    const hidden = await encodeText(ort, model, chunk, input.adapters);
-    width = hidden.length / chunk.length;
-    return hidden;
+  const pooledOf = new Map<string, Float32Array>();
+  const encoders = family.textEncoders.map((spec, i) => {
+    if (i === 0) return { ids: chunkingIds(input.tokenizer ?? model.tokenizer), width: 0, encode: (c: readonly number[]) => encodeText(ort, model, c, input.adapters) };
+    if (!model.tokenizer2) throw new Error(`${model.name} has no tokenizer for its ${spec.component}`);
+    return {
+      ids: chunkingIds(model.tokenizer2),
+      width: 0,
+      encode: async (c: readonly number[]) => {
+        const r = await encodeTextPooled(ort, model, c);
+        pooledOf.set(c.join(','), r.pooled);
+        return r.hidden;
+      },
+    };
+  });
+  const side = async (texts: readonly string[], role: 'prompt' | 'negative'): Promise<SideSchedule> => {
+    const schedules: ScheduledContext[] = [];
+    for (const [i, e] of encoders.entries()) {
+      const encode = async (c: readonly number[]) => {
+        const hidden = await e.encode(c);
+        e.width = hidden.length / c.length;
+        return hidden;
+      };
+      schedules.push(await scheduledContext(texts[i]!, role, style, input.steps, e.ids, encode));
+    }
+    const ends = [...new Set(schedules.flatMap((s) => s.map(([end]) => end)))].sort((a, b) => a - b);
+    return {
+      ends,
+      at: (call) => {
+        const entries = schedules.map((s) => entryAt(s, call));
+        const tokens = entries[0]![1].length / encoders[0]!.width;
+        entries.forEach(([, c], i) => {
+          if (c.length / encoders[i]!.width !== tokens) throw new Error(`the text encoders read ${tokens} and ${c.length / encoders[i]!.width} tokens: give prompt2 the same number of 75-token chunks as the prompt`);
+        });
+        const hidden = entries.slice(1).reduce((acc, [, c]) => concatHidden(acc, c, tokens), entries[0]![1]);
+        if (!family.sizeConditioning) return { hidden, tokens };
+        const last = encoders.length - 1;
+        const pooled = pooledOf.get(firstChunk(entries[last]![2], style, encoders[last]!.ids).join(','));
+        if (!pooled) throw new Error(`${model.name}: no pooled embedding for the prompt's first chunk`);
+        return { hidden, tokens, pooled };
+      },
+    };
   };
-  const positive = await scheduledContext(input.prompt, 'prompt', style, input.steps, ids, encode);
-  const negative = cfg ? await scheduledContext(input.negativePrompt, 'negative', style, input.steps, ids, encode) : undefined;
-  const empty = cfg && style.padConds ? await emptyPromptContext(ids, encode) : undefined;
+  const positive = await side([input.prompt, input.prompt2 ?? input.prompt], 'prompt');
+  const zeroNegative = family.zeroNegativeWhenEmpty && input.negativePrompt === '' && (input.negativePrompt2 ?? '') === '';
+  const negative = cfg && !zeroNegative ? await side([input.negativePrompt, input.negativePrompt2 ?? input.negativePrompt], 'negative') : undefined;
+  const width = encoders.reduce((w, e) => w + e.width, 0);
+  const empty = cfg && style.padConds ? concatEmpty(await Promise.all(encoders.map((e) => emptyPromptContext(e.ids, e.encode)))) : undefined;
   const batch = input.batchSize;
+  const ids = timeIds(input.width, input.height, input.sizeConditioning);
   const built = new Map<string, Conditioning>();
   return (call) => {
-    const pos = contextAt(positive, call);
-    const neg = negative && contextAt(negative, call);
     // Prompt editing switches between a few contexts: each pair is assembled once.
-    const key = `${positive.findIndex(([, c]) => c === pos)}/${negative?.findIndex(([, c]) => c === neg) ?? -1}`;
-    if (!built.has(key)) {
-      const [n, p] = neg ? matchLengths(neg, pos, width, empty) : [undefined, pos];
-      const data = n ? concat(repeatBatch(n, batch), repeatBatch(p, batch)) : repeatBatch(p, batch);
-      const rows = (n ? 2 : 1) * batch;
-      built.set(key, { data, dims: [rows, p.length / width, width] });
+    const key = `${positive.ends.findIndex((end) => call <= end)}/${negative?.ends.findIndex((end) => call <= end)}`;
+    const cached = built.get(key);
+    if (cached) return cached;
+    const pos = positive.at(call);
+    const neg: Encoded | undefined = !cfg ? undefined : negative ? negative.at(call) : { hidden: new Float32Array(pos.hidden.length), ...(pos.pooled ? { pooled: new Float32Array(pos.pooled.length) } : {}) };
+    const [n, p] = neg ? matchLengths(neg.hidden, pos.hidden, width, empty) : [undefined, pos.hidden];
+    const rows = (neg ? 2 : 1) * batch;
+    const data = n ? concat(repeatBatch(n, batch), repeatBatch(p, batch)) : repeatBatch(p, batch);
+    let context: Conditioning = { data, dims: [rows, p.length / width, width] };
+    if (family.sizeConditioning) {
+      const pooled = neg ? concat(repeatBatch(neg.pooled!, batch), repeatBatch(pos.pooled!, batch)) : repeatBatch(pos.pooled!, batch);
+      const timeRows = Float32Array.from([...(neg ? new Array<number[]>(batch).fill(ids.negative) : []), ...new Array<number[]>(batch).fill(ids.positive)].flat());
+      context = { ...context, added: { textEmbeds: { data: pooled, dims: [rows, pos.pooled!.length] }, timeIds: { data: timeRows, dims: [rows, 6] } } };
     }
-    return built.get(key)!;
+    built.set(key, context);
+    return context;
   };
+}
+
+/** The empty prompt's conditioning of each encoder, side by side. */
+function concatEmpty(parts: readonly Float32Array[]): Float32Array {
+  return parts.slice(1).reduce((acc, p) => concatHidden(acc, p, 77), parts[0]!);
 }

@@ -24,8 +24,8 @@ export interface PromptStyle {
   padConds?: boolean;
 }
 
-/** A prompt's conditioning over the run: [end_at_call, [77·k, D]] pairs, A1111's reconstruct_cond_batch order. */
-export type ScheduledContext = [endAt: number, context: Float32Array][];
+/** A prompt's conditioning over the run: [end_at_call, [77·k, D], the text encoded] in A1111's reconstruct_cond_batch order. */
+export type ScheduledContext = [endAt: number, context: Float32Array, text: string][];
 
 /** The ids view prompt chunking needs, from a CLIP tokenizer or one that knows embeddings (`textIds()`). */
 export function chunkingIds(tokenizer: object): TextIds {
@@ -47,7 +47,7 @@ export function unsupportedAnd(prompt: string): string | undefined {
  * the prompt (processing.py parses only it); in the negative prompt they are text, prompt editing works in both.
  */
 export async function scheduledContext(prompt: string, role: 'prompt' | 'negative', style: PromptStyle, steps: number, t: TextIds, encode: EncodeChunk): Promise<ScheduledContext> {
-  if (style.syntax === 'comfyui') return [[Number.POSITIVE_INFINITY, await comfyEncode(comfyChunks(prompt, t), encode, t)]];
+  if (style.syntax === 'comfyui') return [[Number.POSITIVE_INFINITY, await comfyEncode(comfyChunks(prompt, t), encode, t), prompt]];
   const emphasis = style.emphasis ?? 'Original';
   if (role === 'negative') return a1111ScheduledContext(prompt, steps, emphasis, t, encode);
   const and = unsupportedAnd(prompt);
@@ -60,12 +60,21 @@ export async function a1111ScheduledContext(text: string, steps: number, emphasi
   const schedule = promptSchedule(text, steps);
   // One batch: "Original" takes its mean over all of the schedule's texts.
   const encoded = await a1111Encode(schedule.map(([, s]) => a1111Chunks(s, t, emphasis).chunks), encode, emphasis, t);
-  return schedule.map(([end], i) => [end, encoded[i]!]);
+  return schedule.map(([end, s], i) => [end, encoded[i]!, s]);
 }
 
 /** The context for model call `call` (counted from 0): A1111 takes the first entry with call ≤ end_at_step. */
 export function contextAt(s: ScheduledContext, call: number): Float32Array {
-  return (s.find(([end]) => call <= end) ?? s[s.length - 1]!)[1];
+  return entryAt(s, call)[1];
+}
+
+export function entryAt(s: ScheduledContext, call: number): ScheduledContext[number] {
+  return s.find(([end]) => call <= end) ?? s[s.length - 1]!;
+}
+
+/** The first chunk's ids of a text as the style cuts it (where SDXL's pooled embedding is taken). */
+export function firstChunk(text: string, style: PromptStyle, t: TextIds): number[] {
+  return (style.syntax === 'comfyui' ? comfyChunks(text, t) : a1111Chunks(text, t, style.emphasis ?? 'Original').chunks)[0]!.tokens;
 }
 
 function tokensOf(context: Float32Array, width: number): number {

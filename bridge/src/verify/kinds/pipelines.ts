@@ -192,7 +192,7 @@ function sdxlParameters(p: PipelineCase['parameters']): Partial<GenerateRequestI
 }
 
 /** Every randn the reference drew, in order; txt2img's initial latents (passed as `latents=`) come first. */
-function recordedNoise(dir: string, c: PipelineCase): QueuedNoise {
+export function recordedNoise(dir: string, c: PipelineCase): QueuedNoise {
   const tensors: Float32Array[] = [];
   if (c.files.latents_T) tensors.push(readNpy(join(dir, c.files.latents_T)).data as Float32Array);
   if (c.files.noise_queue) {
