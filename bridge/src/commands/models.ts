@@ -3,7 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { identifyWeights } from '@kirie/core/models/detect';
 import type { BuildProgress } from '../models/cache.js';
 import { openCheckpoint } from '../models/checkpoint.js';
-import type { ModelFamily } from '@kirie/core/models/family';
+import { FAMILIES, type ModelFamily } from '@kirie/core/models/family';
 import { buildCheckpoint, controlNetPlans, familyPlans, precisionFor } from '../models/load.js';
 import { defaultCacheDir } from '../models/options.js';
 import { writeRandomCheckpoint, type RandomArch } from '../models/random.js';
@@ -77,7 +77,9 @@ export function registerModelsCommand(program: Command): void {
       const ckpt = await openCheckpoint(file);
       await ckpt.file.close();
       const u = ckpt.kind.kind === 'controlnet' ? ckpt.arch.controlnet : ckpt.arch.unet;
-      console.log(`runs in Kirie: ${ckpt.kind.kind}, UNet ${u.inChannels} input channels, model_channels ${u.modelChannels}, context ${u.contextDim}${ckpt.sidecarText ? ' (from its sidecar YAML)' : ' (SD1.5 defaults)'}`);
+      const what = ckpt.kind.kind === 'controlnet' ? 'controlnet' : `${FAMILIES[ckpt.kind.family].label} checkpoint`;
+      const from = ckpt.sidecarText ? 'from its sidecar YAML' : ckpt.arch.family === 'sd1' ? 'SD1.5 defaults' : 'from its tensor shapes';
+      console.log(`runs in Kirie: ${what}, UNet ${u.inChannels} input channels, model_channels ${u.modelChannels}, context ${u.contextDim} (${from})`);
     });
 
   models

@@ -7,7 +7,7 @@ import { firstStageParams, SD15_ARCH, stage, unetFrom, unetParams, vaeFrom, type
 import type { ShapeOf } from './detect.js';
 import { SDXL_FAMILY } from './family.js';
 
-const HEAD_WIDTH = 64;
+export const SDXL_HEAD_WIDTH = 64;
 const U = SDXL_FAMILY.prefixes.unet!;
 const TE1 = SDXL_FAMILY.prefixes.text_encoder!;
 const TE2 = SDXL_FAMILY.prefixes.text_encoder_2!;
@@ -23,7 +23,7 @@ export const SDXL_ARCH: SdArchitecture = {
     numResBlocks: 2,
     attentionResolutions: [4, 2],
     numHeads: -1,
-    numHeadChannels: HEAD_WIDTH,
+    numHeadChannels: SDXL_HEAD_WIDTH,
     contextDim: 2048,
     transformerDepth: [1, 2, 10],
     transformerDepthMiddle: 10,
@@ -181,7 +181,7 @@ export function sdxlArchFromShapes(keys: readonly string[], shapeOf: ShapeOf): S
     numResBlocks,
     attentionResolutions,
     numHeads: -1,
-    numHeadChannels: HEAD_WIDTH,
+    numHeadChannels: SDXL_HEAD_WIDTH,
     contextDim,
     // Levels without attention keep a placeholder depth, as sd_xl_base.yaml's [1, 2, 10] does.
     transformerDepth: transformerDepth.map((d) => d || 1),
@@ -196,7 +196,7 @@ export function sdxlArchFromShapes(keys: readonly string[], shapeOf: ShapeOf): S
     hiddenSize,
     intermediateSize: need(`${TE1}encoder.layers.0.mlp.fc1.weight`)[0],
     numLayers: count(keys, new RegExp(`^${TE1.replace(/\./g, '\\.')}encoder\\.layers\\.(\\d+)\\.`)),
-    numHeads: hiddenSize / HEAD_WIDTH,
+    numHeads: hiddenSize / SDXL_HEAD_WIDTH,
     maxPositions: need(`${TE1}embeddings.position_embedding.weight`)[0],
   };
   const vaeCh = need('first_stage_model.encoder.conv_in.weight')[0];
@@ -212,7 +212,7 @@ export function sdxlArchFromShapes(keys: readonly string[], shapeOf: ShapeOf): S
       vocabSize: need(`${TE2}token_embedding.weight`)[0],
       contextLength: need(`${TE2}positional_embedding`)[0],
       width,
-      heads: width / HEAD_WIDTH,
+      heads: width / SDXL_HEAD_WIDTH,
       layers: count(keys, new RegExp(`^${TE2.replace(/\./g, '\\.')}transformer\\.resblocks\\.(\\d+)\\.`)),
       mlpWidth: need(`${TE2}transformer.resblocks.0.mlp.c_fc.weight`)[0],
       projectionDim,

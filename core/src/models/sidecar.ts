@@ -6,7 +6,7 @@
 import { archFromLdmConfig, SD15_ARCH, type SdArchitecture, type UnetArch } from './arch.js';
 import { SD1_TEXT_PREFIXES, type ShapeOf } from './detect.js';
 import type { FamilyId } from './family.js';
-import { archFromSgmConfig, sdxlArchFromShapes } from './sdxl-arch.js';
+import { archFromSgmConfig, SDXL_HEAD_WIDTH, sdxlArchFromShapes } from './sdxl-arch.js';
 
 export interface ResolveOptions {
   /** Parsed YAML (the `yaml` package's output), or undefined when there is no sidecar. */
@@ -29,7 +29,15 @@ function resolveSdxl(opts: ResolveOptions): SdArchitecture {
   } catch (err) {
     throw new Error(`${opts.label}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (opts.yaml === undefined) return fromShapes;
+  if (opts.yaml === undefined) {
+    // Head counts come from SDXL's 64-wide heads; a width they do not divide is a non-standard model.
+    const a = fromShapes;
+    const widths = [...a.unet.channelMult.map((m) => a.unet.modelChannels * m), a.textEncoder.hiddenSize, a.textEncoder2!.width];
+    if (widths.some((w) => w % SDXL_HEAD_WIDTH !== 0)) {
+      throw new Error(`${opts.label}: widths ${widths.join(', ')} are not all multiples of SDXL's ${SDXL_HEAD_WIDTH}-wide attention heads, so its head counts cannot be read from the weights; put a ${opts.sidecarName} (sd_xl_base.yaml format) next to it`);
+    }
+    return fromShapes;
+  }
   try {
     return archFromSgmConfig(opts.yaml, fromShapes);
   } catch (err) {

@@ -9,6 +9,7 @@ import { identifyWeights } from '../../src/models/detect.js';
 import { SDXL_FAMILY } from '../../src/models/family.js';
 import { CountingSink, GeneratedSource } from '../../src/models/generated-source.js';
 import { SDXL_ARCH, sdxlArchFromShapes } from '../../src/models/sdxl-arch.js';
+import { resolveArchitecture } from '../../src/models/sidecar.js';
 import type { Component } from '../../src/models/types.js';
 
 type Listing = Record<string, [number[], string]>;
@@ -71,6 +72,14 @@ describe('SDXL full-size key mapping', () => {
   it('SDXL inpainting (9-channel UNet) consumes every weight once', async () => {
     await expectEachWeightReadOnce(listing.sdxl_inpainting_9ch);
   }, 300_000);
+
+  it('without a sidecar, refuses widths that 64-wide heads do not divide (head counts are not in the weights), asking for the yaml', () => {
+    const s = shapes(listing.sdxl_base);
+    s.set(`${TE1}embeddings.token_embedding.weight`, [49408, 32]);
+    const opts = { keys: [...s.keys()], shapeOf: (k: string) => s.get(k), label: 'odd.safetensors', sidecarName: 'odd.yaml', family: 'sdxl' as const };
+    expect(() => resolveArchitecture(opts)).toThrow(/odd\.safetensors: widths 320, 640, 1280, 32, 1280 are not all multiples of SDXL's 64-wide attention heads.*put a odd\.yaml/);
+    expect(resolveArchitecture({ ...opts, shapeOf: (k: string) => shapes(listing.sdxl_base).get(k) })).toEqual(SDXL_ARCH);
+  });
 
   it('identification ignores the optional non-weight key denoiser.sigmas', () => {
     const s = shapes(listing.sdxl_base);
