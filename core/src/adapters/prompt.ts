@@ -5,7 +5,8 @@
 import { AdapterName, type LoraUse } from '../request/schema.js';
 import { EXTRA_NETWORK } from '../prompt/extra-networks.js';
 
-const LORA_TYPES = new Set(['lora', 'lyco']);
+/** Extra-network tag types that name a LoRA (A1111 `lyco` is its old alias). */
+export const LORA_TYPES = new Set(['lora', 'lyco']);
 
 function multiplier(value: string, tag: string): number {
   const n = Number(value.trim());

@@ -16,8 +16,9 @@ import { COMFY_SAMPLER_NAMES, splitLegacyA1111Sampler, type ComfySampler } from 
 import { A1111_SCHEDULE_TYPES, COMFY_SCHEDULERS, type A1111ScheduleType, type ComfyScheduler } from '../kdiffusion/schedules.js';
 import { A1111_RNG_SOURCES } from '../rng/a1111.js';
 import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
-import { loraTag } from '../adapters/prompt.js';
+import { loraTag, LORA_TYPES } from '../adapters/prompt.js';
 import { A1111_EMPHASIS } from '../prompt/chunks.js';
+import { stripExtraNetworks } from '../prompt/extra-networks.js';
 import type { PromptSyntax } from '../prompt/stage.js';
 
 export interface A1111Context {
@@ -337,5 +338,7 @@ export function parseA1111(text: string): ParsedA1111 {
         ignored[key] = value;
     }
   }
+  // A1111 strips every extra-network tag; Kirie applies LoRA tags (core/src/adapters/prompt.ts), not hypernetworks.
+  if (syntax === 'a1111') for (const tag of stripExtraNetworks(request.prompt).networks) if (!LORA_TYPES.has(tag.type)) ignored[`<${tag.type}:${tag.args.join(':')}>`] = `${tag.type} (an extra network Kirie does not apply)`;
   return { request, control: control.filter((c) => c !== undefined), ...(modelHash ? { modelHash } : {}), ignored };
 }

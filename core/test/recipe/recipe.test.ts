@@ -53,6 +53,11 @@ describe('parseA1111', () => {
     expect(parseA1111(text).request).toEqual(expected);
   });
 
+  it('names extra networks it does not apply (A1111 strips every tag; LoRA tags become LoRAs)', () => {
+    const parsed = parseA1111('<hypernet:anime:0.5>, <lora:add_detail:0.8> fox\nSteps: 2, Sampler: Euler, Seed: 1');
+    expect(parsed.ignored).toEqual({ '<hypernet:anime:0.5>': 'hypernet (an extra network Kirie does not apply)' });
+  });
+
   it('keeps unknown keys aside and reads sd-webui-controlnet units', () => {
     const text =
       'p\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Hires upscaler: Latent, ControlNet 0: "Module: openpose, Model: control_v11p_sd15_openpose [cab727d4], Weight: 0.75, Resize Mode: Crop and Resize, Guidance Start: 0.1, Guidance End: 0.9, Pixel Perfect: False"';
