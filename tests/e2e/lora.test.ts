@@ -43,6 +43,8 @@ describe('LoRAs and embeddings through the bridge (tiny model)', () => {
     expect(lora).toMatchObject({ kind: 'lora', file: 'Lora/paper-cut.safetensors', family: 'unknown', preferredWeight: 0.8, triggerWords: ['papercut <b>style</b>'] });
     expect(lora.metadata.ss_network_module).toBe('networks.lora');
     expect(adapters.find((a) => a.name === 'kirie-style')).toMatchObject({ kind: 'embedding', file: 'embeddings/kirie-style.safetensors' });
+    // The style list offers the LoRA as a style at its preferred weight.
+    expect((await bridge.client.styles()).find((s) => s.id === 'lora:paper-cut')).toMatchObject({ loras: [{ name: 'paper-cut', weight: 0.8 }], promptTemplate: '{prompt}, papercut <b>style</b>' });
   });
 
   it('a LoRA changes the image; the loras field and the A1111 tag give the same image; the recipe carries it', async () => {

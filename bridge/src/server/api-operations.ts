@@ -241,9 +241,9 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   'GET /v1/styles': {
     operationId: 'listStyles',
-    summary: 'style presets (prompt templates and settings clients apply before sending a request)',
-    success: { status: 200, description: 'every preset', json: 'StyleList' },
-    errors: [],
+    summary: 'style presets (prompt templates and settings clients apply before sending a request), and each LoRA in the models folder as a style',
+    success: { status: 200, description: 'every preset, then one style per LoRA (its trigger words, its `loras` entry at the preferred weight)', json: 'StyleList' },
+    errors: ['models_folder_unreadable'],
   },
   'PUT /v1/images': {
     operationId: 'putImage',

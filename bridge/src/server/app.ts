@@ -5,7 +5,7 @@ import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { API_PREFIX, KirieApiError, WS_PROTOCOL, type Health, type PublicHealth } from '@kirie/core/client/protocol';
-import { STYLE_PRESETS } from '@kirie/core/styles/presets';
+import { loraStyle, STYLE_PRESETS } from '@kirie/core/styles/presets';
 import type { ImageStore } from '../jobs/images.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
@@ -119,7 +119,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get(`${API_PREFIX}/openapi.json`, async () => openApiDocument({ version: options.version, limits, routes: apiRoutes }));
   app.get(`${API_PREFIX}/models`, async () => ({ models: await registry.list(options.runner.status().loadedModel) }));
   app.get(`${API_PREFIX}/adapters`, async () => ({ adapters: await registry.adapters() }));
-  app.get(`${API_PREFIX}/styles`, async () => ({ styles: STYLE_PRESETS }));
+  // The presets, then every LoRA in the models folder as a style of its own.
+  app.get(`${API_PREFIX}/styles`, async () => ({ styles: [...STYLE_PRESETS, ...(await registry.adapters()).filter((a) => a.kind === 'lora' && !a.problem).map(loraStyle)] }));
   registerPairing(app, options.token);
 
   app.put(`${API_PREFIX}/images`, { bodyLimit: limits.imageBytes }, async (request) => {

@@ -55,6 +55,7 @@ export const StyleBody = z.object({
   promptTemplate: z.string().describe('`{prompt}` is replaced by the user\'s prompt.'),
   negativePrompt: z.string(),
   settings: z.object({ steps: z.int(), guidance: z.number(), scheduler: z.string(), strength: z.number() }),
+  loras: z.array(z.object({ name: z.string(), weight: z.number(), textEncoderWeight: z.number().optional() })).optional().describe('LoRAs the style applies: send them as the request\'s `loras`.'),
 });
 export const StyleList = z.object({ styles: z.array(StyleBody) });
 

@@ -1,7 +1,8 @@
 // Style presets: one place that says what "paper-cut" or "watercolour" means as a prompt and as settings.
 // Served by the bridge at /v1/styles and applied by clients before a request is sent, so a recipe always
 // records the final prompt that produced an image rather than a style name whose meaning may change.
-import type { SchedulerName } from '../request/schema.js';
+import type { LoraUse, SchedulerName } from '../request/schema.js';
+import type { AdapterInfo } from '../client/protocol.js';
 
 export interface StyleSettings {
   steps: number;
@@ -19,6 +20,8 @@ export interface StylePreset {
   promptTemplate: string;
   negativePrompt: string;
   settings: StyleSettings;
+  /** LoRAs the style applies (request `loras`), e.g. a style LoRA from the models folder at its preferred weight. */
+  loras?: LoraUse[];
 }
 
 const COMMON_NEGATIVE = 'lowres, blurry, jpeg artifacts, watermark, signature, text';
@@ -88,9 +91,29 @@ export function findStyle(id: string): StylePreset {
   return style;
 }
 
-/** The prompt a style turns the user's prompt into; an empty user prompt leaves the style's own words. */
-export function applyStyle(style: StylePreset, prompt: string): { prompt: string; negativePrompt: string } {
+/** The prompt a style turns the user's prompt into (and its LoRAs); an empty user prompt leaves the style's own words. */
+export function applyStyle(style: StylePreset, prompt: string): { prompt: string; negativePrompt: string; loras?: LoraUse[] } {
   const trimmed = prompt.trim();
   const filled = style.promptTemplate.replace('{prompt}', trimmed);
-  return { prompt: trimmed ? filled : filled.replace(/^,\s*/, ''), negativePrompt: style.negativePrompt };
+  return { prompt: trimmed ? filled : filled.replace(/^,\s*/, ''), negativePrompt: style.negativePrompt, ...(style.loras ? { loras: style.loras } : {}) };
+}
+
+/** A1111's default LoRA multiplier suggestion when a file states none; strong enough to show, weak enough to mix. */
+const DEFAULT_LORA_WEIGHT = 0.8;
+
+/**
+ * A LoRA found in the models folder as a style: its trigger words after the prompt, at its preferred weight.
+ * Trigger words come from the file (untrusted): they only ever become prompt text.
+ */
+export function loraStyle(adapter: Pick<AdapterInfo, 'name' | 'triggerWords' | 'preferredWeight' | 'family'>): StylePreset {
+  const words = adapter.triggerWords.join(', ');
+  return {
+    id: `lora:${adapter.name}`,
+    name: `${adapter.name} (LoRA)`,
+    description: `LoRA from the models folder${adapter.family !== 'unknown' ? ` (${adapter.family})` : ''}${words ? `; trigger words: ${words}` : ''}`,
+    promptTemplate: words ? `{prompt}, ${words}` : '{prompt}',
+    negativePrompt: COMMON_NEGATIVE,
+    settings: { steps: 25, guidance: 7, scheduler: 'dpmpp_2m_karras', strength: 0.75 },
+    loras: [{ name: adapter.name, weight: adapter.preferredWeight ?? DEFAULT_LORA_WEIGHT }],
+  };
 }

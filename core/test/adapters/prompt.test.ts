@@ -4,6 +4,7 @@ import { EmbeddingTokenizer, type BpeIds } from '../../src/adapters/embedding.js
 import { embeddingsCalled, extractLoraTags, loraTag } from '../../src/adapters/prompt.js';
 import { formatA1111, parseA1111 } from '../../src/recipe/a1111.js';
 import { parseGenerateRequest, validateGenerateRequest } from '../../src/request/parse.js';
+import { applyStyle, loraStyle } from '../../src/styles/presets.js';
 
 describe('extractLoraTags (A1111 extra_networks syntax)', () => {
   it.each([
@@ -72,5 +73,15 @@ describe('LoRAs in requests and recipes', () => {
     expect(parsed.request.prompt).toBe('a fox <lora:paper-cut:0.8> <lora:mosaic:0.5:1>');
     expect(parsed.ignored).not.toHaveProperty('Lora hashes');
     expect(extractLoraTags(parsed.request.prompt).loras).toEqual(request.loras);
+  });
+});
+
+describe('LoRA styles', () => {
+  it('a LoRA becomes a style: its trigger words after the prompt, its preferred weight (0.8 when none)', () => {
+    const style = loraStyle({ name: 'paper-cut', triggerWords: ['papercut', 'layered paper'], preferredWeight: 0.6, family: 'sd1' });
+    expect(applyStyle(style, 'a fox')).toMatchObject({ prompt: 'a fox, papercut, layered paper', loras: [{ name: 'paper-cut', weight: 0.6 }] });
+    expect(loraStyle({ name: 'x', triggerWords: [], family: 'unknown' })).toMatchObject({ id: 'lora:x', promptTemplate: '{prompt}', loras: [{ name: 'x', weight: 0.8 }] });
+    // The style's request part passes the request schema as it is.
+    expect(parseGenerateRequest({ ...applyStyle(style, 'a fox') }).loras).toEqual([{ name: 'paper-cut', weight: 0.6 }]);
   });
 });
