@@ -4,6 +4,7 @@ import { applyStyle, findStyle } from '@kirie/core/styles/presets';
 import type { InpaintOptionsInput } from '@kirie/core/image/options';
 import { BRIDGE_PORT_RANGE, DEFAULT_BRIDGE_PORT, isBridgePort } from '@kirie/core/client/ports';
 import type { BaseRequest } from './repaint.js';
+import type { RecipeSettings } from './recipe-paste.js';
 
 export interface PanelOptions {
   prompt: string;
@@ -18,6 +19,8 @@ export interface PanelOptions {
   model?: string;
   /** Match the result's colours to its surroundings (core's InpaintOptions.colorMatch); default on. */
   colorMatch?: boolean;
+  /** Settings a pasted recipe brought that the form has no field for (recipe-paste.ts). */
+  recipe?: RecipeSettings;
 }
 
 export interface PreparedRequest {
@@ -32,7 +35,7 @@ export function prepareRequest(options: PanelOptions, defaultStrength: number): 
   const strength = options.strength ?? (options.style ? findStyle(options.style).settings.strength : defaultStrength);
   if (!(strength > 0 && strength <= 1)) throw new Error(`strength must be greater than 0 and at most 1, got ${strength}`);
   // Typed prompts read as A1111 does ((word:1.2), [word], BREAK, [a:b:when], long prompts): what prompt guides teach.
-  const base: BaseRequest = { prompt: options.prompt.trim(), promptSyntax: 'a1111' };
+  const base: BaseRequest = { promptSyntax: 'a1111', ...options.recipe, prompt: options.prompt.trim() };
   let label = options.prompt.trim().slice(0, 32) || 'generated';
   if (options.style) {
     const style = findStyle(options.style);
