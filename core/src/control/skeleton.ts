@@ -6,41 +6,9 @@
 // keypoint, and limbs are decoration the host may leave stale.
 import { BODY_KEYPOINTS, HAND_KEYPOINT_COUNT, type Keypoint, type PersonPose, type PoseDocument } from './openpose.js';
 import { COLORS, HAND_COLORS, HAND_EDGES, HAND_POINT_COLOR, LIMBS } from './render.js';
+import type { PersonSkeleton, PlacedJoint, Rgb, Skeleton } from './skeleton-geometry.js';
 
-export type Rgb = readonly [number, number, number];
 export type HandSide = 'left' | 'right';
-
-export interface Point {
-  x: number;
-  y: number;
-}
-
-export interface SkeletonJoint extends Point {
-  name: string;
-  color: Rgb;
-}
-
-export interface SkeletonLimb {
-  from: string;
-  to: string;
-  color: Rgb;
-}
-
-export interface PersonSkeleton {
-  joints: SkeletonJoint[];
-  limbs: SkeletonLimb[];
-}
-
-export interface Skeleton {
-  width: number;
-  height: number;
-  people: PersonSkeleton[];
-}
-
-/** A joint as read back from a host: its name and where its centre lies on the frame, in pixels. */
-export interface PlacedJoint extends Point {
-  name: string;
-}
 
 export const handJointName = (side: HandSide, index: number): string => `${side}_hand_${index}`;
 
@@ -117,45 +85,4 @@ export function poseFromJoints(people: readonly (readonly PlacedJoint[])[], widt
       return person;
     }),
   };
-}
-
-/**
- * A 2-D affine transform as Figma writes it (and Photoshop's transform descriptors can be put):
- * [[a, c, e], [b, d, f]] maps (x, y) to (a·x + c·y + e, b·x + d·y + f).
- */
-export type Affine = readonly [readonly [number, number, number], readonly [number, number, number]];
-
-export const IDENTITY: Affine = [[1, 0, 0], [0, 1, 0]];
-
-export function applyAffine(t: Affine, p: Point): Point {
-  return { x: t[0][0] * p.x + t[0][1] * p.y + t[0][2], y: t[1][0] * p.x + t[1][1] * p.y + t[1][2] };
-}
-
-/** `outer` after `inner`: a child's absolute transform is multiplyAffine(parentAbsolute, childRelative). */
-export function multiplyAffine(outer: Affine, inner: Affine): Affine {
-  const [[a, c, e], [b, d, f]] = outer;
-  const [[A, C, E], [B, D, F]] = inner;
-  return [[a * A + c * B, a * C + c * D, a * E + c * F + e], [b * A + d * B, b * C + d * D, b * E + d * F + f]];
-}
-
-export function invertAffine(t: Affine): Affine {
-  const [[a, c, e], [b, d, f]] = t;
-  const det = a * d - b * c;
-  if (!Number.isFinite(det) || Math.abs(det) < 1e-12) throw new Error('transform cannot be inverted (it flattens the shape)');
-  return [[d / det, -c / det, (c * f - d * e) / det], [-b / det, a / det, (b * e - a * f) / det]];
-}
-
-/** Where the centre of a `width`×`height` box drawn with `absolute` lies in the frame whose absolute transform is `frame`. */
-export function centreInFrame(absolute: Affine, width: number, height: number, frame: Affine): Point {
-  return applyAffine(invertAffine(frame), applyAffine(absolute, { x: width / 2, y: height / 2 }));
-}
-
-/** A rotation-only (unit axes) transform whose x axis runs from `from` to `to`, and the distance between them: a line's placement. */
-export function lineBetween(from: Point, to: Point): { transform: Affine; length: number } {
-  const dx = to.x - from.x;
-  const dy = to.y - from.y;
-  const length = Math.hypot(dx, dy);
-  const cos = length > 0 ? dx / length : 1;
-  const sin = length > 0 ? dy / length : 0;
-  return { transform: [[cos, -sin, from.x], [sin, cos, from.y]], length };
 }

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { BODY_KEYPOINTS, parsePoseJson, toPoseJson, type PoseDocument } from '../../src/control/openpose.js';
 import { POSE_PRESET_NAMES, posePreset } from '../../src/control/pose-presets.js';
 import { COLORS, HAND_POINT_COLOR } from '../../src/control/render.js';
+import { parseJointName, poseFromJoints, skeletonFromPose } from '../../src/control/skeleton.js';
 import {
-  type Affine, applyAffine, centreInFrame, IDENTITY, invertAffine, lineBetween, multiplyAffine, parseJointName, poseFromJoints, skeletonFromPose,
-} from '../../src/control/skeleton.js';
+  type Affine, applyAffine, centreInFrame, containTransform, IDENTITY, invertAffine, lineBetween, multiplyAffine, transformSkeleton,
+} from '../../src/control/skeleton-geometry.js';
 
 const rotation = (deg: number, x = 0, y = 0): Affine => {
   const r = (deg * Math.PI) / 180;
@@ -123,6 +124,20 @@ describe('transforms', () => {
     const p = { x: 13, y: -8 };
     close(applyAffine(invertAffine(t), applyAffine(t, p)), 13, -8);
     close(applyAffine(t, p), applyAffine(rotation(37, 5, -3), applyAffine(rotation(-12, 40, 7), p)).x, applyAffine(rotation(37, 5, -3), applyAffine(rotation(-12, 40, 7), p)).y);
+  });
+
+  it.each([
+    // [from, to, expected transform]: the pose canvas fitted into the frame, centred, aspect kept.
+    [{ width: 512, height: 768 }, { width: 512, height: 768 }, [[1, 0, 0], [0, 1, 0]]],
+    [{ width: 512, height: 768 }, { width: 1024, height: 768 }, [[1, 0, 256], [0, 1, 0]]],
+    [{ width: 100, height: 100 }, { width: 300, height: 600 }, [[3, 0, 0], [0, 3, 150]]],
+  ])('contain %j in %j', (from, to, expected) => expect(containTransform(from, to)).toEqual(expected));
+
+  it('moves a skeleton\'s joints and keeps its limbs', () => {
+    const s = skeletonFromPose(posePreset('standing'));
+    const moved = transformSkeleton(s, containTransform(s, { width: 1024, height: 768 }), 1024, 768);
+    expect(moved.people[0]!.joints[1]).toEqual({ name: 'neck', x: 512, y: 190, color: COLORS[1] });
+    expect(moved.people[0]!.limbs).toBe(s.people[0]!.limbs);
   });
 
   it('refuses a flattening transform', () => {

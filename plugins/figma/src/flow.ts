@@ -2,7 +2,8 @@
 // when the frame holds a shape named "mask", repaint just that region; remake a result from its recipe.
 // The result goes back to the main thread as a PNG patch and lands as a new layer above the frame.
 import type { KirieApi } from '@kirie/core/client/client';
-import { cropPose, parsePoseJson, toPoseJson } from '@kirie/core/control/openpose';
+import { cropPose, toPoseJson } from '@kirie/core/control/openpose';
+import { poseFromJoints } from '@kirie/core/control/skeleton';
 import { bounds } from '@kirie/core/image/bounds';
 import { type CanvasMask, maskFromImage, nonZeroBounds } from '@kirie/core/image/masks';
 import { decodePng, encodePng, type RasterImage } from '@kirie/core/image/png';
@@ -10,6 +11,7 @@ import type { JobHooks } from '../../shared/src/job.js';
 import { poseControlModel, type PoseGuide, repaint } from '../../shared/src/repaint.js';
 import { layerName, type PanelOptions, prepareRequest } from '../../shared/src/settings.js';
 import { type FigmaRecipe, recipeFor } from './recipe.js';
+import type { PoseRead } from './messages.js';
 import type { MainRpc } from './rpc.js';
 
 export interface FrameResult {
@@ -52,7 +54,7 @@ async function generateOnFrame(rpc: MainRpc, client: KirieApi, options: PanelOpt
     : { bounds: bounds(0, 0, image.width, image.height), data: new Uint8Array(image.width * image.height).fill(255) };
   // Restyling the whole frame has no surroundings to fill a hole from: keep its pixels at any strength.
   const inpaint = masked ? prepared.inpaint : { ...prepared.inpaint, prefill: 'none' as const };
-  const pose: PoseGuide | undefined = skeleton && controlModel ? { json: poseOnSelection(skeleton.json, frame.origin, selection), controlModel } : undefined;
+  const pose: PoseGuide | undefined = skeleton && controlModel ? { json: poseOnSelection(skeleton, frame.origin, selection), controlModel } : undefined;
   const { patch, seed } = await repaint(client, { image, selection, strength: prepared.strength, mode: masked ? 'inpaint' : 'img2img', request: prepared.request, inpaint, ...(pose ? { pose } : {}) }, hooks);
   const name = `${layerName(prepared.label)} · seed ${seed}`;
   const recipe = recipeFor(frame.frameId, mode, options, seed);
@@ -70,9 +72,9 @@ export function remake(rpc: MainRpc, client: KirieApi, recipe: FigmaRecipe, kind
  * The frame's pose as the repaint places it: on the selected area's own canvas (repaint fits a pose into
  * the selection's bounds), the export's top-left lying `origin` from the frame's.
  */
-function poseOnSelection(json: unknown, origin: { x: number; y: number }, selection: CanvasMask): unknown {
+function poseOnSelection(pose: PoseRead, origin: { x: number; y: number }, selection: CanvasMask): unknown {
   const area = nonZeroBounds(selection.data, selection.bounds);
-  return toPoseJson(cropPose(parsePoseJson(json, { coordinates: 'pixel' }), { x: origin.x + area.x, y: origin.y + area.y, width: area.width, height: area.height }));
+  return toPoseJson(cropPose(poseFromJoints(pose.people, pose.width, pose.height), { x: origin.x + area.x, y: origin.y + area.y, width: area.width, height: area.height }));
 }
 
 /** A mask shape's alpha as the selection; the core treats a see-through shape as fully selected. */

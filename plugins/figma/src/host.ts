@@ -1,8 +1,8 @@
 // The Figma adapter: every use of the plugin API happens here. It reads a frame (and the shape named
 // "mask" in it) as sRGB PNGs without writing to it, and places a result as a NEW rectangle with an image
 // fill right above the frame, carrying its recipe as plugin data.
-import { parsePoseJson, placePose, toPoseJson } from '@kirie/core/control/openpose';
-import { type Affine, centreInFrame, lineBetween, type PlacedJoint, poseFromJoints, type Rgb, skeletonFromPose } from '@kirie/core/control/skeleton';
+// Only the skeleton's geometry: the OpenPose parser and its zod stay in the UI (the sandbox's globals are few).
+import { type Affine, centreInFrame, containTransform, lineBetween, type PlacedJoint, type Rgb, type Skeleton, transformSkeleton } from '@kirie/core/control/skeleton-geometry';
 import type { BaseNode, ChildrenMixin, ExportSettingsImage, FigmaImage, FrameNode, Paint, PluginApi, RectangleNode, SceneNode, Transform } from './figma-api.js';
 import type { FrameData, PlaceRequest, PoseRead, SelectionInfo } from './messages.js';
 import type { BridgeSettings } from '../../shared/src/settings.js';
@@ -37,9 +37,9 @@ export interface FigmaHost {
   /** The selected frame, or the frame with `frameId` (a recipe's source), exported without changing it. */
   readFrame(frameId?: string): Promise<FrameData>;
   placeResult(place: PlaceRequest): Promise<{ nodeId: string }>;
-  /** Places the pose (OpenPose JSON, fitted into the frame) on the selected frame: a group per person. */
-  addPose(json: unknown): Promise<{ people: number }>;
-  /** The skeletons on the selected frame (or `frameId`), read back as OpenPose JSON on the frame's pixels. */
+  /** Places the skeleton (fitted into the frame, aspect kept) on the selected frame: a group per person. */
+  addPose(skeleton: Skeleton): Promise<{ people: number }>;
+  /** The joints of the skeletons on the selected frame (or `frameId`), in the frame's pixels. */
   readPose(frameId?: string): Promise<PoseRead>;
   notify(text: string, error?: boolean): void;
   loadSettings(): Promise<BridgeSettings | null>;
@@ -204,16 +204,15 @@ export function createFigmaHost(figma: PluginApi): FigmaHost {
       return { nodeId: rect.id };
     },
 
-    async addPose(json) {
+    async addPose(given) {
       const frame = checkFrame(selected());
       // Figma refuses new children in an instance (nodes-appendchild); in a main component every instance would show them.
       if ([frame, ...ancestors(frame)].some((n) => SEALED.has(n.type))) throw new Error(`"${frame.name}" is or sits in a component or instance: put the pose on a plain frame`);
       if (frame.layoutMode !== undefined && frame.layoutMode !== 'NONE') throw new Error(`"${frame.name}" uses auto layout, which would line the joints up: put the pose on a frame without it`);
       const width = Math.round(frame.width);
       const height = Math.round(frame.height);
-      const given = parsePoseJson(json, { width, height });
       if (given.people.length === 0) throw new Error('the pose has no people in it');
-      const skeleton = skeletonFromPose(placePose(given, { x: 0, y: 0, width, height }, width, height));
+      const skeleton = transformSkeleton(given, containTransform(given, { width, height }), width, height);
       for (const [n, person] of skeleton.people.entries()) {
         const at = new Map(person.joints.map((j) => [j.name, j]));
         const nodes: SceneNode[] = [];
@@ -251,8 +250,7 @@ export function createFigmaHost(figma: PluginApi): FigmaHost {
       if (groups.length === 0) throw new Error(`"${frame.name}" has no Kirie pose: press "Add pose" first`);
       const width = Math.round(frame.width);
       const height = Math.round(frame.height);
-      const pose = poseFromJoints(groups.map((p) => jointsOf(p.group, frame)), width, height);
-      return { frameId: frame.id, json: toPoseJson(pose) };
+      return { frameId: frame.id, width, height, people: groups.map((p) => jointsOf(p.group, frame)) };
     },
 
     notify(text, error = false) {

@@ -22,7 +22,7 @@ export function createMessageHandler(host: FigmaHost, post: (message: MainToUi) 
           return placed;
         });
       case 'add-pose':
-        return reply(message.requestId, () => host.addPose(message.json));
+        return reply(message.requestId, () => host.addPose(message.skeleton));
       case 'read-pose':
         return reply(message.requestId, () => host.readPose(message.frameId));
       case 'save-settings':

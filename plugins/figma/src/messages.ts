@@ -1,6 +1,6 @@
 // Messages between the main thread (code.ts: the only code that sees `figma`) and the UI iframe (ui.ts:
 // the only code on the network). PNG bytes travel as Uint8Array, which postMessage copies as is.
-import type { PoseJson } from '@kirie/core/control/openpose';
+import type { PlacedJoint, Skeleton } from '@kirie/core/control/skeleton-geometry';
 import type { BridgeSettings } from '../../shared/src/settings.js';
 
 /** A frame as the UI needs it, in export pixels (scale 1: one pixel per Figma unit, sRGB). */
@@ -25,10 +25,12 @@ export interface PlaceRequest {
   recipe: string;
 }
 
-/** The skeletons on a frame as OpenPose JSON, in the frame's own pixels (its top-left is 0, 0). */
+/** The joints of the skeletons on a frame (a list per person), in the frame's own pixels (its top-left is 0, 0). */
 export interface PoseRead {
   frameId: string;
-  json: PoseJson;
+  width: number;
+  height: number;
+  people: PlacedJoint[][];
 }
 
 /** What the UI shows about the selection: a frame to work on, or a Kirie result and the recipe it carries. */
@@ -44,7 +46,7 @@ export type UiToMain =
   | { type: 'read-frame'; requestId: number; frameId?: string }
   | { type: 'place'; requestId: number; place: PlaceRequest }
   | { type: 'save-settings'; requestId: number; settings: BridgeSettings }
-  | { type: 'add-pose'; requestId: number; json: unknown }
+  | { type: 'add-pose'; requestId: number; skeleton: Skeleton }
   | { type: 'read-pose'; requestId: number; frameId?: string }
   | { type: 'notify'; text: string; error?: boolean };
 

@@ -1,4 +1,6 @@
 // The UI's calls into the main thread: a request id per call, resolved by the matching reply.
+import { parsePoseJson } from '@kirie/core/control/openpose';
+import { skeletonFromPose } from '@kirie/core/control/skeleton';
 import type { BridgeSettings } from '../../shared/src/settings.js';
 import type { FrameData, MainToUi, PlaceRequest, PoseRead, UiToMain } from './messages.js';
 
@@ -7,9 +9,9 @@ export interface MainRpc {
   readFrame(frameId?: string): Promise<FrameData>;
   place(place: PlaceRequest): Promise<{ nodeId: string }>;
   saveSettings(settings: BridgeSettings): Promise<void>;
-  /** Places a pose (OpenPose JSON) on the selected frame as editable nodes. */
+  /** Places a pose (OpenPose JSON, checked here) on the selected frame as editable nodes. */
   addPose(json: unknown): Promise<{ people: number }>;
-  /** The skeletons on the selected frame (or `frameId`) as OpenPose JSON. */
+  /** The joints of the skeletons on the selected frame (or `frameId`). */
   readPose(frameId?: string): Promise<PoseRead>;
   notify(text: string, error?: boolean): void;
   /** Feed every message from the main thread here; returns false for ones that are not replies. */
@@ -31,7 +33,8 @@ export function createMainRpc(send: (message: UiToMain) => void): MainRpc {
     readFrame: (frameId) => call<FrameData>({ type: 'read-frame', ...(frameId ? { frameId } : {}) }),
     place: (place) => call<{ nodeId: string }>({ type: 'place', place }),
     saveSettings: (settings) => call<void>({ type: 'save-settings', settings }),
-    addPose: (json) => call<{ people: number }>({ type: 'add-pose', json }),
+    // Parsed on this side: a bad file is refused before the document is touched, and zod stays out of the sandbox.
+    addPose: async (json) => call<{ people: number }>({ type: 'add-pose', skeleton: skeletonFromPose(parsePoseJson(json)) }),
     readPose: (frameId) => call<PoseRead>({ type: 'read-pose', ...(frameId ? { frameId } : {}) }),
     notify: (text, error) => send({ type: 'notify', text, ...(error ? { error } : {}) }),
     receive(message) {

@@ -2,13 +2,15 @@
 // The plugin's UI iframe: the form, progress and settings. Network calls happen here (the main thread
 // has no WebSocket); anything that touches the document goes through the main thread.
 import { KirieClient } from '@kirie/core/client/client';
+import { toPoseJson } from '@kirie/core/control/openpose';
+import { POSE_PRESET_NAMES, type PosePresetName, posePreset } from '@kirie/core/control/pose-presets';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { GenerationCancelled } from '../../shared/src/job.js';
 import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
 import { pairPanel } from '../../shared/src/pairing.js';
 import { connectionHelp, localNetworkPermission } from './connection.js';
-import { type FrameResult, remake, restyleFrame } from './flow.js';
+import { type FrameResult, poseFill, remake, restyleFrame } from './flow.js';
 import type { MainToUi, SelectionInfo, UiToMain } from './messages.js';
 import { type FigmaRecipe, parseRecipe } from './recipe.js';
 import { createMainRpc } from './rpc.js';
@@ -31,6 +33,8 @@ function updateButtons(): void {
   $<HTMLButtonElement>('generate').disabled = !idle || selection.frame === null;
   $<HTMLButtonElement>('remake').disabled = !idle || selection.recipe === null;
   $<HTMLButtonElement>('variations').disabled = !idle || selection.recipe === null;
+  $<HTMLButtonElement>('add-pose').disabled = !idle || selection.frame === null;
+  $<HTMLButtonElement>('pose-fill').disabled = !idle || selection.frame === null;
   $<HTMLButtonElement>('cancel').disabled = idle;
 }
 
@@ -54,11 +58,34 @@ async function run(work: (client: KirieClient, signal: AbortSignal) => Promise<F
   }
 }
 
+const formOptions = () => optionsFromForm({ prompt: field('prompt'), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked });
+
 function generate(): Promise<void> {
-  return run((client, signal) => {
-    const options = optionsFromForm({ prompt: field('prompt'), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked });
-    return restyleFrame(rpc, client, options, { signal, onProgress: showProgress });
-  });
+  return run((client, signal) => restyleFrame(rpc, client, formOptions(), { signal, onProgress: showProgress }));
+}
+
+function fillWithPose(): Promise<void> {
+  return run((client, signal) => poseFill(rpc, client, formOptions(), { signal, onProgress: showProgress }));
+}
+
+async function addPose(json: unknown): Promise<void> {
+  try {
+    const { people } = await rpc.addPose(json);
+    status(`added ${people === 1 ? 'a pose' : `${people} poses`}: move its joints, then Pose fill`);
+  } catch (err) {
+    status((err as Error).message, true);
+  }
+}
+
+async function addPoseFile(file: File): Promise<void> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await file.text());
+  } catch {
+    status(`${file.name} is not JSON: pick an OpenPose JSON file`, true);
+    return;
+  }
+  await addPose(json);
 }
 
 function fromRecipe(kind: 'remake' | 'variation'): Promise<void> {
@@ -99,6 +126,8 @@ function onMain(message: MainToUi): void {
 function init(): void {
   const select = $<HTMLSelectElement>('style');
   for (const s of STYLE_PRESETS) select.add(new Option(s.name, s.id));
+  const presets = $<HTMLSelectElement>('pose-preset');
+  for (const name of POSE_PRESET_NAMES) presets.add(new Option(name, name));
   $<HTMLInputElement>('bridge-url').value = DEFAULT_BRIDGE_URL;
   window.onmessage = (event: MessageEvent<{ pluginMessage?: MainToUi }>) => {
     if (event.data?.pluginMessage) onMain(event.data.pluginMessage);
@@ -127,6 +156,14 @@ function init(): void {
   $('remake').addEventListener('click', () => void fromRecipe('remake'));
   $('variations').addEventListener('click', () => void fromRecipe('variation'));
   $('cancel').addEventListener('click', () => running?.abort());
+  $('add-pose').addEventListener('click', () => void addPose(toPoseJson(posePreset(field('pose-preset') as PosePresetName))));
+  $('pose-file').addEventListener('change', () => {
+    const input = $<HTMLInputElement>('pose-file');
+    const file = input.files?.[0];
+    input.value = '';
+    if (file) void addPoseFile(file);
+  });
+  $('pose-fill').addEventListener('click', () => void fillWithPose());
 }
 
 init();

@@ -38,8 +38,7 @@
 // - nodes are found by id only asynchronously (documentAccess: dynamic-page, T PluginAPI.getNodeByIdAsync);
 //   removed nodes stay removed and throw on use (T BaseNodeMixin.removed).
 import { decodePng, encodePng } from '@kirie/core/image/png';
-import type { Affine } from '@kirie/core/control/skeleton';
-import { applyAffine, multiplyAffine } from '@kirie/core/control/skeleton';
+import { type Affine, applyAffine, multiplyAffine } from '@kirie/core/control/skeleton-geometry';
 import type { ChildrenMixin, EllipseNode, ExportSettingsImage, FigmaImage, LineNode, Paint, PluginApi, Rect, RectangleNode, SceneNode, Transform } from '../src/figma-api.js';
 
 type Rgba = [number, number, number, number];

@@ -4,12 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_KEYPOINTS, type PoseJson, toPoseJson } from '@kirie/core/control/openpose';
 import { posePreset } from '@kirie/core/control/pose-presets';
+import { poseFromJoints } from '@kirie/core/control/skeleton';
 import { COLORS } from '@kirie/core/control/render';
 import { type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
 import { poseFill } from '../src/flow.js';
 import { createFigmaHost, POSE_KEY } from '../src/host.js';
 import { createMessageHandler } from '../src/main.js';
-import type { MainToUi } from '../src/messages.js';
+import type { MainToUi, PoseRead } from '../src/messages.js';
 import { createMainRpc, type MainRpc } from '../src/rpc.js';
 import { type FakeContainer, FakeEllipse, FakeFigma, FakeGroup, FakeLine, type FakeNode, solid } from './fake-figma.js';
 
@@ -40,6 +41,11 @@ const groupsOf = (frame: FakeContainer) => frame.children.filter((c): c is FakeG
 const joint = (group: FakeGroup, name: string) => group.children.find((c) => c instanceof FakeEllipse && c.name === name)!;
 const keypoint = (json: PoseJson, person: number, name: string) => json.people[person]!.pose_keypoints_2d.slice(3 * BODY_KEYPOINTS.indexOf(name as never), 3 * BODY_KEYPOINTS.indexOf(name as never) + 3);
 const STANDING = toPoseJson(posePreset('standing'));
+/** What Pose fill makes of the joints read back (before fitting them to the selection). */
+const asJson = async (read: Promise<PoseRead>) => {
+  const { people, width, height } = await read;
+  return toPoseJson(poseFromJoints(people, width, height));
+};
 
 describe('Add pose', () => {
   it('a named group per person: an ellipse per keypoint named by it, lines in the annotator\'s limb colours; the frame keeps its own properties', async () => {
@@ -93,10 +99,22 @@ describe('Add pose', () => {
     expect(figma.mutations.slice(since)).toEqual([]);
   });
 
-  it('refuses a pose with no people, naming it', async () => {
+  it('refuses a pose with no people, and bad JSON before the document is touched', async () => {
     const figma = new FakeFigma();
     poseFrame(figma);
+    const since = figma.mutations.length;
     await expect(plugin(figma).addPose({ canvas_width: 10, canvas_height: 10, people: [] })).rejects.toThrow('no people');
+    await expect(plugin(figma).addPose({ canvas_width: 10, canvas_height: 10, people: [{ pose_keypoints_2d: [1, 2] }] })).rejects.toThrow('pose_keypoints_2d');
+    expect(figma.mutations.slice(since)).toEqual([]);
+  });
+
+  it('fits a pose from another canvas into the frame, aspect kept and centred', async () => {
+    const figma = new FakeFigma();
+    const frame = figma.frame('Wide', 0, 0, 1024, 768, solid(...BG));
+    figma.selection = [frame];
+    await plugin(figma).addPose(STANDING);
+    const neck = joint(groupsOf(frame)[0]!, 'neck');
+    expect([neck.x + neck.width / 2, neck.y + neck.height / 2]).toEqual([512, 190]);
   });
 });
 
@@ -110,9 +128,9 @@ describe('reading the pose back', () => {
   }
 
   it('preset → nodes → JSON is the preset, also on a frame nested in another frame', async () => {
-    expect((await (await placed()).rpc.readPose()).json).toEqual(STANDING);
+    expect(await asJson((await placed()).rpc.readPose())).toEqual(STANDING);
     const nested = await placed((f) => f.frame('Board', 300, 200, 2000, 2000, solid(255, 255, 255)));
-    expect((await nested.rpc.readPose()).json).toEqual(STANDING);
+    expect(await asJson(nested.rpc.readPose())).toEqual(STANDING);
   });
 
   it('a moved joint moves exactly its keypoint; a hidden or deleted joint is a hidden keypoint', async () => {
@@ -120,7 +138,7 @@ describe('reading the pose back', () => {
     figma.userMove(joint(group, 'left_wrist'), 30, -10);
     joint(group, 'nose').props.visible = false;
     figma.remove(joint(group, 'right_ear'));
-    const json = (await rpc.readPose()).json;
+    const json = await asJson(rpc.readPose());
     expect(keypoint(json, 0, 'left_wrist')).toEqual([360, 370, 1]);
     expect(keypoint(json, 0, 'nose')).toEqual([0, 0, 0]);
     expect(keypoint(json, 0, 'right_ear')).toEqual([0, 0, 0]);
@@ -134,7 +152,7 @@ describe('reading the pose back', () => {
     const cx = box.x - 100 + box.width / 2;
     const cy = box.y - 50 + box.height / 2;
     figma.userRotate(group, 90);
-    const json = (await rpc.readPose()).json;
+    const json = await asJson(rpc.readPose());
     // 90° counter-clockwise on a y-down screen: (dx, dy) from the centre becomes (dy, -dx).
     for (const name of ['nose', 'left_ankle', 'right_wrist']) {
       const [x0, y0] = keypoint(STANDING, 0, name);
@@ -150,7 +168,7 @@ describe('reading the pose back', () => {
     const ox = group.x;
     const oy = group.y;
     figma.userScale(group, 0.5);
-    const json = (await rpc.readPose()).json;
+    const json = await asJson(rpc.readPose());
     const [x0, y0] = keypoint(STANDING, 0, 'left_ankle');
     expect(keypoint(json, 0, 'left_ankle')[0]).toBeCloseTo(ox + (x0! - ox) * 0.5, 9);
     expect(keypoint(json, 0, 'left_ankle')[1]).toBeCloseTo(oy + (y0! - oy) * 0.5, 9);
@@ -158,9 +176,10 @@ describe('reading the pose back', () => {
 
   it('a stray ellipse in a pose group is named in the refusal; a frame with no pose says what to do', async () => {
     const { figma, rpc, group } = await placed();
-    const stray = figma.shape('ELLIPSE', 'Ellipse 7', group, 10, 10, 8, 8, solid(0, 0, 0));
-    void stray;
-    await expect(rpc.readPose()).rejects.toThrow('person 1, joint "Ellipse 7": not a keypoint name');
+    figma.shape('ELLIPSE', 'Ellipse 7', group, 10, 10, 8, 8, solid(0, 0, 0));
+    const jobs = env.runner.jobs.length;
+    await expect(poseFill(rpc, env.client, { prompt: 'x' })).rejects.toThrow('person 1, joint "Ellipse 7": not a keypoint name');
+    expect(env.runner.jobs.length).toBe(jobs);
     const other = new FakeFigma();
     poseFrame(other);
     await expect(plugin(other).readPose()).rejects.toThrow('has no Kirie pose: press "Add pose" first');
