@@ -24,6 +24,29 @@ export const A1111_SAMPLERS = {
 export type A1111Sampler = keyof typeof A1111_SAMPLERS;
 export const A1111_SAMPLER_NAMES = Object.keys(A1111_SAMPLERS) as A1111Sampler[];
 
+/**
+ * A1111 samplers whose schedule Kirie computes ("Automatic" included, from the same v1.10 table) but whose
+ * sampling it refuses: their step noise comes from torchsde's BrownianTree, whose values depend on
+ * torchsde's own Brownian-interval algorithm and PRNG use, so a seed would not give the tool's picture.
+ */
+export const A1111_BROWNIAN_SAMPLERS = {
+  'DPM++ 3M SDE': { automatic: 'Exponential', discard: true },
+} as const satisfies Record<string, Omit<A1111SamplerInfo, 'kind'>>;
+export type A1111BrownianSampler = keyof typeof A1111_BROWNIAN_SAMPLERS;
+export const A1111_BROWNIAN_REFUSAL =
+  "its step noise is torchsde's BrownianTree (a Brownian-interval tree with its own PRNG use), which Kirie does not reproduce, so the recipe's seed would not give its picture";
+
+function a1111SamplerInfo(sampler: A1111Sampler | A1111BrownianSampler): Omit<A1111SamplerInfo, 'kind'> {
+  return sampler in A1111_SAMPLERS ? A1111_SAMPLERS[sampler as A1111Sampler] : A1111_BROWNIAN_SAMPLERS[sampler as A1111BrownianSampler];
+}
+
+/** An A1111 sampler's full schedule for `steps` (its discard rule applied), final 0 included. */
+export function a1111SamplerSigmas(sampler: A1111Sampler | A1111BrownianSampler, type: A1111ScheduleType, steps: number): number[] {
+  const resolved = a1111ResolvedSchedule(sampler, type);
+  const table = sigmaTable('a1111');
+  return a1111SamplerInfo(sampler).discard ? discardPenultimate(a1111Sigmas(resolved, steps + 1, table)) : a1111Sigmas(resolved, steps, table);
+}
+
 /** ComfyUI's `ddim` is its euler (on whatever scheduler is chosen; its random inpaint noise only matters with a mask). */
 export const COMFY_SAMPLERS = {
   euler: 'euler',
@@ -57,9 +80,8 @@ export function splitLegacyA1111Sampler(name: string): { sampler: A1111Sampler; 
 }
 
 /** What "Automatic" resolves to for an A1111 sampler ("Uniform" = the model's get_sigmas). */
-export function a1111ResolvedSchedule(sampler: A1111Sampler, type: A1111ScheduleType): Exclude<A1111ScheduleType, 'Automatic'> {
-  const info: A1111SamplerInfo = A1111_SAMPLERS[sampler];
-  return type === 'Automatic' ? (info.automatic ?? 'Uniform') : type;
+export function a1111ResolvedSchedule(sampler: A1111Sampler | A1111BrownianSampler, type: A1111ScheduleType): Exclude<A1111ScheduleType, 'Automatic'> {
+  return type === 'Automatic' ? (a1111SamplerInfo(sampler).automatic ?? 'Uniform') : type;
 }
 
 export interface ResolvedSampling {
@@ -83,12 +105,10 @@ export function resolveSampling(spec: SamplingSpec): ResolvedSampling {
       partialSigmas: (steps, denoise) => comfyKSamplerSigmas(compute, steps, denoise),
     };
   }
-  const info: A1111SamplerInfo = A1111_SAMPLERS[spec.sampler];
-  const type = a1111ResolvedSchedule(spec.sampler, spec.scheduleType);
-  const compute = (steps: number): number[] => (info.discard ? discardPenultimate(a1111Sigmas(type, steps + 1, table)) : a1111Sigmas(type, steps, table));
+  const compute = (steps: number): number[] => a1111SamplerSigmas(spec.sampler, spec.scheduleType, steps);
   return {
     tool: 'a1111',
-    kind: info.kind,
+    kind: A1111_SAMPLERS[spec.sampler].kind,
     sigmas: compute,
     // sd_samplers_common.setup_img2img_steps (img2img_fix_steps off): t_enc = int(min(strength, 0.999)·steps).
     partialSigmas: (steps, strength) => {

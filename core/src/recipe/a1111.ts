@@ -12,7 +12,7 @@
 // The prompt's syntax follows the same origin (A1111's own, plain for diffusers, ComfyUI's) unless a
 // "Prompt syntax" entry says otherwise; A1111's "Emphasis" and "Pad conds" are its own keys.
 import type { ControlPreprocessor, ControlUnit, GenerateRequest, GenerateRequestInput } from '../request/schema.js';
-import { COMFY_SAMPLER_NAMES, splitLegacyA1111Sampler, type ComfySampler } from '../kdiffusion/names.js';
+import { A1111_BROWNIAN_REFUSAL, A1111_BROWNIAN_SAMPLERS, COMFY_SAMPLER_NAMES, splitLegacyA1111Sampler, type ComfySampler } from '../kdiffusion/names.js';
 import { A1111_SCHEDULE_TYPES, COMFY_SCHEDULERS, type A1111ScheduleType, type ComfyScheduler } from '../kdiffusion/schedules.js';
 import { A1111_RNG_SOURCES } from '../rng/a1111.js';
 import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
@@ -204,6 +204,8 @@ function sampling(values: Map<string, string>): GenerateRequestInput['sampling']
     return { tool: 'comfyui', samplerName: oneOf<ComfySampler>('Sampler', sampler, COMFY_SAMPLER_NAMES), scheduler: oneOf<ComfyScheduler>('Schedule type', type, COMFY_SCHEDULERS) };
   }
   if (origin !== undefined) throw new Error(`recipe: "${SAMPLING_KEY}" must be ${DIFFUSERS} or ${COMFYUI}, got ${JSON.stringify(origin)}`);
+  const brownian = Object.keys(A1111_BROWNIAN_SAMPLERS).find((name) => sampler === name || sampler.startsWith(`${name} `));
+  if (brownian) throw new Error(`recipe: sampler "${sampler}" is not supported: ${A1111_BROWNIAN_REFUSAL}`);
   const legacy = splitLegacyA1111Sampler(sampler);
   // A1111's other samplers (DDIM, PLMS, UniPC, LCM) run on timesteps, not k-diffusion: Kirie's diffusers ones stand in.
   if (!legacy) return undefined;

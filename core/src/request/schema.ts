@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BODY_KEYPOINTS, HAND_KEYPOINT_COUNT, parsePoseJson } from '../control/openpose.js';
 import { InpaintOptions } from '../image/options.js';
 import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
-import { A1111_SAMPLER_NAMES, COMFY_SAMPLER_NAMES } from '../kdiffusion/names.js';
+import { A1111_BROWNIAN_REFUSAL, A1111_BROWNIAN_SAMPLERS, A1111_SAMPLER_NAMES, COMFY_SAMPLER_NAMES } from '../kdiffusion/names.js';
 import { A1111_SCHEDULE_TYPES, COMFY_SCHEDULERS } from '../kdiffusion/schedules.js';
 import { A1111_RNG_SOURCES } from '../rng/a1111.js';
 import { checkSchedule, SchedulerConfigOverrides } from './scheduler-config.js';
@@ -133,7 +133,12 @@ const oneOf = (what: string, names: readonly string[]) => ({ message: `${what} m
 /** Sampling as AUTOMATIC1111 v1.10 does it: its "Sampler", "Schedule type", "RNG" and variation seed. */
 export const A1111Sampling = z.strictObject({
   tool: z.literal('a1111'),
-  sampler: z.enum(A1111_SAMPLER_NAMES, oneOf('sampler', A1111_SAMPLER_NAMES)),
+  sampler: z.enum(A1111_SAMPLER_NAMES, {
+    error: (issue) =>
+      typeof issue.input === 'string' && issue.input in A1111_BROWNIAN_SAMPLERS
+        ? `sampler "${issue.input}" is not supported: ${A1111_BROWNIAN_REFUSAL}`
+        : oneOf('sampler', A1111_SAMPLER_NAMES).message,
+  }),
   scheduleType: z.enum(A1111_SCHEDULE_TYPES, oneOf('scheduleType', A1111_SCHEDULE_TYPES)).default('Automatic'),
   /** "NV" = A1111's CPU emulation of its default "GPU" source (what a recipe without an RNG entry used). */
   rng: z.enum(A1111_RNG_SOURCES, oneOf('rng', A1111_RNG_SOURCES)).default('NV'),

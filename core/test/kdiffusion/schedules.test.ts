@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseNpy } from '../../src/io/npy.js';
-import { a1111ResolvedSchedule, resolveSampling, splitLegacyA1111Sampler, type A1111Sampler } from '../../src/kdiffusion/names.js';
+import { a1111ResolvedSchedule, a1111SamplerSigmas, resolveSampling, splitLegacyA1111Sampler, type A1111Sampler } from '../../src/kdiffusion/names.js';
 import { A1111_SCHEDULE_TYPES, COMFY_SCHEDULERS, type A1111ScheduleType, type ComfyScheduler } from '../../src/kdiffusion/schedules.js';
 import { sigmaTable } from '../../src/kdiffusion/tables.js';
 import { betaPpf } from '../../src/kdiffusion/beta-ppf.js';
@@ -76,11 +76,15 @@ describe('A1111 schedule types', () => {
   it.each(automatic.flatMap(([sampler, e]) => Object.keys(e.by_steps).map((steps) => [sampler, Number(steps)] as const)))('Automatic for %s, %d steps', (sampler, steps) => {
     expectSigmas(resolveSampling({ tool: 'a1111', sampler: sampler as A1111Sampler, scheduleType: 'Automatic' }).sigmas(steps), cases.a1111_sampler_automatic[sampler].by_steps[String(steps)]);
   });
+  it.each(Object.keys(cases.a1111_sampler_automatic['DPM++ 3M SDE'].by_steps).map(Number))('Automatic for DPM++ 3M SDE (Exponential, penultimate discarded; the sampler itself is refused), %d steps', (steps) => {
+    expectSigmas(a1111SamplerSigmas('DPM++ 3M SDE', 'Automatic', steps), cases.a1111_sampler_automatic['DPM++ 3M SDE'].by_steps[String(steps)]);
+  });
   it('Automatic resolves per sampler (v1.9+): DPM++ 2M and DPM2 → Karras, Euler → Uniform', () => {
     expect(a1111ResolvedSchedule('DPM++ 2M', 'Automatic')).toBe('Karras');
     expect(a1111ResolvedSchedule('DPM2', 'Automatic')).toBe('Karras');
     expect(a1111ResolvedSchedule('Euler', 'Automatic')).toBe('Uniform');
     expect(a1111ResolvedSchedule('Euler', 'Exponential')).toBe('Exponential');
+    expect(a1111ResolvedSchedule('DPM++ 3M SDE', 'Automatic')).toBe('Exponential');
   });
   it('img2img keeps t_enc = int(min(strength, 0.999)·steps) steps of the full schedule', () => {
     const sampling = resolveSampling({ tool: 'a1111', sampler: 'Euler', scheduleType: 'Automatic' });

@@ -68,6 +68,8 @@ describe('parseA1111', () => {
 
   it.each([
     ['an unknown sampler', 'p\nSteps: 20, Sampler: DPM++ SDE, Seed: 1', /sampler "DPM\+\+ SDE" is not supported/],
+    ['an SDE sampler, with why', 'p\nSteps: 20, Sampler: DPM++ 3M SDE, Schedule type: Karras, Seed: 1', /sampler "DPM\+\+ 3M SDE" is not supported: its step noise is torchsde's BrownianTree/],
+    ['a pre-1.9 SDE sampler name, with why', 'p\nSteps: 20, Sampler: DPM++ 3M SDE Exponential, Seed: 1', /sampler "DPM\+\+ 3M SDE Exponential" is not supported: its step noise is torchsde's BrownianTree/],
     ['an unknown schedule type', 'p\nSteps: 20, Sampler: Euler, Schedule type: Cosine, Seed: 1', /"Schedule type" "Cosine" is not supported; Kirie has Automatic, Uniform/],
     ['an unknown RNG', 'p\nSteps: 20, Sampler: Euler, RNG: TPU, Seed: 1', /"RNG" "TPU" is not supported; Kirie has NV, CPU/],
     ['an unknown ComfyUI scheduler', 'p\nSteps: 20, Sampler: euler, Schedule type: cosine, Sampling: ComfyUI', /"Schedule type" "cosine" is not supported/],

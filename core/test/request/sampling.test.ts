@@ -23,6 +23,7 @@ describe('GenerateRequest.sampling', () => {
   it.each<[string, unknown, string, RegExp]>([
     ['an unknown tool', { tool: 'invokeai', sampler: 'Euler' }, 'sampling.tool', /"a1111" or "comfyui"/],
     ['an A1111 sampler Kirie lacks', { tool: 'a1111', sampler: 'DPM++ SDE' }, 'sampling.sampler', /sampler must be one of: DPM\+\+ 2M, Euler a, Euler, LMS, Heun, DPM2, DPM2 a/],
+    ["A1111's DPM++ 3M SDE, naming why (its schedule is known, its Brownian-tree noise is not reproduced)", { tool: 'a1111', sampler: 'DPM++ 3M SDE' }, 'sampling.sampler', /sampler "DPM\+\+ 3M SDE" is not supported: its step noise is torchsde's BrownianTree/],
     ['a ComfyUI name given to A1111', { tool: 'a1111', sampler: 'euler_ancestral' }, 'sampling.sampler', /sampler must be one of/],
     ['an unknown schedule type', { tool: 'a1111', sampler: 'Euler', scheduleType: 'karras' }, 'sampling.scheduleType', /scheduleType must be one of: Automatic, Uniform, Karras/],
     ['an unknown RNG', { tool: 'a1111', sampler: 'Euler', rng: 'GPU' }, 'sampling.rng', /rng must be one of: NV, CPU/],
