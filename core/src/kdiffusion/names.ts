@@ -37,7 +37,8 @@ export const A1111_BROWNIAN_REFUSAL =
   "its step noise is torchsde's BrownianTree (a Brownian-interval tree with its own PRNG use), which Kirie does not reproduce, so the recipe's seed would not give its picture";
 
 function a1111SamplerInfo(sampler: A1111Sampler | A1111BrownianSampler): Omit<A1111SamplerInfo, 'kind'> {
-  return sampler in A1111_SAMPLERS ? A1111_SAMPLERS[sampler as A1111Sampler] : A1111_BROWNIAN_SAMPLERS[sampler as A1111BrownianSampler];
+  const runnable: Record<string, A1111SamplerInfo> = A1111_SAMPLERS;
+  return runnable[sampler] ?? A1111_BROWNIAN_SAMPLERS[sampler as A1111BrownianSampler];
 }
 
 /** An A1111 sampler's full schedule for `steps` (its discard rule applied), final 0 included. */
