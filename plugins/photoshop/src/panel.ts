@@ -11,6 +11,7 @@ import { GenerationCancelled } from '../../shared/src/job.js';
 import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
 import { pairPanel } from '../../shared/src/pairing.js';
+import { pasteRecipe, type RecipeSettings } from '../../shared/src/recipe-paste.js';
 import { connectionHelp } from './connection.js';
 import { type FlowHooks, type FlowResult, fillSelection, img2imgLayer, poseFill, posePhotoFill, regenerate, ResultNotPlaced } from './flows.js';
 import { createPhotoshopHost } from './host.js';
@@ -41,6 +42,8 @@ let photo: { name: string; image: RasterImage } | null = null;
 let running: { aborted: boolean } | null = null;
 let savedToken = '';
 let pending: (() => Promise<FlowResult>) | null = null;
+/** A used recipe's settings the form has no field for: they go with every generation until another recipe is used. */
+let recipeSettings: RecipeSettings | undefined;
 
 /** The index of a sp-picker's chosen sp-menu-item (UXP's picker reports `selectedIndex`). */
 function pickerIndex(id: string): number {
@@ -154,7 +157,7 @@ async function run(action: (client: KirieClient, hooks: FlowHooks) => Promise<Fl
 }
 
 function formOptions() {
-  return optionsFromForm({
+  const options = optionsFromForm({
     prompt: field('prompt'),
     negativePrompt: field('negative'),
     style: pickerIndex('style') > 0 ? STYLE_PRESETS[pickerIndex('style') - 1]?.id : undefined,
@@ -163,6 +166,28 @@ function formOptions() {
     seed: field('seed'),
     colorMatch: $<HTMLInputElement>('color-match').checked,
   });
+  return recipeSettings ? { ...options, recipe: recipeSettings } : options;
+}
+
+/** "Use recipe": the pasted recipe fills the form; what the panel cannot carry is said in the status line. */
+async function useRecipe(): Promise<void> {
+  const pasted = pasteRecipe(field('recipe'));
+  const set = (id: string, value: string | undefined) => {
+    if (value !== undefined) $<HTMLInputElement>(id).value = value;
+  };
+  set('prompt', pasted.form.prompt);
+  set('negative', pasted.form.negativePrompt ?? '');
+  set('steps', pasted.form.steps);
+  set('seed', pasted.form.seed);
+  if (pasted.form.strength !== undefined) {
+    $<HTMLInputElement>('strength-auto').checked = false;
+    $<HTMLInputElement>('strength').disabled = false;
+    $<HTMLInputElement>('strength').value = String(Math.round(Number(pasted.form.strength) * 100));
+  }
+  // This panel generates with the bridge's model.
+  const notCarried = [...pasted.notCarried, ...(pasted.form.model ? [`Model ${pasted.form.model}: the bridge's model is used`] : [])];
+  recipeSettings = pasted.settings;
+  status(notCarried.length > 0 ? `recipe used; not carried over: ${notCarried.join('; ')}` : 'recipe used: everything in it is carried over');
 }
 
 function generate(client: KirieClient, hooks: FlowHooks): Promise<FlowResult> {
@@ -234,6 +259,7 @@ function init(): void {
   $('test-connection').addEventListener('click', reporting(testConnection));
   $('pick-pose').addEventListener('click', reporting(pickPose));
   $('pick-photo').addEventListener('click', reporting(pickPhoto));
+  $('use-recipe').addEventListener('click', reporting(useRecipe));
   $('generate').addEventListener('click', () => void run(generate));
   $('remake').addEventListener('click', () => void run((client, hooks) => regenerate(host, client, 'remake', photo, hooks)));
   $('variation').addEventListener('click', () => void run((client, hooks) => regenerate(host, client, 'variation', photo, hooks)));

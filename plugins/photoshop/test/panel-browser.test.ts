@@ -120,6 +120,16 @@ describe('Photoshop panel bundle in Chromium', () => {
     expect((await state()).layers).toHaveLength(2);
   });
 
+  it('Use recipe: a pasted A1111 text fills the form, names what it cannot carry, and its settings go with the request', async () => {
+    await choose('style', 0);
+    await type('recipe', '(fox:1.2) in snow\nNegative prompt: blurry\nSteps: 3, Sampler: Euler a, CFG scale: 5, Seed: 77, Size: 512x768, Emphasis: No norm, Hires upscaler: Latent');
+    await page.click('#use-recipe');
+    expect(await page.textContent('#status')).toMatch(/^recipe used; not carried over: Hires upscaler: Latent; Size 512x768: the selection's size is used; Sampler Euler a \(Automatic\): /);
+    expect(await page.evaluate(() => ['prompt', 'negative', 'steps', 'seed'].map((id) => (document.getElementById(id) as unknown as { value: string }).value))).toEqual(['(fox:1.2) in snow', 'blurry', '3', '77']);
+    expect(await press()).toMatch(/^added "Kirie · .* · seed 77"$/);
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: '(fox:1.2) in snow', negativePrompt: 'blurry', steps: 3, seed: 77, guidance: 5, promptSyntax: 'a1111', emphasis: 'No norm' });
+  });
+
   it('pose fill: picks a pose JSON through UXP storage and sends it to the OpenPose ControlNet', async () => {
     await choose('mode', 2);
     expect(await page.isVisible('#pose-row')).toBe(true);

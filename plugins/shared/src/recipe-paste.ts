@@ -6,7 +6,7 @@ import type { GenerateRequestInput } from '@kirie/core/client/protocol';
 import type { PanelForm } from './settings.js';
 
 /** Request settings a recipe brings beyond the form's fields. */
-export type RecipeSettings = Pick<GenerateRequestInput, 'sampling' | 'scheduler' | 'guidance' | 'clipSkip' | 'loras' | 'promptSyntax' | 'emphasis' | 'padConds'>;
+export type RecipeSettings = Pick<GenerateRequestInput, 'scheduler' | 'guidance' | 'clipSkip' | 'loras' | 'promptSyntax' | 'emphasis' | 'padConds'>;
 
 export interface PastedRecipe {
   form: Pick<PanelForm, 'prompt' | 'negativePrompt' | 'steps' | 'seed' | 'model' | 'strength'>;
@@ -14,7 +14,7 @@ export interface PastedRecipe {
   notCarried: string[];
 }
 
-const SETTING_KEYS = ['sampling', 'scheduler', 'guidance', 'clipSkip', 'loras', 'promptSyntax', 'emphasis', 'padConds'] as const;
+const SETTING_KEYS = ['scheduler', 'guidance', 'clipSkip', 'loras', 'promptSyntax', 'emphasis', 'padConds'] as const;
 
 export function pasteRecipe(text: string): PastedRecipe {
   const recipe = readRecipeText(text);
@@ -29,6 +29,9 @@ export function pasteRecipe(text: string): PastedRecipe {
   // A panel paints into the selection: its size decides the image's.
   if (r.width !== undefined || r.height !== undefined) notCarried.push(`Size ${r.width ?? '?'}x${r.height ?? '?'}: the selection's size is used`);
   if (r.batchSize !== undefined && r.batchSize !== 1) notCarried.push(`batch of ${r.batchSize}: one image per generation`);
+  // The panels repaint a selection (a mask), which the tools' own samplers do not do in Kirie yet.
+  const s = r.sampling;
+  if (s) notCarried.push(`${s.tool === 'a1111' ? `Sampler ${s.sampler} (${s.scheduleType ?? 'Automatic'})` : `sampler ${s.samplerName} / ${s.scheduler}`}: a panel repaints a selection, which ${s.tool === 'a1111' ? 'A1111' : 'ComfyUI'} sampling cannot do yet; Kirie's scheduler is used`);
   const settings: RecipeSettings = {};
   for (const key of SETTING_KEYS) if (r[key] !== undefined) Object.assign(settings, { [key]: r[key] });
   const asText = (v: number | undefined) => (v === undefined ? undefined : String(v));

@@ -11,20 +11,22 @@ describe('Paste recipe', () => {
   it('splits an A1111 text into form fields, carried settings and what the panel cannot carry', () => {
     const pasted = pasteRecipe(a1111);
     expect(pasted.form).toEqual({ prompt: '(masterpiece:1.2), a fox in snow <lora:add_detail:0.8>', negativePrompt: 'blurry', steps: '28', seed: '42', model: 'dreamshaper_8' });
-    expect(pasted.settings).toEqual({ sampling: { tool: 'a1111', sampler: 'DPM++ 2M', scheduleType: 'Karras' }, guidance: 6.5, clipSkip: 2, promptSyntax: 'a1111', emphasis: 'No norm' });
+    expect(pasted.settings).toEqual({ guidance: 6.5, clipSkip: 2, promptSyntax: 'a1111', emphasis: 'No norm' });
     expect(pasted.notCarried).toEqual([
       'Hires upscaler: 4x-UltraSharp',
       'ADetailer model: face_yolov8n.pt',
       'ControlNet 0 (canny, control_v11p_sd15_canny): its image is not in the text',
       "Size 512x768: the selection's size is used",
+      "Sampler DPM++ 2M (Karras): a panel repaints a selection, which A1111 sampling cannot do yet; Kirie's scheduler is used",
     ]);
   });
 
   it('the next generation carries the settings, and the request is valid', () => {
     const pasted = pasteRecipe(a1111);
     const { request } = prepareRequest({ prompt: pasted.form.prompt, negativePrompt: pasted.form.negativePrompt!, steps: 28, seed: 42, recipe: pasted.settings }, 1);
-    expect(request).toMatchObject({ promptSyntax: 'a1111', emphasis: 'No norm', guidance: 6.5, clipSkip: 2, sampling: { tool: 'a1111', sampler: 'DPM++ 2M' } });
-    expect(() => parseGenerateRequest({ ...request, width: 512, height: 512 })).not.toThrow();
+    expect(request).toMatchObject({ promptSyntax: 'a1111', emphasis: 'No norm', guidance: 6.5, clipSkip: 2 });
+    // A panel's requests repaint a selection: valid with a mask.
+    expect(() => parseGenerateRequest({ ...request, width: 512, height: 512, initImage: 'i', mask: 'm' })).not.toThrow();
   });
 
   it('reads a ComfyUI graph with its prompt syntax', () => {
@@ -36,7 +38,7 @@ describe('Paste recipe', () => {
       '7': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['4', 1] } },
     };
     const pasted = pasteRecipe(JSON.stringify(graph));
-    expect(pasted.settings).toEqual({ sampling: { tool: 'comfyui', samplerName: 'euler', scheduler: 'normal' }, guidance: 6, promptSyntax: 'comfyui' });
-    expect(pasted.notCarried).toEqual(["Size 512x512: the selection's size is used", 'batch of 2: one image per generation']);
+    expect(pasted.settings).toEqual({ guidance: 6, promptSyntax: 'comfyui' });
+    expect(pasted.notCarried).toEqual(["Size 512x512: the selection's size is used", 'batch of 2: one image per generation', "sampler euler / normal: a panel repaints a selection, which ComfyUI sampling cannot do yet; Kirie's scheduler is used"]);
   });
 });
