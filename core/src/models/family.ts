@@ -84,6 +84,9 @@ export const SD1_FAMILY: ModelFamily = {
 export const SDXL_FAMILY: ModelFamily = {
   id: 'sdxl',
   label: 'SDXL',
+  // No controlnet: the UNet takes residual inputs (9 skips + mid, fed zeros), but SDXL ControlNets (mostly
+  // diffusers-format files) need their own key map and builder with label_emb, and the pipeline must feed
+  // them text_embeds/time_ids; until then requests with control units are refused.
   prefixes: {
     text_encoder: 'conditioner.embedders.0.transformer.text_model.',
     text_encoder_2: 'conditioner.embedders.1.model.',
