@@ -48,7 +48,9 @@ export async function a1111Encode(texts: readonly WeightedChunk[][], encode: Enc
   for (let i = 0; i < count; i++) {
     const chunks = texts.map((c) => c[i] ?? emptyChunk(t));
     const z = await Promise.all(chunks.map((c) => encode(c.tokens)));
-    if (emphasis === 'Original' || emphasis === 'No norm') {
+    // Weights all 1 leave z as it is (A1111's ratio is then m/m; skipping it spares a 0/0 on a chunk of mean 0).
+    const weighted = chunks.some((c) => c.weights.some((w) => w !== 1));
+    if (weighted && (emphasis === 'Original' || emphasis === 'No norm')) {
       const before = mean(z);
       z.forEach((row, b) => {
         const width = row.length / CHUNK_LENGTH;
