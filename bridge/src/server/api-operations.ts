@@ -176,6 +176,7 @@ export function crossFieldRules(limits: Pick<Limits, 'pixels' | 'memoryBytes'>):
     rule('invalid_request', 'emphasis', 'emphasis is an A1111 setting: it needs promptSyntax "a1111"', { emphasis: 'No norm' }),
     rule('invalid_request', 'padConds', 'padConds is an A1111 setting: it needs promptSyntax "a1111"', { promptSyntax: 'comfyui', padConds: true }),
     rule('invalid_request', 'prompt', 'with promptSyntax "a1111", AND (composable diffusion) is refused', { promptSyntax: 'a1111', prompt: 'a red fox AND a blue bird' }),
+    rule('invalid_request', 'prompt', 'with promptSyntax "a1111", a (text:weight) weight must be a number', { promptSyntax: 'a1111', prompt: '(a red fox:1.2.3)' }),
     rule('wrong_model_kind', 'model', 'model names a checkpoint (or inpainting checkpoint, or ONNX folder)', { model: controlNet }),
     rule('wrong_model_kind', 'control.0.model', "a control unit's model names a ControlNet", { control: [{ model: 'default', image }] }),
     rule('size_mismatch', 'initImage', 'initImage and mask are the request\'s width × height (with `inpaint` options: each other\'s size)', { initImage: image, width: 768, height: 512 }),

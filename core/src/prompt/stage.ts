@@ -2,7 +2,7 @@
 // extra-network tags out, prompt editing resolved per call (A1111), chunks beyond 75 tokens, the tool's
 // weighting, then positive and negative brought to one length. The text encoder itself stays behind
 // `encode` (the model family's encoder), so this stage knows nothing of sessions.
-import { splitA1111And } from './attention.js';
+import { parseA1111Attention, splitA1111And } from './attention.js';
 import { a1111Chunks, comfyChunks, type A1111Emphasis, type TextIds } from './chunks.js';
 import { stripExtraNetworks } from './extra-networks.js';
 import { promptSchedule } from './schedules.js';
@@ -40,6 +40,16 @@ export function chunkingIds(tokenizer: object): TextIds {
 export function unsupportedAnd(prompt: string): string | undefined {
   const parts = splitA1111And(stripExtraNetworks(prompt).prompt);
   return parts.length > 1 ? `AND (A1111 composable diffusion) is not supported: the prompt has ${parts.length} AND parts; write them as one prompt, or use ComfyUI syntax where AND is plain text` : undefined;
+}
+
+/** A weight A1111 cannot read (`(word:1.2.3)` fails its generation), or undefined. */
+export function a1111WeightProblem(prompt: string): string | undefined {
+  try {
+    parseA1111Attention(prompt);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { A1111_SCHEDULE_TYPES, COMFY_SCHEDULERS } from '../kdiffusion/schedules.
 import { A1111_RNG_SOURCES } from '../rng/a1111.js';
 import { checkSchedule, SchedulerConfigOverrides } from './scheduler-config.js';
 import { A1111_EMPHASIS } from '../prompt/chunks.js';
-import { PROMPT_SYNTAXES, unsupportedAnd } from '../prompt/stage.js';
+import { a1111WeightProblem, PROMPT_SYNTAXES, unsupportedAnd } from '../prompt/stage.js';
 
 /** A scheduler name or alias from core/src/schedulers' registry (e.g. "euler_a", "dpmpp_2m_karras"). */
 export type SchedulerName = string;
@@ -300,6 +300,10 @@ export const GenerateRequest = z
     } else {
       const and = unsupportedAnd(r.prompt);
       if (and) ctx.addIssue({ code: 'custom', path: ['prompt'], message: and });
+      for (const field of ['prompt', 'negativePrompt'] as const) {
+        const problem = a1111WeightProblem(r[field]);
+        if (problem) ctx.addIssue({ code: 'custom', path: [field], message: problem });
+      }
     }
     if (r.acceleration?.deepCache && r.control.length > 0) ctx.addIssue({ code: 'custom', path: ['acceleration', 'deepCache'], message: 'DeepCache cannot be combined with control units yet' });
     if (r.seed > MAX_SEED - (r.batchSize - 1)) ctx.addIssue({ code: 'custom', path: ['seed'], message: `seed + batchSize - 1 must not exceed ${MAX_SEED}` });

@@ -62,6 +62,7 @@ describe('request fields', () => {
     [{ emphasis: 'No norm' }, 'emphasis', /needs promptSyntax "a1111"/],
     [{ promptSyntax: 'comfyui', padConds: true }, 'padConds', /needs promptSyntax "a1111"/],
     [{ promptSyntax: 'a1111', prompt: 'cat AND dog:0.5' }, 'prompt', /AND \(A1111 composable diffusion\) is not supported/],
+    [{ promptSyntax: 'a1111', negativePrompt: '(blurry:1.2.3)' }, 'negativePrompt', /could not convert string to float: '1.2.3'/],
     [{ promptSyntax: 'midjourney' }, 'promptSyntax', /promptSyntax must be one of: plain, a1111, comfyui/],
     [{ promptSyntax: 'a1111', emphasis: 'Strong' }, 'emphasis', /emphasis must be one of: Original, No norm, Ignore, None/],
   ])('refuses %j naming %s', (patch, field, message) => {
