@@ -1,0 +1,24 @@
+// What a checkpoint's family builds: SD1.x its one text encoder with adapter inputs; SDXL both encoders, the
+// UNet with ControlNet residual inputs, and the VAE in float32 even for float16 (GPU) builds.
+import { describe, expect, it } from 'vitest';
+import { SD1_FAMILY, SDXL_FAMILY } from '@kirie/core/models/family';
+import { familyPlans, sd1Plans } from '../../src/models/load.js';
+
+describe('familyPlans', () => {
+  it('SD1.x: the plans it always had', () => {
+    expect(familyPlans(SD1_FAMILY, 'fp16')).toEqual(sd1Plans('fp16'));
+  });
+
+  it('SDXL: two text encoders, a residual-taking UNet, a float32 VAE at fp16', () => {
+    const plans = familyPlans(SDXL_FAMILY, 'fp16');
+    expect(plans.map((p) => [p.component, p.options.precision])).toEqual([
+      ['text_encoder', 'fp16'],
+      ['text_encoder_2', 'fp16'],
+      ['unet', 'fp16'],
+      ['vae_decoder', 'fp32'],
+      ['vae_encoder', 'fp32'],
+    ]);
+    expect(plans.find((p) => p.component === 'unet')!.options).toMatchObject({ controlResiduals: true });
+    expect(plans.some((p) => p.options.adapterSlots)).toBe(false);
+  });
+});
