@@ -4,7 +4,10 @@
 // so Remake and Variations can run it again. A failure before that changes nothing; a result that meets a
 // busy Photoshop is kept and placed when the host is free.
 import type { KirieApi } from '@kirie/core/client/client';
-import { type CanvasMask, maskFromImage } from '@kirie/core/image/masks';
+import { cropPose, parsePoseJson, toPoseJson } from '@kirie/core/control/openpose';
+import { poseFromJoints, skeletonFromPose } from '@kirie/core/control/skeleton';
+import { containTransform, transformSkeleton } from '@kirie/core/control/skeleton-geometry';
+import { type CanvasMask, maskFromImage, nonZeroBounds } from '@kirie/core/image/masks';
 import type { RasterImage } from '@kirie/core/image/png';
 import type { JobHooks } from '../../shared/src/job.js';
 import { poseControlModel, repaint, type RepaintInput } from '../../shared/src/repaint.js';
@@ -60,6 +63,25 @@ export function fillSelection(host: PhotoshopHost, client: KirieApi, options: Pa
 export async function poseFill(host: PhotoshopHost, client: KirieApi, options: PanelOptions, poseJson: unknown, hooks: FlowHooks = {}): Promise<FlowResult> {
   const controlModel = await poseControlModel(client);
   return fill(host, client, { kirie: 1, mode: 'pose', options, pose: poseJson }, { pose: { json: poseJson, controlModel } }, hooks);
+}
+
+/** Places a pose (OpenPose JSON, fitted into the canvas, aspect kept) as "Kirie pose N" paths to edit with Photoshop's path tools. */
+export async function addPosePaths(host: PhotoshopHost, poseJson: unknown): Promise<string[]> {
+  const doc = await host.call('readDocument', {});
+  const skeleton = skeletonFromPose(parsePoseJson(poseJson));
+  const onCanvas = transformSkeleton(skeleton, containTransform(skeleton, doc), doc.width, doc.height);
+  return (await host.call('placePosePaths', { documentId: doc.id, people: onCanvas.people })).names;
+}
+
+/** Pose fill with the pose read back from the document's "Kirie pose" paths, as the user edited them. */
+export async function posePathsFill(host: PhotoshopHost, client: KirieApi, options: PanelOptions, hooks: FlowHooks = {}): Promise<FlowResult> {
+  const doc = await host.call('readDocument', {});
+  const read = await host.call('readPosePaths', { documentId: doc.id });
+  const selection = await host.call('readSelection', { documentId: doc.id });
+  // poseFill fits a pose into the selection's bounds: give it the pose as it lies within them.
+  const area = nonZeroBounds(selection.data, selection.bounds);
+  const pose = cropPose(poseFromJoints(read.people, read.width, read.height), area);
+  return poseFill(host, client, options, toPoseJson(pose), hooks);
 }
 
 /** Like poseFill, the poses taken from a reference photo: the bridge finds the people in it (openpose preprocessor). */

@@ -7,6 +7,8 @@ import { bounds, type Bounds, intersect } from '@kirie/core/image/bounds';
 import type { CanvasMask } from '@kirie/core/image/masks';
 import type { RasterImage } from '@kirie/core/image/png';
 import { cropPlane } from '@kirie/core/image/raster';
+import type { PersonSkeleton, PlacedJoint, Point } from '@kirie/core/control/skeleton-geometry';
+import { jointsFromMarkers, markersFor, POSE_PATH_NAME, posePathName } from './pose-paths.js';
 import type { PhotoshopModule, PsBounds, PsDescriptor, PsDocument, PsExecutionContext, PsImageData, PsImaging, PsLayer, PsPixels, UxpXmp } from './photoshop-api.js';
 
 /** Models are trained on sRGB; Photoshop converts from and to the document's own profile. */
@@ -86,7 +88,18 @@ export interface HostActions {
   /** The recipe a Kirie layer carries in its XMP, or null for any other layer. */
   readLayerRecipe: { params: { documentId: number; layerId: number }; result: string | null };
   createLayerWithPixels: { params: NewLayer; result: { layerId: number } };
+  /** One path per person (pose-paths.ts), as one history step; joints in canvas pixels. Returns the paths' names. */
+  placePosePaths: { params: { documentId: number; people: PersonSkeleton[] }; result: { names: string[] } };
+  /** The joints of every "Kirie pose N" path, in canvas pixels. */
+  readPosePaths: { params: { documentId: number }; result: { width: number; height: number; people: PlacedJoint[][] } };
 }
+
+/**
+ * Path anchors are not in pixels: the UXP PathPoint page gives no unit, and Photoshop scripts convert
+ * with 72 / resolution (ExtendScript's PathPointInfo takes points, 1/72 inch). One factor both ways, so a
+ * placed pose reads back unchanged whatever it is; where it lands on the canvas needs a device check.
+ */
+const pointsPerPixel = (doc: PsDocument): number => 72 / doc.resolution;
 
 export type HostAction = keyof HostActions;
 
@@ -157,6 +170,60 @@ export function createPhotoshopHost(ps: PhotoshopModule, xmp: UxpXmp): Photoshop
       if (typeof packet !== 'string' || !packet) return null;
       xmp.XMPMeta.registerNamespace(RECIPE_NS, 'kirie');
       return new xmp.XMPMeta(packet).getProperty(RECIPE_NS, RECIPE_PROPERTY)?.value ?? null;
+    },
+    placePosePaths: async ({ documentId, people }) => {
+      if (people.length === 0) throw new Error('the pose has no people in it');
+      return modal(ps, 'Kirie: add pose', async (context) => {
+        const doc = documentById(ps, documentId);
+        const scale = pointsPerPixel(doc);
+        const { PathPointInfo, SubPathInfo } = ps.app;
+        const corner = ps.constants.PointKind.CORNERPOINT;
+        const point = (p: Point) => {
+          const info = new PathPointInfo();
+          // A corner with both handles on the anchor: a straight-sided marker.
+          info.anchor = [p.x * scale, p.y * scale];
+          info.leftDirection = info.anchor;
+          info.rightDirection = info.anchor;
+          info.kind = corner;
+          return info;
+        };
+        const taken = new Set(Array.from(doc.pathItems, (p) => p.name));
+        let n = 1;
+        const suspension = await context.hostControl.suspendHistory({ documentID: doc.id, name: 'Kirie: add pose' });
+        const names: string[] = [];
+        try {
+          for (const person of people) {
+            while (taken.has(posePathName(n))) n++;
+            const name = posePathName(n++);
+            const subpaths = markersFor(person).map((square) => {
+              const info = new SubPathInfo();
+              info.closed = true;
+              info.operation = ps.constants.ShapeOperation.SHAPEADD;
+              info.entireSubPath = square.map(point);
+              return info;
+            });
+            doc.pathItems.add(name, subpaths);
+            names.push(name);
+          }
+        } catch (err) {
+          // All people or none: a half-placed pose would read back as a different one.
+          await context.hostControl.resumeHistory(suspension, false);
+          throw err;
+        }
+        await context.hostControl.resumeHistory(suspension, true);
+        return { names };
+      });
+    },
+    readPosePaths: async ({ documentId }) => {
+      const doc = documentById(ps, documentId);
+      const scale = pointsPerPixel(doc);
+      const paths = Array.from(doc.pathItems).filter((p) => POSE_PATH_NAME.test(p.name));
+      if (paths.length === 0) throw new Error(`"${doc.title}" has no "Kirie pose" path: press "Add pose" first (Paths panel)`);
+      const people = paths.map((path) => {
+        const markers = Array.from(path.subPathItems, (sub) => Array.from(sub.pathPoints, (pt) => ({ x: pt.anchor[0]! / scale, y: pt.anchor[1]! / scale })));
+        return jointsFromMarkers(path.name, markers, doc.width, doc.height);
+      });
+      return { width: doc.width, height: doc.height, people };
     },
     createLayerWithPixels: async (layer) => {
       checkPatch(layer);

@@ -67,8 +67,53 @@ export interface PsLayer {
 /** Constants.BitsPerChannelType (@types/photoshop dom/Constants.d.ts). */
 export type PsBitsPerChannel = 'bitDepth1' | 'bitDepth8' | 'bitDepth16' | 'bitDepth32';
 
+/**
+ * PathPointInfo / SubPathInfo: made with `new app.PathPointInfo()` / `new app.SubPathInfo()` (@types/photoshop
+ * dom/Photoshop.d.ts) and passed to PathItems.add (ps_reference/classes/pathpointinfo, subpathinfo, since 23.3).
+ * `kind` is a Constants.PointKind value and `operation` a Constants.ShapeOperation value, read from `constants`.
+ */
+export interface PsPathPointInfo {
+  anchor: number[];
+  leftDirection: number[];
+  rightDirection: number[];
+  kind: string;
+}
+
+export interface PsSubPathInfo {
+  closed: boolean;
+  operation: string;
+  entireSubPath: PsPathPointInfo[];
+}
+
+/** PathPoint: read-only; anchor in [horizontal, vertical] (ps_reference/classes/pathpoint). */
+export interface PsPathPoint {
+  readonly anchor: readonly number[];
+  readonly kind: string;
+  readonly leftDirection: readonly number[];
+  readonly rightDirection: readonly number[];
+}
+
+export interface PsSubPathItem {
+  readonly closed: boolean;
+  readonly pathPoints: ArrayLike<PsPathPoint>;
+}
+
+export interface PsPathItem {
+  readonly id: number;
+  name: string;
+  readonly subPathItems: ArrayLike<PsSubPathItem>;
+}
+
+/** Document.pathItems (ps_reference/classes/pathitems): add(name, entirePath) returns the new PathItem. */
+export interface PsPathItems extends ArrayLike<PsPathItem> {
+  add(name: string, entirePath: PsSubPathInfo[]): PsPathItem;
+}
+
 export interface PsDocument {
   readonly id: number;
+  /** Pixels per inch (Document.resolution). */
+  readonly resolution: number;
+  readonly pathItems: PsPathItems;
   readonly title: string;
   readonly width: number;
   readonly height: number;
@@ -95,7 +140,14 @@ export type PsDescriptor = Record<string, unknown>;
 
 export interface PhotoshopModule {
   /** activeDocument has a setter (Photoshop.activeDocument, @types/photoshop dom/Photoshop.d.ts). */
-  app: { activeDocument: PsDocument | null; readonly documents: readonly PsDocument[] };
+  app: {
+    activeDocument: PsDocument | null;
+    readonly documents: readonly PsDocument[];
+    readonly PathPointInfo: new () => PsPathPointInfo;
+    readonly SubPathInfo: new () => PsSubPathInfo;
+  };
+  /** Constants (@types/photoshop dom/Constants.d.ts): PointKind.CORNERPOINT, ShapeOperation.SHAPEADD. */
+  constants: { PointKind: { CORNERPOINT: string; SMOOTHPOINT: string }; ShapeOperation: { SHAPEADD: string; SHAPEXOR: string } };
   core: {
     executeAsModal<T>(target: (context: PsExecutionContext, descriptor: PsDescriptor) => Promise<T>, options: { commandName: string; descriptor?: PsDescriptor }): Promise<T>;
   };

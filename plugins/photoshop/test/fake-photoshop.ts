@@ -24,9 +24,18 @@
 //   write, so the fake refuses a mismatch rather than guess;
 // - history: each change outside a suspension is a state; a suspension coalesces into one named state
 //   on commit, rolls back on commit false, and the modal scope's exit resolves leftovers (commit on
-//   return, roll back on throw).
+//   return, roll back on throw);
+// - paths: Document.pathItems.add(name, SubPathInfo[]) makes a path of one subpath per SubPathInfo, each of
+//   PathPointInfo objects made with `new app.PathPointInfo()` / `new app.SubPathInfo()` (ps_reference
+//   classes/pathitems, subpathinfo, pathpointinfo since 23.3; @types/photoshop dom/Photoshop.d.ts has both
+//   constructors on `app`); reading gives PathItem.subPathItems[i].pathPoints[j].anchor as [x, y]
+//   (classes/pathpoint). The unit is not documented for UXP; the fake keeps anchors in points (1/72 inch,
+//   ExtendScript's convention), so code that forgets the resolution puts the pose in the wrong place on any
+//   document not at 72 ppi. kind must be a Constants.PointKind value, operation a ShapeOperation value
+//   (dom/Constants.d.ts; the fake's strings stand for whatever the constants hold). Adding a path changes
+//   the document (modal scope, history).
 import { bounds, type Bounds, intersect, isEmpty } from '@kirie/core/image/bounds';
-import type { PhotoshopModule, PsBitsPerChannel, PsBounds, PsDescriptor, PsDocument, PsExecutionContext, PsGetPixelsOptions, PsImageData, PsLayer, PsPixels, PsRect } from '../src/photoshop-api.js';
+import type { PhotoshopModule, PsBitsPerChannel, PsBounds, PsDescriptor, PsDocument, PsExecutionContext, PsGetPixelsOptions, PsImageData, PsLayer, PsPathItem, PsPathItems, PsPathPointInfo, PsPixels, PsRect, PsSubPathInfo } from '../src/photoshop-api.js';
 
 export interface FakeLayerState {
   id: number;
@@ -43,7 +52,36 @@ export interface FakeLayerState {
   mask: Uint8Array | null;
 }
 
-type Op = 'createPixelLayer' | 'putPixels' | 'putLayerMask' | 'batchPlay';
+type Op = 'createPixelLayer' | 'putPixels' | 'putLayerMask' | 'batchPlay' | 'addPath';
+
+/** The fake's Constants.PointKind / ShapeOperation (their real values are read at run time by the plugin). */
+export const POINT_KIND = { CORNERPOINT: 'cornerPoint', SMOOTHPOINT: 'smoothPoint' } as const;
+export const SHAPE_OPERATION = { SHAPEADD: 'add', SHAPEXOR: 'xor' } as const;
+
+export class FakePathPointInfo implements PsPathPointInfo {
+  anchor: number[] = [];
+  leftDirection: number[] = [];
+  rightDirection: number[] = [];
+  kind = '';
+}
+
+export class FakeSubPathInfo implements PsSubPathInfo {
+  closed = false;
+  operation = '';
+  entireSubPath: PsPathPointInfo[] = [];
+}
+
+export interface FakePathState {
+  id: number;
+  name: string;
+  /** Anchors in points (1/72 inch). */
+  subpaths: { closed: boolean; points: { anchor: [number, number]; kind: string; leftDirection: [number, number]; rightDirection: [number, number] }[] }[];
+}
+
+const pair = (v: unknown, what: string): [number, number] => {
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((n) => typeof n === 'number' && Number.isFinite(n))) throw new Error(`PathItems.add: ${what} must be [horizontal, vertical] numbers`);
+  return [v[0], v[1]];
+};
 export type Depth = 8 | 16 | 32;
 const BITS: Record<Depth, PsBitsPerChannel> = { 8: 'bitDepth8', 16: 'bitDepth16', 32: 'bitDepth32' };
 
@@ -100,6 +138,8 @@ export class FakeDocument implements PsDocument {
   selection: { bounds: Bounds; data: Uint8Array } | null = null;
   history: string[] = ['Open'];
   mode = 'RGBColorMode';
+  resolution = 72;
+  pathsState: FakePathState[] = [];
 
   readonly bitsPerChannel: PsBitsPerChannel;
 
@@ -139,6 +179,70 @@ export class FakeDocument implements PsDocument {
         return l.kind === 'group' ? doc.childrenOf(l.id) : null;
       },
     };
+  }
+
+  /** Document.pathItems: live views of the paths; add() checks its arguments like the typed DOM would. */
+  get pathItems(): PsPathItems {
+    const doc = this;
+    const views = this.pathsState.map((p) => this.pathView(p));
+    return Object.assign(views, {
+      add(name: string, entirePath: PsSubPathInfo[]): PsPathItem {
+        return doc.addPath(name, entirePath);
+      },
+    });
+  }
+
+  private pathView(p: FakePathState): PsPathItem {
+    const doc = this;
+    return {
+      id: p.id,
+      get name() {
+        return p.name;
+      },
+      set name(_v: string) {
+        throw new Error('fake: renaming paths is not modelled');
+      },
+      get subPathItems() {
+        if (!doc.pathsState.includes(p)) throw new Error('the path no longer exists');
+        return p.subpaths.map((sp) => ({ closed: sp.closed, pathPoints: sp.points.map((pt) => Object.freeze({ anchor: Object.freeze([...pt.anchor]), kind: pt.kind, leftDirection: Object.freeze([...pt.leftDirection]), rightDirection: Object.freeze([...pt.rightDirection]) })) }));
+      },
+    };
+  }
+
+  private addPath(name: string, entirePath: PsSubPathInfo[]): PsPathItem {
+    if (typeof name !== 'string' || !name) throw new Error('PathItems.add: name must be a non-empty string');
+    if (!Array.isArray(entirePath) || entirePath.length === 0) throw new Error('PathItems.add: entirePath must be a non-empty array of SubPathInfo');
+    const kinds = new Set<string>(Object.values(POINT_KIND));
+    const operations = new Set<string>(Object.values(SHAPE_OPERATION));
+    const subpaths = entirePath.map((sp) => {
+      if (!(sp instanceof FakeSubPathInfo)) throw new Error('PathItems.add: entirePath holds SubPathInfo objects (new app.SubPathInfo())');
+      if (!operations.has(sp.operation)) throw new Error(`PathItems.add: operation must be a Constants.ShapeOperation value, got ${JSON.stringify(sp.operation)}`);
+      if (!Array.isArray(sp.entireSubPath) || sp.entireSubPath.length === 0) throw new Error('PathItems.add: a subpath needs at least one PathPointInfo');
+      return {
+        closed: sp.closed === true,
+        points: sp.entireSubPath.map((pt) => {
+          if (!(pt instanceof FakePathPointInfo)) throw new Error('PathItems.add: entireSubPath holds PathPointInfo objects (new app.PathPointInfo())');
+          if (!kinds.has(pt.kind)) throw new Error(`PathItems.add: kind must be a Constants.PointKind value, got ${JSON.stringify(pt.kind)}`);
+          return { anchor: pair(pt.anchor, 'anchor'), kind: pt.kind, leftDirection: pair(pt.leftDirection, 'leftDirection'), rightDirection: pair(pt.rightDirection, 'rightDirection') };
+        }),
+      };
+    });
+    this.ps.modify(this, 'addPath', 'New Path');
+    const path: FakePathState = { id: this.ps.nextId++, name, subpaths };
+    this.pathsState.push(path);
+    return this.pathView(path);
+  }
+
+  /** The user edits a path with Photoshop's tools: `edit` maps each anchor, in canvas pixels (not logged: the user's own step). */
+  userEditPath(name: string, edit: (p: { x: number; y: number }, subpath: number) => { x: number; y: number }): void {
+    const path = this.pathsState.find((p) => p.name === name);
+    if (!path) throw new Error(`no path "${name}"`);
+    const k = 72 / this.resolution;
+    const move = (a: [number, number], i: number): [number, number] => {
+      const q = edit({ x: a[0] / k, y: a[1] / k }, i);
+      return [q.x * k, q.y * k];
+    };
+    path.subpaths.forEach((sp, i) => sp.points.forEach((pt) => Object.assign(pt, { anchor: move(pt.anchor, i), leftDirection: move(pt.leftDirection, i), rightDirection: move(pt.rightDirection, i) })));
   }
 
   /** Adds a layer on top, or on top inside `group` (test setup, not a user action: no history). */
@@ -197,12 +301,13 @@ export class FakeDocument implements PsDocument {
     return out;
   }
 
-  snapshot(): { layers: FakeLayerState[]; activeId: number | null } {
-    return { layers: this.layersState.map((l) => ({ ...l, rgba: l.rgba.slice(), mask: l.mask?.slice() ?? null })), activeId: this.activeId };
+  snapshot(): { layers: FakeLayerState[]; activeId: number | null; paths: FakePathState[] } {
+    return { layers: this.layersState.map((l) => ({ ...l, rgba: l.rgba.slice(), mask: l.mask?.slice() ?? null })), activeId: this.activeId, paths: structuredClone(this.pathsState) };
   }
-  restore(s: { layers: FakeLayerState[]; activeId: number | null }): void {
+  restore(s: { layers: FakeLayerState[]; activeId: number | null; paths: FakePathState[] }): void {
     this.layersState = s.layers;
     this.activeId = s.activeId;
+    this.pathsState = s.paths;
   }
 }
 
@@ -302,7 +407,10 @@ export class FakePhotoshop {
         get documents() {
           return self.documents;
         },
+        PathPointInfo: FakePathPointInfo,
+        SubPathInfo: FakeSubPathInfo,
       },
+      constants: { PointKind: POINT_KIND, ShapeOperation: SHAPE_OPERATION },
       core: {
         executeAsModal: async <T>(target: (context: PsExecutionContext, descriptor: PsDescriptor) => Promise<T>, options: { commandName: string; descriptor?: PsDescriptor }): Promise<T> => {
           if (!options?.commandName) throw new Error('executeAsModal: commandName is required');
