@@ -27,13 +27,16 @@ async function results(kind: VerifyKind, folder: string): Promise<CaseResult[]> 
 afterAll(releasePipelineModels);
 
 describe('noise and schedules', () => {
-  it('every noise case is bit-identical except the variation-seed slerps (within 1e-6)', async () => {
+  it('every noise case is bit-identical except the variation-seed slerps (within 1e-6, few values off)', async () => {
     const noise = await results(noiseKind, 'noise');
     expect(noise).toHaveLength(68);
     const failed = noise.filter((r) => !r.pass);
     expect(failed.map((r) => r.case).every((name) => name.includes('_var_'))).toBe(true);
     for (const r of failed) expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-6);
     expect(noise.filter((r) => r.pass)).toHaveLength(62);
+    // SLEEF's sin (torch.sin on x86) brought the differing values from 351 (libm sin/acos) to 167 of 9216.
+    const differing = failed.map((r) => Number(/^(\d+) of \d+ values differ/.exec(r.detail)?.[1]));
+    expect(differing.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(167);
   });
 
   it("every sigma case passes, A1111's DPM++ 3M SDE schedule included (the sampler itself is refused)", async () => {
