@@ -4,6 +4,8 @@
 // settings (URL in localStorage, token in secureStorage). The only place that touches require('photoshop')
 // / require('uxp') is the few lines handing them to the adapter, the file picker and the token store.
 import { KirieClient } from '@kirie/core/client/client';
+import { toPoseJson } from '@kirie/core/control/openpose';
+import { POSE_PRESET_NAMES, posePreset } from '@kirie/core/control/pose-presets';
 import { decodeImage } from '@kirie/core/image/decode';
 import type { RasterImage } from '@kirie/core/image/png';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
@@ -13,7 +15,7 @@ import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFr
 import { pairPanel } from '../../shared/src/pairing.js';
 import { pasteRecipe, type RecipeSettings } from '../../shared/src/recipe-paste.js';
 import { connectionHelp } from './connection.js';
-import { type FlowHooks, type FlowResult, fillSelection, img2imgLayer, poseFill, posePhotoFill, regenerate, ResultNotPlaced } from './flows.js';
+import { addPosePaths, type FlowHooks, type FlowResult, fillSelection, img2imgLayer, poseFill, posePathsFill, posePhotoFill, regenerate, ResultNotPlaced } from './flows.js';
 import { createPhotoshopHost } from './host.js';
 import type { PhotoshopModule, UxpXmp } from './photoshop-api.js';
 
@@ -33,7 +35,7 @@ const uxp = require('uxp') as { storage: UxpStorage; xmp: UxpXmp };
 const host = createPhotoshopHost(require('photoshop') as PhotoshopModule, uxp.xmp);
 const storage = uxp.storage;
 
-const MODES = ['fill', 'img2img', 'pose', 'pose-photo'] as const;
+const MODES = ['fill', 'img2img', 'pose', 'pose-photo', 'pose-paths'] as const;
 const TOKEN_KEY = 'kirie.token';
 const URL_KEY = 'kirie.url';
 
@@ -109,6 +111,25 @@ async function pickPose(): Promise<void> {
     pose = null;
     status(`${file.name} is not JSON: ${(err as Error).message}`, true);
   }
+}
+
+/** Places a pose as "Kirie pose N" paths: the chosen preset, or `json` (a picked file). */
+async function addPose(json?: unknown): Promise<void> {
+  const names = await addPosePaths(host, json ?? toPoseJson(posePreset(POSE_PRESET_NAMES[pickerIndex('pose-preset')] ?? 'standing')));
+  status(`added ${names.join(', ')} (Paths panel): move a joint's marker with the Path Selection tool, drag it off the canvas to hide it`);
+}
+
+async function addPoseFromFile(): Promise<void> {
+  const file = await storage.localFileSystem.getFileForOpening({ types: ['json'] });
+  if (!file) return;
+  let json: unknown;
+  try {
+    json = JSON.parse((await file.read()) as string);
+  } catch (err) {
+    status(`${file.name} is not JSON: ${(err as Error).message}`, true);
+    return;
+  }
+  await addPose(json);
 }
 
 async function pickPhoto(): Promise<void> {
@@ -201,6 +222,8 @@ function generate(client: KirieClient, hooks: FlowHooks): Promise<FlowResult> {
     case 'pose-photo':
       if (!photo) throw new Error('pick a reference photo first (a PNG or JPEG with the people whose poses the fill should take)');
       return posePhotoFill(host, client, options, photo, hooks);
+    case 'pose-paths':
+      return posePathsFill(host, client, options, hooks);
     default:
       return fillSelection(host, client, options, hooks);
   }
@@ -248,7 +271,15 @@ function init(): void {
   const toggleRows = () => {
     $('pose-row').style.display = mode() === 'pose' ? 'flex' : 'none';
     $('photo-row').style.display = mode() === 'pose-photo' ? 'flex' : 'none';
+    $('pose-paths-row').style.display = mode() === 'pose-paths' ? 'flex' : 'none';
   };
+  const presets = $('pose-preset-menu');
+  for (const name of POSE_PRESET_NAMES) {
+    const item = document.createElement('sp-menu-item');
+    item.textContent = name;
+    if (name === POSE_PRESET_NAMES[0]) item.setAttribute('selected', '');
+    presets.appendChild(item);
+  }
   $('mode').addEventListener('change', toggleRows);
   toggleRows();
   $('strength-auto').addEventListener('change', () => {
@@ -259,6 +290,8 @@ function init(): void {
   $('test-connection').addEventListener('click', reporting(testConnection));
   $('pick-pose').addEventListener('click', reporting(pickPose));
   $('pick-photo').addEventListener('click', reporting(pickPhoto));
+  $('add-pose').addEventListener('click', reporting(() => addPose()));
+  $('add-pose-json').addEventListener('click', reporting(addPoseFromFile));
   $('use-recipe').addEventListener('click', reporting(useRecipe));
   $('generate').addEventListener('click', () => void run(generate));
   $('remake').addEventListener('click', () => void run((client, hooks) => regenerate(host, client, 'remake', photo, hooks)));
