@@ -57,7 +57,7 @@ async function generateOnFrame(rpc: MainRpc, client: KirieApi, options: PanelOpt
   const pose: PoseGuide | undefined = skeleton && controlModel ? { json: poseOnSelection(skeleton, frame.origin, selection), controlModel } : undefined;
   const { patch, seed } = await repaint(client, { image, selection, strength: prepared.strength, mode: masked ? 'inpaint' : 'img2img', request: prepared.request, inpaint, ...(pose ? { pose } : {}) }, hooks);
   const name = `${layerName(prepared.label)} · seed ${seed}`;
-  const recipe = recipeFor(frame.frameId, mode, options, seed);
+  const recipe = recipeFor(frame.frameId, mode, options, seed, posed);
   const { nodeId } = await rpc.place({ frameId: frame.frameId, name, png: encodePng(patch.image), origin: frame.origin, bounds: patch.bounds, recipe: JSON.stringify(recipe) });
   return { nodeId, name, seed, mode, recipe };
 }
@@ -65,7 +65,7 @@ async function generateOnFrame(rpc: MainRpc, client: KirieApi, options: PanelOpt
 /** "Remake": the recipe as it is, seed included. "Variations": the same with a new random seed. */
 export function remake(rpc: MainRpc, client: KirieApi, recipe: FigmaRecipe, kind: 'remake' | 'variation', hooks: JobHooks = {}): Promise<FrameResult> {
   const { seed, ...rest } = recipe.options;
-  return restyleFrame(rpc, client, kind === 'remake' ? { ...rest, seed } : rest, hooks, recipe.frameId);
+  return generateOnFrame(rpc, client, kind === 'remake' ? { ...rest, seed } : rest, hooks, recipe.frameId, recipe.pose === true);
 }
 
 /**

@@ -7,6 +7,8 @@ const recipeSchema = z.object({
   kirie: z.literal(1),
   frameId: z.string().min(1),
   mode: z.enum(['style', 'mask']),
+  /** Made with Pose fill: Remake follows the pose the frame holds then (its skeleton stays on the frame to edit). */
+  pose: z.literal(true).optional(),
   options: z.object({
     prompt: z.string(),
     negativePrompt: z.string().optional(),
@@ -21,8 +23,8 @@ const recipeSchema = z.object({
 
 export type FigmaRecipe = z.infer<typeof recipeSchema>;
 
-export function recipeFor(frameId: string, mode: FigmaRecipe['mode'], options: PanelOptions, seed: number): FigmaRecipe {
-  return { kirie: 1, frameId, mode, options: { ...options, seed } };
+export function recipeFor(frameId: string, mode: FigmaRecipe['mode'], options: PanelOptions, seed: number, posed = false): FigmaRecipe {
+  return { kirie: 1, frameId, mode, ...(posed ? { pose: true as const } : {}), options: { ...options, seed } };
 }
 
 /** The recipe stored on a layer, checked: plugin data can be edited by anything with the plugin's id. */

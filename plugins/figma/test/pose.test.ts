@@ -7,7 +7,7 @@ import { posePreset } from '@kirie/core/control/pose-presets';
 import { poseFromJoints } from '@kirie/core/control/skeleton';
 import { COLORS } from '@kirie/core/control/render';
 import { type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
-import { poseFill } from '../src/flow.js';
+import { poseFill, remake } from '../src/flow.js';
 import { createFigmaHost, POSE_KEY } from '../src/host.js';
 import { createMessageHandler } from '../src/main.js';
 import type { MainToUi, PoseRead } from '../src/messages.js';
@@ -216,5 +216,20 @@ describe('Pose fill', () => {
     expect(figma.changesTo(users, since).filter((m) => !m.change.startsWith('insertChild') || !m.change.includes(result.nodeId))).toEqual([]);
     expect(group.visible).toBe(true);
     expect(figma.page.children.map((c) => c.name)).toEqual(['Figure', result.name]);
+  });
+
+  it('the result\'s recipe remembers the pose: Remake follows the skeleton as it is on the frame then, same seed', async () => {
+    const figma = new FakeFigma();
+    const frame = poseFrame(figma);
+    const rpc = plugin(figma);
+    await rpc.addPose(STANDING);
+    const first = await poseFill(rpc, env.client, { prompt: 'a dancer', colorMatch: false });
+    expect(first.recipe.pose).toBe(true);
+    figma.userMove(joint(groupsOf(frame)[0]!, 'right_ankle'), -40, 0);
+    const again = await remake(rpc, env.client, first.recipe, 'remake');
+    expect(again.seed).toBe(first.seed);
+    const req = env.runner.jobs.at(-1)!.input.request;
+    const pose = req.control![0]!.pose as PoseJson;
+    expect(keypoint(pose, 0, 'right_ankle')[0]).toBeCloseTo(((220 - 40) * req.width) / 512, 6);
   });
 });
