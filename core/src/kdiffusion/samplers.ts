@@ -2,6 +2,7 @@
 // (x, σ) whenever it needs the denoiser and receives the denoised x0 back, so the sampler reads like
 // k_diffusion/sampling.py while the caller owns the model. Arithmetic is float32 tensor arithmetic in
 // the reference's order. Where A1111 (k-diffusion 0.0.16) and ComfyUI (its fork) differ, `tool` decides.
+import { expf, expm1f, logf } from '../rng/sleef.js';
 import type { Tool } from './tables.js';
 import { uniPc } from './unipc.js';
 
@@ -103,10 +104,10 @@ function* heun(x: Float32Array, sigmas: readonly number[], ctx: SamplerContext):
 }
 
 const midSigma = (sigma: number, next: number): number => {
-  const a = f(Math.log(sigma));
-  const b = f(Math.log(next));
+  const a = logf(sigma);
+  const b = logf(next);
   // torch.lerp with weight 0.5 counts back from the end: b − (b − a)·0.5.
-  return f(Math.exp(f(b - f(f(b - a) * 0.5))));
+  return expf(f(b - f(f(b - a) * 0.5)));
 };
 
 function* dpm2(x: Float32Array, sigmas: readonly number[], ctx: SamplerContext): SamplerLoop {
@@ -149,15 +150,16 @@ function* dpm2Ancestral(x: Float32Array, sigmas: readonly number[], ctx: Sampler
 }
 
 function* dpmpp2m(x: Float32Array, sigmas: readonly number[]): SamplerLoop {
-  const tOf = (s: number): number => -f(Math.log(s));
+  // torch.log/exp/expm1 on these 0-dim float32 tensors are SLEEF's (see rng/sleef.ts), not libm's.
+  const tOf = (s: number): number => -logf(s);
   let old: Float32Array | null = null;
   for (let i = 0; i < sigmas.length - 1; i++) {
     const denoised = yield { x, sigma: sigmas[i] };
     const t = tOf(sigmas[i]);
     const tNext = tOf(sigmas[i + 1]);
     const h = f(tNext - t);
-    const ratio = f(f(Math.exp(-tNext)) / f(Math.exp(-t)));
-    const coef = f(Math.expm1(-h));
+    const ratio = f(expf(-tNext) / expf(-t));
+    const coef = expm1f(-h);
     let target = denoised;
     if (old !== null && sigmas[i + 1] !== 0) {
       const r = f(f(t - tOf(sigmas[i - 1])) / h);

@@ -1,8 +1,9 @@
-// SLEEF's float32 acos and sin (the u10 variants torch's Vectorized<float> calls): 1-ulp functions, so every
-// value lies within one float32 ulp of the correctly rounded result; the exact bits are checked against
-// A1111's recorded variation-seed noise in bridge/test/verify/kdiffusion-golden.test.ts.
+// SLEEF's float32 acos, sin, log, exp and expm1 (the u10 variants torch's Vectorized<float> calls): 1-ulp
+// functions, so every value lies within one float32 ulp of the correctly rounded result; the exact bits are
+// checked against the tools' recorded runs (core/test/kdiffusion/replay.test.ts: DPM++ 2M and DPM2 replay bit
+// for bit only with these) and A1111's variation-seed noise (bridge/test/verify/kdiffusion-golden.test.ts).
 import { describe, expect, it } from 'vitest';
-import { acosf, sinf, SINF_MAX_ARGUMENT } from '../../src/rng/sleef.js';
+import { acosf, expf, expm1f, logf, sinf, SINF_MAX_ARGUMENT } from '../../src/rng/sleef.js';
 
 const f = Math.fround;
 const bits = new Uint32Array(new Float32Array(1).buffer);
@@ -45,5 +46,27 @@ describe('acosf', () => {
     expect(acosf(1)).toBe(0);
     expect(acosf(0)).toBe(f(Math.PI / 2));
     expect(acosf(-1)).toBe(f(Math.PI));
+  });
+});
+
+describe('logf, expf, expm1f (the k-diffusion σ arithmetic)', () => {
+  it('log is within one ulp over the sigma range and exact at 1', () => {
+    for (const x of grid(0.001, 20, 40001)) expect(ulpsApart(logf(x), f(Math.log(x))), `log(${x})`).toBeLessThanOrEqual(1);
+    expect(logf(1)).toBe(0);
+    expect(logf(0)).toBe(Number.NEGATIVE_INFINITY);
+    expect(logf(-1)).toBeNaN();
+  });
+
+  it('exp is within one ulp and saturates where SLEEF does', () => {
+    for (const x of grid(-20, 20, 40001)) expect(ulpsApart(expf(x), f(Math.exp(x))), `exp(${x})`).toBeLessThanOrEqual(1);
+    expect(expf(0)).toBe(1);
+    expect(expf(-105)).toBe(0);
+    expect(expf(101)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('expm1 is within one ulp (tiny arguments included) and keeps −0', () => {
+    for (const x of [...grid(-16, 10, 40001), ...grid(-1e-3, 1e-3, 2001)]) expect(ulpsApart(expm1f(x), f(Math.expm1(x))), `expm1(${x})`).toBeLessThanOrEqual(1);
+    expect(Object.is(expm1f(-0), -0)).toBe(true);
+    expect(expm1f(-17)).toBe(-1);
   });
 });
