@@ -62,6 +62,8 @@ describe('an SDXL checkpoint through the bridge (tiny model)', () => {
     const refused = (request: Record<string, unknown>) => bridge.client.submit({ model: XL, width: 64, height: 64, steps: 2, prompt: 'x', ...request }).then(() => null, (e: unknown) => e);
     expect(await refused({ model: DEMO, prompt2: 'x' })).toMatchObject({ status: 400, code: 'invalid_request', field: 'prompt2', message: expect.stringMatching(/SD 1\.x model.*needs an SDXL model/) });
     expect(await refused({ model: DEMO, sizeConditioning: {} })).toMatchObject({ status: 400, field: 'sizeConditioning' });
+    expect(await refused({ loras: [{ name: 'paper-cut' }] })).toMatchObject({ status: 400, field: 'loras.0.name', message: expect.stringMatching(/LoRAs for it are not supported yet/) });
+    expect(await refused({ prompt: 'x <lora:paper-cut:1>' })).toMatchObject({ status: 400, field: 'prompt' });
     const { id } = await bridge.client.uploadImage(await readFile(join(ROOT, 'tests/golden/sdxl/pipelines/img2img_euler_s060/init_image.png')));
     expect(await refused({ control: [{ model: 'pose-controlnet.safetensors', image: id }] })).toMatchObject({ status: 400, field: 'control.0.model', message: expect.stringMatching(/SDXL model, and ControlNets for it are not supported yet/) });
   });

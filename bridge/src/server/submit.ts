@@ -42,8 +42,8 @@ export async function checkSubmission(body: unknown, context: SubmitContext): Pr
   if (!GENERATOR_KINDS.includes(model.kind)) {
     throw new KirieApiError(400, 'wrong_model_kind', `model "${model.id}" is a ${model.kind}, not a checkpoint; name a checkpoint here${model.kind === 'controlnet' ? ' and the ControlNet in control[].model' : ''}`, 'model');
   }
-  await checkLoras(request, model, context.registry);
   checkFamily(request, model);
+  await checkLoras(request, model, context.registry);
   const controlNets = await Promise.all(
     request.control.map(async (unit, i) => {
       const field = `control.${i}.model`;
@@ -67,7 +67,15 @@ function checkFamily(request: GenerateRequest, model: ModelInfo): void {
     for (const field of ['prompt2', 'negativePrompt2', 'sizeConditioning'] as const) if (request[field] !== undefined) refuse(field, 'with one text encoder and no size conditioning: this field needs an SDXL model');
   }
   if (request.control.length > 0 && family.prefixes.controlnet === undefined) refuse('control.0.model', 'and ControlNets for it are not supported yet');
-  if (!family.adapters && requestLoras(request).loras.length > 0) refuse(request.loras?.length ? 'loras.0.name' : 'prompt', 'and LoRAs for it are not supported yet');
+  // A prompt tag that does not parse is checkLoras's to report.
+  const tagged = () => {
+    try {
+      return requestLoras(request).loras.length > 0;
+    } catch {
+      return false;
+    }
+  };
+  if (!family.adapters && (request.loras?.length || tagged())) refuse(request.loras?.length ? 'loras.0.name' : 'prompt', 'and LoRAs for it are not supported yet');
 }
 
 /** Every LoRA named (in `loras` or as a prompt tag) is in the loras folder, and the model can take it. */
