@@ -2,6 +2,9 @@
 // the seed that was used. "Remake" runs it as is; "Variations" with a new seed.
 import { z } from 'zod';
 import type { PanelOptions } from '../../shared/src/settings.js';
+import { AdapterName } from '@kirie/core/request/schema';
+import { A1111_EMPHASIS } from '@kirie/core/prompt/chunks';
+import { PROMPT_SYNTAXES } from '@kirie/core/prompt/stage';
 
 const recipeSchema = z.object({
   kirie: z.literal(1),
@@ -18,6 +21,18 @@ const recipeSchema = z.object({
     seed: z.number().int().min(0),
     model: z.string().optional(),
     colorMatch: z.boolean().optional(),
+    // A pasted recipe's settings (recipe-paste.ts); the bridge checks them again with the request.
+    recipe: z
+      .object({
+        scheduler: z.string().optional(),
+        guidance: z.number().optional(),
+        clipSkip: z.number().int().optional(),
+        loras: z.array(z.object({ name: AdapterName, weight: z.number().optional(), textEncoderWeight: z.number().optional() })).optional(),
+        promptSyntax: z.enum(PROMPT_SYNTAXES).optional(),
+        emphasis: z.enum(A1111_EMPHASIS).optional(),
+        padConds: z.boolean().optional(),
+      })
+      .optional(),
   }),
 });
 

@@ -9,6 +9,7 @@ import { GenerationCancelled } from '../../shared/src/job.js';
 import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
 import { pairPanel } from '../../shared/src/pairing.js';
+import { pasteRecipe, type RecipeSettings } from '../../shared/src/recipe-paste.js';
 import { connectionHelp, localNetworkPermission } from './connection.js';
 import { type FrameResult, poseFill, remake, restyleFrame } from './flow.js';
 import type { MainToUi, SelectionInfo, UiToMain } from './messages.js';
@@ -58,7 +59,33 @@ async function run(work: (client: KirieClient, signal: AbortSignal) => Promise<F
   }
 }
 
-const formOptions = () => optionsFromForm({ prompt: field('prompt'), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked });
+/** A used recipe's negative prompt and the settings the form has no field for: they go with every generation until another recipe is used. */
+let pasted: { negativePrompt?: string; settings: RecipeSettings } | undefined;
+
+const formOptions = () => {
+  const options = optionsFromForm({ prompt: field('prompt'), ...(pasted?.negativePrompt ? { negativePrompt: pasted.negativePrompt } : {}), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked });
+  return pasted ? { ...options, recipe: pasted.settings } : options;
+};
+
+/** "Use recipe": the pasted recipe fills the form; what the panel cannot carry is said in the status line. */
+function useRecipe(): void {
+  try {
+    const recipe = pasteRecipe(field('recipe'));
+    const set = (id: string, value: string | undefined) => {
+      if (value !== undefined) $<HTMLInputElement>(id).value = value;
+    };
+    set('prompt', recipe.form.prompt);
+    set('steps', recipe.form.steps);
+    set('seed', recipe.form.seed);
+    set('strength', recipe.form.strength);
+    pasted = { ...(recipe.form.negativePrompt ? { negativePrompt: recipe.form.negativePrompt } : {}), settings: recipe.settings };
+    // This panel generates with the bridge's model.
+    const notCarried = [...recipe.notCarried, ...(recipe.form.model ? [`Model ${recipe.form.model}: the bridge's model is used`] : [])];
+    status(notCarried.length > 0 ? `recipe used; not carried over: ${notCarried.join('; ')}` : 'recipe used: everything in it is carried over');
+  } catch (err) {
+    status((err as Error).message, true);
+  }
+}
 
 function generate(): Promise<void> {
   return run((client, signal) => restyleFrame(rpc, client, formOptions(), { signal, onProgress: showProgress }));
@@ -153,6 +180,7 @@ function init(): void {
       );
   });
   $('generate').addEventListener('click', () => void generate());
+  $('use-recipe').addEventListener('click', useRecipe);
   $('remake').addEventListener('click', () => void fromRecipe('remake'));
   $('variations').addEventListener('click', () => void fromRecipe('variation'));
   $('cancel').addEventListener('click', () => running?.abort());

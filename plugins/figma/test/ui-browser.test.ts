@@ -174,6 +174,19 @@ describe('Figma UI bundle in Chromium', () => {
     await ui.selectOption('#style', '');
   });
 
+  it('Use recipe: a pasted A1111 text fills the form, names what it cannot carry, and its settings go with the request and the layer\'s recipe', async () => {
+    await useBridge(scripted.bridge.url, scripted.bridge.token);
+    await ui.fill('#recipe', '(fox:1.2) in snow\nNegative prompt: blurry\nSteps: 3, Sampler: Euler a, CFG scale: 5, Seed: 77, Size: 512x768, Emphasis: No norm, ADetailer model: face_yolov8n.pt');
+    await ui.click('#use-recipe');
+    expect(await ui.textContent('#status')).toMatch(/^recipe used; not carried over: ADetailer model: face_yolov8n\.pt; Size 512x768: the selection's size is used; Sampler Euler a \(Automatic\): /);
+    expect(await ui.evaluate(() => ['prompt', 'steps', 'seed'].map((id) => (document.getElementById(id) as HTMLInputElement).value))).toEqual(['(fox:1.2) in snow', '3', '77']);
+    const placed = await run({ frameId: '1:2', name: 'Card', png: rgba(64, 64, () => [10, 20, 30, 255]), origin: ORIGIN }, {});
+    const settings = { guidance: 5, promptSyntax: 'a1111', emphasis: 'No norm' };
+    expect(scripted.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: '(fox:1.2) in snow', negativePrompt: 'blurry', steps: 3, seed: 77, ...settings });
+    // Remake carries them: they are in the layer's recipe.
+    expect(JSON.parse(placed.recipe).options).toMatchObject({ negativePrompt: 'blurry', recipe: settings });
+  });
+
   it('cancel: the job is cancelled on the bridge, nothing is placed, the user is told', async () => {
     await useBridge(scripted.bridge.url, scripted.bridge.token);
     scripted.runner.stepMs = 300;
