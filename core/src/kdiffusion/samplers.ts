@@ -180,7 +180,8 @@ function* dpmpp2m(x: Float32Array, sigmas: readonly number[]): SamplerLoop {
 function lmsCoefficient(order: number, t: readonly number[], i: number, j: number): number {
   const basis = (tau: number): number => {
     let prod = 1;
-    for (let k = 0; k < order; k++) if (k !== j) prod *= (tau - t[i - k]) / (t[i - j] - t[i - k]);
+    // k-diffusion passes the σ as numpy float32 scalars: τ − t_k is float64, but t_j − t_k stays float32.
+    for (let k = 0; k < order; k++) if (k !== j) prod *= (tau - t[i - k]) / f(t[i - j] - t[i - k]);
     return prod;
   };
   const a = t[i];
