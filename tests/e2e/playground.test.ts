@@ -1,7 +1,7 @@
 // The playground in real headless Chromium against a real bridge (tiny model): connect with the token
 // from the URL fragment, generate with live progress, paint a mask over an opened image, guide with a
 // pose through the tiny ControlNet, cancel.
-import { copyFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,10 @@ beforeAll(async () => {
   bridge = await startE2eBridge({ playground: true });
   // Listed before the page connects, so the Control section shows; its YAML sidecar says it is tiny.
   for (const ext of ['safetensors', 'yaml']) await copyFile(join(ROOT, `tests/golden/tiny-sd15/tiny-controlnet.${ext}`), join(bridge.modelsDir, `tiny-pose.${ext}`));
+  // A LoRA whose sidecar says something that must stay text.
+  await mkdir(join(bridge.modelsDir, 'loras'));
+  await copyFile(join(ROOT, 'tests/golden/tiny-sd15/tiny-lora-kohya.safetensors'), join(bridge.modelsDir, 'loras', 'paper-cut.safetensors'));
+  await writeFile(join(bridge.modelsDir, 'loras', 'paper-cut.json'), JSON.stringify({ 'activation text': '<b>papercut</b>' }));
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -68,6 +72,8 @@ describe('playground', () => {
     const png = encodePng({ width: 64, height: 64, channels: 3, data });
     await page.setInputFiles('#open', { name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from(png) });
     await page.waitForFunction(() => document.querySelector('#image') && (document.querySelector('#image') as HTMLCanvasElement).getContext('2d')!.getImageData(10, 10, 1, 1).data[3] === 255);
+    // The form's height depends on what the models folder holds (ControlNet, LoRA sections): bring the canvas into view first.
+    await page.locator('#mask').scrollIntoViewIfNeeded();
     const box = await page.locator('#mask').boundingBox();
     await page.mouse.move(box!.x + box!.width * 0.3, box!.y + box!.height * 0.5);
     await page.mouse.down();
@@ -107,6 +113,24 @@ describe('playground', () => {
     expect(recipe.request.control[0].pose.people).toHaveLength(1);
     expect(await page.textContent('#history li.result summary')).toContain('ControlNet tiny-pose.safetensors');
     await page.selectOption('#control-model', '');
+  });
+
+  it('applies a LoRA from its weight slider, its header text shown as text', async () => {
+    await page.selectOption('#style', '');
+    expect(await page.isVisible('#loras')).toBe(true);
+    expect(await page.$$('#lora-list b')).toHaveLength(0);
+    expect(await page.getAttribute('#lora-list span', 'title')).toBe('trigger words: <b>papercut</b>');
+    await page.$eval('#lora-list input[data-lora="paper-cut"]', (s) => {
+      (s as HTMLInputElement).value = '0.8';
+      s.dispatchEvent(new Event('input'));
+    });
+    await setForm({ prompt: 'a paper fox', width: '64', height: '64', steps: '2', seed: '3' });
+    const before = await page.$$('#history li.result');
+    await page.click('#generate');
+    await page.waitForFunction((n) => document.querySelectorAll('#history li.result').length > n, before.length);
+    const recipe = JSON.parse((await page.textContent('#history li.result pre.recipe'))!);
+    expect(recipe.request.loras).toEqual([{ name: 'paper-cut', weight: 0.8 }]);
+    await page.$eval('#lora-list input[data-lora="paper-cut"]', (s) => ((s as HTMLInputElement).value = '0'));
   });
 
   it('cancels a running job', async () => {

@@ -2,7 +2,7 @@
 // The playground: Kirie without a host application, on the same shared client the plugins use. The
 // token comes from the URL fragment `kirie serve` prints (#token=…, never sent to a server) or the form.
 import { KirieClient } from '@kirie/core/client/client';
-import { KirieApiError, type GenerateRequestInput, type JobEvent, type Recipe, type StyleInfo } from '@kirie/core/client/protocol';
+import { KirieApiError, type AdapterInfo, type GenerateRequestInput, type JobEvent, type Recipe, type StyleInfo } from '@kirie/core/client/protocol';
 import { applyStyle } from '@kirie/core/styles/presets';
 import { fileAsPng, PaintStage } from './canvas.js';
 
@@ -32,7 +32,7 @@ function describe(err: unknown): string {
 async function connect(token: string): Promise<void> {
   const candidate = new KirieClient({ url: location.origin, token });
   try {
-    const [health, models, styleList] = await Promise.all([candidate.health(), candidate.models(), candidate.styles()]);
+    const [health, models, styleList, adapters] = await Promise.all([candidate.health(), candidate.models(), candidate.styles(), candidate.adapters()]);
     client = candidate;
     styles = styleList;
     localStorage.setItem(TOKEN_KEY, token);
@@ -43,6 +43,7 @@ async function connect(token: string): Promise<void> {
     fillSelect($<HTMLSelectElement>('control-model'), [['', 'off'], ...controlNets.map((m): [string, string] => [m.id, m.name])]);
     $('control').hidden = controlNets.length === 0;
     fillSelect($<HTMLSelectElement>('style'), [['', 'none'], ...styles.map((s): [string, string] => [s.id, s.name])]);
+    fillLoras(adapters.filter((a) => a.kind === 'lora' && !a.problem));
     if (models.length === 0) say('No models yet: copy an SD1.5 .safetensors checkpoint into the models folder (or start with --demo).');
     await restoreHistory();
   } catch (err) {
@@ -54,6 +55,36 @@ async function connect(token: string): Promise<void> {
 
 function fillSelect(select: HTMLSelectElement, options: [string, string][]): void {
   select.replaceChildren(...options.map(([value, label]) => new Option(label, value)));
+}
+
+/**
+ * One weight slider per LoRA (0 = off). Names, trigger words and metadata come from the files' headers:
+ * untrusted text, so only ever set as text content.
+ */
+function fillLoras(loras: AdapterInfo[]): void {
+  $('loras').hidden = loras.length === 0;
+  $('lora-list').replaceChildren(
+    ...loras.map((lora) => {
+      const slider = Object.assign(document.createElement('input'), { type: 'range', min: '-1', max: '2', step: '0.05', value: '0' });
+      slider.dataset.lora = lora.name;
+      slider.setAttribute('aria-label', `${lora.name} weight`);
+      const value = document.createElement('output');
+      value.textContent = '0';
+      slider.addEventListener('input', () => (value.textContent = slider.value));
+      const name = document.createElement('span');
+      name.textContent = lora.name;
+      name.title = lora.triggerWords.length > 0 ? `trigger words: ${lora.triggerWords.join(', ')}` : lora.family;
+      const row = document.createElement('label');
+      row.className = 'row';
+      row.append(name, slider, value);
+      return row;
+    }),
+  );
+}
+
+/** LoRAs with a weight other than 0, as the request's `loras`. */
+function chosenLoras(): { name: string; weight: number }[] {
+  return Array.from($('lora-list').querySelectorAll<HTMLInputElement>('input[data-lora]')).filter((s) => Number(s.value) !== 0).map((s) => ({ name: s.dataset.lora!, weight: Number(s.value) }));
 }
 
 function applyStyleSettings(): void {
@@ -84,6 +115,9 @@ async function buildRequest(): Promise<GenerateRequestInput> {
     seed: Number(input('seed').value),
     ...(style ? { scheduler: style.settings.scheduler } : {}),
   };
+  // A LoRA style brings its LoRA; the sliders add theirs.
+  const loras = [...(style?.loras ?? []), ...chosenLoras()];
+  if (loras.length > 0) request.loras = loras;
   if (stage.hasImage) {
     request.initImage = (await c.uploadImage(await stage.imagePng())).id;
     request.strength = Number(input('strength').value);
