@@ -10,7 +10,7 @@ const checkpoint = (id: string, family?: 'sd1' | 'sdxl'): ModelInfo => ({ id, na
 /** The size repaint asks the bridge for, for a 300×200 selection in a 2000×1500 canvas (the job is refused after submit). */
 async function requestedSize(models: ModelInfo[], model?: string): Promise<{ width: number; height: number }> {
   const client = new MockKirieClient({ models, script: () => [{ type: 'error', message: 'stop here' }] });
-  const image = { width: 2000, height: 1500, channels: 3, data: new Uint8Array(2000 * 1500 * 3).fill(128) };
+  const image = { width: 2000, height: 1500, channels: 3 as const, data: new Uint8Array(2000 * 1500 * 3).fill(128) };
   const mask = new Uint8Array(2000 * 1500);
   for (let y = 600; y < 800; y++) mask.fill(255, y * 2000 + 800, y * 2000 + 1100);
   const selection = { bounds: { x: 0, y: 0, width: 2000, height: 1500 }, data: mask };
