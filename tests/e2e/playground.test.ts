@@ -22,6 +22,8 @@ beforeAll(async () => {
   await mkdir(join(bridge.modelsDir, 'loras'));
   await copyFile(join(ROOT, 'tests/golden/tiny-sd15/tiny-lora-kohya.safetensors'), join(bridge.modelsDir, 'loras', 'paper-cut.safetensors'));
   await writeFile(join(bridge.modelsDir, 'loras', 'paper-cut.json'), JSON.stringify({ 'activation text': '<b>papercut</b>' }));
+  // An SDXL checkpoint: listed with its family, its native size picked when chosen.
+  for (const ext of ['safetensors', 'yaml']) await copyFile(join(ROOT, `tests/golden/tiny-sd15/tiny-sdxl.${ext}`), join(bridge.modelsDir, `tiny-xl.${ext}`));
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -141,6 +143,15 @@ describe('playground', () => {
     await page.click('#cancel');
     await page.waitForFunction(() => document.querySelector('#progress-text')!.textContent === 'cancelled');
     expect(await page.isDisabled('#cancel')).toBe(true);
+  });
+
+  it("names each checkpoint's family and picks its native size: SDXL 1024 in steps of 64, SD 1.x 512 in steps of 8", async () => {
+    const labels = await page.$$eval('#model option', (options) => options.map((o) => o.textContent));
+    expect(labels).toEqual(expect.arrayContaining([expect.stringMatching(/^tiny-xl · SDXL$/), expect.stringMatching(/^demo-tiny · SD 1\.x/)]));
+    await page.selectOption('#model', 'tiny-xl.safetensors');
+    expect(await page.$eval('#width', (w) => [(w as HTMLInputElement).value, (w as HTMLInputElement).step])).toEqual(['1024', '64']);
+    await page.selectOption('#model', DEMO);
+    expect(await page.$eval('#height', (h) => [(h as HTMLInputElement).value, (h as HTMLInputElement).step])).toEqual(['512', '8']);
   });
 
   it('did all of the above within its content security policy', () => {

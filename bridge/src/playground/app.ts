@@ -2,7 +2,8 @@
 // The playground: Kirie without a host application, on the same shared client the plugins use. The
 // token comes from the URL fragment `kirie serve` prints (#token=…, never sent to a server) or the form.
 import { KirieClient } from '@kirie/core/client/client';
-import { KirieApiError, type AdapterInfo, type GenerateRequestInput, type JobEvent, type Recipe, type StyleInfo } from '@kirie/core/client/protocol';
+import { KirieApiError, type AdapterInfo, type GenerateRequestInput, type JobEvent, type ModelInfo, type Recipe, type StyleInfo } from '@kirie/core/client/protocol';
+import { FAMILIES, resolutionFor } from '@kirie/core/models/family';
 import { applyStyle } from '@kirie/core/styles/presets';
 import { fileAsPng, PaintStage } from './canvas.js';
 
@@ -19,6 +20,15 @@ const stage = new PaintStage($<HTMLCanvasElement>('image'), $<HTMLCanvasElement>
 let client: KirieClient | null = null;
 let styles: StyleInfo[] = [];
 let currentJob: string | null = null;
+let generators: ModelInfo[] = [];
+
+/** The picked model's native size (SD1.x 512, SDXL 1024) and side step (8, 64), from the family the bridge lists. */
+function fitSizeToModel(): void {
+  const picked = generators.find((m) => m.id === $<HTMLSelectElement>('model').value) ?? generators[0];
+  const { minSide, multiple } = resolutionFor(picked?.family);
+  for (const id of ['width', 'height']) Object.assign(input(id), { step: String(multiple), value: String(minSide) });
+  stage.resize(minSide, minSide);
+}
 
 function say(text: string): void {
   $('message').textContent = text;
@@ -38,7 +48,10 @@ async function connect(token: string): Promise<void> {
     localStorage.setItem(TOKEN_KEY, token);
     $('token-form').hidden = true;
     $('status').textContent = `bridge ${health.version} on ${health.device}${health.deviceNote ? ` (${health.deviceNote})` : ''}`;
-    fillSelect($<HTMLSelectElement>('model'), models.filter((m) => m.kind === 'checkpoint' || m.kind === 'onnx' || m.kind === 'inpaint').map((m) => [m.id, m.note ? `${m.name} — ${m.note}` : m.name]));
+    generators = models.filter((m) => m.kind === 'checkpoint' || m.kind === 'onnx' || m.kind === 'inpaint');
+    const label = (m: ModelInfo) => `${m.name}${m.family ? ` · ${FAMILIES[m.family].label}` : ''}${m.note ? ` — ${m.note}` : ''}`;
+    fillSelect($<HTMLSelectElement>('model'), generators.map((m) => [m.id, label(m)]));
+    fitSizeToModel();
     const controlNets = models.filter((m) => m.kind === 'controlnet');
     fillSelect($<HTMLSelectElement>('control-model'), [['', 'off'], ...controlNets.map((m): [string, string] => [m.id, m.name])]);
     $('control').hidden = controlNets.length === 0;
@@ -273,6 +286,7 @@ $('clear-mask').addEventListener('click', () => stage.clearMask());
 input('brush').addEventListener('input', () => (stage.brush = Number(input('brush').value)));
 input('erase').addEventListener('change', () => (stage.erase = input('erase').checked));
 for (const id of ['width', 'height']) input(id).addEventListener('change', () => stage.resize(Number(input('width').value), Number(input('height').value)));
+$('model').addEventListener('change', fitSizeToModel);
 document.addEventListener('paste', (e) => {
   const item = Array.from(e.clipboardData?.items ?? []).find((i) => i.type.startsWith('image/'));
   const file = item?.getAsFile();
