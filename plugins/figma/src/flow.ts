@@ -9,7 +9,7 @@ import { type CanvasMask, maskFromImage, nonZeroBounds } from '@kirie/core/image
 import { decodePng, encodePng, type RasterImage } from '@kirie/core/image/png';
 import type { JobHooks } from '../../shared/src/job.js';
 import { poseControlModel, type PoseGuide, repaint } from '../../shared/src/repaint.js';
-import { layerName, type PanelOptions, prepareRequest } from '../../shared/src/settings.js';
+import { layerName, type PanelOptions, prepareForBridge } from '../../shared/src/settings.js';
 import { type FigmaRecipe, recipeFor } from './recipe.js';
 import type { PoseRead } from './messages.js';
 import type { MainRpc } from './rpc.js';
@@ -48,7 +48,7 @@ async function generateOnFrame(rpc: MainRpc, client: KirieApi, options: PanelOpt
   if (image.channels < 3) throw new Error(`the frame exported as a ${image.channels}-channel PNG; expected RGB(A)`);
   const masked = frame.mask !== undefined;
   const mode = masked ? 'mask' : 'style';
-  const prepared = prepareRequest(options, masked ? 1 : 0.75);
+  const prepared = await prepareForBridge(client, options, masked ? 1 : 0.75);
   const selection = frame.mask
     ? shapeCoverage(maskFromImage(raster(frame.mask.png), frame.mask.x, frame.mask.y))
     : { bounds: bounds(0, 0, image.width, image.height), data: new Uint8Array(image.width * image.height).fill(255) };

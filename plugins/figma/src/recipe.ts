@@ -6,6 +6,8 @@ import { AdapterName } from '@kirie/core/request/schema';
 import { A1111_EMPHASIS } from '@kirie/core/prompt/chunks';
 import { PROMPT_SYNTAXES } from '@kirie/core/prompt/stage';
 
+const loraSchema = z.object({ name: AdapterName, weight: z.number(), textEncoderWeight: z.number().optional() });
+
 const recipeSchema = z.object({
   kirie: z.literal(1),
   frameId: z.string().min(1),
@@ -21,13 +23,14 @@ const recipeSchema = z.object({
     seed: z.number().int().min(0),
     model: z.string().optional(),
     colorMatch: z.boolean().optional(),
+    loras: z.array(loraSchema).optional(),
     // A pasted recipe's settings (recipe-paste.ts); the bridge checks them again with the request.
     recipe: z
       .object({
         scheduler: z.string().optional(),
         guidance: z.number().optional(),
         clipSkip: z.number().int().optional(),
-        loras: z.array(z.object({ name: AdapterName, weight: z.number().optional(), textEncoderWeight: z.number().optional() })).optional(),
+        loras: z.array(loraSchema.partial({ weight: true })).optional(),
         promptSyntax: z.enum(PROMPT_SYNTAXES).optional(),
         emphasis: z.enum(A1111_EMPHASIS).optional(),
         padConds: z.boolean().optional(),

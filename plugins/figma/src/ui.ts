@@ -4,9 +4,11 @@
 import { KirieClient } from '@kirie/core/client/client';
 import { toPoseJson } from '@kirie/core/control/openpose';
 import { POSE_PRESET_NAMES, type PosePresetName, posePreset } from '@kirie/core/control/pose-presets';
+import type { StyleInfo } from '@kirie/core/client/protocol';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
+import { type BridgeChoices, fetchBridgeChoices } from '../../shared/src/adapters.js';
 import { GenerationCancelled } from '../../shared/src/job.js';
-import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
+import { $, field, fillLoraRows, type LoraWidgets, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
 import { pairPanel } from '../../shared/src/pairing.js';
 import { pasteRecipe, type RecipeSettings } from '../../shared/src/recipe-paste.js';
@@ -19,6 +21,38 @@ import { createMainRpc } from './rpc.js';
 const rpc = createMainRpc((message: UiToMain) => parent.postMessage({ pluginMessage: message }, '*'));
 let running: AbortController | null = null;
 let selection: SelectionInfo = { frame: null, hasMask: false, problem: 'Select a frame.', recipe: null };
+
+let chosenLoras: () => { name: string; percent: string }[] = () => [];
+
+const HTML_LORA_WIDGETS: LoraWidgets = {
+  checkbox(name) {
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    label.append(input, name);
+    return { element: label, input };
+  },
+  slider() {
+    const input = document.createElement('input');
+    input.type = 'range';
+    return input;
+  },
+  showsValue: false,
+};
+
+function showStyles(list: readonly StyleInfo[]): void {
+  const select = $<HTMLSelectElement>('style');
+  const chosen = select.value;
+  select.replaceChildren(new Option('None (prompt as typed)', ''), ...list.map((s) => new Option(s.name, s.id)));
+  if (list.some((s) => s.id === chosen)) select.value = chosen;
+}
+
+function showBridgeChoices(choices: BridgeChoices): void {
+  showStyles(choices.styles);
+  chosenLoras = fillLoraRows($('lora-list'), choices.loras, HTML_LORA_WIDGETS);
+  $('loras').hidden = choices.loras.length === 0;
+  $('embeddings').textContent = choices.embeddings.length > 0 ? `Embeddings (type the name in a prompt): ${choices.embeddings.join(', ')}` : '';
+}
 
 const bridgeSettings = (): BridgeSettings => checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') });
 
@@ -63,7 +97,7 @@ async function run(work: (client: KirieClient, signal: AbortSignal) => Promise<F
 let pasted: { negativePrompt?: string; settings: RecipeSettings } | undefined;
 
 const formOptions = () => {
-  const options = optionsFromForm({ prompt: field('prompt'), ...(pasted?.negativePrompt ? { negativePrompt: pasted.negativePrompt } : {}), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked });
+  const options = optionsFromForm({ prompt: field('prompt'), ...(pasted?.negativePrompt ? { negativePrompt: pasted.negativePrompt } : {}), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked, loras: chosenLoras() });
   return pasted ? { ...options, recipe: pasted.settings } : options;
 };
 
@@ -124,7 +158,9 @@ function fromRecipe(kind: 'remake' | 'variation'): Promise<void> {
 
 async function checkBridge(): Promise<void> {
   try {
-    const models = await new KirieClient(bridgeSettings()).models();
+    const client = new KirieClient(bridgeSettings());
+    const models = await client.models();
+    showBridgeChoices(await fetchBridgeChoices(client));
     status(`connected: the bridge has ${models.length} model${models.length === 1 ? '' : 's'}`);
   } catch (err) {
     status(await explain(err), true);
@@ -147,12 +183,15 @@ function onMain(message: MainToUi): void {
   } else if (message.type === 'settings' && message.settings) {
     $<HTMLInputElement>('bridge-url').value = message.settings.url;
     $<HTMLInputElement>('bridge-token').value = message.settings.token;
+    // The bridge's styles and LoRAs; without it reachable the built-in styles stay until Check.
+    Promise.resolve()
+      .then(() => fetchBridgeChoices(new KirieClient(bridgeSettings())))
+      .then(showBridgeChoices, () => status('the bridge is not reachable yet: built-in styles only; Check lists its styles and LoRAs'));
   }
 }
 
 function init(): void {
-  const select = $<HTMLSelectElement>('style');
-  for (const s of STYLE_PRESETS) select.add(new Option(s.name, s.id));
+  showStyles(STYLE_PRESETS);
   const presets = $<HTMLSelectElement>('pose-preset');
   for (const name of POSE_PRESET_NAMES) presets.add(new Option(name, name));
   $<HTMLInputElement>('bridge-url').value = DEFAULT_BRIDGE_URL;

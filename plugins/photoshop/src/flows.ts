@@ -11,7 +11,7 @@ import { type CanvasMask, maskFromImage, nonZeroBounds } from '@kirie/core/image
 import type { RasterImage } from '@kirie/core/image/png';
 import type { JobHooks } from '../../shared/src/job.js';
 import { poseControlModel, repaint, type RepaintInput } from '../../shared/src/repaint.js';
-import { layerName, type PanelOptions, prepareRequest } from '../../shared/src/settings.js';
+import { layerName, type PanelOptions, prepareForBridge } from '../../shared/src/settings.js';
 import { type DocumentInfo, HostBusyError, NoSelectionError, onCanvas, type PhotoshopHost } from './host.js';
 
 export interface FlowResult {
@@ -146,7 +146,7 @@ export function parseRecipe(raw: string): LayerRecipe {
 }
 
 async function fill(host: PhotoshopHost, client: KirieApi, recipe: LayerRecipe, guide: Pick<RepaintInput, 'pose' | 'posePhoto'>, hooks: FlowHooks, maskLayerId?: number): Promise<FlowResult> {
-  const prepared = prepareRequest(recipe.options, 1);
+  const prepared = await prepareForBridge(client, recipe.options, 1);
   const doc = await host.call('readDocument', {});
   const selection = await readSelectionOr(host, doc, maskLayerId);
   const image = await host.call('readComposite', { documentId: doc.id });
@@ -166,7 +166,7 @@ async function readSelectionOr(host: PhotoshopHost, doc: DocumentInfo, maskLayer
 }
 
 async function restyle(host: PhotoshopHost, client: KirieApi, doc: DocumentInfo, recipe: LayerRecipe, hooks: FlowHooks): Promise<FlowResult> {
-  const prepared = prepareRequest(recipe.options, 0.6);
+  const prepared = await prepareForBridge(client, recipe.options, 0.6);
   const layer = await host.call('readLayerPixels', { documentId: doc.id, layerId: doc.activeLayerId! });
   const image = onCanvas(layer.image, layer.bounds, doc);
   const selection = await host.call('readSelection', { documentId: doc.id }).catch((err: unknown) => {

@@ -8,9 +8,11 @@ import { toPoseJson } from '@kirie/core/control/openpose';
 import { POSE_PRESET_NAMES, posePreset } from '@kirie/core/control/pose-presets';
 import { decodeImage } from '@kirie/core/image/decode';
 import type { RasterImage } from '@kirie/core/image/png';
+import type { StyleInfo } from '@kirie/core/client/protocol';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
+import { type BridgeChoices, fetchBridgeChoices } from '../../shared/src/adapters.js';
 import { GenerationCancelled } from '../../shared/src/job.js';
-import { $, field, setRunning, showProgress, status } from '../../shared/src/panel.js';
+import { $, field, fillLoraRows, type LoraWidgets, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
 import { pairPanel } from '../../shared/src/pairing.js';
 import { pasteRecipe, type RecipeSettings } from '../../shared/src/recipe-paste.js';
@@ -46,6 +48,19 @@ let savedToken = '';
 let pending: (() => Promise<FlowResult>) | null = null;
 /** A used recipe's settings the form has no field for: they go with every generation until another recipe is used. */
 let recipeSettings: RecipeSettings | undefined;
+/** The style picker's entries after "None": the built-in presets until the bridge lists its own (LoRA styles included). */
+let styles: readonly StyleInfo[] = STYLE_PRESETS;
+let chosenLoras: () => { name: string; percent: string }[] = () => [];
+
+const SPECTRUM_LORA_WIDGETS: LoraWidgets = {
+  checkbox(name) {
+    const box = document.createElement('sp-checkbox') as unknown as HTMLInputElement;
+    box.textContent = name;
+    return { element: box, input: box };
+  },
+  slider: () => document.createElement('sp-slider') as unknown as HTMLInputElement,
+  showsValue: true,
+};
 
 /** The index of a sp-picker's chosen sp-menu-item (UXP's picker reports `selectedIndex`). */
 function pickerIndex(id: string): number {
@@ -93,12 +108,42 @@ async function saveSettings(): Promise<void> {
   $<HTMLInputElement>('bridge-token').value = '';
   showTokenState();
   status(`saved; bridge at ${settings.url}`);
+  // Saved either way; what the bridge offers is listed once it answers.
+  await loadBridgeChoices().catch((err: unknown) =>
+    status(`saved; the bridge's styles and LoRAs could not be listed: ${connectionHelp(err, settings.url) ?? (err as Error).message}`, true),
+  );
 }
 
 async function testConnection(): Promise<void> {
   const settings = bridgeSettings();
   const health = await new KirieClient(settings).health();
+  await loadBridgeChoices();
   status(`connected to Kirie ${health.version} at ${settings.url} (${health.device})`);
+}
+
+/** createElement + appendChild: UXP's DOM has no Option constructor or innerHTML parsing to lean on. */
+function showStyles(list: readonly StyleInfo[]): void {
+  styles = list;
+  const menu = $('style-menu');
+  menu.textContent = '';
+  for (const name of ['None (prompt as typed)', ...list.map((s) => s.name)]) {
+    const item = document.createElement('sp-menu-item');
+    item.textContent = name;
+    if (menu.children.length === 0) item.setAttribute('selected', '');
+    menu.appendChild(item);
+  }
+}
+
+function showBridgeChoices(choices: BridgeChoices): void {
+  showStyles(choices.styles);
+  chosenLoras = fillLoraRows($('lora-list'), choices.loras, SPECTRUM_LORA_WIDGETS);
+  $('loras-field').style.display = choices.loras.length > 0 ? 'flex' : 'none';
+  $('embeddings').textContent = choices.embeddings.length > 0 ? `Embeddings (type the name in a prompt): ${choices.embeddings.join(', ')}` : '';
+}
+
+/** The bridge's styles and LoRAs, once it can be reached with the saved settings. */
+async function loadBridgeChoices(): Promise<void> {
+  showBridgeChoices(await fetchBridgeChoices(new KirieClient(bridgeSettings())));
 }
 
 async function pickPose(): Promise<void> {
@@ -181,11 +226,12 @@ function formOptions() {
   const options = optionsFromForm({
     prompt: field('prompt'),
     negativePrompt: field('negative'),
-    style: pickerIndex('style') > 0 ? STYLE_PRESETS[pickerIndex('style') - 1]?.id : undefined,
+    style: pickerIndex('style') > 0 ? styles[pickerIndex('style') - 1]?.id : undefined,
     strength: strengthField(),
     steps: field('steps'),
     seed: field('seed'),
     colorMatch: $<HTMLInputElement>('color-match').checked,
+    loras: chosenLoras(),
   });
   return recipeSettings ? { ...options, recipe: recipeSettings } : options;
 }
@@ -261,13 +307,8 @@ const reporting = (action: () => Promise<void>) => () =>
   void action().catch((err: unknown) => status(connectionHelp(err, field('bridge-url')) ?? (err as Error).message, true));
 
 function init(): void {
-  // createElement + appendChild and style.display: UXP's DOM has no Option constructor or `hidden`.
-  const menu = $('style-menu');
-  for (const s of STYLE_PRESETS) {
-    const item = document.createElement('sp-menu-item');
-    item.textContent = s.name;
-    menu.appendChild(item);
-  }
+  // style.display: UXP's DOM has no `hidden`.
+  showStyles(STYLE_PRESETS);
   const toggleRows = () => {
     $('pose-row').style.display = mode() === 'pose' ? 'flex' : 'none';
     $('photo-row').style.display = mode() === 'pose-photo' ? 'flex' : 'none';
@@ -300,7 +341,11 @@ function init(): void {
   $('cancel').addEventListener('click', () => {
     if (running) running.aborted = true;
   });
-  void loadSettings().catch((err: unknown) => status(`could not read the saved settings: ${(err as Error).message}`, true));
+  void loadSettings().then(
+    // Without a bridge yet the built-in styles stay; Save or Test connection lists the bridge's.
+    () => (savedToken ? loadBridgeChoices().catch(() => status('the bridge is not reachable yet: built-in styles only; Test connection lists its styles and LoRAs')) : undefined),
+    (err: unknown) => status(`could not read the saved settings: ${(err as Error).message}`, true),
+  );
 }
 
 init();

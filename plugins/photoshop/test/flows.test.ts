@@ -5,8 +5,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bounds } from '@kirie/core/image/bounds';
 import { decodePng } from '@kirie/core/image/png';
 import { GenerationCancelled } from '../../shared/src/job.js';
-import { GENERATED_RGB, type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
-import { fillSelection, img2imgLayer, poseFill, posePhotoFill } from '../src/flows.js';
+import { fetchBridgeChoices } from '../../shared/src/adapters.js';
+import { optionsFromForm } from '../../shared/src/settings.js';
+import { GENERATED_RGB, type PluginBridge, startPluginBridge, TEST_EMBEDDING, TEST_LORA } from '../../shared/test/bridge.js';
+import { fillSelection, img2imgLayer, poseFill, posePhotoFill, regenerate } from '../src/flows.js';
 import { createPhotoshopHost } from '../src/host.js';
 import { FakePhotoshop } from './fake-photoshop.js';
 import { fakeUxp } from './fake-uxp.js';
@@ -14,7 +16,7 @@ import { ellipseSelection, ORIGINAL, pixel, setup } from './scenes.js';
 
 let env: PluginBridge;
 beforeAll(async () => {
-  env = await startPluginBridge({ openpose: true });
+  env = await startPluginBridge({ openpose: true, adapters: true });
 });
 afterAll(() => env.dispose());
 beforeEach(() => {
@@ -283,6 +285,43 @@ describe('pose fill from a reference photo', () => {
     env.runner.fail = 'no person found in the reference photo: use a photo where a whole body (or at least head and shoulders) is clearly visible';
     await expect(posePhotoFill(host, env.client, { prompt: 'x' }, { name: 'crowd.png', image: photo })).rejects.toThrow(/no person found in the reference photo/);
     expect(doc.history).toEqual(['Open']);
+    expect(doc.layersState).toHaveLength(1);
+  });
+});
+
+describe("LoRAs and embeddings from the bridge's models folder", () => {
+  it('the panel offers the LoRA (slider at its preferred weight, and as a style) and the embedding', async () => {
+    const choices = await fetchBridgeChoices(env.client);
+    expect(choices.loras).toEqual([{ name: TEST_LORA.name, weight: TEST_LORA.preferredWeight, hint: `unknown; trigger words: ${TEST_LORA.trigger}` }]);
+    expect(choices.embeddings).toEqual([TEST_EMBEDDING]);
+    expect(choices.styles.find((s) => s.id === `lora:${TEST_LORA.name}`)).toMatchObject({ loras: [{ name: TEST_LORA.name, weight: TEST_LORA.preferredWeight }] });
+  });
+
+  it('a fill sends the slider\'s LoRA and the embedding in the prompt; Remake sends them again', async () => {
+    const { doc, host } = setup(200, 150);
+    ellipseSelection(doc, 100, 75, 30, 20);
+    const options = optionsFromForm({ prompt: `a fox, ${TEST_EMBEDDING}`, loras: [{ name: TEST_LORA.name, percent: '90' }], colorMatch: false });
+    const first = await fillSelection(host, env.client, options);
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fox, ${TEST_EMBEDDING}`, loras: [{ name: TEST_LORA.name, weight: 0.9 }] });
+    doc.selection = null;
+    doc.activeId = first.layerId;
+    await regenerate(host, env.client, 'remake', null);
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fox, ${TEST_EMBEDDING}`, seed: first.seed, loras: [{ name: TEST_LORA.name, weight: 0.9 }] });
+  });
+
+  it('a LoRA style restyles a layer with its LoRA at the preferred weight and its trigger words; the slider overrides the weight', async () => {
+    const { doc, host } = setup(160, 120);
+    doc.selection = null;
+    await img2imgLayer(host, env.client, { prompt: `a fox, ${TEST_EMBEDDING}`, style: `lora:${TEST_LORA.name}`, colorMatch: false });
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fox, ${TEST_EMBEDDING}, ${TEST_LORA.trigger}`, loras: [{ name: TEST_LORA.name, weight: TEST_LORA.preferredWeight }] });
+    await img2imgLayer(host, env.client, { prompt: 'a fox', style: `lora:${TEST_LORA.name}`, loras: [{ name: TEST_LORA.name, weight: 1.2 }], colorMatch: false });
+    expect(env.runner.jobs.at(-1)!.input.request.loras).toEqual([{ name: TEST_LORA.name, weight: 1.2 }]);
+  });
+
+  it('a LoRA the bridge does not have is refused, named, and the document is untouched', async () => {
+    const { doc, host } = setup(200, 150);
+    ellipseSelection(doc, 100, 75, 30, 20);
+    await expect(fillSelection(host, env.client, { prompt: 'x', loras: [{ name: 'nope', weight: 1 }] })).rejects.toThrow(/no LoRA named "nope"/);
     expect(doc.layersState).toHaveLength(1);
   });
 });

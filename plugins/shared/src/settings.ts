@@ -1,16 +1,28 @@
 // What a panel's form says, turned into the request fields every flow shares. A style preset (core's
 // STYLE_PRESETS) supplies prompt wording and sampler settings; anything the user set explicitly wins.
-import { applyStyle, findStyle } from '@kirie/core/styles/presets';
+import type { KirieApi } from '@kirie/core/client/client';
+import type { StyleInfo } from '@kirie/core/client/protocol';
+import { applyStyle, STYLE_PRESETS } from '@kirie/core/styles/presets';
 import type { InpaintOptionsInput } from '@kirie/core/image/options';
 import { BRIDGE_PORT_RANGE, DEFAULT_BRIDGE_PORT, isBridgePort } from '@kirie/core/client/ports';
 import type { BaseRequest } from './repaint.js';
 import type { RecipeSettings } from './recipe-paste.js';
+import { LORA_PERCENT } from './adapters.js';
+
+/** A LoRA as a request names it: A1111's multiplier (UNet, and text encoder unless given apart). */
+export interface LoraWeight {
+  name: string;
+  weight: number;
+  textEncoderWeight?: number;
+}
 
 export interface PanelOptions {
   prompt: string;
   negativePrompt?: string;
-  /** A style preset id, or undefined for the prompt as typed. */
+  /** A style id from the bridge's list (a built-in preset or a LoRA style), or undefined for the prompt as typed. */
   style?: string;
+  /** LoRAs picked with the panel's sliders; they go with every generation, Remake and Variations included. */
+  loras?: LoraWeight[];
   /** Denoising strength 0..1 (exclusive of 0); undefined = the style's, or the flow's default. */
   strength?: number;
   steps?: number;
@@ -31,14 +43,15 @@ export interface PreparedRequest {
   inpaint: InpaintOptionsInput;
 }
 
-export function prepareRequest(options: PanelOptions, defaultStrength: number): PreparedRequest {
-  const strength = options.strength ?? (options.style ? findStyle(options.style).settings.strength : defaultStrength);
+/** `styles`: the list the style id is looked up in (the bridge's, LoRA styles included). */
+export function prepareRequest(options: PanelOptions, defaultStrength: number, styles: readonly StyleInfo[] = STYLE_PRESETS): PreparedRequest {
+  const style = options.style ? findStyle(options.style, styles) : undefined;
+  const strength = options.strength ?? (style ? style.settings.strength : defaultStrength);
   if (!(strength > 0 && strength <= 1)) throw new Error(`strength must be greater than 0 and at most 1, got ${strength}`);
   // Typed prompts read as A1111 does ((word:1.2), [word], BREAK, [a:b:when], long prompts): what prompt guides teach.
   const base: BaseRequest = { promptSyntax: 'a1111', ...options.recipe, prompt: options.prompt.trim() };
   let label = options.prompt.trim().slice(0, 32) || 'generated';
-  if (options.style) {
-    const style = findStyle(options.style);
+  if (style) {
     const { prompt, negativePrompt } = applyStyle(style, options.prompt);
     Object.assign(base, { prompt, negativePrompt, steps: style.settings.steps, guidance: style.settings.guidance, scheduler: style.settings.scheduler });
     label = style.name.replace(/\s*\(.*\)$/, '').toLowerCase();
@@ -49,7 +62,31 @@ export function prepareRequest(options: PanelOptions, defaultStrength: number): 
   if (options.steps !== undefined) base.steps = options.steps;
   if (options.seed !== undefined) base.seed = options.seed;
   if (options.model) base.model = options.model;
+  const loras = mergeLoras<NonNullable<BaseRequest['loras']>[number]>(options.recipe?.loras, style?.loras, options.loras);
+  if (loras.length > 0) base.loras = loras;
   return { request: base, strength, label, inpaint: options.colorMatch === undefined ? {} : { colorMatch: options.colorMatch } };
+}
+
+/** prepareRequest with the style looked up in the bridge's list when it is not a built-in preset (a LoRA style). */
+export async function prepareForBridge(client: KirieApi, options: PanelOptions, defaultStrength: number): Promise<PreparedRequest> {
+  const builtIn = !options.style || STYLE_PRESETS.some((s) => s.id === options.style);
+  return prepareRequest(options, defaultStrength, builtIn ? STYLE_PRESETS : await client.styles());
+}
+
+function findStyle(id: string, styles: readonly StyleInfo[]): StyleInfo {
+  const style = styles.find((s) => s.id === id);
+  if (!style) throw new Error(`unknown style "${id}"; known styles: ${styles.map((s) => s.id).join(', ')}`);
+  return style;
+}
+
+/** A pasted recipe's LoRAs, then the style's, then the sliders': a later one of the same name wins, so each LoRA is applied once. */
+function mergeLoras<T extends { name: string }>(...lists: (readonly T[] | undefined)[]): T[] {
+  const byName = new Map<string, T>();
+  for (const lora of lists.flatMap((l) => l ?? [])) {
+    byName.delete(lora.name);
+    byName.set(lora.name, lora);
+  }
+  return [...byName.values()];
 }
 
 /** Name of a result layer, e.g. "Kirie · paper-cut". */
@@ -67,6 +104,8 @@ export interface PanelForm {
   seed?: string;
   model?: string;
   colorMatch?: boolean;
+  /** The LoRA sliders, in percent; only the ones switched on. */
+  loras?: { name: string; percent: string }[];
 }
 
 function numberField(name: string, raw: string | undefined, check: (v: number) => boolean, rule: string): number | undefined {
@@ -90,6 +129,14 @@ export function optionsFromForm(form: PanelForm): PanelOptions {
   if (seed !== undefined) options.seed = seed;
   if (form.model?.trim()) options.model = form.model.trim();
   if (form.colorMatch !== undefined) options.colorMatch = form.colorMatch;
+  const { min, max } = LORA_PERCENT;
+  const loras = (form.loras ?? []).map((l) => {
+    const name = `the weight of LoRA "${l.name}"`;
+    const percent = numberField(name, l.percent, (v) => v >= min && v <= max, `a percentage from ${min} to ${max}`);
+    if (percent === undefined) throw new Error(`${name} is not set`);
+    return { name: l.name, weight: percent / 100 };
+  });
+  if (loras.length > 0) options.loras = loras;
   return options;
 }
 

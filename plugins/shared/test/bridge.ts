@@ -1,9 +1,10 @@
 // A real bridge (HTTP + WebSocket, token, queue, image store) on a random port, with a scripted runner
 // standing in for the GPU: it records what each job received and answers a solid colour at the
 // requested size. Plugins talk to it through the real KirieClient, as they do in the hosts.
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { KirieClient } from '@kirie/core/client/client';
 import type { WebSocketConstructorLike } from '@kirie/core/client/transport';
@@ -11,6 +12,12 @@ import { decodePng, encodePng, type RasterImage } from '@kirie/core/image/png';
 import type { JobRunner, RunContext, RunInput, RunOutput } from '../../../bridge/src/jobs/runner.js';
 import { RunCancelled } from '../../../bridge/src/jobs/runner.js';
 import { startTestBridge, type TestBridge } from '../../../bridge/test/server/harness.js';
+
+/** The golden tiny LoRA and embedding (tests/golden/tiny-sd15), as tests/e2e/lora.test.ts uses them. */
+const GOLDEN = fileURLToPath(new URL('../../../tests/golden/tiny-sd15/', import.meta.url));
+/** Names the adapters have in the models folder of a bridge started with `adapters`. */
+export const TEST_LORA = { name: 'paper-cut', preferredWeight: 0.6, trigger: 'papercut style' } as const;
+export const TEST_EMBEDDING = 'kirie-style';
 
 export const GENERATED_RGB: [number, number, number] = [20, 200, 60];
 
@@ -63,19 +70,35 @@ export interface PluginBridge {
   dispose(): Promise<void>;
 }
 
-/** Starts the bridge with one checkpoint and, with `openpose`, an OpenPose ControlNet in its models folder. */
-/** `portInRange`: on a port the panels accept (bridge/test/server/harness.ts onBridgePort), for tests that drive a panel's form. */
-export async function startPluginBridge(options: { openpose?: boolean; portInRange?: boolean } = {}): Promise<PluginBridge> {
+/**
+ * Starts the bridge with one checkpoint and, with `openpose`, an OpenPose ControlNet in its models folder;
+ * with `adapters`, the tiny golden LoRA in loras/ (with A1111's sidecar: trigger words, preferred weight)
+ * and the tiny golden embedding in embeddings/, as users drop them there.
+ * `portInRange`: on a port the panels accept (bridge/test/server/harness.ts onBridgePort), for tests that drive a panel's form.
+ */
+export async function startPluginBridge(options: { openpose?: boolean; portInRange?: boolean; adapters?: boolean } = {}): Promise<PluginBridge> {
   const home = await mkdtemp(join(tmpdir(), 'kirie-plugin-'));
   const models = join(home, 'models');
   await mkdir(models, { recursive: true });
   await writeFile(join(models, 'sd15.safetensors'), 'scripted: never opened');
   if (options.openpose) await writeFile(join(models, 'control_v11p_sd15_openpose.safetensors'), 'scripted: never opened');
+  if (options.adapters) {
+    await mkdir(join(models, 'loras'));
+    await mkdir(join(models, 'embeddings'));
+    await copyFile(join(GOLDEN, 'tiny-lora-kohya.safetensors'), join(models, 'loras', `${TEST_LORA.name}.safetensors`));
+    await writeFile(join(models, 'loras', `${TEST_LORA.name}.json`), JSON.stringify({ 'activation text': TEST_LORA.trigger, 'preferred weight': TEST_LORA.preferredWeight }));
+    await copyFile(join(GOLDEN, 'tiny-embedding-a1111-1v.safetensors'), join(models, 'embeddings', `${TEST_EMBEDDING}.safetensors`));
+  }
   const runner = new RecordingRunner();
   const bridge = await startTestBridge({
     runner,
     home,
-    classify: async (path) => (path.endsWith('.safetensors') ? (path.includes('control_') ? 'controlnet' : 'checkpoint') : null),
+    // loras/ and embeddings/ are the adapter library's (bridge/src/models/adapter-library.ts), not checkpoints.
+    classify: async (path) => {
+      if (!path.endsWith('.safetensors') || path.includes(`${sep}embeddings${sep}`)) return null;
+      if (path.includes(`${sep}loras${sep}`)) return 'lora';
+      return path.includes('control_') ? 'controlnet' : 'checkpoint';
+    },
     portInRange: options.portInRange ?? false,
   });
   const client = new KirieClient({ url: bridge.url, token: bridge.token, WebSocket: WebSocket as unknown as WebSocketConstructorLike });
