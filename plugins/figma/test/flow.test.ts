@@ -2,7 +2,9 @@
 // UI flow → shared client → a real bridge with a scripted runner.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodePng } from '@kirie/core/image/png';
-import { GENERATED_RGB, type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
+import { fetchBridgeChoices } from '../../shared/src/adapters.js';
+import { optionsFromForm } from '../../shared/src/settings.js';
+import { GENERATED_RGB, type PluginBridge, startPluginBridge, TEST_EMBEDDING, TEST_LORA } from '../../shared/test/bridge.js';
 import { remake, restyleFrame } from '../src/flow.js';
 import { createFigmaHost, RECIPE_KEY } from '../src/host.js';
 import { createMessageHandler } from '../src/main.js';
@@ -13,7 +15,7 @@ import { displayP3ToSrgb, type FakeContainer, FakeFigma, type FakeNode, FakeRect
 
 let env: PluginBridge;
 beforeAll(async () => {
-  env = await startPluginBridge();
+  env = await startPluginBridge({ adapters: true });
 });
 afterAll(() => env.dispose());
 beforeEach(() => {
@@ -408,5 +410,34 @@ describe('the fake keeps Figma\'s rules (a kinder fake would hide bugs)', () => 
     expect(() => figma.page.insertChild(0, sub)).toThrow(/Node is inside of an instance/);
     expect(() => sub.remove()).toThrow(/inside of an instance/);
     expect(() => rect.setPluginData('k', 5 as unknown as string)).toThrow(/must be a string/);
+  });
+});
+
+describe("LoRAs and embeddings from the bridge's models folder", () => {
+  it('a restyle sends the slider\'s LoRA and the embedding in the prompt; the recipe keeps the LoRA; Remake and Variations send it again', async () => {
+    const choices = await fetchBridgeChoices(env.client);
+    expect(choices.loras).toMatchObject([{ name: TEST_LORA.name, weight: TEST_LORA.preferredWeight }]);
+    expect(choices.embeddings).toEqual([TEST_EMBEDDING]);
+    const figma = new FakeFigma();
+    frameWithContent(figma, 96, 64);
+    const rpc = plugin(figma);
+    const options = optionsFromForm({ prompt: `a fox, ${TEST_EMBEDDING}`, loras: [{ name: TEST_LORA.name, percent: '45' }], steps: '3' });
+    const first = await restyleFrame(rpc, env.client, options);
+    const sent = { prompt: `a fox, ${TEST_EMBEDDING}`, loras: [{ name: TEST_LORA.name, weight: 0.45 }] };
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject(sent);
+    const recipe = parseRecipe(resultNode(figma, first.nodeId).getPluginData(RECIPE_KEY));
+    expect(recipe.options.loras).toEqual([{ name: TEST_LORA.name, weight: 0.45 }]);
+    await remake(rpc, env.client, recipe, 'remake');
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ ...sent, seed: first.seed });
+    await remake(rpc, env.client, recipe, 'variation');
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject(sent);
+  });
+
+  it('a LoRA style brings its LoRA at the preferred weight and its trigger words', async () => {
+    const figma = new FakeFigma();
+    frameWithContent(figma, 96, 64);
+    const result = await restyleFrame(plugin(figma), env.client, { prompt: 'a fox', style: `lora:${TEST_LORA.name}`, steps: 3 });
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fox, ${TEST_LORA.trigger}`, loras: [{ name: TEST_LORA.name, weight: TEST_LORA.preferredWeight }] });
+    expect(result.name).toBe(`Kirie · ${TEST_LORA.name} · seed ${result.seed}`);
   });
 });
