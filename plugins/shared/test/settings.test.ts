@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { checkBridgeSettings, optionsFromForm, type PanelForm, prepareRequest } from '../src/settings.js';
 
 describe('optionsFromForm', () => {
@@ -9,6 +10,8 @@ describe('optionsFromForm', () => {
     ['seed -1 = random', { prompt: 'a', seed: '-1' }, { prompt: 'a', seed: -1 }],
     ['strength 1 allowed', { prompt: 'a', strength: '1' }, { prompt: 'a', strength: 1 }],
     ['style, model, colour match', { prompt: '', style: 'mosaic', model: ' sd15 ', colorMatch: false }, { prompt: '', style: 'mosaic', model: 'sd15', colorMatch: false }],
+    ['LoRA sliders in percent', { prompt: 'a', loras: [{ name: 'paper-cut', percent: '60' }, { name: 'ink', percent: '150' }] }, { prompt: 'a', loras: [{ name: 'paper-cut', weight: 0.6 }, { name: 'ink', weight: 1.5 }] }],
+    ['no LoRA switched on', { prompt: 'a', loras: [] }, { prompt: 'a' }],
   ];
   it.each(ok)('%s', (_name, form, expected) => expect(optionsFromForm(form)).toEqual(expected));
 
@@ -20,11 +23,24 @@ describe('optionsFromForm', () => {
     ['steps fractional', { prompt: 'a', steps: '2.5' }, /steps must be/],
     ['seed -2', { prompt: 'a', seed: '-2' }, /seed must be a whole number ≥ 0, or -1/],
     ['seed too large', { prompt: 'a', seed: '1e300' }, /seed must be/],
+    ['LoRA weight above 150 %', { prompt: 'a', loras: [{ name: 'ink', percent: '160' }] }, /the weight of LoRA "ink" must be a percentage from 0 to 150, got "160"/],
+    ['LoRA weight unset', { prompt: 'a', loras: [{ name: 'ink', percent: '' }] }, /the weight of LoRA "ink" is not set/],
   ];
   it.each(bad)('%s', (_name, form, message) => expect(() => optionsFromForm(form)).toThrow(message));
 });
 
 describe('prepareRequest', () => {
+  const loraStyle = { ...STYLE_PRESETS[0]!, id: 'lora:ink', name: 'ink (LoRA)', promptTemplate: '{prompt}, ink style', loras: [{ name: 'ink', weight: 0.7 }] };
+
+  it("a style from the bridge's list brings its LoRA; a recipe's LoRAs come first; the slider's weight wins over the style's", () => {
+    const p = prepareRequest({ prompt: 'a fox', style: 'lora:ink', loras: [{ name: 'ink', weight: 1.1 }, { name: 'glow', weight: 0.3 }], recipe: { loras: [{ name: 'old', weight: 0.5 }] } }, 1, [loraStyle]);
+    expect(p.request.prompt).toBe('a fox, ink style');
+    expect(p.request.loras).toEqual([{ name: 'old', weight: 0.5 }, { name: 'ink', weight: 1.1 }, { name: 'glow', weight: 0.3 }]);
+    expect(p.label).toBe('ink');
+    expect(prepareRequest({ prompt: 'a fox', style: 'lora:ink' }, 1, [loraStyle]).request.loras).toEqual([{ name: 'ink', weight: 0.7 }]);
+    expect(() => prepareRequest({ prompt: 'a fox', style: 'lora:ink' }, 1)).toThrow(/unknown style "lora:ink"/);
+  });
+
   it('prompt as typed: the flow default strength, a label from the prompt', () => {
     expect(prepareRequest({ prompt: '  a red kite over the sea at dusk, oil painting ' }, 1)).toEqual({
       request: { prompt: 'a red kite over the sea at dusk, oil painting', promptSyntax: 'a1111' },
