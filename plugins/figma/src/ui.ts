@@ -49,7 +49,7 @@ function showStyles(list: readonly StyleInfo[]): void {
 
 function showBridgeChoices(choices: BridgeChoices): void {
   showStyles(choices.styles);
-  chosenLoras = fillLoraRows($('lora-list'), choices.loras, HTML_LORA_WIDGETS);
+  chosenLoras = fillLoraRows($('lora-list'), choices.loras, HTML_LORA_WIDGETS, chosenLoras());
   $('loras').hidden = choices.loras.length === 0;
   $('embeddings').textContent = choices.embeddings.length > 0 ? `Embeddings (type the name in a prompt): ${choices.embeddings.join(', ')}` : '';
 }

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodePng, encodePng } from '@kirie/core/image/png';
 import { onBridgePort } from '../../../bridge/test/server/harness.js';
 import { ROOT, startE2eBridge, type E2eBridge } from '../../../tests/e2e/bridge-harness.js';
-import { GENERATED_RGB, type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
+import { GENERATED_RGB, type PluginBridge, startPluginBridge, TEST_EMBEDDING, TEST_LORA } from '../../shared/test/bridge.js';
 import type { FrameData, MainToUi, PlaceRequest } from '../src/messages.js';
 
 /** Screenshots are kept here for people to look at (gitignored). */
@@ -99,7 +99,7 @@ beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'kirie-plugins-'));
   execFileSync(process.execPath, ['-e', `import('./plugins/build.mjs').then((m) => m.buildPlugins(${JSON.stringify(out)}))`], { cwd: ROOT, stdio: 'inherit' });
   html = readFileSync(join(out, 'figma/dist/ui.html'), 'utf8');
-  [bridge, scripted] = await Promise.all([startE2eBridge({ portInRange: true }), startPluginBridge({ portInRange: true })]);
+  [bridge, scripted] = await Promise.all([startE2eBridge({ portInRange: true }), startPluginBridge({ portInRange: true, adapters: true })]);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
   page = await browser.newPage();
   await page.setContent(IFRAME);
@@ -172,6 +172,25 @@ describe('Figma UI bundle in Chromium', () => {
     expect(request.prompt).toMatch(/^a fox, paper-cut art/);
     expect([request.steps, request.strength]).toEqual([25, 0.75]);
     await ui.selectOption('#style', '');
+  });
+
+  it("the bridge's LoRA: a style in the list and a slider at its preferred weight; a restyle sends the LoRA as set and the embedding as typed", async () => {
+    // Rows from earlier tests' settings go first: the ones this waits for come from this bridge's answer.
+    await ui.evaluate(() => (document.getElementById('lora-list')!.textContent = ''));
+    await useBridge(scripted.bridge.url, scripted.bridge.token);
+    const slider = '#lora-list input[type=range]';
+    await ui.waitForSelector(slider);
+    expect(await ui.$$eval('#style option', (options) => options.map((o) => (o as HTMLOptionElement).value))).toContain(`lora:${TEST_LORA.name}`);
+    expect(await ui.textContent('#embeddings')).toContain(TEST_EMBEDDING);
+    expect(await ui.inputValue(slider)).toBe(String(TEST_LORA.preferredWeight * 100));
+    await ui.fill(slider, '90');
+    await ui.check('#lora-list input[type=checkbox]');
+    const placed = await run({ frameId: '1:2', name: 'Card', png: rgba(64, 64, () => [10, 20, 30, 255]), origin: ORIGIN }, { prompt: `a fox, ${TEST_EMBEDDING}`, steps: '3', seed: '', strength: '' });
+    const loras = [{ name: TEST_LORA.name, weight: 0.9 }];
+    expect(scripted.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fox, ${TEST_EMBEDDING}`, loras });
+    expect(JSON.parse(placed.recipe).options).toMatchObject({ loras });
+    await ui.uncheck('#lora-list input[type=checkbox]');
+    await ui.fill('#steps', '');
   });
 
   it('Use recipe: a pasted A1111 text fills the form, names what it cannot carry, and its settings go with the request and the layer\'s recipe', async () => {

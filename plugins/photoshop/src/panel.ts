@@ -107,10 +107,10 @@ async function saveSettings(): Promise<void> {
   savedToken = settings.token;
   $<HTMLInputElement>('bridge-token').value = '';
   showTokenState();
-  status(`saved; bridge at ${settings.url}`);
-  // Saved either way; what the bridge offers is listed once it answers.
-  await loadBridgeChoices().catch((err: unknown) =>
-    status(`saved; the bridge's styles and LoRAs could not be listed: ${connectionHelp(err, settings.url) ?? (err as Error).message}`, true),
+  // Saved either way; the status line follows the bridge's lists, so the form is complete when it says so.
+  await loadBridgeChoices().then(
+    () => status(`saved; bridge at ${settings.url}`),
+    (err: unknown) => status(`saved; the bridge's styles and LoRAs could not be listed: ${connectionHelp(err, settings.url) ?? (err as Error).message}`, true),
   );
 }
 
@@ -123,20 +123,22 @@ async function testConnection(): Promise<void> {
 
 /** createElement + appendChild: UXP's DOM has no Option constructor or innerHTML parsing to lean on. */
 function showStyles(list: readonly StyleInfo[]): void {
+  const chosen = pickerIndex('style') > 0 ? styles[pickerIndex('style') - 1]?.id : undefined;
+  const keep = Math.max(0, list.findIndex((s) => s.id === chosen) + 1);
   styles = list;
   const menu = $('style-menu');
   menu.textContent = '';
-  for (const name of ['None (prompt as typed)', ...list.map((s) => s.name)]) {
+  ['None (prompt as typed)', ...list.map((s) => s.name)].forEach((name, i) => {
     const item = document.createElement('sp-menu-item');
     item.textContent = name;
-    if (menu.children.length === 0) item.setAttribute('selected', '');
+    if (i === keep) item.setAttribute('selected', '');
     menu.appendChild(item);
-  }
+  });
 }
 
 function showBridgeChoices(choices: BridgeChoices): void {
   showStyles(choices.styles);
-  chosenLoras = fillLoraRows($('lora-list'), choices.loras, SPECTRUM_LORA_WIDGETS);
+  chosenLoras = fillLoraRows($('lora-list'), choices.loras, SPECTRUM_LORA_WIDGETS, chosenLoras());
   $('loras-field').style.display = choices.loras.length > 0 ? 'flex' : 'none';
   $('embeddings').textContent = choices.embeddings.length > 0 ? `Embeddings (type the name in a prompt): ${choices.embeddings.join(', ')}` : '';
 }

@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePng } from '@kirie/core/image/png';
 import { ROOT } from '../../../tests/e2e/bridge-harness.js';
-import { type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
+import { type PluginBridge, startPluginBridge, TEST_EMBEDDING, TEST_LORA } from '../../shared/test/bridge.js';
 
 const SHOTS = join(ROOT, 'test-output');
 
@@ -42,7 +42,7 @@ beforeAll(async () => {
   execFileSync(process.execPath, ['-e', `import('./plugins/build.mjs').then((m) => m.buildPlugins(${JSON.stringify(out)}))`], { cwd: ROOT, stdio: 'inherit' });
   const entry = `export { FakePhotoshop } from './fake-photoshop.ts'; export { fakeUxp } from './fake-uxp.ts'; export { installSpectrumStubs } from './spectrum-stubs.ts';`;
   const fakes = await build({ stdin: { contents: entry, resolveDir: join(ROOT, 'plugins/photoshop/test'), loader: 'ts' }, bundle: true, write: false, format: 'iife', globalName: 'Fakes', platform: 'browser', logLevel: 'error' });
-  env = await startPluginBridge({ openpose: true, portInRange: true });
+  env = await startPluginBridge({ openpose: true, portInRange: true, adapters: true });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
   page = await browser.newPage({ viewport: { width: 320, height: 900 } });
   page.on('pageerror', (err) => {
@@ -142,6 +142,21 @@ describe('Photoshop panel bundle in Chromium', () => {
     expect(env.runner.jobs.at(-1)!.input.request.control[0]).toMatchObject({ model: 'control_v11p_sd15_openpose.safetensors' });
     const control = env.runner.jobs.at(-1)!.input;
     expect(decodePng(new Uint8Array(readFileSync(control.imagePaths[control.request.initImage!]!))).width).toBe(control.request.width);
+  });
+
+  it("the bridge's LoRA: a style in the list and a slider at its preferred weight; a fill sends the LoRA as set and the embedding as typed", async () => {
+    const styleNames = await page.$$eval('#style-menu sp-menu-item', (items) => items.map((i) => i.textContent));
+    expect(styleNames).toContain(`${TEST_LORA.name} (LoRA)`);
+    expect(await page.textContent('#embeddings')).toContain(TEST_EMBEDDING);
+    expect(await page.$eval('#lora-list sp-slider', (s) => (s as unknown as { value: string }).value)).toBe(String(TEST_LORA.preferredWeight * 100));
+    await choose('mode', 0);
+    await choose('style', 0);
+    await type('prompt', `a fish, ${TEST_EMBEDDING}`);
+    await page.$eval('#lora-list sp-slider', (s) => ((s as unknown as { value: string }).value = '90'));
+    await page.click('#lora-list sp-checkbox');
+    expect(await press()).toMatch(/^added/);
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fish, ${TEST_EMBEDDING}`, loras: [{ name: TEST_LORA.name, weight: 0.9 }] });
+    await page.click('#lora-list sp-checkbox');
   });
 
   it.each([

@@ -41,9 +41,10 @@ export interface LoraWidgets {
 
 /**
  * Replaces `container`'s rows with one per LoRA: a checkbox to use it and a weight slider in percent
- * starting at its preferred weight. Returns the reader the form uses: the LoRAs switched on, as typed.
+ * starting at its preferred weight. `chosen` (the last reader's answer) stays switched on at its weight, so a
+ * refreshed list keeps what the user set. Returns the reader the form uses: the LoRAs switched on, as set.
  */
-export function fillLoraRows(container: HTMLElement, loras: readonly LoraChoice[], widgets: LoraWidgets): () => { name: string; percent: string }[] {
+export function fillLoraRows(container: HTMLElement, loras: readonly LoraChoice[], widgets: LoraWidgets, chosen: readonly { name: string; percent: string }[] = []): () => { name: string; percent: string }[] {
   container.textContent = '';
   const rows = loras.map((lora) => {
     const row = document.createElement('div');
@@ -54,8 +55,11 @@ export function fillLoraRows(container: HTMLElement, loras: readonly LoraChoice[
     slider.className = 'grow';
     slider.setAttribute('aria-label', `${lora.name} weight (%)`);
     for (const [key, value] of Object.entries(LORA_PERCENT)) slider.setAttribute(key, String(value));
-    slider.setAttribute('value', String(Math.round(lora.weight * 100)));
-    slider.value = String(Math.round(lora.weight * 100));
+    const kept = chosen.find((c) => c.name === lora.name);
+    const percent = kept?.percent ?? String(Math.round(lora.weight * 100));
+    slider.setAttribute('value', percent);
+    slider.value = percent;
+    if (kept) use.input.checked = true;
     row.appendChild(use.element);
     row.appendChild(slider);
     if (!widgets.showsValue) {
