@@ -22,6 +22,7 @@ afterAll(() => env.dispose());
 beforeEach(() => {
   env.runner.fail = null;
   env.runner.onStep = null;
+  env.runner.stepMs = 1;
 });
 
 describe('fill selection', () => {
@@ -174,6 +175,8 @@ describe('fill selection', () => {
     const abort = new AbortController();
     const phases: string[] = [];
     env.runner.onStep = () => abort.abort();
+    // Steps slower than the cancel poll, as real ones are: otherwise the fake job ends before any cancel lands.
+    env.runner.stepMs = 150;
     await expect(fillSelection(host, env.client, { prompt: 'x' }, { signal: abort.signal, onProgress: (p) => phases.push(p.phase) })).rejects.toBeInstanceOf(GenerationCancelled);
     expect(phases).toContain('denoising');
     expect(doc.layersState).toHaveLength(1);

@@ -58,10 +58,9 @@ export async function runJob(client: KirieApi, request: GenerateRequestInput, ho
   const watch = signal ? setInterval(() => signal.aborted && cancel(), CANCEL_POLL_MS) : undefined;
   try {
     for await (const event of client.generate(request)) {
-      if (jobId === null) {
-        jobId = event.jobId;
-        if (signal?.aborted) cancel();
-      }
+      jobId ??= event.jobId;
+      // Every event is a chance to notice a cancel sooner than the next poll.
+      if (signal?.aborted) cancel();
       switch (event.type) {
         case 'queued':
           onProgress?.({ phase: 'queued', step: 0, total: event.position });
