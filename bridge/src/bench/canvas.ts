@@ -3,7 +3,7 @@
 // the VAE untiled and tiled, and at 2048x2048 tiled (KIRIE_BENCH_CANVAS_2048=1: its UNet call alone takes
 // many minutes on a laptop CPU). Each job runs in its own child process, so each peak is its own.
 // Measured on the 2-core development machine while shared (load average ~15): 1024² img2img peak RSS 6.26 GiB
-// with the VAE tiled against 7.48 GiB untiled (0.84x; estimates 9.24 and ~10 GiB); 2048² not run there.
+// with the VAE tiled against 7.48 GiB untiled (0.84x), both under the job estimate (9.24 GiB tiled); 2048² not run there.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
