@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNpy } from '@kirie/core/io/npy';
+import { encodeText } from '@kirie/core/pipeline/models';
 import { openControlNet, openModel } from '../../src/models/load.js';
 import type { BuildProgress } from '../../src/models/cache.js';
 
@@ -44,9 +45,9 @@ describe('openModel on a checkpoint', () => {
       expect(events.at(-1)!.bytesDone).toBe(events.at(-1)!.bytesTotal);
 
       const item = cases.text_encoder.items[1];
-      const ids = new ort.Tensor('int32', Int32Array.from(item.input_ids as number[]), [1, 77]);
-      const hidden = (await model.textEncoder.run({ [model.io.names.textEncoder.inputIds]: ids }))[model.io.names.textEncoder.hiddenState];
-      expect(maxAbsDiff(hidden.data as Float32Array, npy(item.last_hidden_state).data as Float32Array)).toBeLessThan(1e-4);
+      // Through the pipeline's own call: the graph also takes its (idle) LoRA and added-token inputs.
+      const hidden = await encodeText(ort, model, item.input_ids as number[]);
+      expect(maxAbsDiff(hidden, npy(item.last_hidden_state).data as Float32Array)).toBeLessThan(1e-4);
 
       const latents = npy(cases.vae_decode.latents);
       const scaled = Float32Array.from(latents.data as Float32Array, (v) => v / model.vaeScalingFactor);
@@ -56,8 +57,9 @@ describe('openModel on a checkpoint', () => {
       // Clip skip 2 is built on first use and matches AUTOMATIC1111's "Clip skip 2".
       const skipItem = cases.text_encoder_clip_skip.items.find((i: { clip_skip: number }) => i.clip_skip === 2);
       const skip2 = await model.clipSkip!(2);
-      const out = await skip2.run({ [model.io.names.textEncoder.inputIds]: new ort.Tensor('int32', Int32Array.from(skipItem.input_ids as number[]), [1, 77]) });
-      expect(maxAbsDiff(out[model.io.names.textEncoder.hiddenState].data as Float32Array, npy(skipItem.output).data as Float32Array)).toBeLessThan(1e-4);
+      // The pipeline swaps the clip-skip session in the same way (core/src/pipeline/request.ts).
+      const out = await encodeText(ort, { ...model, textEncoder: skip2 }, skipItem.input_ids as number[]);
+      expect(maxAbsDiff(out, npy(skipItem.output).data as Float32Array)).toBeLessThan(1e-4);
     } finally {
       await model.release();
     }

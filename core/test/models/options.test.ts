@@ -14,7 +14,7 @@ describe('buildComponent options', () => {
     ['fractional chunks', 'controlnet', { attentionChunks: 1.5 }, /attentionChunks must be an integer ≥ 0, got 1.5/],
     ['clip skip 0', 'text_encoder', { clipSkip: 0 }, /clipSkip must be an integer from 1 to 12, got 0/],
     ['clip skip past the layers', 'text_encoder', { clipSkip: 13 }, /clipSkip must be an integer from 1 to 12, got 13/],
-    ['component', 'vae' as Component, {}, /unknown component vae; known: text_encoder, unet, vae_encoder, vae_decoder, controlnet/],
+    ['component', 'vae' as Component, {}, /unknown component vae for SD 1.x; known: text_encoder, unet, vae_encoder, vae_decoder, controlnet/],
   ];
   it.each(cases)('%s', async (_, component, options, message) => {
     await expect(buildComponent(component, source, SD15_ARCH, { precision: 'fp32', ...options } as BuildOptions)).rejects.toThrow(message);
