@@ -126,6 +126,30 @@ export function headsFor(unet: UnetArch, channels: number): number {
 }
 
 const int = z.number().int();
+/** A CLIP text encoder in transformers' config.json names (the golden tiny files carry one in their yaml). */
+export const clipTextConfig = z.looseObject({
+  vocab_size: int,
+  hidden_size: int,
+  intermediate_size: int,
+  num_hidden_layers: int,
+  num_attention_heads: int,
+  max_position_embeddings: int,
+  hidden_act: z.enum(['quick_gelu', 'gelu']),
+  layer_norm_eps: z.number(),
+});
+
+export function textEncoderFrom(c: z.infer<typeof clipTextConfig>): TextEncoderArch {
+  return {
+    vocabSize: c.vocab_size,
+    hiddenSize: c.hidden_size,
+    intermediateSize: c.intermediate_size,
+    numLayers: c.num_hidden_layers,
+    numHeads: c.num_attention_heads,
+    maxPositions: c.max_position_embeddings,
+    hiddenAct: c.hidden_act,
+    layerNormEps: c.layer_norm_eps,
+  };
+}
 export const unetParams = z.looseObject({
   in_channels: int.optional(),
   out_channels: int.optional(),
@@ -169,18 +193,7 @@ const ldmConfig = z.looseObject({
         .optional(),
     })
     .optional(),
-  tiny_text_encoder_config: z
-    .looseObject({
-      vocab_size: int,
-      hidden_size: int,
-      intermediate_size: int,
-      num_hidden_layers: int,
-      num_attention_heads: int,
-      max_position_embeddings: int,
-      hidden_act: z.enum(['quick_gelu', 'gelu']),
-      layer_norm_eps: z.number(),
-    })
-    .optional(),
+  tiny_text_encoder_config: clipTextConfig.optional(),
 });
 
 export type UnetParams = z.infer<typeof unetParams>;
@@ -240,17 +253,6 @@ export function archFromLdmConfig(config: unknown): SdArchitecture {
     unet,
     controlnet: { ...unetFrom(cn, unet), inChannels: cn?.in_channels ?? 4, hintChannels: cn?.hint_channels ?? 3 },
     vae: vaeFrom(params?.first_stage_config?.params, params?.scale_factor, SD15_ARCH.vae),
-    textEncoder: te
-      ? {
-          vocabSize: te.vocab_size,
-          hiddenSize: te.hidden_size,
-          intermediateSize: te.intermediate_size,
-          numLayers: te.num_hidden_layers,
-          numHeads: te.num_attention_heads,
-          maxPositions: te.max_position_embeddings,
-          hiddenAct: te.hidden_act,
-          layerNormEps: te.layer_norm_eps,
-        }
-      : SD15_ARCH.textEncoder,
+    textEncoder: te ? textEncoderFrom(te) : SD15_ARCH.textEncoder,
   };
 }

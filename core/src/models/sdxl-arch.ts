@@ -3,7 +3,7 @@
 // Shapes give every width, layer count and depth; head counts are not in the weights, and every SDXL
 // release uses 64-wide heads (UNet num_head_channels 64, CLIP ViT-L 12 × 64, OpenCLIP bigG 20 × 64).
 import { z } from 'zod';
-import { firstStageParams, SD15_ARCH, stage, unetFrom, unetParams, vaeFrom, type OpenClipTextArch, type SdArchitecture, type TextEncoderArch, type UnetArch } from './arch.js';
+import { clipTextConfig, firstStageParams, SD15_ARCH, stage, textEncoderFrom, unetFrom, unetParams, vaeFrom, type OpenClipTextArch, type SdArchitecture, type TextEncoderArch, type UnetArch } from './arch.js';
 import type { ShapeOf } from './detect.js';
 import { SDXL_FAMILY } from './family.js';
 
@@ -50,16 +50,7 @@ const sgmConfig = z.looseObject({
   // The golden tiny models' text encoder configs (not part of sgm's format; real files use the hub's).
   tiny_sdxl: z
     .looseObject({
-      text_encoder_1: z.looseObject({
-        vocab_size: int,
-        hidden_size: int,
-        intermediate_size: int,
-        num_hidden_layers: int,
-        num_attention_heads: int,
-        max_position_embeddings: int,
-        hidden_act: z.enum(['quick_gelu', 'gelu']),
-        layer_norm_eps: z.number(),
-      }),
+      text_encoder_1: clipTextConfig,
       text_encoder_2: z.looseObject({
         vocab_size: int,
         context_length: int,
@@ -90,18 +81,7 @@ export function archFromSgmConfig(config: unknown, base: SdArchitecture = SDXL_A
   const unet = unetFrom(net, base.unet);
   const admIn = net?.adm_in_channels ?? base.unet.labelEmbedding!.pooledDim + 6 * timeIdDim;
   const layerIdx = models[0]?.params?.layer_idx;
-  const te1 = tiny
-    ? {
-        vocabSize: tiny.text_encoder_1.vocab_size,
-        hiddenSize: tiny.text_encoder_1.hidden_size,
-        intermediateSize: tiny.text_encoder_1.intermediate_size,
-        numLayers: tiny.text_encoder_1.num_hidden_layers,
-        numHeads: tiny.text_encoder_1.num_attention_heads,
-        maxPositions: tiny.text_encoder_1.max_position_embeddings,
-        hiddenAct: tiny.text_encoder_1.hidden_act,
-        layerNormEps: tiny.text_encoder_1.layer_norm_eps,
-      }
-    : base.textEncoder;
+  const te1 = tiny ? textEncoderFrom(tiny.text_encoder_1) : base.textEncoder;
   // sgm's FrozenCLIPEmbedder reads hidden_states[layer_idx]: the family conditions on the penultimate layer.
   if (layerIdx !== undefined && layerIdx !== te1.numLayers - 1) {
     throw new Error(`FrozenCLIPEmbedder layer_idx ${layerIdx} is not the penultimate of ${te1.numLayers} layers, which SDXL uses`);
