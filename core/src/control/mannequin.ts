@@ -102,8 +102,8 @@ function rotation([x, y, z]: Euler): Mat3 {
   return mul(mul(rx, ry), rz);
 }
 
-/** Every joint's position in the world (metres), by forward kinematics; rotations are clamped first. */
-export function jointPositions(pose: MannequinPose): Record<string, Vec3> {
+/** Each joint's world position and the world rotation of the bones hanging from it. */
+function solve(pose: MannequinPose): Record<string, { at: Vec3; turn: Mat3 }> {
   const world: Record<string, { at: Vec3; turn: Mat3 }> = {};
   for (const [name, bone] of Object.entries(BONES)) {
     const parent = bone.parent ? world[bone.parent]! : { at: [0, 0, 0] as Vec3, turn: IDENTITY3 };
@@ -112,7 +112,74 @@ export function jointPositions(pose: MannequinPose): Record<string, Vec3> {
     const own = pose.rotations[name];
     world[name] = { at, turn: own ? mul(parent.turn, rotation(limitRotation(name, own))) : parent.turn };
   }
-  return Object.fromEntries(Object.entries(world).map(([k, v]) => [k, v.at]));
+  return world;
+}
+
+/** Every joint's position in the world (metres), by forward kinematics; rotations are clamped first. */
+export function jointPositions(pose: MannequinPose): Record<string, Vec3> {
+  return Object.fromEntries(Object.entries(solve(pose)).map(([k, v]) => [k, v.at]));
+}
+
+/** The bone each turning joint aims when its end is dragged (the head follows the nose, the trunk the neck). */
+const AIMED_CHILD: Record<string, string> = {
+  pelvis: 'neck', neck: 'nose',
+  right_shoulder: 'right_elbow', right_elbow: 'right_wrist', left_shoulder: 'left_elbow', left_elbow: 'left_wrist',
+  right_hip: 'right_knee', right_knee: 'right_ankle', left_hip: 'left_knee', left_knee: 'left_ankle',
+};
+
+/** The joint that turns when `handle` is dragged (the wrist turns the elbow, the neck leans the trunk), or null. */
+export function jointTurnedBy(handle: string): string | null {
+  const parent = BONES[handle]?.parent;
+  return parent && AIMED_CHILD[parent] === handle ? parent : null;
+}
+
+const transpose = (m: Mat3): Mat3 => [m[0], m[3], m[6], m[1], m[4], m[7], m[2], m[5], m[8]];
+
+/** The smallest rotation taking unit vector `a` to unit vector `b` (Rodrigues). */
+function rotationBetween(a: Vec3, b: Vec3): Mat3 {
+  const [x, y, z] = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+  const c = a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  if (c < -1 + 1e-12) {
+    // Opposite directions: half a turn about any axis perpendicular to a.
+    const p: Vec3 = Math.abs(a[0]) < 0.9 ? [0, -a[2], a[1]] : [-a[2], 0, a[0]];
+    const l = Math.hypot(...p);
+    const [u, v, w] = [p[0] / l, p[1] / l, p[2] / l];
+    return [2 * u * u - 1, 2 * u * v, 2 * u * w, 2 * u * v, 2 * v * v - 1, 2 * v * w, 2 * u * w, 2 * v * w, 2 * w * w - 1];
+  }
+  const k = 1 / (1 + c);
+  return [
+    c + k * x * x, k * x * y - z, k * x * z + y,
+    k * x * y + z, c + k * y * y, k * y * z - x,
+    k * x * z - y, k * y * z + x, c + k * z * z,
+  ];
+}
+
+/** The 'XYZ' Euler angles (degrees) of a rotation matrix, as three.js's Euler.setFromRotationMatrix. */
+function eulerOf(m: Mat3): Euler {
+  const d = 180 / Math.PI;
+  const y = Math.asin(Math.min(1, Math.max(-1, m[2])));
+  if (Math.abs(m[2]) < 0.9999999) return [Math.atan2(-m[5], m[8]) * d, y * d, Math.atan2(-m[1], m[0]) * d];
+  return [Math.atan2(m[7], m[4]) * d, y * d, 0];
+}
+
+/**
+ * The pose with `joint` turned so the bone it aims points at `target` (world metres), within the joint's
+ * limits: the editor's drag of a bone's end. The bone's own twist is kept (the smallest turn that gets there).
+ */
+export function aimJoint(pose: MannequinPose, joint: string, target: Vec3): MannequinPose {
+  const child = AIMED_CHILD[joint];
+  if (!child) throw new Error(`mannequin: "${joint}" is not a joint that can be aimed`);
+  const world = solve(pose);
+  const parentTurn = BONES[joint]!.parent ? world[BONES[joint]!.parent!]!.turn : IDENTITY3;
+  const own = pose.rotations[joint];
+  const current = own ? rotation(limitRotation(joint, own)) : IDENTITY3;
+  const at = world[joint]!.at;
+  const wanted = apply(transpose(parentTurn), [target[0] - at[0], target[1] - at[1], target[2] - at[2]]);
+  const now = apply(current, BONES[child]!.offset);
+  const [lw, ln] = [Math.hypot(...wanted), Math.hypot(...now)];
+  if (lw < 1e-9) return pose;
+  const turn = rotationBetween([now[0] / ln, now[1] / ln, now[2] / ln], [wanted[0] / lw, wanted[1] / lw, wanted[2] / lw]);
+  return rotateJoint(pose, joint, eulerOf(mul(turn, current)));
 }
 
 /** The pose seen in a mirror across the figure's own x = 0 plane: left and right swap, y and z turns reverse. */
@@ -170,6 +237,20 @@ export function projectPose(figures: readonly MannequinPose[], camera: Perspecti
       return { body: BODY_KEYPOINTS.map((name) => project(joints[name]!)) };
     }),
   };
+}
+
+/** What a 3-D pose editor holds: the figures and the camera the keypoints are seen from. */
+export interface MannequinScene {
+  figures: MannequinPose[];
+  camera: PerspectiveCamera;
+}
+
+/** A camera 4.2 m in front of the origin at hip height: a standing figure fills about half a portrait image. */
+export const DEFAULT_MANNEQUIN_CAMERA: PerspectiveCamera = { position: [0, 1, 4.2], target: [0, 0.9, 0], fov: 40 };
+
+/** The scene's figures as OpenPose keypoints on a `width`×`height` image, one person per figure. */
+export function projectScene(scene: MannequinScene, width: number, height: number): PoseDocument {
+  return projectPose(scene.figures, scene.camera, width, height);
 }
 
 /** Undo and redo over poses: the editor pushes each finished drag. */

@@ -3,6 +3,7 @@
 // the uploaded PNG under), so a request is plain JSON. Only `prompt` is required.
 import { z } from 'zod';
 import { BODY_KEYPOINTS, HAND_KEYPOINT_COUNT, parsePoseJson } from '../control/openpose.js';
+import { MANNEQUIN_JOINTS } from '../control/mannequin.js';
 import { InpaintOptions } from '../image/options.js';
 import { findScheduler, SCHEDULERS } from '../schedulers/registry.js';
 import { A1111_BROWNIAN_REFUSAL, A1111_BROWNIAN_SAMPLERS, A1111_SAMPLER_NAMES, COMFY_SAMPLER_NAMES } from '../kdiffusion/names.js';
@@ -69,6 +70,17 @@ export const OpenPoseJson = z.strictObject({
   animals: z.array(keypoints('animals[]', ANIMAL_POINTS)).max(MAX_POSE_PEOPLE).optional(),
 });
 
+/** Metres from the origin a mannequin scene may place anything: far beyond any camera's useful range. */
+const MAX_SCENE_DISTANCE = 1000;
+const sceneVector = z.tuple([0, 1, 2].map(() => z.number().min(-MAX_SCENE_DISTANCE).max(MAX_SCENE_DISTANCE)) as [z.ZodNumber, z.ZodNumber, z.ZodNumber]);
+const sceneAngles = z.tuple([0, 1, 2].map(() => z.number().min(-360).max(360)) as [z.ZodNumber, z.ZodNumber, z.ZodNumber]);
+
+/** A 3-D mannequin scene (core/src/control/mannequin.ts's MannequinScene) as the pose editors save it. */
+export const MannequinSceneJson = z.strictObject({
+  figures: z.array(z.strictObject({ position: sceneVector, rotations: z.partialRecord(z.enum(MANNEQUIN_JOINTS as [string, ...string[]]), sceneAngles) })).min(1, 'a mannequin scene has at least one figure').max(MAX_POSE_PEOPLE, `a mannequin scene has at most ${MAX_POSE_PEOPLE} figures`),
+  camera: z.strictObject({ position: sceneVector, target: sceneVector, fov: z.number().gt(0).lt(180), near: z.number().positive().optional() }),
+});
+
 export const ControlPreprocessor = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
   z.strictObject({
@@ -92,6 +104,11 @@ export const ControlUnit = z
     image: ImageId.optional(),
     /** Or a pose, rendered to the control image. */
     pose: OpenPoseJson.optional(),
+    /**
+     * The 3-D mannequin scene `pose` was projected from, when a mannequin editor made it: not read by the
+     * generation (the pose is), kept in the recipe so the result can be re-posed.
+     */
+    mannequin: MannequinSceneJson.optional(),
     preprocessor: ControlPreprocessor.default({ type: 'none' }),
     /** controlnet_conditioning_scale: multiplies this unit's residuals. */
     scale: z.number().min(0).max(4).default(1),
@@ -101,6 +118,7 @@ export const ControlUnit = z
   })
   .superRefine((u, ctx) => {
     if ((u.image === undefined) === (u.pose === undefined)) ctx.addIssue({ code: 'custom', path: ['image'], message: 'a control unit needs exactly one of image or pose' });
+    if (u.mannequin !== undefined && u.pose === undefined) ctx.addIssue({ code: 'custom', path: ['mannequin'], message: 'a mannequin scene comes with the pose projected from it' });
     if (u.pose !== undefined && u.preprocessor.type !== 'none') ctx.addIssue({ code: 'custom', path: ['preprocessor'], message: 'a pose is rendered directly: preprocessor must be none' });
     if (u.start >= u.end) ctx.addIssue({ code: 'custom', path: ['end'], message: `end (${u.end}) must be greater than start (${u.start})` });
     if (u.preprocessor.type === 'canny' && u.preprocessor.low > u.preprocessor.high) ctx.addIssue({ code: 'custom', path: ['preprocessor', 'low'], message: 'canny low threshold must not exceed high' });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BODY_KEYPOINTS } from '../../src/control/openpose.js';
 import {
-  jointPositions, limitRotation, MANNEQUIN_PRESETS, type MannequinPose, mirrorPose, PoseHistory, projectPose, rotateJoint,
+  aimJoint, DEFAULT_MANNEQUIN_CAMERA, jointPositions, jointTurnedBy, limitRotation, MANNEQUIN_PRESETS, type MannequinPose, mirrorPose, PoseHistory, projectPose, projectScene, rotateJoint,
 } from '../../src/control/mannequin.js';
 
 const REST: MannequinPose = { position: [0, 0.95, 0], rotations: {} };
@@ -60,6 +60,35 @@ describe('forward kinematics', () => {
   });
 });
 
+describe('dragging a bone\'s end (aimJoint)', () => {
+  it.each([
+    // [dragged handle, turned joint, target, where the handle lands]
+    ['right_elbow', 'right_shoulder', [-0.19, 1.5, 2], [-0.19, 1.5, 0.3]], // the upper arm points forward
+    ['left_elbow', 'left_shoulder', [3, 1.5, 0], [0.19 + 0.3, 1.5, 0]], // raised sideways
+    ['right_knee', 'right_hip', [-0.1, 0.95, 1], [-0.1, 0.95, 0.45]], // thigh forward
+    ['neck', 'pelvis', [0, 0.95, 1], [0, 0.95, 0.55]], // the trunk bows forward
+  ])('dragging %s turns %s: aimed at %j it lands at %j', (handle, joint, target, lands) => {
+    expect(jointTurnedBy(handle)).toBe(joint);
+    close(jointPositions(aimJoint(REST, joint, target as [number, number, number]))[handle]!, lands);
+  });
+
+  it('the aim stays within the joint\'s limits, keeps the distance of the bone, and keeps the parent\'s turn', () => {
+    // An elbow cannot bend backwards: aiming the forearm behind leaves it straight down.
+    close(jointPositions(aimJoint(REST, 'right_elbow', [-0.19, 1.2, -1]))['right_wrist']!, [-0.19, 0.93, 0]);
+    // Aimed at a point the bone cannot reach, it points there (bones keep their length).
+    const bent = jointPositions(aimJoint(REST, 'right_elbow', [-0.19, 1.2, 5]));
+    close(bent['right_wrist']!, [-0.19, 1.2, 0.27]);
+    // Aiming after the shoulder turned the arm forward works in the turned frame.
+    const forward = rotateJoint(REST, 'right_shoulder', [-90, 0, 0]);
+    const j = jointPositions(aimJoint(forward, 'right_elbow', [-0.19, 3, 0.3]));
+    close(j['right_wrist']!, [-0.19, 1.5 + 0.27, 0.3]);
+    expect(jointTurnedBy('right_wrist')).toBe('right_elbow');
+    expect(jointTurnedBy('right_shoulder')).toBeNull(); // the neck aims the head, not the shoulders
+    expect(jointTurnedBy('pelvis')).toBeNull();
+    expect(() => aimJoint(REST, 'right_wrist', [0, 0, 0])).toThrow('is not a joint that can be aimed');
+  });
+});
+
 describe('camera projection to OpenPose keypoints', () => {
   // A camera 3 m in front of the figure at neck height, looking at the neck; 90° vertical field of view.
   const camera = { position: [0, 1.5, 3] as const, target: [0, 1.5, 0] as const, fov: 90 };
@@ -93,6 +122,14 @@ describe('camera projection to OpenPose keypoints', () => {
     expect(moved).toEqual(['left_wrist']);
     // Forearm forward, towards the camera: the wrist rises to elbow height minus perspective and spreads outwards.
     expect(after[kp('left_wrist')]!.y).toBeLessThan(before[kp('left_wrist')]!.y);
+  });
+
+  it('the default camera sees a standing figure whole, upright, in the middle of a portrait image', () => {
+    const person = projectScene({ figures: [MANNEQUIN_PRESETS.standing!], camera: DEFAULT_MANNEQUIN_CAMERA }, 512, 768).people[0]!.body;
+    for (const p of person) expect(p!.x > 0.2 && p!.x < 0.8 && p!.y > 0.05 && p!.y < 0.95).toBe(true);
+    expect(person[kp('nose')]!.y).toBeLessThan(person[kp('left_ankle')]!.y);
+    // Facing the camera: its right shoulder on the image's left.
+    expect(person[kp('right_shoulder')]!.x).toBeLessThan(person[kp('left_shoulder')]!.x);
   });
 
   it('several figures become several people; bad sizes and cameras are refused', () => {

@@ -40,6 +40,13 @@ describe('GenerateRequest defaults', () => {
     const r = parseGenerateRequest({ ...minimal, initImage: id, control: [{ model: 'cn', image: id, scale: 0.5 }] });
     expect(parseGenerateRequest(JSON.parse(JSON.stringify(r)))).toEqual(r);
   });
+
+  it('keeps the mannequin scene a pose was projected from, for re-posing', () => {
+    const mannequin = { figures: [{ position: [0, 0.95, 0], rotations: { right_elbow: [-90, 0, 0] } }], camera: { position: [0, 1, 4.2], target: [0, 0.9, 0], fov: 40 } };
+    const r = parseGenerateRequest({ ...minimal, control: [{ model: 'cn', pose: { canvas_width: 64, canvas_height: 64, people: [{ pose_keypoints_2d: new Array(54).fill(0) }] }, mannequin }] });
+    expect(r.control[0]!.mannequin).toEqual(mannequin);
+    expect(parseGenerateRequest(JSON.parse(JSON.stringify(r)))).toEqual(r);
+  });
 });
 
 const pose = { canvas_width: 64, canvas_height: 64, people: [{ pose_keypoints_2d: new Array(54).fill(0) }] };
@@ -66,6 +73,9 @@ const bad: [string, Record<string, unknown>, string, RegExp][] = [
   ['control scale negative', { control: [{ model: 'cn', image: id, scale: -1 }] }, 'control.0.scale', /0/],
   ['pose with preprocessor', { control: [{ model: 'cn', pose, preprocessor: { type: 'canny' } }] }, 'control.0.preprocessor', /pose/],
   ['pose with short keypoints', { control: [{ model: 'cn', pose: { ...pose, people: [{ pose_keypoints_2d: [1, 2, 3] }] } }] }, 'control.0.pose', /expected 18 points/],
+  ['mannequin scene without its pose', { control: [{ model: 'cn', image: id, mannequin: { figures: [{ position: [0, 1, 0], rotations: {} }], camera: { position: [0, 1, 4], target: [0, 1, 0], fov: 40 } } }] }, 'control.0.mannequin', /comes with the pose/],
+  ['mannequin joint unknown', { control: [{ model: 'cn', pose, mannequin: { figures: [{ position: [0, 1, 0], rotations: { tail: [0, 0, 0] } }], camera: { position: [0, 1, 4], target: [0, 1, 0], fov: 40 } } }] }, 'control.0.mannequin.figures.0.rotations.tail', /./],
+  ['mannequin camera fov 180', { control: [{ model: 'cn', pose, mannequin: { figures: [{ position: [0, 1, 0], rotations: {} }], camera: { position: [0, 1, 4], target: [0, 1, 0], fov: 180 } } }] }, 'control.0.mannequin.camera.fov', /180/],
   ['canny low above high', { control: [{ model: 'cn', image: id, preprocessor: { type: 'canny', low: 200, high: 100 } }] }, 'control.0.preprocessor.low', /exceed/],
 ];
 
