@@ -63,9 +63,11 @@ function checkFamily(request: GenerateRequest, model: ModelInfo): void {
   const refuse = (field: string, what: string) => {
     throw new KirieApiError(400, 'invalid_request', `${field}: model "${model.id}" is an ${family.label} model, ${what}`, field);
   };
-  if (!family.sizeConditioning) {
-    for (const field of ['prompt2', 'negativePrompt2', 'sizeConditioning'] as const) if (request[field] !== undefined) refuse(field, 'with one text encoder and no size conditioning: this field needs an SDXL model');
+  if (family.textEncoders.length < 2) {
+    for (const field of ['prompt2', 'negativePrompt2'] as const) if (request[field] !== undefined) refuse(field, 'with one text encoder: this field needs an SDXL model');
   }
+  if (!family.sizeConditioning && request.sizeConditioning !== undefined) refuse('sizeConditioning', 'with no size conditioning: this field needs an SDXL model');
+  if (!family.clipSkip && request.clipSkip > 1) refuse('clipSkip', 'and clip skip for it is not supported yet (its text encoders already take the penultimate layer); leave clipSkip at 1');
   if (request.control.length > 0 && family.prefixes.controlnet === undefined) refuse('control.0.model', 'and ControlNets for it are not supported yet');
   // A prompt tag that does not parse is checkLoras's to report.
   const tagged = () => {

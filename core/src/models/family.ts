@@ -44,6 +44,12 @@ export interface ModelFamily {
    * (diffusers' force_zeros_for_empty_prompt, true in every SDXL base model's config).
    */
   zeroNegativeWhenEmpty: boolean;
+  /**
+   * A1111's "Clip skip" (request `clipSkip` > 1: condition on an earlier text-encoder layer) can be built for
+   * this family's text encoder. SDXL not yet: both encoders already take the penultimate layer, and a skip
+   * there needs both encoders rebuilt at the requested depth, which the two-encoder model loader does not do.
+   */
+  clipSkip: boolean;
   /** The sides the family generates well at (what a context crop is scaled into): SD1.x 512², SDXL 1024². */
   resolution: ModelResolution;
   /** The diffusers scheduler_config.json the family's models ship with. */
@@ -75,6 +81,7 @@ export const SD1_FAMILY: ModelFamily = {
   textEncoders: [{ component: 'text_encoder', layout: 'transformers', output: 'final', pooled: false }],
   sizeConditioning: false,
   zeroNegativeWhenEmpty: false,
+  clipSkip: true,
   resolution: SD15_RESOLUTION,
   schedulerConfig: SD15_SCHEDULER_CONFIG,
   vaeFloat32: false,
@@ -100,6 +107,7 @@ export const SDXL_FAMILY: ModelFamily = {
   ],
   sizeConditioning: true,
   zeroNegativeWhenEmpty: true,
+  clipSkip: false,
   // SDXL was trained on buckets of about 1024² pixels with sides in multiples of 64 (1024², 896×1152, 832×1216…):
   // as SD1.5's 512–768, the native side to 1.5× it.
   resolution: Object.freeze({ minSide: 1024, maxSide: 1536, multiple: 64 }),
