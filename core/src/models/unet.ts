@@ -1,6 +1,7 @@
 // The SD1.x and SDXL UNet (CompVis/sgm openaimodel.UNetModel layout, `model.diffusion_model.*`) and the parts
 // the cldm ControlNet (`control_model.*`) shares with it: timestep embedding (plus SDXL's label_emb), ResBlocks,
 // SpatialTransformers (per-level depth), the down path and the middle block.
+import { expf } from '../rng/sleef.js';
 import { headsFor, type UnetArch } from './arch.js';
 import { FLOAT, type Graph } from './onnx/graph.js';
 import { conv, gelu, groupNorm, layerNorm, linear, mergeHeads, multiHeadAttention, silu, splitHeads } from './onnx/layers.js';
@@ -47,10 +48,19 @@ export async function unetInputs(g: Graph, arch: UnetArch, p: string, attention:
  */
 function sinusoidal(g: Graph, values: string, dim: number): string {
   const half = dim / 2;
-  const freqs = Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half));
-  const args = g.op('Mul', [g.op('Unsqueeze', [values, g.ints([1])]), g.constantF32(freqs, [1, half])]);
+  const args = g.op('Mul', [g.op('Unsqueeze', [values, g.ints([1])]), g.constantF32(timestepFrequencies(half), [1, half])]);
   const emb = g.op('Concat', [g.op('Cos', [args]), g.op('Sin', [args])], { axis: 1 });
   return g.dtype === FLOAT ? emb : g.op('Cast', [emb], { to: g.dtype });
+}
+
+/**
+ * The embedding's frequencies as torch computes them on the CPU (diffusers get_timestep_embedding, LDM/sgm
+ * timestep_embedding): exp(-ln(10000) · arange(half) / half), every step in float32 and exp from SLEEF. They
+ * differ from correctly rounded ones by an ulp in half the entries, which at t ≈ 1000 moves sin/cos by ~1e-5.
+ */
+export function timestepFrequencies(half: number): number[] {
+  const logMaxPeriod = Math.fround(-Math.log(10000));
+  return Array.from({ length: half }, (_, i) => expf(Math.fround(Math.fround(logMaxPeriod * i) / half)));
 }
 
 /** Names of the added-conditioning inputs (diffusers' added_cond_kwargs, optimum's SDXL UNet inputs). */
