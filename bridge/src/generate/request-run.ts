@@ -58,6 +58,6 @@ export async function runRequest(asked: GenerateRequest, run: RequestRun): Promi
   }
   const loraHashes: Record<string, string> = {};
   if (run.adapters) for (const { name } of requestLoras(request).loras) loraHashes[name] = await run.adapters.loraHash(name);
-  const context = { modelName: run.model.name, modelHash: run.modelHash, version: `Kirie ${run.version}`, loraHashes };
+  const context = { modelName: run.model.name, modelHash: run.modelHash, ...(run.model.family ? { modelFamily: run.model.family } : {}), version: `Kirie ${run.version}`, loraHashes };
   return images.map((image, i) => withText(encodePng(image), recipeText(request, i, context)));
 }

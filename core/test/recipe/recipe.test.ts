@@ -140,6 +140,19 @@ describe('recipe text', () => {
     expect(back).toEqual({ source: 'kirie', request: { ...request, seed: 12, batchSize: 1 }, modelHash: 'abc' });
   });
 
+  it("Kirie's recipe names the model family and reads it back; A1111's text keeps only Model and Model hash", () => {
+    const request = parseGenerateRequest({ ...base, width: 1024, height: 1024, prompt2: 'an oil painting' });
+    const text = recipeText(request, 0, { modelName: 'ponyDiffusionV6XL', modelHash: '67ab2fd8ec', modelFamily: 'sdxl' });
+    expect(JSON.parse(text[KIRIE_KEY]!).model).toEqual({ name: 'ponyDiffusionV6XL', hash: '67ab2fd8ec', family: 'sdxl' });
+    expect(readRecipe(text)).toEqual({ source: 'kirie', request, modelHash: '67ab2fd8ec', modelFamily: 'sdxl' });
+    expect(text[PARAMETERS_KEY]).toMatch(/Model hash: 67ab2fd8ec, Model: ponyDiffusionV6XL/);
+    expect(text[PARAMETERS_KEY]).not.toMatch(/sdxl/i);
+    // Written before families were recorded (or by a model of no known family): no family, not a guess.
+    expect(readRecipe(recipeText(base, 0, { modelName: 'tiny' }))).not.toHaveProperty('modelFamily');
+    const forged = JSON.stringify({ request: base, model: { name: 'x', family: 'toString' } });
+    expect(() => readRecipe({ [KIRIE_KEY]: forged })).toThrow(/model family "toString" is not one Kirie knows \(sd1, sdxl\)/);
+  });
+
   it('falls back to A1111 parameters, and names what is missing', () => {
     const back = readRecipe({ [PARAMETERS_KEY]: 'p\nSteps: 3, Sampler: DDIM, Seed: 4' });
     expect(back.source).toBe('a1111');
