@@ -8,6 +8,7 @@ import type { NoiseSource } from './noise.js';
 import { PhiloxGenerator } from './philox.js';
 import { acosf, sinf } from './sleef.js';
 import { TorchGenerator } from './torch.js';
+import { torchSum, torchSumOverRows } from './torch-sum.js';
 
 export const A1111_RNG_SOURCES = ['NV', 'CPU'] as const;
 export type A1111RngSource = (typeof A1111_RNG_SOURCES)[number];
@@ -30,41 +31,43 @@ function createGenerator(source: A1111RngSource, seed: TorchSeed): NoiseSource {
 const f = Math.fround;
 
 /**
- * A1111's `slerp(val, low, high)` on one [C,h,w] image in torch's float32 order: norms and the dot product
- * reduce over h (dim 1), per (c, w). It keeps A1111's branch for nearly parallel noise, which returns
- * low·val + high·(1 − val) (weights the other way round from the spherical branch). acos and sin are
- * SLEEF's, as torch.acos / torch.sin compute them on x86 (sleef.ts); a few values still differ from the
- * recorded noise by 1–3 ulps (the norm/dot order is not yet pinned down: see the golden test).
+ * A1111's `slerp(val, low, high)` on one [C,h,w] image, bit for bit as torch 1.13 computes it on the CPU:
+ * torch.norm over h (dim 1) is a sequential float sum of squares (fused multiply-adds, as the AVX2 build
+ * contracts them), the dot product's `.sum(1)` and `dot.mean()` are torch's cascade sums (torch-sum.ts), and
+ * acos/sin are SLEEF's (sleef.ts). It keeps A1111's branch for nearly parallel noise, which returns
+ * low·val + high·(1 − val) (weights the other way round from the spherical branch).
  */
 export function a1111Slerp(val: number, low: Float32Array, high: Float32Array, shape: readonly number[]): Float32Array {
   const [c, h, w] = shape;
   if (c * h * w !== low.length || low.length !== high.length) throw new Error(`slerp: tensors of ${low.length} and ${high.length} values for shape [${shape.join(', ')}]`);
-  const norm = (x: Float32Array, ci: number, wi: number): number => {
-    let acc = 0;
-    for (let hi = 0; hi < h; hi++) {
-      const v = x[(ci * h + hi) * w + wi];
-      acc = fmaf(v, v, acc);
-    }
-    return f(Math.sqrt(acc));
-  };
-  const dot = new Float32Array(c * w);
-  for (let ci = 0; ci < c; ci++) {
-    for (let wi = 0; wi < w; wi++) {
-      const nl = norm(low, ci, wi);
-      const nh = norm(high, ci, wi);
-      let acc = 0;
-      for (let hi = 0; hi < h; hi++) {
-        const i = (ci * h + hi) * w + wi;
-        acc = f(acc + f(f(low[i] / nl) * f(high[i] / nh)));
+  const normalized = (x: Float32Array): Float32Array => {
+    const out = new Float32Array(x.length);
+    for (let ci = 0; ci < c; ci++) {
+      for (let wi = 0; wi < w; wi++) {
+        let acc = 0;
+        for (let hi = 0; hi < h; hi++) {
+          const v = x[(ci * h + hi) * w + wi]!;
+          acc = fmaf(v, v, acc);
+        }
+        const norm = f(Math.sqrt(acc));
+        for (let hi = 0; hi < h; hi++) {
+          const i = (ci * h + hi) * w + wi;
+          out[i] = f(x[i]! / norm);
+        }
       }
-      dot[ci * w + wi] = acc;
     }
-  }
+    return out;
+  };
+  const lowNorm = normalized(low);
+  const highNorm = normalized(high);
+  const products = lowNorm.map((v, i) => f(v * highNorm[i]!));
+  const dot = new Float32Array(c * w);
+  for (let ci = 0; ci < c; ci++) dot.set(torchSumOverRows(products, ci * h * w, h, w), ci * w);
   const out = new Float32Array(low.length);
   const v = f(val);
   const rest = f(1 - val);
-  if (meanF32(dot) > 0.9995) {
-    for (let i = 0; i < out.length; i++) out[i] = f(f(low[i] * v) + f(high[i] * rest));
+  if (f(torchSum(dot) / dot.length) > 0.9995) {
+    for (let i = 0; i < out.length; i++) out[i] = f(f(low[i]! * v) + f(high[i]! * rest));
     return out;
   }
   for (let ci = 0; ci < c; ci++) {
@@ -75,17 +78,11 @@ export function a1111Slerp(val: number, low: Float32Array, high: Float32Array, s
       const b = f(sinf(f(v * omega)) / so);
       for (let hi = 0; hi < h; hi++) {
         const i = (ci * h + hi) * w + wi;
-        out[i] = f(f(a * low[i]) + f(b * high[i]));
+        out[i] = f(f(a * low[i]!) + f(b * high[i]!));
       }
     }
   }
   return out;
-}
-
-function meanF32(x: Float32Array): number {
-  let acc = 0;
-  for (const v of x) acc = f(acc + v);
-  return f(acc / x.length);
 }
 
 /** ImageRNG as a NoiseSource: the first randn is `first()`, every later one `next()`; shapes are [B, C, h, w]. */

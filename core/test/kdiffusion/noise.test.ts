@@ -68,17 +68,26 @@ describe('A1111 ImageRNG', () => {
     expect(sameBits(rng.randn([1, 4, 8, 8]), seeded.randn([4, 8, 8]))).toBe(true);
   });
 
-  it.each([
-    ['a1111_cpu_var_s42_sub7_str0.3_1x4x8x8.npy', 'CPU', [42], [7], 0.3],
-    ['a1111_nv_var_s42_sub42_str0.3_1x4x8x8.npy', 'NV', [42], [42], 0.3],
-    ['a1111_nv_var_b2_s42_sub7_str0.5_2x4x8x12.npy', 'NV', [42, 42], [7, 8], 0.5],
-  ] as const)('%s: slerp within 1e-6 (not bit-exact: torch takes acos/sin from SLEEF, 1-ulp-accurate, here correctly rounded)', (file, source, seeds, subseeds, strength) => {
-    const [expected] = draws(file);
-    const shape = expected.length === 256 ? [1, 4, 8, 8] : [2, 4, 8, 12];
-    const actual = new A1111Noise({ source, seeds, subseeds, subseedStrength: strength }).randn(shape);
-    let worst = 0;
-    for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-    expect(worst).toBeLessThanOrEqual(1e-6);
+  const variations = golden.cases.filter((c) => c.name.includes('_var_')) as unknown as {
+    name: string;
+    file: string;
+    shape: number[];
+    randn_source: 'NV' | 'CPU';
+    image_seeds: number[];
+    image_subseeds: number[];
+    subseed_strength: number;
+  }[];
+
+  it.each(variations.map((c) => [c.name, c] as const))('%s: variation seed (slerp) and later draws are bit-identical', (_name, c) => {
+    const [, ...shape] = c.shape;
+    const rng = new A1111Noise({ source: c.randn_source, seeds: c.image_seeds, subseeds: c.image_subseeds, subseedStrength: c.subseed_strength });
+    for (const expected of draws(c.file)) expect(sameBits(rng.randn(shape), expected)).toBe(true);
+  });
+
+  it('covers the spherical branch at three strengths, the parallel branch and batches', () => {
+    expect(variations).toHaveLength(10);
+    expect(new Set(variations.map((c) => c.subseed_strength))).toEqual(new Set([0.05, 0.3, 0.5, 1]));
+    expect(variations.some((c) => c.image_seeds.length === 2 && c.shape.at(-1) === 12)).toBe(true);
   });
 
   it("slerp of a tensor with itself takes A1111's parallel branch, low·val + high·(1 − val)", () => {
