@@ -4,7 +4,9 @@
 import { KirieClient } from '@kirie/core/client/client';
 import { KirieApiError, type AdapterInfo, type GenerateRequestInput, type JobEvent, type ModelInfo, type Recipe, type StyleInfo } from '@kirie/core/client/protocol';
 import { FAMILIES, resolutionFor } from '@kirie/core/models/family';
-import { applyStyle } from '@kirie/core/styles/presets';
+import { applyStyle, styleSettings } from '@kirie/core/styles/presets';
+import type { MannequinScene } from '@kirie/core/control/mannequin';
+import { MannequinEditor } from '../../../plugins/shared/src/mannequin-editor.js';
 import { fileAsPng, PaintStage } from './canvas.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -14,20 +16,26 @@ const HISTORY_KEY = 'kirie.history';
 const HISTORY_SIZE = 24;
 
 type ControlUnitInput = NonNullable<GenerateRequestInput['control']>[number];
-type ControlSource = 'pose' | NonNullable<ControlUnitInput['preprocessor']>['type'];
+type ControlSource = 'pose' | 'mannequin' | NonNullable<ControlUnitInput['preprocessor']>['type'];
 
 const stage = new PaintStage($<HTMLCanvasElement>('image'), $<HTMLCanvasElement>('mask'));
 let client: KirieClient | null = null;
 let styles: StyleInfo[] = [];
 let currentJob: string | null = null;
 let generators: ModelInfo[] = [];
+let mannequin: MannequinEditor | null = null;
 
-/** The picked model's native size (SD1.x 512, SDXL 1024) and side step (8, 64), from the family the bridge lists. */
+/** The picked model, or the bridge's default (its first checkpoint). */
+function pickedModel(): ModelInfo | undefined {
+  return generators.find((m) => m.id === $<HTMLSelectElement>('model').value) ?? generators[0];
+}
+
+/** The picked model's native size (SD1.x 512, SDXL 1024) and side step (8, 64), from the family the bridge lists; a picked style's settings for that family. */
 function fitSizeToModel(): void {
-  const picked = generators.find((m) => m.id === $<HTMLSelectElement>('model').value) ?? generators[0];
-  const { minSide, multiple } = resolutionFor(picked?.family);
+  const { minSide, multiple } = resolutionFor(pickedModel()?.family);
   for (const id of ['width', 'height']) Object.assign(input(id), { step: String(multiple), value: String(minSide) });
   stage.resize(minSide, minSide);
+  applyStyleSettings();
 }
 
 function say(text: string): void {
@@ -100,13 +108,20 @@ function chosenLoras(): { name: string; weight: number }[] {
   return Array.from($('lora-list').querySelectorAll<HTMLInputElement>('input[data-lora]')).filter((s) => Number(s.value) !== 0).map((s) => ({ name: s.dataset.lora!, weight: Number(s.value) }));
 }
 
+/** The picked style's settings for the picked model's family; its size only while no picture sets the size. */
 function applyStyleSettings(): void {
   const style = styles.find((s) => s.id === $<HTMLSelectElement>('style').value);
   if (!style) return;
-  input('steps').value = String(style.settings.steps);
-  input('guidance').value = String(style.settings.guidance);
-  input('strength').value = String(style.settings.strength);
+  const settings = styleSettings(style, pickedModel()?.family);
+  input('steps').value = String(settings.steps);
+  input('guidance').value = String(settings.guidance);
+  input('strength').value = String(settings.strength);
   $<HTMLTextAreaElement>('negative').value = style.negativePrompt;
+  if (!stage.hasImage) {
+    input('width').value = String(settings.width);
+    input('height').value = String(settings.height);
+    input('width').dispatchEvent(new Event('change'));
+  }
 }
 
 async function buildRequest(): Promise<GenerateRequestInput> {
@@ -126,7 +141,7 @@ async function buildRequest(): Promise<GenerateRequestInput> {
     steps: Number(input('steps').value),
     guidance: Number(input('guidance').value),
     seed: Number(input('seed').value),
-    ...(style ? { scheduler: style.settings.scheduler } : {}),
+    ...(style ? { scheduler: styleSettings(style, pickedModel()?.family).scheduler } : {}),
   };
   // A LoRA style brings its LoRA; the sliders add theirs.
   const loras = [...(style?.loras ?? []), ...chosenLoras()];
@@ -146,9 +161,13 @@ async function controlUnit(c: KirieClient): Promise<ControlUnitInput | undefined
   const model = $<HTMLSelectElement>('control-model').value;
   if (!model) return undefined;
   const source = $<HTMLSelectElement>('control-source').value as ControlSource;
+  const scale = Number(input('control-scale').value);
+  if (source === 'mannequin') {
+    const editor = openMannequin();
+    return { model, pose: editor.poseJson(), mannequin: editor.scene, scale };
+  }
   const file = input('control-file').files?.[0];
   if (!file) throw new Error(`Choose ${source === 'pose' ? 'a pose JSON file' : 'an image'} for the ControlNet, or turn it off.`);
-  const scale = Number(input('control-scale').value);
   if (source === 'pose') {
     try {
       return { model, pose: JSON.parse(await file.text()), scale };
@@ -194,7 +213,17 @@ async function addResult(imageId: string, recipe: Recipe): Promise<void> {
   pre.className = 'recipe';
   pre.textContent = JSON.stringify(recipe, null, 2);
   details.append(summary, pre);
-  item.append(img, use, details);
+  item.append(img, use);
+  const posed = recipe.request.control.find((u) => u.mannequin);
+  if (posed?.mannequin) {
+    const repose = document.createElement('button');
+    repose.type = 'button';
+    repose.textContent = 'Re-pose';
+    repose.title = 'Opens the 3-D mannequin as it was for this result, with its prompt, size and seed';
+    repose.addEventListener('click', () => repose3d(recipe, posed.model, posed.mannequin!));
+    item.append(repose);
+  }
+  item.append(details);
   $('history').prepend(item);
 }
 
@@ -249,6 +278,38 @@ async function generate(): Promise<void> {
   }
 }
 
+/** The mannequin editor, made on first use, sized to the form's width and height. */
+function openMannequin(): MannequinEditor {
+  const [width, height] = [Number(input('width').value), Number(input('height').value)];
+  mannequin ??= new MannequinEditor($('mannequin'), { width, height, viewWidth: 420 });
+  mannequin.setSize(width, height);
+  $('mannequin').hidden = false;
+  return mannequin;
+}
+
+/** Which inputs the Control section shows for its source. */
+function showControlSource(): void {
+  const source = $<HTMLSelectElement>('control-source').value as ControlSource;
+  $('control-file-label').hidden = source === 'mannequin';
+  if (source === 'mannequin') openMannequin();
+  else $('mannequin').hidden = true;
+}
+
+/** A result made with the mannequin, back in the form: its scene in the editor, its settings in the fields. */
+function repose3d(recipe: Recipe, controlModel: string, scene: MannequinScene): void {
+  const r = recipe.request;
+  $<HTMLTextAreaElement>('prompt').value = r.prompt;
+  $<HTMLTextAreaElement>('negative').value = r.negativePrompt;
+  for (const [id, value] of [['width', r.width], ['height', r.height], ['steps', r.steps], ['guidance', r.guidance], ['seed', r.seed]] as const) input(id).value = String(value);
+  $<HTMLSelectElement>('style').value = '';
+  $<HTMLSelectElement>('control-model').value = controlModel;
+  $<HTMLSelectElement>('control-source').value = 'mannequin';
+  stage.resize(r.width, r.height);
+  showControlSource();
+  openMannequin().setScene(scene);
+  $('mannequin').scrollIntoView();
+}
+
 async function loadPicture(blob: Blob): Promise<void> {
   try {
     const bitmap = await createImageBitmap(blob);
@@ -279,13 +340,19 @@ $('control-source').addEventListener('change', () => {
   // A pose file is not an image and vice versa: the pick starts over.
   input('control-file').value = '';
   input('control-file').accept = $<HTMLSelectElement>('control-source').value === 'pose' ? '.json,application/json' : 'image/*';
+  showControlSource();
 });
 input('control-scale').addEventListener('input', () => ($('control-scale-value').textContent = input('control-scale').value));
 $('clear-image').addEventListener('click', () => stage.clearImage());
 $('clear-mask').addEventListener('click', () => stage.clearMask());
 input('brush').addEventListener('input', () => (stage.brush = Number(input('brush').value)));
 input('erase').addEventListener('change', () => (stage.erase = input('erase').checked));
-for (const id of ['width', 'height']) input(id).addEventListener('change', () => stage.resize(Number(input('width').value), Number(input('height').value)));
+for (const id of ['width', 'height']) {
+  input(id).addEventListener('change', () => {
+    stage.resize(Number(input('width').value), Number(input('height').value));
+    mannequin?.setSize(Number(input('width').value), Number(input('height').value));
+  });
+}
 $('model').addEventListener('change', fitSizeToModel);
 document.addEventListener('paste', (e) => {
   const item = Array.from(e.clipboardData?.items ?? []).find((i) => i.type.startsWith('image/'));

@@ -162,9 +162,23 @@ function eulerOf(m: Mat3): Euler {
   return [Math.atan2(m[7], m[4]) * d, y * d, 0];
 }
 
+/** Elbows and knees: joints that only turn about their x axis. */
+const isHinge = (joint: string) => {
+  const limits = LIMITS[joint];
+  return limits !== undefined && limits[1][0] === limits[1][1] && limits[2][0] === limits[2][1] && limits[0][0] !== limits[0][1];
+};
+
+/** The world direction a hinge joint (elbow, knee) turns about, or null for a joint that turns freely or not at all. */
+export function hingeAxis(pose: MannequinPose, joint: string): Vec3 | null {
+  if (!isHinge(joint)) return null;
+  const parent = BONES[joint]!.parent!;
+  return apply(solve(pose)[parent]!.turn, [1, 0, 0]);
+}
+
 /**
  * The pose with `joint` turned so the bone it aims points at `target` (world metres), within the joint's
- * limits: the editor's drag of a bone's end. The bone's own twist is kept (the smallest turn that gets there).
+ * limits: the editor's drag of a bone's end. The bone's own twist is kept (the smallest turn that gets there);
+ * a hinge takes the angle of the target around its axis.
  */
 export function aimJoint(pose: MannequinPose, joint: string, target: Vec3): MannequinPose {
   const child = AIMED_CHILD[joint];
@@ -175,6 +189,12 @@ export function aimJoint(pose: MannequinPose, joint: string, target: Vec3): Mann
   const current = own ? rotation(limitRotation(joint, own)) : IDENTITY3;
   const at = world[joint]!.at;
   const wanted = apply(transpose(parentTurn), [target[0] - at[0], target[1] - at[1], target[2] - at[2]]);
+  if (isHinge(joint)) {
+    const o = BONES[child]!.offset;
+    if (Math.hypot(wanted[1], wanted[2]) < 1e-9) return pose;
+    const angle = Math.atan2(o[1] * wanted[2] - o[2] * wanted[1], o[1] * wanted[1] + o[2] * wanted[2]);
+    return rotateJoint(pose, joint, [(angle * 180) / Math.PI, 0, 0]);
+  }
   const now = apply(current, BONES[child]!.offset);
   const [lw, ln] = [Math.hypot(...wanted), Math.hypot(...now)];
   if (lw < 1e-9) return pose;

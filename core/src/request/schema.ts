@@ -72,8 +72,8 @@ export const OpenPoseJson = z.strictObject({
 
 /** Metres from the origin a mannequin scene may place anything: far beyond any camera's useful range. */
 const MAX_SCENE_DISTANCE = 1000;
-const sceneVector = z.tuple([0, 1, 2].map(() => z.number().min(-MAX_SCENE_DISTANCE).max(MAX_SCENE_DISTANCE)) as [z.ZodNumber, z.ZodNumber, z.ZodNumber]);
-const sceneAngles = z.tuple([0, 1, 2].map(() => z.number().min(-360).max(360)) as [z.ZodNumber, z.ZodNumber, z.ZodNumber]);
+const sceneVector = z.tuple([0, 1, 2].map(() => z.number().min(-MAX_SCENE_DISTANCE).max(MAX_SCENE_DISTANCE)) as [z.ZodNumber, z.ZodNumber, z.ZodNumber]).readonly();
+const sceneAngles = z.tuple([0, 1, 2].map(() => z.number().min(-360).max(360)) as [z.ZodNumber, z.ZodNumber, z.ZodNumber]).readonly();
 
 /** A 3-D mannequin scene (core/src/control/mannequin.ts's MannequinScene) as the pose editors save it. */
 export const MannequinSceneJson = z.strictObject({

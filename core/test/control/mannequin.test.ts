@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BODY_KEYPOINTS } from '../../src/control/openpose.js';
 import {
-  aimJoint, DEFAULT_MANNEQUIN_CAMERA, jointPositions, jointTurnedBy, limitRotation, MANNEQUIN_PRESETS, type MannequinPose, mirrorPose, PoseHistory, projectPose, projectScene, rotateJoint,
+  aimJoint, DEFAULT_MANNEQUIN_CAMERA, hingeAxis, jointPositions, jointTurnedBy, limitRotation, MANNEQUIN_PRESETS, type MannequinPose, mirrorPose, PoseHistory, projectPose, projectScene, rotateJoint,
 } from '../../src/control/mannequin.js';
 
 const REST: MannequinPose = { position: [0, 0.95, 0], rotations: {} };
@@ -83,6 +83,12 @@ describe('dragging a bone\'s end (aimJoint)', () => {
     const j = jointPositions(aimJoint(forward, 'right_elbow', [-0.19, 3, 0.3]));
     close(j['right_wrist']!, [-0.19, 1.5 + 0.27, 0.3]);
     expect(jointTurnedBy('right_wrist')).toBe('right_elbow');
+    // A hinge bends by the target's angle around its axis, wherever off its plane the target lies.
+    close(jointPositions(aimJoint(REST, 'left_elbow', [2, 1.2, 0.5]))['left_wrist']!, [0.19, 1.2, 0.27]);
+    close(jointPositions(aimJoint(REST, 'right_knee', [-0.1, 0.5, -3]))['right_ankle']!, [-0.1, 0.5, -0.43]);
+    close(hingeAxis(REST, 'left_knee')!, [1, 0, 0]);
+    close(hingeAxis(rotateJoint(REST, 'left_hip', [0, 30, 0]), 'left_knee')!, [Math.cos(Math.PI / 6), 0, -0.5]); // the thigh turned inwards
+    expect(hingeAxis(REST, 'left_shoulder')).toBeNull();
     expect(jointTurnedBy('right_shoulder')).toBeNull(); // the neck aims the head, not the shoulders
     expect(jointTurnedBy('pelvis')).toBeNull();
     expect(() => aimJoint(REST, 'right_wrist', [0, 0, 0])).toThrow('is not a joint that can be aimed');
