@@ -27,16 +27,11 @@ async function results(kind: VerifyKind, folder: string): Promise<CaseResult[]> 
 afterAll(releasePipelineModels);
 
 describe('noise and schedules', () => {
-  it('every noise case is bit-identical except the variation-seed slerps (within 1e-6, few values off)', async () => {
+  it('every noise case is bit-identical, the variation-seed slerps included', async () => {
     const noise = await results(noiseKind, 'noise');
     expect(noise).toHaveLength(68);
-    const failed = noise.filter((r) => !r.pass);
-    expect(failed.map((r) => r.case).every((name) => name.includes('_var_'))).toBe(true);
-    for (const r of failed) expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-6);
-    expect(noise.filter((r) => r.pass)).toHaveLength(62);
-    // SLEEF's sin (torch.sin on x86) brought the differing values from 351 (libm sin/acos) to 167 of 9216.
-    const differing = failed.map((r) => Number(/^(\d+) of \d+ values differ/.exec(r.detail ?? '')?.[1]));
-    expect(differing.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(167);
+    expect(noise.filter((r) => !r.pass).map((r) => `${r.case}: ${r.detail}`)).toEqual([]);
+    expect(noise.filter((r) => r.case.includes('_var_'))).toHaveLength(10);
   });
 
   it("every sigma case passes, A1111's DPM++ 3M SDE schedule included (the sampler itself is refused)", async () => {
@@ -60,6 +55,7 @@ describe('A1111 and ComfyUI runs on the tiny model', () => {
     'comfy_lcm_sgm_uniform_cfg1', // no negative, re-noised x0
     'comfy_img2img_euler_normal_d060_128', // denoise 0.6: tail of a 16-step schedule, x = noise·σ₀ + latent
     'comfy_uni_pc_normal_128', // UniPC bh1 in the VP parametrisation, last σ 0.001
+    'comfy_dpmpp_2m_karras', // the first step amplifies the first UNet call: timestep frequencies as torch rounds them
   ])('%s', async (id) => {
     const checks = await results(kdiffusionKind, `pipelines/${id}`);
     expect(checks.length).toBeGreaterThanOrEqual(4);
