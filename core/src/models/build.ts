@@ -70,7 +70,7 @@ export const buildComponent: BuildComponent = async (component, source, arch, op
   const family = FAMILIES[arch.family];
   if (!(component in family.prefixes)) throw new Error(`unknown component ${String(component)} for ${family.label}; known: ${Object.keys(family.prefixes).join(', ')}`);
   const slots = options.adapterSlots && (component === 'unet' || component === 'text_encoder');
-  const g = new Graph(source, { fp16: options.precision === 'fp16', sink: options.externalData, adapterSlots: slots });
+  const g = new Graph(source, { fp16: options.precision === 'fp16', sink: options.externalData, adapterSlots: slots, webgpu: options.webgpu });
   await buildInto(g, component, arch, options);
   const prefix = componentPrefix(arch.family, component);
   // DeepCache's shallow UNet leaves the deep blocks out by design.

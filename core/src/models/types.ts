@@ -63,6 +63,8 @@ export interface BuildOptions {
    * apply. Only for runtimes that have the op (onnxruntime CPU/CUDA); default false.
    */
   fusedAttention?: boolean;
+  /** For ONNX Runtime's WebGPU provider: route around its measured bugs (core/src/models/onnx/webgpu.ts). */
+  webgpu?: boolean;
 }
 
 export type BuildComponent = (

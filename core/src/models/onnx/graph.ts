@@ -55,9 +55,14 @@ export class Graph {
 
   constructor(
     private readonly source: TensorSource,
-    private readonly options: { fp16: boolean; sink?: WeightSink; adapterSlots?: boolean },
+    private readonly options: { fp16: boolean; sink?: WeightSink; adapterSlots?: boolean; webgpu?: boolean },
   ) {
     this.dtype = options.fp16 ? FLOAT16 : FLOAT;
+  }
+
+  /** Built for ONNX Runtime's WebGPU provider: layers route around its bugs (./webgpu.ts). */
+  get forWebGpu(): boolean {
+    return this.options.webgpu ?? false;
   }
 
   /** Checkpoint keys the graph has read so far. */

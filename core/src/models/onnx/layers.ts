@@ -2,6 +2,7 @@
 // exports (Reshape→InstanceNormalization→Reshape for GroupNorm, MatMul/Softmax/MatMul attention,
 // x·sigmoid(x), erf GELU) so ONNX Runtime's graph optimisers recognise and fuse them.
 import type { Graph } from './graph.js';
+import { needsChannelPadding, padChannelsToMultipleOf4 } from './webgpu.js';
 
 export async function conv(
   g: Graph,
@@ -12,17 +13,19 @@ export async function conv(
   k: number,
   opts: { stride?: number; pads?: number[] } = {},
 ): Promise<string> {
-  const w = await g.weight(`${key}.weight`, [cout, cin, k, k]);
+  const widen = g.forWebGpu && needsChannelPadding(cin, k) ? (t: string) => padChannelsToMultipleOf4(g, t, cin) : (t: string) => t;
+  const w = widen(await g.weight(`${key}.weight`, [cout, cin, k, k]));
   const b = await g.weight(`${key}.bias`, [cout]);
   const p = (k - 1) / 2;
   const geometry = { kernel_shape: [k, k], strides: [opts.stride ?? 1, opts.stride ?? 1], pads: opts.pads ?? [p, p, p, p] };
+  x = widen(x);
   const y = g.op('Conv', [x, w, b], geometry);
   // Adapter branch: ΔW·x = up ⊛ (down ⊛ x), down [r, cin, k, k] with the layer's geometry, up [cout, r, 1, 1].
   // A branch, not a merged weight as in linear(): a Conv whose weight is not a constant loses ONNX Runtime's
   // NCHWc kernels on the CPU, which would slow every convolution even with no LoRA active.
   const slot = g.adapterSlot(key, (r) => [r, cin, k, k], (r) => [cout, r, 1, 1]);
   if (!slot) return y;
-  const low = g.op('Conv', [x, slot.down], geometry);
+  const low = g.op('Conv', [x, widen(slot.down)], geometry);
   return g.op('Add', [y, g.op('Conv', [low, slot.up], { kernel_shape: [1, 1] })]);
 }
 

@@ -1,0 +1,21 @@
+// Graphs for ONNX Runtime's WebGPU execution provider: ways around what the provider computes wrong,
+// applied only to graphs built for it (BuildOptions.webgpu), so CPU graphs and their speed are untouched.
+// Each workaround has a minimal reproduction of the provider bug in tests/webgpu/provider-bugs.test.ts.
+import type { Graph } from './graph.js';
+
+/**
+ * onnxruntime-node 1.30's WebGPU Conv gives wrong results (max |diff| 7–25 for O(1) outputs) for a k×k kernel
+ * (k > 1) whose input has 6, 9, 15, 18 or 21 channels: measured for every width 1–24 with 4–320 output
+ * channels, strides 1 and 2; widths that are multiples of 4 (and 1–5, 7, 10, …) are right. An inpainting
+ * UNet's 9-channel conv_in is one. Zero channels added to input and weight leave the result unchanged, so
+ * every k > 1 input wider than 4 is padded to a multiple of 4, which covers each failing width measured.
+ */
+export function needsChannelPadding(inChannels: number, kernel: number): boolean {
+  return kernel > 1 && inChannels > 4 && inChannels % 4 !== 0;
+}
+
+/** Appends zero channels to axis 1 (an NCHW activation or an [out, in, k, k] weight) up to a multiple of 4. */
+export function padChannelsToMultipleOf4(g: Graph, tensor: string, inChannels: number): string {
+  const extra = (4 - (inChannels % 4)) % 4;
+  return g.op('Pad', [tensor, g.ints([0, 0, 0, 0, 0, extra, 0, 0])], { mode: 'constant' });
+}
