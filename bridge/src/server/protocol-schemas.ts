@@ -48,13 +48,17 @@ export const AdapterInfoBody = z.object({
 });
 export const AdapterList = z.object({ adapters: z.array(AdapterInfoBody) });
 
+const StyleSettingsBody = z.object({ steps: z.int(), guidance: z.number(), scheduler: z.string(), strength: z.number(), width: z.int(), height: z.int() });
+
 export const StyleBody = z.object({
   id: z.string(),
   name: z.string(),
   description: z.string(),
   promptTemplate: z.string().describe('`{prompt}` is replaced by the user\'s prompt.'),
   negativePrompt: z.string(),
-  settings: z.object({ steps: z.int(), guidance: z.number(), scheduler: z.string(), strength: z.number() }),
+  settings: z
+    .object({ sd1: StyleSettingsBody, sdxl: StyleSettingsBody })
+    .describe("What the style recommends for each model family (a model's `family` in GET /v1/models; SD 1.x's for a model with none)."),
   loras: z.array(z.object({ name: z.string(), weight: z.number(), textEncoderWeight: z.number().optional() })).optional().describe('LoRAs the style applies: send them as the request\'s `loras`.'),
 });
 export const StyleList = z.object({ styles: z.array(StyleBody) });

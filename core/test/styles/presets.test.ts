@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseGenerateRequest } from '../../src/request/parse';
-import { applyStyle, findStyle, STYLE_PRESETS } from '../../src/styles/presets';
+import { SD15_RESOLUTION } from '../../src/image/options';
+import { FAMILIES, type FamilyId } from '../../src/models/family';
+import { applyStyle, findStyle, STYLE_PRESETS, styleSettings } from '../../src/styles/presets';
 
 describe('style presets', () => {
   it('has the issue’s styles, each with unique id and a {prompt} slot', () => {
@@ -9,11 +11,32 @@ describe('style presets', () => {
     for (const s of STYLE_PRESETS) expect(s.promptTemplate.split('{prompt}')).toHaveLength(2);
   });
 
-  it.each(STYLE_PRESETS.map((s) => [s.id, s]))('%s makes a valid request with its settings', (_id, style) => {
+  it.each(STYLE_PRESETS.map((s) => [s.id, s]))('%s makes a valid request with its settings for every family', (_id, style) => {
     const { prompt, negativePrompt } = applyStyle(style, 'a red fox');
-    const request = parseGenerateRequest({ prompt, negativePrompt, ...style.settings });
-    expect(request.prompt.startsWith('a red fox, ')).toBe(true);
-    expect(request.negativePrompt).toBe(style.negativePrompt);
+    for (const family of Object.keys(FAMILIES) as FamilyId[]) {
+      const request = parseGenerateRequest({ prompt, negativePrompt, ...styleSettings(style, family) });
+      expect(request.prompt.startsWith('a red fox, ')).toBe(true);
+      expect(request.negativePrompt).toBe(style.negativePrompt);
+    }
+  });
+
+  it.each(STYLE_PRESETS.map((s) => [s.id, s]))("%s: each family's size is native to it (SDXL about 1024² pixels, sides in multiples of 64)", (_id, style) => {
+    for (const family of Object.keys(FAMILIES) as FamilyId[]) {
+      const { width, height } = styleSettings(style, family);
+      const { multiple } = FAMILIES[family].resolution;
+      expect([width % multiple, height % multiple]).toEqual([0, 0]);
+    }
+    const sd1 = styleSettings(style, 'sd1');
+    expect(Math.min(sd1.width, sd1.height)).toBe(SD15_RESOLUTION.minSide);
+    expect(Math.max(sd1.width, sd1.height)).toBeLessThanOrEqual(SD15_RESOLUTION.maxSide);
+    // SDXL's buckets keep the pixel count, not the short side (832×1216).
+    const xl = styleSettings(style, 'sdxl');
+    expect(Math.abs(xl.width * xl.height - 1024 * 1024) / (1024 * 1024)).toBeLessThan(0.05);
+    expect(xl.guidance).toBeLessThan(styleSettings(style, 'sd1').guidance);
+  });
+
+  it('a model of no listed family (an ONNX folder) gets the SD 1.x settings', () => {
+    expect(styleSettings(findStyle('photo'), undefined)).toBe(findStyle('photo').settings.sd1);
   });
 
   it.each([

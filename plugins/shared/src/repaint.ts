@@ -8,8 +8,8 @@ import { toRgb } from '@kirie/core/control/preprocess';
 import { type Bounds, intersect, isEmpty } from '@kirie/core/image/bounds';
 import { compositeInpaint, type InpaintPatch, type InpaintPlan, planInpaint } from '@kirie/core/image/inpaint';
 import { type CanvasMask, nonZeroBounds } from '@kirie/core/image/masks';
-import type { InpaintOptionsInput, ModelResolution } from '@kirie/core/image/options';
-import { resolutionFor } from '@kirie/core/models/family';
+import type { InpaintOptionsInput } from '@kirie/core/image/options';
+import { type FamilyId, resolutionFor } from '@kirie/core/models/family';
 import { encodePng, type RasterImage } from '@kirie/core/image/png';
 import { resizeImage } from '@kirie/core/image/resize';
 import { type JobHooks, runJob } from './job.js';
@@ -56,18 +56,20 @@ export interface RepaintResult {
 }
 
 /**
- * The sides the request's model generates well at, from the family the bridge lists it with (SD1.x 512–768,
- * SDXL 1024–1536 in multiples of 64). 'default' is the bridge's first checkpoint, as its registry resolves it.
+ * The family the bridge lists the request's model with (undefined for ONNX folders): it sets the sides the
+ * model generates well at and the settings styles recommend. 'default' is the bridge's first checkpoint, as
+ * its registry resolves it.
  */
-async function modelResolution(client: KirieApi, model: string | undefined): Promise<ModelResolution> {
+export async function modelFamily(client: KirieApi, model: string | undefined): Promise<FamilyId | undefined> {
   const models = await client.models();
   const id = model ?? 'default';
   const found = id === 'default' ? models.find((m) => m.kind === 'checkpoint' || m.kind === 'onnx') : models.find((m) => m.id === id);
-  return resolutionFor(found?.family);
+  return found?.family;
 }
 
 export async function repaint(client: KirieApi, input: RepaintInput, hooks: JobHooks = {}): Promise<RepaintResult> {
-  const resolution = await modelResolution(client, input.request.model);
+  // SD1.x 512–768, SDXL 1024–1536 in multiples of 64.
+  const resolution = resolutionFor(await modelFamily(client, input.request.model));
   const plan = await planInpaint(input.image, input.selection, input.strength, input.inpaint ?? {}, resolution);
   const { model } = plan.transform;
   if (input.pose && input.posePhoto) throw new Error('a fill takes a pose or a reference photo, not both');

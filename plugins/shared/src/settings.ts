@@ -2,10 +2,11 @@
 // STYLE_PRESETS) supplies prompt wording and sampler settings; anything the user set explicitly wins.
 import type { KirieApi } from '@kirie/core/client/client';
 import type { StyleInfo } from '@kirie/core/client/protocol';
-import { applyStyle, STYLE_PRESETS } from '@kirie/core/styles/presets';
+import { applyStyle, STYLE_PRESETS, styleSettings } from '@kirie/core/styles/presets';
+import type { FamilyId } from '@kirie/core/models/family';
 import type { InpaintOptionsInput } from '@kirie/core/image/options';
 import { BRIDGE_PORT_RANGE, DEFAULT_BRIDGE_PORT, isBridgePort } from '@kirie/core/client/ports';
-import type { BaseRequest } from './repaint.js';
+import { type BaseRequest, modelFamily } from './repaint.js';
 import type { RecipeSettings } from './recipe-paste.js';
 import { LORA_PERCENT } from './adapters.js';
 
@@ -43,17 +44,21 @@ export interface PreparedRequest {
   inpaint: InpaintOptionsInput;
 }
 
-/** `styles`: the list the style id is looked up in (the bridge's, LoRA styles included). */
-export function prepareRequest(options: PanelOptions, defaultStrength: number, styles: readonly StyleInfo[] = STYLE_PRESETS): PreparedRequest {
+/**
+ * `styles`: the list the style id is looked up in (the bridge's, LoRA styles included); `family`: the model's,
+ * as the bridge lists it, which picks the style's recommended settings.
+ */
+export function prepareRequest(options: PanelOptions, defaultStrength: number, styles: readonly StyleInfo[] = STYLE_PRESETS, family?: FamilyId): PreparedRequest {
   const style = options.style ? findStyle(options.style, styles) : undefined;
-  const strength = options.strength ?? (style ? style.settings.strength : defaultStrength);
+  const settings = style ? styleSettings(style, family) : undefined;
+  const strength = options.strength ?? settings?.strength ?? defaultStrength;
   if (!(strength > 0 && strength <= 1)) throw new Error(`strength must be greater than 0 and at most 1, got ${strength}`);
   // Typed prompts read as A1111 does ((word:1.2), [word], BREAK, [a:b:when], long prompts): what prompt guides teach.
   const base: BaseRequest = { promptSyntax: 'a1111', ...options.recipe, prompt: options.prompt.trim() };
   let label = options.prompt.trim().slice(0, 32) || 'generated';
-  if (style) {
+  if (style && settings) {
     const { prompt, negativePrompt } = applyStyle(style, options.prompt);
-    Object.assign(base, { prompt, negativePrompt, steps: style.settings.steps, guidance: style.settings.guidance, scheduler: style.settings.scheduler });
+    Object.assign(base, { prompt, negativePrompt, steps: settings.steps, guidance: settings.guidance, scheduler: settings.scheduler });
     label = style.name.replace(/\s*\(.*\)$/, '').toLowerCase();
   } else if (!base.prompt) {
     throw new Error('type a prompt or pick a style');
@@ -67,10 +72,14 @@ export function prepareRequest(options: PanelOptions, defaultStrength: number, s
   return { request: base, strength, label, inpaint: options.colorMatch === undefined ? {} : { colorMatch: options.colorMatch } };
 }
 
-/** prepareRequest with the style looked up in the bridge's list when it is not a built-in preset (a LoRA style). */
+/**
+ * prepareRequest with the style looked up in the bridge's list when it is not a built-in preset (a LoRA style),
+ * and its settings for the family the bridge lists the model with.
+ */
 export async function prepareForBridge(client: KirieApi, options: PanelOptions, defaultStrength: number): Promise<PreparedRequest> {
   const builtIn = !options.style || STYLE_PRESETS.some((s) => s.id === options.style);
-  return prepareRequest(options, defaultStrength, builtIn ? STYLE_PRESETS : await client.styles());
+  const family = options.style ? await modelFamily(client, options.model) : undefined;
+  return prepareRequest(options, defaultStrength, builtIn ? STYLE_PRESETS : await client.styles(), family);
 }
 
 function findStyle(id: string, styles: readonly StyleInfo[]): StyleInfo {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
-import { checkBridgeSettings, optionsFromForm, type PanelForm, prepareRequest } from '../src/settings.js';
+import type { ModelInfo } from '@kirie/core/client/protocol';
+import { MockKirieClient } from '@kirie/core/client/mock';
+import { checkBridgeSettings, optionsFromForm, type PanelForm, prepareForBridge, prepareRequest } from '../src/settings.js';
 
 describe('optionsFromForm', () => {
   const ok: [string, PanelForm, object][] = [
@@ -62,6 +64,24 @@ describe('prepareRequest', () => {
     expect(p.request.steps).toBe(steps);
     expect(p.request.prompt).toMatch(/^a fox, /);
     expect(p.request.negativePrompt).toContain('watermark');
+  });
+
+  it("a style's settings follow the model's family: SDXL's guidance, steps and strength, SD 1.x's when the bridge names none", () => {
+    const xl = STYLE_PRESETS.find((s) => s.id === 'photo')!.settings.sdxl;
+    const p = prepareRequest({ prompt: 'a fox', style: 'photo' }, 1, STYLE_PRESETS, 'sdxl');
+    expect(p.request).toMatchObject({ steps: xl.steps, guidance: xl.guidance, scheduler: xl.scheduler });
+    expect(p.strength).toBe(xl.strength);
+    expect(prepareRequest({ prompt: 'a fox', style: 'photo' }, 1, STYLE_PRESETS).request.guidance).toBe(6.5);
+    expect(xl.guidance).not.toBe(6.5);
+  });
+
+  it('with a style, prepareForBridge reads the family of the model the form names (or the default) from the bridge', async () => {
+    const checkpoint = (id: string, family: 'sd1' | 'sdxl'): ModelInfo => ({ id, name: id, kind: 'checkpoint', file: id, sizeBytes: 1, loaded: false, family });
+    const client = new MockKirieClient({ models: [checkpoint('sd15.safetensors', 'sd1'), checkpoint('xl.safetensors', 'sdxl')] });
+    const guidance = async (model?: string) => (await prepareForBridge(client, { prompt: 'a fox', style: 'kirie', ...(model ? { model } : {}) }, 1)).request.guidance;
+    expect(await guidance('xl.safetensors')).toBe(STYLE_PRESETS[0]!.settings.sdxl.guidance);
+    expect(await guidance('sd15.safetensors')).toBe(STYLE_PRESETS[0]!.settings.sd1.guidance);
+    expect(await guidance()).toBe(STYLE_PRESETS[0]!.settings.sd1.guidance);
   });
 
   it('what the user sets wins over the style; negative prompts add up', () => {
