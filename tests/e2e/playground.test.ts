@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '@kirie/core/image/png';
+import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { DEMO, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
 
 let bridge: E2eBridge;
@@ -152,6 +153,19 @@ describe('playground', () => {
     expect(await page.$eval('#width', (w) => [(w as HTMLInputElement).value, (w as HTMLInputElement).step])).toEqual(['1024', '64']);
     await page.selectOption('#model', DEMO);
     expect(await page.$eval('#height', (h) => [(h as HTMLInputElement).value, (h as HTMLInputElement).step])).toEqual(['512', '8']);
+  });
+
+  it("a style fills in its settings for the picked model's family, and again when the model changes", async () => {
+    const form = () => page.evaluate(() => Object.fromEntries(['width', 'height', 'steps', 'guidance'].map((id) => [id, (document.getElementById(id) as HTMLInputElement).value])));
+    const photo = STYLE_PRESETS.find((s) => s.id === 'photo')!.settings;
+    const expected = (s: (typeof photo)['sd1']) => ({ width: String(s.width), height: String(s.height), steps: String(s.steps), guidance: String(s.guidance) });
+    await page.selectOption('#model', 'tiny-xl.safetensors');
+    await page.selectOption('#style', 'photo');
+    expect(await form()).toEqual(expected(photo.sdxl));
+    expect(await page.$eval('#image', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height])).toEqual([photo.sdxl.width, photo.sdxl.height]);
+    await page.selectOption('#model', DEMO);
+    expect(await form()).toEqual(expected(photo.sd1));
+    await page.selectOption('#style', '');
   });
 
   it('did all of the above within its content security policy', () => {
