@@ -8,6 +8,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerPairCommand } from './commands/pair.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 
 const program = new Command('kirie').description('Kirie: Stable Diffusion and ControlNet for Photoshop and Figma, on your own GPU').version(KIRIE_VERSION);
 
@@ -18,6 +19,7 @@ registerServeCommand(program);
 registerTokenCommand(program);
 registerModelsCommand(program);
 registerPairCommand(program);
+registerDoctorCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`kirie: ${err instanceof Error ? err.message : String(err)}`);

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { prepareGeneration, type GenerateOptions } from '../generate/options.js';
 import { runGeneration } from '../generate/run.js';
-import { parseDevice, type Device } from '../runtime/session.js';
+import { DEVICES, parseDevice, type Device } from '../runtime/session.js';
 
 function int(value: string): number {
   const n = Number(value);
@@ -44,7 +44,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--clip-skip <n>', 'AUTOMATIC1111 clip skip (1 = last layer)', int)
     .option('--batch <n>', 'images to make (image i uses seed + i)', int)
     .option('--recipe <file>', 'remake an image from its recipe: a PNG (Kirie, AUTOMATIC1111 or ComfyUI), a JPEG/WebP from AUTOMATIC1111, or a text file of pasted parameters or a ComfyUI API graph; other options override it')
-    .option('--device <device>', 'auto, cuda, dml, coreml or cpu', parseDevice, 'auto' as Device)
+    .option('--device <device>', DEVICES.join(', '), parseDevice, 'auto' as Device)
     .requiredOption('--out <png>', 'where to write the image')
     .action(async (opts: GenerateOptions & { device: Device; out: string }) => {
       const { request, images, notes } = prepareGeneration(opts);

@@ -33,7 +33,7 @@ export function registerModelsCommand(program: Command): void {
     .description('build the ONNX graphs of a .safetensors checkpoint or ControlNet into the cache')
     .argument('<checkpoint>', 'a .safetensors file (sidecar <name>.yaml next to it when not SD1.5-sized)')
     .option('--cache <dir>', 'cache folder (default: $KIRIE_CACHE or ~/.kirie/cache, shared with kirie serve)')
-    .addOption(new Option('--device <device>', 'the device the graphs are for (GPU: float16, CPU: float32)').choices([...DEVICES]).default('auto'))
+    .addOption(new Option('--device <device>', 'the device the graphs are for (CUDA, DirectML, CoreML: float16; WebGPU, CPU: float32)').choices([...DEVICES]).default('auto'))
     .action(async (checkpoint: string, opts: { cache?: string; device: string }) => {
       const started = performance.now();
       const device = parseDevice(opts.device);

@@ -9,7 +9,7 @@ import { defaultMemoryBytes } from '../server/limits.js';
 import { bridgePaths } from '../server/paths.js';
 import { startBridge } from '../server/start.js';
 import { approveFromTerminal } from '../server/pairing.js';
-import { parseDevice } from '../runtime/session.js';
+import { DEVICES, parseDevice } from '../runtime/session.js';
 import { DEFAULT_HANG_TIMEOUT_MS, DEFAULT_PROGRESS_TIMEOUT_MS, ProcessRunner } from '../worker/process-runner.js';
 import { KIRIE_VERSION } from '../version.js';
 import { BRIDGE_PORT_RANGE, DEFAULT_BRIDGE_PORT, isBridgePort } from '@kirie/core/client/ports';
@@ -40,7 +40,7 @@ export function registerServeCommand(program: Command): void {
     .option('--models <dir>', 'models folder (default <home>/models)')
     .option('--outputs <dir>', 'where results and recipes are written (default <home>/outputs)')
     .option('--home <dir>', 'bridge state folder: token, images, cache (default $KIRIE_HOME or ~/.kirie)')
-    .option('--device <device>', 'auto | cuda | dml | coreml | cpu', 'auto')
+    .option('--device <device>', DEVICES.join(' | '), 'auto')
     .option(
       '--memory <gib>',
       'GiB a job may peak at, weights included (jobs estimated above it are refused when submitted), and GiB of model sessions kept loaded before the least recently used is released; default 3/4 of this machine\'s memory',

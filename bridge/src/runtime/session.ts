@@ -7,8 +7,9 @@ import { arch, availableParallelism, platform } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from '@kirie/core/models/onnx/graph';
+import { softwareOnlyWebGpu } from './webgpu.js';
 
-export const DEVICES = ['auto', 'cuda', 'dml', 'coreml', 'cpu'] as const;
+export const DEVICES = ['auto', 'cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const;
 export type Device = (typeof DEVICES)[number];
 export type Provider = Exclude<Device, 'auto'>;
 
@@ -30,15 +31,26 @@ export function parseDevice(value: string): Device {
   throw new Error(`unknown device ${JSON.stringify(value)}; expected one of ${DEVICES.join(', ')}`);
 }
 
-/** GPU providers worth trying for `auto`, best first, on this OS. */
+/** GPU providers worth trying for `auto`, best first, on this OS; WebGPU (D3D12, Metal, Vulkan) is the last before the CPU. */
 export function autoProviders(os: NodeJS.Platform = platform()): Provider[] {
-  if (os === 'win32') return ['cuda', 'dml'];
-  if (os === 'darwin') return ['coreml'];
-  return ['cuda'];
+  if (os === 'win32') return ['cuda', 'dml', 'webgpu'];
+  if (os === 'darwin') return ['coreml', 'webgpu'];
+  return ['cuda', 'webgpu'];
 }
 
 // A provider that failed once fails again: don't retry (and re-log) it for every component.
 const failed = new Map<Provider, string>();
+
+// Reasons already logged, so each is said once per process.
+const reported = new Set<string>();
+
+/**
+ * Why `auto` passes over a provider that may well run, or null: WebGPU on a machine whose only adapter is a
+ * software one. Asked for by name (tests, CI), WebGPU runs on whatever adapter Dawn finds.
+ */
+function passedOverByAuto(provider: Provider, device: Device): string | null {
+  return device === 'auto' && provider === 'webgpu' ? softwareOnlyWebGpu() : null;
+}
 
 /** Why this onnxruntime-node install cannot offer `provider`, or null when it may. */
 function unavailable(provider: Provider): string | null {
@@ -62,6 +74,8 @@ function cudaLibrary(): string {
 
 export function sessionOptions(provider: Provider, threads: number): ort.InferenceSession.SessionOptions {
   const gpu = provider !== 'cpu';
+  // ORT turns memory patterns off itself for DirectML and WebGPU (and logs it); saying so keeps the log quiet.
+  const memPattern = provider !== 'dml' && provider !== 'webgpu';
   return {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
@@ -74,7 +88,7 @@ export function sessionOptions(provider: Provider, threads: number): ort.Inferen
     // large activation buffers are mmap-sized, so malloc hands them back between runs. DirectML requires
     // memory patterns off; on the CPU they pay off because every step has the same shapes.
     enableCpuMemArena: false,
-    enableMemPattern: provider !== 'dml',
+    enableMemPattern: memPattern,
     // Weights (GBs) outside the arena, so the arena only grows by activations.
     extra: { session: { use_device_allocator_for_initializers: '1' } },
     logSeverityLevel: gpu ? 4 : 3,
@@ -84,7 +98,7 @@ export function sessionOptions(provider: Provider, threads: number): ort.Inferen
 /** The provider `createSession` will try first for `device`, from what is installed (no session made). */
 export function preferredProvider(device: Device): Provider {
   const wanted: Provider[] = device === 'auto' ? autoProviders() : [device];
-  return wanted.find((p) => p === 'cpu' || !(failed.get(p) ?? unavailable(p))) ?? 'cpu';
+  return wanted.find((p) => p === 'cpu' || !(passedOverByAuto(p, device) ?? failed.get(p) ?? unavailable(p))) ?? 'cpu';
 }
 
 /**
@@ -120,7 +134,8 @@ export async function createSession(model: string | Uint8Array, opts: RuntimeOpt
   const candidates: Provider[] = [...wanted.filter((p) => p !== 'cpu'), 'cpu'];
   for (const [i, provider] of candidates.entries()) {
     if (provider === 'cpu') break;
-    let reason = failed.get(provider) ?? unavailable(provider);
+    const passedOver = passedOverByAuto(provider, opts.device);
+    let reason = passedOver ?? failed.get(provider) ?? unavailable(provider);
     if (!reason) {
       try {
         return { session: await create(model, sessionOptions(provider, threads)), provider };
@@ -128,9 +143,10 @@ export async function createSession(model: string | Uint8Array, opts: RuntimeOpt
         reason = firstLine(err);
       }
     }
-    if (!failed.has(provider)) {
-      failed.set(provider, reason);
-      log(`${provider} unavailable, falling back to ${candidates[i + 1] === 'cpu' ? 'the CPU' : candidates[i + 1]}: ${reason}`);
+    if (!passedOver && !failed.has(provider)) failed.set(provider, reason);
+    if (!reported.has(`${provider}: ${reason}`)) {
+      reported.add(`${provider}: ${reason}`);
+      log(`${provider} ${passedOver ? 'passed over' : 'unavailable'}, falling back to ${candidates[i + 1] === 'cpu' ? 'the CPU' : candidates[i + 1]}: ${reason}`);
     }
   }
   return { session: await create(model, sessionOptions('cpu', threads)), provider: 'cpu' };
@@ -140,11 +156,12 @@ function create(model: string | Uint8Array, options: ort.InferenceSession.Sessio
   return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
 }
 
-function firstLine(err: unknown): string {
+export function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
 }
 
 /** Forgets remembered provider failures (tests; a driver installed while the bridge runs). */
 export function resetProviderFailures(): void {
   failed.clear();
+  reported.clear();
 }

@@ -21,17 +21,31 @@ describe('createSession', () => {
     const logs: string[] = [];
     const { session, provider } = await createSession(model, { device, log: (m) => logs.push(m) });
     expect(provider).toBe('cpu');
-    expect(logs).toHaveLength(1);
-    const tried = device === 'auto' ? autoProviders()[0] : device;
-    expect(logs[0]).toMatch(new RegExp(`^${tried} unavailable, falling back to the CPU: .+`));
+    if (device === 'auto') {
+      // Linux: CUDA first, then WebGPU, passed over here for having only a software adapter.
+      expect(logs).toEqual([
+        expect.stringMatching(/^cuda unavailable, falling back to webgpu: .+/),
+        expect.stringMatching(/^webgpu passed over, falling back to the CPU: no GPU device node .+--device webgpu uses it anyway$/),
+      ]);
+    } else {
+      expect(logs).toEqual([expect.stringMatching(new RegExp(`^${device} unavailable, falling back to the CPU: .+`))]);
+    }
     const ort = await import('onnxruntime-node');
     const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([1.5, -2]), [2]) });
     expect([...(out.y.data as Float32Array)]).toEqual([0, 0]);
     await session.release();
     // Remembered: the next session does not retry or re-log.
+    const said = logs.length;
     const again = await createSession(model, { device, log: (m) => logs.push(m) });
-    expect(logs).toHaveLength(1);
+    expect(logs).toHaveLength(said);
     await again.session.release();
+  });
+
+  // The software adapter auto passes over is still there for a caller that names WebGPU (tests, CI).
+  it('passing WebGPU over for auto does not refuse it to --device webgpu', async () => {
+    await (await createSession(model, { device: 'auto' })).session.release();
+    expect(preferredProvider('auto')).toBe('cpu');
+    expect(preferredProvider('webgpu')).toBe('webgpu');
   });
 
   it('names the reason when the CUDA libraries are missing', async () => {
@@ -57,15 +71,17 @@ describe('resolveProvider', () => {
 describe('options', () => {
   it('parses devices and refuses unknown ones', () => {
     expect(parseDevice('cuda')).toBe('cuda');
-    expect(() => parseDevice('gpu')).toThrow(/unknown device "gpu"; expected one of auto, cuda, dml, coreml, cpu/);
+    expect(parseDevice('webgpu')).toBe('webgpu');
+    expect(() => parseDevice('gpu')).toThrow(/unknown device "gpu"; expected one of auto, cuda, dml, coreml, webgpu, cpu/);
   });
   it('picks GPU providers per OS', () => {
-    expect(autoProviders('win32')).toEqual(['cuda', 'dml']);
-    expect(autoProviders('darwin')).toEqual(['coreml']);
-    expect(autoProviders('linux')).toEqual(['cuda']);
+    expect(autoProviders('win32')).toEqual(['cuda', 'dml', 'webgpu']);
+    expect(autoProviders('darwin')).toEqual(['coreml', 'webgpu']);
+    expect(autoProviders('linux')).toEqual(['cuda', 'webgpu']);
   });
   it('uses every core, all graph optimisations, no CPU arena, and no memory patterns on DirectML', () => {
     expect(sessionOptions('cpu', 16)).toMatchObject({ intraOpNumThreads: 16, graphOptimizationLevel: 'all', enableCpuMemArena: false, enableMemPattern: true, executionProviders: ['cpu'] });
     expect(sessionOptions('dml', 4)).toMatchObject({ enableMemPattern: false, executionMode: 'sequential', executionProviders: ['dml'] });
+    expect(sessionOptions('webgpu', 4)).toMatchObject({ enableMemPattern: false, executionProviders: ['webgpu'] });
   });
 });
