@@ -2,7 +2,8 @@
 // when the frame holds a shape named "mask", repaint just that region; remake a result from its recipe.
 // The result goes back to the main thread as a PNG patch and lands as a new layer above the frame.
 import type { KirieApi } from '@kirie/core/client/client';
-import { cropPose, toPoseJson } from '@kirie/core/control/openpose';
+import { type MannequinScene, projectScene } from '@kirie/core/control/mannequin';
+import { cropPose, type PoseDocument, toPoseJson } from '@kirie/core/control/openpose';
 import { poseFromJoints } from '@kirie/core/control/skeleton';
 import { bounds } from '@kirie/core/image/bounds';
 import { type CanvasMask, maskFromImage, nonZeroBounds } from '@kirie/core/image/masks';
@@ -22,6 +23,9 @@ export interface FrameResult {
   recipe: FigmaRecipe;
 }
 
+/** What guides a fill: the skeletons placed on the frame ("Add pose"), or a 3-D mannequin scene seen on the frame. */
+export type PoseSource = { from: 'skeleton' } | { from: 'mannequin'; scene: MannequinScene };
+
 const raster = (png: Uint8Array): RasterImage => {
   const { width, height, channels, data } = decodePng(png);
   return { width, height, channels, data };
@@ -29,7 +33,7 @@ const raster = (png: Uint8Array): RasterImage => {
 
 /** Restyles the selected frame, or the frame `frameId` names (a recipe's source). */
 export function restyleFrame(rpc: MainRpc, client: KirieApi, options: PanelOptions, hooks: JobHooks = {}, frameId?: string): Promise<FrameResult> {
-  return generateOnFrame(rpc, client, options, hooks, frameId, false);
+  return generateOnFrame(rpc, client, options, hooks, frameId, null);
 }
 
 /**
@@ -37,13 +41,21 @@ export function restyleFrame(rpc: MainRpc, client: KirieApi, options: PanelOptio
  * ControlNet; the skeletons are left out of the picture the model sees.
  */
 export function poseFill(rpc: MainRpc, client: KirieApi, options: PanelOptions, hooks: JobHooks = {}, frameId?: string): Promise<FrameResult> {
-  return generateOnFrame(rpc, client, options, hooks, frameId, true);
+  return generateOnFrame(rpc, client, options, hooks, frameId, { from: 'skeleton' });
 }
 
-async function generateOnFrame(rpc: MainRpc, client: KirieApi, options: PanelOptions, hooks: JobHooks, frameId: string | undefined, posed: boolean): Promise<FrameResult> {
+/**
+ * Like restyleFrame, guided by a 3-D mannequin scene: its camera sees the frame's exported image (the
+ * editor shows the same aspect), its figures' keypoints go to the OpenPose ControlNet.
+ */
+export function mannequinFill(rpc: MainRpc, client: KirieApi, options: PanelOptions, scene: MannequinScene, hooks: JobHooks = {}, frameId?: string): Promise<FrameResult> {
+  return generateOnFrame(rpc, client, options, hooks, frameId, { from: 'mannequin', scene });
+}
+
+async function generateOnFrame(rpc: MainRpc, client: KirieApi, options: PanelOptions, hooks: JobHooks, frameId: string | undefined, source: PoseSource | null): Promise<FrameResult> {
   const frame = await rpc.readFrame(frameId);
-  const skeleton = posed ? await rpc.readPose(frame.frameId) : null;
-  const controlModel = posed ? await poseControlModel(client) : null;
+  const skeleton = source?.from === 'skeleton' ? await rpc.readPose(frame.frameId) : null;
+  const controlModel = source ? await poseControlModel(client) : null;
   const image = raster(frame.png);
   if (image.channels < 3) throw new Error(`the frame exported as a ${image.channels}-channel PNG; expected RGB(A)`);
   const masked = frame.mask !== undefined;
@@ -54,10 +66,13 @@ async function generateOnFrame(rpc: MainRpc, client: KirieApi, options: PanelOpt
     : { bounds: bounds(0, 0, image.width, image.height), data: new Uint8Array(image.width * image.height).fill(255) };
   // Restyling the whole frame has no surroundings to fill a hole from: keep its pixels at any strength.
   const inpaint = masked ? prepared.inpaint : { ...prepared.inpaint, prefill: 'none' as const };
-  const pose: PoseGuide | undefined = skeleton && controlModel ? { json: poseOnSelection(skeleton, frame.origin, selection), controlModel } : undefined;
+  const area = nonZeroBounds(selection.data, selection.bounds);
+  const framePose = source?.from === 'mannequin' ? projectScene(source.scene, image.width, image.height) : skeleton ? poseOnExport(skeleton, frame.origin, image) : null;
+  // repaint fits a pose into the selection's bounds: the pose goes on the selected area's own canvas.
+  const pose: PoseGuide | undefined = framePose && controlModel ? { json: toPoseJson(cropPose(framePose, area)), controlModel } : undefined;
   const { patch, seed } = await repaint(client, { image, selection, strength: prepared.strength, mode: masked ? 'inpaint' : 'img2img', request: prepared.request, inpaint, ...(pose ? { pose } : {}) }, hooks);
   const name = `${layerName(prepared.label)} · seed ${seed}`;
-  const recipe = recipeFor(frame.frameId, mode, options, seed, posed);
+  const recipe = recipeFor(frame.frameId, mode, options, seed, source);
   const { nodeId } = await rpc.place({ frameId: frame.frameId, name, png: encodePng(patch.image), origin: frame.origin, bounds: patch.bounds, recipe: JSON.stringify(recipe) });
   return { nodeId, name, seed, mode, recipe };
 }
@@ -65,16 +80,13 @@ async function generateOnFrame(rpc: MainRpc, client: KirieApi, options: PanelOpt
 /** "Remake": the recipe as it is, seed included. "Variations": the same with a new random seed. */
 export function remake(rpc: MainRpc, client: KirieApi, recipe: FigmaRecipe, kind: 'remake' | 'variation', hooks: JobHooks = {}): Promise<FrameResult> {
   const { seed, ...rest } = recipe.options;
-  return generateOnFrame(rpc, client, kind === 'remake' ? { ...rest, seed } : rest, hooks, recipe.frameId, recipe.pose === true);
+  const source: PoseSource | null = recipe.mannequin ? { from: 'mannequin', scene: recipe.mannequin } : recipe.pose ? { from: 'skeleton' } : null;
+  return generateOnFrame(rpc, client, kind === 'remake' ? { ...rest, seed } : rest, hooks, recipe.frameId, source);
 }
 
-/**
- * The frame's pose as the repaint places it: on the selected area's own canvas (repaint fits a pose into
- * the selection's bounds), the export's top-left lying `origin` from the frame's.
- */
-function poseOnSelection(pose: PoseRead, origin: { x: number; y: number }, selection: CanvasMask): unknown {
-  const area = nonZeroBounds(selection.data, selection.bounds);
-  return toPoseJson(cropPose(poseFromJoints(pose.people, pose.width, pose.height), { x: origin.x + area.x, y: origin.y + area.y, width: area.width, height: area.height }));
+/** The frame's skeletons on the exported image, whose top-left lies `origin` from the frame's. */
+function poseOnExport(pose: PoseRead, origin: { x: number; y: number }, exported: { width: number; height: number }): PoseDocument {
+  return cropPose(poseFromJoints(pose.people, pose.width, pose.height), { x: origin.x, y: origin.y, width: exported.width, height: exported.height });
 }
 
 /** A mask shape's alpha as the selection; the core treats a see-through shape as fully selected. */

@@ -2,7 +2,8 @@
 // the seed that was used. "Remake" runs it as is; "Variations" with a new seed.
 import { z } from 'zod';
 import type { PanelOptions } from '../../shared/src/settings.js';
-import { AdapterName } from '@kirie/core/request/schema';
+import { AdapterName, MannequinSceneJson } from '@kirie/core/request/schema';
+import type { PoseSource } from './flow.js';
 import { A1111_EMPHASIS } from '@kirie/core/prompt/chunks';
 import { PROMPT_SYNTAXES } from '@kirie/core/prompt/stage';
 
@@ -14,6 +15,8 @@ const recipeSchema = z.object({
   mode: z.enum(['style', 'mask']),
   /** Made with Pose fill: Remake follows the pose the frame holds then (its skeleton stays on the frame to edit). */
   pose: z.literal(true).optional(),
+  /** Made with Mannequin fill: the 3-D scene, which Remake fills with again and opens in the editor to re-pose. */
+  mannequin: MannequinSceneJson.optional(),
   options: z.object({
     prompt: z.string(),
     negativePrompt: z.string().optional(),
@@ -41,8 +44,9 @@ const recipeSchema = z.object({
 
 export type FigmaRecipe = z.infer<typeof recipeSchema>;
 
-export function recipeFor(frameId: string, mode: FigmaRecipe['mode'], options: PanelOptions, seed: number, posed = false): FigmaRecipe {
-  return { kirie: 1, frameId, mode, ...(posed ? { pose: true as const } : {}), options: { ...options, seed } };
+export function recipeFor(frameId: string, mode: FigmaRecipe['mode'], options: PanelOptions, seed: number, source: PoseSource | null = null): FigmaRecipe {
+  const pose = source?.from === 'skeleton' ? { pose: true as const } : source?.from === 'mannequin' ? { mannequin: source.scene } : {};
+  return { kirie: 1, frameId, mode, ...pose, options: { ...options, seed } };
 }
 
 /** The recipe stored on a layer, checked: plugin data can be edited by anything with the plugin's id. */

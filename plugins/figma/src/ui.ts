@@ -13,7 +13,9 @@ import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFr
 import { pairPanel } from '../../shared/src/pairing.js';
 import { pasteRecipe, type RecipeSettings } from '../../shared/src/recipe-paste.js';
 import { connectionHelp, localNetworkPermission } from './connection.js';
-import { type FrameResult, poseFill, remake, restyleFrame } from './flow.js';
+import { decodePng } from '@kirie/core/image/png';
+import { MannequinEditor } from '../../shared/src/mannequin-editor.js';
+import { type FrameResult, mannequinFill, poseFill, remake, restyleFrame } from './flow.js';
 import type { MainToUi, SelectionInfo, UiToMain } from './messages.js';
 import { type FigmaRecipe, parseRecipe } from './recipe.js';
 import { createMainRpc } from './rpc.js';
@@ -23,6 +25,7 @@ let running: AbortController | null = null;
 let selection: SelectionInfo = { frame: null, hasMask: false, problem: 'Select a frame.', recipe: null };
 
 let chosenLoras: () => { name: string; percent: string }[] = () => [];
+let mannequin: MannequinEditor | null = null;
 
 const HTML_LORA_WIDGETS: LoraWidgets = {
   checkbox(name) {
@@ -70,6 +73,8 @@ function updateButtons(): void {
   $<HTMLButtonElement>('variations').disabled = !idle || selection.recipe === null;
   $<HTMLButtonElement>('add-pose').disabled = !idle || selection.frame === null;
   $<HTMLButtonElement>('pose-fill').disabled = !idle || selection.frame === null;
+  $<HTMLButtonElement>('mannequin-place').disabled = !idle || selection.frame === null || mannequin === null;
+  $<HTMLButtonElement>('mannequin-fill').disabled = !idle || selection.frame === null || mannequin === null;
   $<HTMLButtonElement>('cancel').disabled = idle;
 }
 
@@ -129,6 +134,31 @@ function fillWithPose(): Promise<void> {
   return run((client, signal) => poseFill(rpc, client, formOptions(), { signal, onProgress: showProgress }));
 }
 
+function fillWithMannequin(): Promise<void> {
+  return run((client, signal) => mannequinFill(rpc, client, formOptions(), openMannequin().scene, { signal, onProgress: showProgress }));
+}
+
+/** The mannequin editor, made when its section first opens (three.js and WebGL only then). */
+function openMannequin(): MannequinEditor {
+  $<HTMLDetailsElement>('mannequin-section').open = true;
+  if (!mannequin) {
+    mannequin = new MannequinEditor($('mannequin'), { width: 512, height: 512 });
+    updateButtons();
+  }
+  return mannequin;
+}
+
+/** The editor's viewport takes the selected frame's aspect: what it shows is what the fill sees. */
+async function fitMannequinToFrame(): Promise<void> {
+  if (!mannequin || selection.frame === null) return;
+  try {
+    const { width, height } = decodePng((await rpc.readFrame()).png);
+    mannequin.setSize(width, height);
+  } catch (err) {
+    status((err as Error).message, true);
+  }
+}
+
 async function addPose(json: unknown): Promise<void> {
   try {
     const { people } = await rpc.addPose(json);
@@ -152,6 +182,8 @@ async function addPoseFile(file: File): Promise<void> {
 function fromRecipe(kind: 'remake' | 'variation'): Promise<void> {
   return run((client, signal) => {
     const recipe: FigmaRecipe = parseRecipe(selection.recipe ?? '');
+    // A mannequin result opens its scene, to re-pose and fill again.
+    if (recipe.mannequin) openMannequin().setScene(recipe.mannequin);
     return remake(rpc, client, recipe, kind, { signal, onProgress: showProgress });
   });
 }
@@ -180,6 +212,7 @@ function onMain(message: MainToUi): void {
     selection = info;
     $('frame').textContent = describe(info);
     updateButtons();
+    void fitMannequinToFrame();
   } else if (message.type === 'settings' && message.settings) {
     $<HTMLInputElement>('bridge-url').value = message.settings.url;
     $<HTMLInputElement>('bridge-token').value = message.settings.token;
@@ -231,6 +264,13 @@ function init(): void {
     if (file) void addPoseFile(file);
   });
   $('pose-fill').addEventListener('click', () => void fillWithPose());
+  $('mannequin-section').addEventListener('toggle', () => {
+    if (!$<HTMLDetailsElement>('mannequin-section').open) return;
+    openMannequin();
+    void fitMannequinToFrame();
+  });
+  $('mannequin-place').addEventListener('click', () => void addPose(openMannequin().poseJson()));
+  $('mannequin-fill').addEventListener('click', () => void fillWithMannequin());
 }
 
 init();

@@ -14,6 +14,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodePng, encodePng } from '@kirie/core/image/png';
 import { onBridgePort } from '../../../bridge/test/server/harness.js';
 import { ROOT, startE2eBridge, type E2eBridge } from '../../../tests/e2e/bridge-harness.js';
+import { launchWithWebgl } from '../../../tests/e2e/chromium-webgl.js';
+import { BODY_KEYPOINTS, type PoseJson } from '@kirie/core/control/openpose';
 import { GENERATED_RGB, type PluginBridge, startPluginBridge, TEST_EMBEDDING, TEST_LORA } from '../../shared/test/bridge.js';
 import type { FrameData, MainToUi, PlaceRequest } from '../src/messages.js';
 
@@ -100,7 +102,7 @@ beforeAll(async () => {
   execFileSync(process.execPath, ['-e', `import('./plugins/build.mjs').then((m) => m.buildPlugins(${JSON.stringify(out)}))`], { cwd: ROOT, stdio: 'inherit' });
   html = readFileSync(join(out, 'figma/dist/ui.html'), 'utf8');
   [bridge, scripted] = await Promise.all([startE2eBridge({ portInRange: true }), startPluginBridge({ portInRange: true, adapters: true })]);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  browser = await launchWithWebgl();
   page = await browser.newPage();
   await page.setContent(IFRAME);
   ui = await mountPlugin(page, { url: bridge.url, token: bridge.token });
@@ -358,4 +360,83 @@ describe('Figma in a browser: Chrome\'s Local Network Access', () => {
     await pressCheck(ui);
     await ui.waitForFunction(() => /^connected/.test(document.getElementById('status')!.textContent ?? ''));
   }, 60_000);
+});
+
+describe('3-D mannequin in the Figma UI (WebGL on SwiftShader)', () => {
+  let posing: PluginBridge;
+  const FRAME = { frameId: '5:1', name: 'Stage', png: rgba(96, 144, () => [220, 210, 190, 255]), origin: ORIGIN };
+  const poseText = async () => JSON.parse(await ui.inputValue('#mannequin .mannequin-json')) as PoseJson;
+  const wrist = (pose: PoseJson) => pose.people[0]!.pose_keypoints_2d.slice(3 * BODY_KEYPOINTS.indexOf('left_wrist'), 3 * BODY_KEYPOINTS.indexOf('left_wrist') + 2);
+
+  beforeAll(async () => {
+    posing = await startPluginBridge({ portInRange: true, openpose: true });
+  }, 60_000);
+  afterAll(() => posing?.dispose());
+
+  it('opens at the frame\'s aspect, takes a preset and a drag, places the pose as joints, fills with it; Remake reopens the scene', async () => {
+    await useBridge(posing.bridge.url, posing.bridge.token);
+    await setFrame(FRAME);
+    await ui.click('#pose > summary');
+    await ui.click('#mannequin-section > summary');
+    await ui.waitForSelector('#mannequin canvas.mannequin-view');
+    // The frame's 96×144 export: a 2:3 viewport and control image.
+    await ui.waitForFunction(() => (document.querySelector('#mannequin canvas.mannequin-control') as HTMLCanvasElement).height === 144);
+    // The panel is 640 px high: the viewport is below the form until scrolled to.
+    await ui.locator('#mannequin canvas.mannequin-view').scrollIntoViewIfNeeded();
+    const box = (await ui.locator('#mannequin canvas.mannequin-view').boundingBox())!;
+    expect(box.height / box.width).toBeCloseTo(1.5, 2);
+
+    const standing = await poseText();
+    await ui.selectOption('#mannequin select.mannequin-preset', 'running');
+    expect(wrist(await poseText())).not.toEqual(wrist(standing));
+    await ui.click('#mannequin button[data-action="undo"]');
+    expect(await poseText()).toEqual(standing);
+    // The elbow's ball, dragged up and out, raises the arm with it (the ball sits where its keypoint says).
+    const [ex, ey] = standing.people[0]!.pose_keypoints_2d.slice(3 * BODY_KEYPOINTS.indexOf('left_elbow'), 3 * BODY_KEYPOINTS.indexOf('left_elbow') + 2);
+    const start = [box.x + (ex! / 96) * box.width, box.y + (ey! / 144) * box.height] as const;
+    await page.mouse.move(...start);
+    await page.mouse.down();
+    await page.mouse.move(start[0] + 30, start[1] - 40, { steps: 5 });
+    await page.mouse.up();
+    const posed = await poseText();
+    expect(wrist(posed)[1]).toBeLessThan(wrist(standing)[1]! - 2);
+    await page.locator('#plugin').screenshot({ path: join(SHOTS, 'figma-ui-mannequin.png') });
+
+    // Place as joints: the main thread gets the skeleton to draw as nodes.
+    const placedPose = page.evaluate(() => new Promise<unknown>((resolve) => {
+      window.addEventListener('message', function listen(event) {
+        const m = (event.data as { pluginMessage: { type: string; requestId: number; skeleton: unknown } }).pluginMessage;
+        if (m.type !== 'add-pose') return;
+        window.removeEventListener('message', listen);
+        (window as unknown as { toUi: (m: unknown) => void }).toUi({ type: 'reply', requestId: m.requestId, ok: true, value: { people: 1 } });
+        resolve(m.skeleton);
+      });
+    }));
+    await ui.click('#mannequin-place');
+    const skeleton = (await placedPose) as { width: number; height: number; people: { joints: { name: string; x: number; y: number }[] }[] };
+    expect([skeleton.width, skeleton.height]).toEqual([96, 144]);
+    const placedWrist = skeleton.people[0]!.joints.find((j) => j.name === 'left_wrist')!;
+    expect([placedWrist.x, placedWrist.y]).toEqual(wrist(posed));
+
+    // Mannequin fill: the bridge gets the pose, the placed layer's recipe keeps the scene.
+    const before = await placedCount();
+    await ui.fill('#prompt', 'a dancer');
+    await ui.click('#mannequin-fill');
+    await page.waitForFunction((n) => (window as unknown as { placed: unknown[] }).placed.length > n, before);
+    const recipe = await page.evaluate(() => (window as unknown as { placed: PlaceRequest[] }).placed.at(-1)!.recipe);
+    const sent = posing.runner.jobs.at(-1)!.input.request.control![0]!.pose as PoseJson;
+    const [sx, sy] = wrist(sent);
+    expect(sx! * (96 / sent.canvas_width)).toBeCloseTo(wrist(posed)[0]!, 6);
+    expect(sy! * (144 / sent.canvas_height)).toBeCloseTo(wrist(posed)[1]!, 6);
+    expect(JSON.parse(recipe).mannequin.figures).toHaveLength(1);
+
+    // Another preset, then Remake of the result: the stored scene is back in the editor.
+    await ui.selectOption('#mannequin select.mannequin-preset', 'lying');
+    await toUi({ type: 'selection', frame: null, hasMask: false, problem: null, recipe });
+    await ui.waitForFunction(() => !(document.getElementById('remake') as HTMLButtonElement).disabled);
+    await ui.click('#remake');
+    await page.waitForFunction((n) => (window as unknown as { placed: unknown[] }).placed.length > n + 1, before);
+    expect(await poseText()).toEqual(posed);
+    await toUi({ type: 'selection', frame: 'Card', hasMask: false, problem: null, recipe: null });
+  }, 120_000);
 });
