@@ -168,6 +168,7 @@ export function crossFieldRules(limits: Pick<Limits, 'pixels' | 'memoryBytes'>):
     rule('invalid_request', 'control.0.image', 'a control unit needs exactly one of image or pose', { control: [unit] }),
     rule('invalid_request', 'control.0.end', "a control unit's end must be greater than its start", { control: [{ ...unit, image, start: 0.5, end: 0.5 }] }),
     rule('invalid_request', 'control.0.preprocessor', 'a pose is drawn as it is: its preprocessor must be none', { control: [{ ...unit, pose: { people: [] }, preprocessor: { type: 'canny' } }] }),
+    rule('invalid_request', 'control.0.mannequin', 'a mannequin scene comes with the pose projected from it', { control: [{ ...unit, image, mannequin: { figures: [{ position: [0, 0.95, 0], rotations: {} }], camera: { position: [0, 1, 4.2], target: [0, 0.9, 0], fov: 40 } } }] }),
     rule('invalid_request', 'control.0.preprocessor.low', 'canny low threshold must not exceed high', { control: [{ ...unit, image, preprocessor: { type: 'canny', low: 200, high: 100 } }] }),
     rule('invalid_request', 'strength', 'img2img: strength × steps must leave at least one step to run', { initImage: image, steps: 2, strength: 0.01 }),
     rule('invalid_request', 'steps', "the scheduler, with its schedulerConfig, must be able to run the request's steps", { steps: 20, schedulerConfig: { num_train_timesteps: 10 } }),
