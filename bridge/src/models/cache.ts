@@ -140,7 +140,7 @@ function countingSource(source: SafetensorsFile, onRead: (key: string, bytes: nu
   };
 }
 
-async function writeFileSynced(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileSynced(path: string, bytes: Uint8Array): Promise<void> {
   const handle = await open(path, 'w', PRIVATE_FILE_MODE);
   try {
     await handle.writeFile(bytes);
@@ -150,7 +150,7 @@ async function writeFileSynced(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
-async function syncDir(path: string): Promise<void> {
+export async function syncDir(path: string): Promise<void> {
   // Directory fsync makes the entries durable on Linux/macOS; Windows cannot open a directory for it.
   if (process.platform === 'win32') return;
   const handle = await open(path, 'r');
@@ -162,7 +162,7 @@ async function syncDir(path: string): Promise<void> {
 }
 
 /** Removes temp folders of builds whose process is gone (killed or crashed mid-build). */
-async function removeAbandoned(cacheDir: string): Promise<void> {
+export async function removeAbandoned(cacheDir: string): Promise<void> {
   for (const name of await readdir(cacheDir).catch(() => [] as string[])) {
     const pid = /^\.tmp-[0-9a-f]+-(\d+)-/.exec(name)?.[1];
     if (pid && !pidAlive(Number(pid))) await rm(join(cacheDir, name), { recursive: true, force: true });

@@ -1,9 +1,10 @@
 // Opens what a user points Kirie at, a single-file checkpoint or an exported ONNX folder, as the one
 // SdModel / ControlNetModel the pipeline runs. Checkpoints are built into ONNX graphs once and cached.
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { SdArchitecture } from '@kirie/core/models/arch';
 import { FAMILIES, SD1_FAMILY, type ModelFamily } from '@kirie/core/models/family';
+import { graphIoMetadata } from '@kirie/core/models/graph-io';
 import { describeControlNetIo, describeSdIo, type ControlNetModel } from '@kirie/core/models/sessions';
 import type { BuildOptions } from '@kirie/core/models/types';
 import { moduleTable, type ModuleTable } from '@kirie/core/adapters/targets';
@@ -13,6 +14,8 @@ import { forProvider } from '../runtime/webgpu.js';
 import { buildIntoCache, cacheKey, lookup, type ComponentPlan } from './cache.js';
 import { openCheckpoint } from './checkpoint.js';
 import { openOnnxFolder } from './folder.js';
+import { LazySession } from './lazy-session.js';
+import { openBuiltSession } from './optimized.js';
 import { defaultCacheDir, defaultTokenizer, familyTokenizers, releaseAll, type LoadedModel, type OpenOptions } from './options.js';
 
 export type { LoadedModel, OpenOptions } from './options.js';
@@ -113,7 +116,7 @@ async function sessionsIn(dir: string, models: Partial<Record<string, string>>, 
     for (const name of names) {
       const file = models[name];
       if (!file) throw new Error(`${dir}: the cached build has no ${name}`);
-      sessions.push((await createSession(join(dir, file), { device: opts.device ?? 'auto', log: opts.log })).session);
+      sessions.push((await openBuiltSession(join(dir, file), { device: opts.device ?? 'auto', log: opts.log })).session);
     }
     return sessions;
   } catch (err) {
@@ -122,11 +125,20 @@ async function sessionsIn(dir: string, models: Partial<Record<string, string>>, 
   }
 }
 
+/** A session only some jobs run (the VAE encoder: img2img and inpainting): created when first run. */
+async function lazyIn(dir: string, models: Partial<Record<string, string>>, name: string, opts: OpenOptions): Promise<LazySession> {
+  const file = models[name];
+  if (!file) throw new Error(`${dir}: the cached build has no ${name}`);
+  const graph = join(dir, file);
+  return new LazySession(graphIoMetadata(await readFile(graph)), async () => (await openBuiltSession(graph, { device: opts.device ?? 'auto', log: opts.log })).session);
+}
+
 /** A family with two text encoders (SDXL): no clip skip, LoRAs or embeddings yet (family.adapters). */
 async function openTwoEncoderModel(path: string, built: Built, opts: OpenOptions): Promise<LoadedModel> {
   const family = FAMILIES[built.arch.family];
   const [tokenizer, tokenizer2] = await familyTokenizers(family);
-  const [textEncoder, textEncoder2, unet, vaeDecoder, vaeEncoder] = await sessionsIn(built.dir, built.models, ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder'], opts);
+  const vaeEncoder = await lazyIn(built.dir, built.models, 'vae_encoder', opts);
+  const [textEncoder, textEncoder2, unet, vaeDecoder] = await sessionsIn(built.dir, built.models, ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder'], opts);
   const all = [textEncoder, textEncoder2, unet, vaeDecoder, vaeEncoder];
   try {
     const io = describeSdIo({ textEncoder, textEncoder2, unet, vaeDecoder, vaeEncoder });
@@ -156,7 +168,8 @@ async function openCheckpointModel(path: string, opts: OpenOptions): Promise<Loa
   const built = await buildCheckpoint(path, (family) => familyPlans(family, precision), opts, 'checkpoint');
   if (FAMILIES[built.arch.family].textEncoders.length > 1) return openTwoEncoderModel(path, built, opts);
   const tokenizer = await defaultTokenizer();
-  const [textEncoder, unet, vaeDecoder, vaeEncoder] = await sessionsIn(built.dir, built.models, ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'], opts);
+  const vaeEncoder = await lazyIn(built.dir, built.models, 'vae_encoder', opts);
+  const [textEncoder, unet, vaeDecoder] = await sessionsIn(built.dir, built.models, ['text_encoder', 'unet', 'vae_decoder'], opts);
   const all = [textEncoder, unet, vaeDecoder, vaeEncoder];
   try {
     const io = describeSdIo({ textEncoder, unet, vaeDecoder, vaeEncoder });
@@ -213,15 +226,15 @@ export async function openModel(path: string, opts: OpenOptions = {}): Promise<L
 export async function openControlNet(path: string, opts: OpenOptions = {}): Promise<ControlNetModel> {
   const s = await stat(path).catch(() => null);
   if (!s) throw new Error(`${path}: no such file or folder`);
-  let model: string;
-  if (s.isDirectory()) model = join(path, 'model.onnx');
-  else if (path.toLowerCase().endsWith('.onnx')) model = path;
+  const runtime = { device: opts.device ?? 'auto', log: opts.log };
+  let session: InferenceSession;
+  if (s.isDirectory()) session = (await createSession(join(path, 'model.onnx'), runtime)).session;
+  else if (path.toLowerCase().endsWith('.onnx')) session = (await createSession(path, runtime)).session;
   else {
-    const precision = await precisionFor(opts.device ?? 'auto', opts.log);
+    const precision = await precisionFor(runtime.device, opts.log);
     const built = await buildCheckpoint(path, controlNetPlans(precision), opts, 'controlnet');
-    model = join(built.dir, built.models.controlnet ?? 'controlnet.onnx');
+    session = (await openBuiltSession(join(built.dir, built.models.controlnet ?? 'controlnet.onnx'), runtime)).session;
   }
-  const { session } = await createSession(model, { device: opts.device ?? 'auto', log: opts.log });
   try {
     return { name: basename(path), session, io: describeControlNetIo(session), release: () => session.release() };
   } catch (err) {
