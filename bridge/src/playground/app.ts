@@ -7,7 +7,8 @@ import { FAMILIES, resolutionFor } from '@kirie/core/models/family';
 import { applyStyle, styleSettings } from '@kirie/core/styles/presets';
 import type { MannequinScene } from '@kirie/core/control/mannequin';
 import { MannequinEditor } from '../../../plugins/shared/src/mannequin-editor.js';
-import { fileAsPng, PaintStage } from './canvas.js';
+import { fileAsPng } from '../../../plugins/shared/src/image-file.js';
+import { PaintStage } from './canvas.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // The playground's two canvases: the source image, and a mask the user paints over it with a round
 // brush (white = repaint). Both export as PNG bytes for upload.
+import { pngBytes } from '../../../plugins/shared/src/image-file.js';
 
 export class PaintStage {
   private painting = false;
@@ -112,18 +113,3 @@ export class PaintStage {
   }
 }
 
-/** Any image file the browser can read (PNG, JPEG, WebP, …) as PNG bytes to upload; the bridge flattens alpha. */
-export async function fileAsPng(file: Blob): Promise<Uint8Array> {
-  const bitmap = await createImageBitmap(file);
-  const canvas = document.createElement('canvas');
-  canvas.width = bitmap.width;
-  canvas.height = bitmap.height;
-  canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
-  return pngBytes(canvas);
-}
-
-function pngBytes(canvas: HTMLCanvasElement): Promise<Uint8Array> {
-  return new Promise((resolve, reject) =>
-    canvas.toBlob((blob) => (blob ? blob.arrayBuffer().then((b) => resolve(new Uint8Array(b)), reject) : reject(new Error('the canvas could not be encoded as PNG'))), 'image/png'),
-  );
-}

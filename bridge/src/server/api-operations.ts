@@ -53,7 +53,7 @@ export function refusalCode(refusal: ApiRefusal): string {
 }
 
 /** Components of the document's schemas (openapi.ts builds them from the zod schemas). */
-export type SchemaName = 'GenerateRequest' | 'HealthAnswer' | 'ModelList' | 'AdapterList' | 'StyleList' | 'ImageUploaded' | 'JobSubmitted' | 'JobInfo' | 'JobEvent' | 'OpenApiDocument' | 'PairingRequest' | 'PairingStarted' | 'PairingStatus' | 'PairingApproval' | 'PairingApproved';
+export type SchemaName = 'PoseDetectionRequest' | 'DetectedPose' | 'GenerateRequest' | 'HealthAnswer' | 'ModelList' | 'AdapterList' | 'StyleList' | 'ImageUploaded' | 'JobSubmitted' | 'JobInfo' | 'JobEvent' | 'OpenApiDocument' | 'PairingRequest' | 'PairingStarted' | 'PairingStatus' | 'PairingApproval' | 'PairingApproved';
 
 export interface OperationSpec {
   operationId: string;
@@ -113,6 +113,7 @@ export const RESPONSE_EXAMPLES: Partial<Record<SchemaName, Record<string, unknow
   PairingStarted: { waiting: { id: 'c0ffee'.repeat(10) + 'c0ff', code: 'K7M4QX', expiresInSeconds: PAIRING_TTL_SECONDS } satisfies PairingStarted },
   PairingStatus: { pending: { status: 'pending', expiresInSeconds: 271 } satisfies PairingStatus, approved: { status: 'approved', token: 'e3b0c442'.repeat(8) } satisfies PairingStatus },
   PairingApproved: { approved: { client: 'Photoshop' } satisfies PairingApproved },
+  DetectedPose: { person: { canvas_width: 512, canvas_height: 512, people: [{ pose_keypoints_2d: STANDING_PERSON }] }, nobody: { canvas_width: 512, canvas_height: 512, people: [] } },
 };
 
 /** A job as GET /v1/jobs/:id reports it; `request` is filled in by openapi.ts (the example request, parsed). */
@@ -269,6 +270,14 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     body: { json: 'GenerateRequest', examples: GENERATE_EXAMPLES },
     success: { status: 202, description: 'queued', json: 'JobSubmitted' },
     errors: ['invalid_json', 'too_deep', 'invalid_request', 'limit_exceeded', 'wrong_model_kind', 'size_mismatch', 'unknown_image', 'unknown_model', 'unknown_lora', 'no_model', 'unreadable_model', 'unsupported_model', 'damaged_model', 'body_too_large', 'unsupported_media_type', 'queue_full', 'models_folder_unreadable', 'models_folder_stuck', 'shutting_down'],
+  },
+  'POST /v1/poses/detect': {
+    operationId: 'detectPose',
+    summary: 'the people in an uploaded photo as OpenPose JSON, to place as an editable skeleton before a pose fill',
+    description: 'Upload the photo with PUT /v1/images first. MoveNet runs on the CPU, one photo at a time; keypoints are in the photo\'s pixels (COCO-18, unseen points 0, 0, 0); `people` is empty when nobody was found.',
+    body: { json: 'PoseDetectionRequest', examples: { photo: { summary: 'an uploaded photo', value: { image: EXAMPLE_IMAGE_ID } } } },
+    success: { status: 200, description: 'the people found', json: 'DetectedPose' },
+    errors: ['invalid_json', 'invalid_request', 'unknown_image'],
   },
   'GET /v1/jobs/:id': {
     operationId: 'getJob',

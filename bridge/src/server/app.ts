@@ -16,6 +16,9 @@ import { CheckGate, checkPng } from './png-check.js';
 import { checkSubmission } from './submit.js';
 import { accessRefusal, addCorsHeaders, addPlaygroundHeaders, answerPreflight } from './security.js';
 import { registerPairing } from './pairing.js';
+import { registerPoseDetection } from './pose-detection.js';
+import type { PoseDetector } from '@kirie/core/control/detector';
+import { sharedPoseDetector } from '../control/lazy-detector.js';
 
 export interface AppOptions {
   token: string;
@@ -29,6 +32,8 @@ export interface AppOptions {
   lan: boolean;
   /** Folder of the built playground (index.html + app.js); omitted = no playground. */
   playgroundDir?: string;
+  /** Finds people in photos for POST /v1/poses/detect (default: MoveNet, loaded on first use). */
+  poseDetector?: PoseDetector;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -134,6 +139,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (!png) throw new KirieApiError(404, 'not_found', 'no image with this id on the bridge', 'id');
     return reply.type('image/png').header('cache-control', 'private, max-age=31536000, immutable').send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
   });
+
+  registerPoseDetection(app, images, options.poseDetector ?? sharedPoseDetector);
 
   app.post(`${API_PREFIX}/jobs`, async (request, reply) => {
     const { job, position } = await queue.submit(await checkSubmission(request.body, { limits, registry, images }));

@@ -11,6 +11,7 @@ import { SCHEDULERS } from '@kirie/core/schedulers/registry';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { API_ERRORS, crossFieldRules, refusalCode, EVENT_EXAMPLES, GENERATE_EXAMPLES, JOB_EXAMPLES, OPERATIONS, RESPONSE_EXAMPLES, type ApiRefusal, type CrossFieldRule, type OperationSpec, type SchemaName } from './api-operations.js';
 import type { Limits } from './limits.js';
+import { DetectedPoseBody, PoseDetectionRequestBody } from './pose-detection.js';
 import { PairingApprovalBody, PairingApprovedBody, PairingRequestBody, PairingStartedBody, PairingStatusBody } from './pairing.js';
 import { ErrorBody, HealthAnswer, HealthBody, PublicHealthBody, ImageUploadedBody, JobEventBody, JobInfoBody, JobSubmittedBody, ModelList, StyleList, AdapterList } from './protocol-schemas.js';
 
@@ -80,6 +81,8 @@ function answerSchemas(): Record<string, unknown> {
     [PairingStatusBody, 'PairingStatus'],
     [PairingApprovalBody, 'PairingApproval'],
     [PairingApprovedBody, 'PairingApproved'],
+    [PoseDetectionRequestBody, 'PoseDetectionRequest'],
+    [DetectedPoseBody, 'DetectedPose'],
   ];
   for (const [schema, id] of named) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', io: 'output', uri: (id) => `#/components/schemas/${id}` });

@@ -91,7 +91,8 @@ declare module 'fastify' {
   }
 }
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+/** The body as `schema` reads it, or a 400 naming the first field that is wrong. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
@@ -102,9 +103,9 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 export function registerPairing(app: FastifyInstance, token: string): void {
   const book = new PairingBook(token);
   app.decorate('pairing', book);
-  app.post(`${API_PREFIX}/pair`, { config: { public: true } }, async (request): Promise<PairingStarted> => book.request(parse(PairingRequestBody, request.body).client));
+  app.post(`${API_PREFIX}/pair`, { config: { public: true } }, async (request): Promise<PairingStarted> => book.request(parseBody(PairingRequestBody, request.body).client));
   app.get<{ Params: { id: string } }>(`${API_PREFIX}/pair/:id`, { config: { public: true } }, async (request): Promise<PairingStatus> => book.status(request.params.id));
-  app.post(`${API_PREFIX}/pair/approve`, async (request): Promise<PairingApproved> => book.approve(parse(PairingApprovalBody, request.body).code));
+  app.post(`${API_PREFIX}/pair/approve`, async (request): Promise<PairingApproved> => book.approve(parseBody(PairingApprovalBody, request.body).code));
 }
 
 /** Lines typed into the bridge's terminal approve the request with that code. */

@@ -256,6 +256,15 @@ describe('the live bridge, driven from the document', () => {
     expect(asks.map((a) => String(expectDocumented('POST /v1/pair', a).error?.code ?? a.status)).sort()).toEqual(['200', '200', '200', '200', 'busy']);
   });
 
+  it('detects the people in an uploaded photo and refuses what the document says', async () => {
+    const detect = (body: unknown) => send('POST', '/v1/poses/detect', json(body));
+    // A plain grey picture: nobody in it.
+    expect(expectDocumented('POST /v1/poses/detect', await detect({ image: uploads.image }), { status: 200 })).toEqual({ canvas_width: 512, canvas_height: 512, people: [] });
+    expectDocumented('POST /v1/poses/detect', await detect({ image: 'f'.repeat(64) }), { status: 400, code: 'unknown_image', field: 'image' });
+    expectDocumented('POST /v1/poses/detect', await detect({ image: '../etc/passwd' }), { status: 400, code: 'invalid_request', field: 'image' });
+    expectDocumented('POST /v1/poses/detect', await send('POST', '/v1/poses/detect', { headers: { 'content-type': 'application/json' }, body: '{"image":' }), { status: 400, code: 'invalid_json' });
+  }, 60_000);
+
   it('takes a PNG as each documented content type and refuses what the document says it refuses', async () => {
     const upload = (headers: Record<string, string>, body: Uint8Array | string) => send('PUT', '/v1/images', { headers, body });
     const { content } = resolved.paths['/v1/images'].put.requestBody;

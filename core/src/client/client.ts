@@ -5,6 +5,7 @@ import type { AdapterInfo, GenerateRequestInput, Health, ImageUploaded, JobEvent
 import { API_PREFIX, KirieApiError, TERMINAL_EVENTS, WS_PROTOCOL, WS_TOKEN_PREFIX } from './protocol.js';
 import { callBridge } from './call.js';
 import type { PairingApproval, PairingApproved } from './pairing.js';
+import type { PoseJson } from '../control/openpose.js';
 import { AsyncQueue, type FetchLike, type WebSocketConstructorLike, type WebSocketLike } from './transport.js';
 
 /** What the event stream yields: the server's job events plus the connection's own state. */
@@ -71,6 +72,10 @@ export class KirieClient implements KirieApi {
   }
   submit(request: GenerateRequestInput): Promise<JobSubmitted> {
     return this.json('POST', '/jobs', JSON.stringify(request), 'application/json');
+  }
+  /** The people in an uploaded photo (uploadImage's id) as OpenPose JSON in its pixels; none found = no people. */
+  detectPose(imageId: string): Promise<PoseJson> {
+    return this.json('POST', '/poses/detect', JSON.stringify({ image: imageId }), 'application/json');
   }
   job(id: string): Promise<JobInfo> {
     return this.json('GET', `/jobs/${encodeURIComponent(id)}`);

@@ -15,6 +15,7 @@ import { pasteRecipe, type RecipeSettings } from '../../shared/src/recipe-paste.
 import { connectionHelp, localNetworkPermission } from './connection.js';
 import { decodePng } from '@kirie/core/image/png';
 import { MannequinEditor } from '../../shared/src/mannequin-editor.js';
+import { fileAsPng } from '../../shared/src/image-file.js';
 import { type FrameResult, mannequinFill, poseFill, remake, restyleFrame } from './flow.js';
 import type { MainToUi, SelectionInfo, UiToMain } from './messages.js';
 import { type FigmaRecipe, parseRecipe } from './recipe.js';
@@ -179,6 +180,22 @@ async function addPoseFile(file: File): Promise<void> {
   await addPose(json);
 }
 
+/** "Detect pose from image": the bridge finds the people in the photo; they land on the frame as joints to correct. */
+async function addDetectedPose(file: File): Promise<void> {
+  try {
+    const png = await fileAsPng(file).catch(() => {
+      throw new Error(`${file.name} is not an image the browser can read`);
+    });
+    const client = new KirieClient(bridgeSettings());
+    status('finding the people in the photo…');
+    const pose = await client.detectPose((await client.uploadImage(png)).id);
+    if (pose.people.length === 0) throw new Error(`nobody found in ${file.name}: use a photo where a whole body (or at least head and shoulders) is clearly visible`);
+    await addPose(pose);
+  } catch (err) {
+    status(await explain(err), true);
+  }
+}
+
 function fromRecipe(kind: 'remake' | 'variation'): Promise<void> {
   return run((client, signal) => {
     const recipe: FigmaRecipe = parseRecipe(selection.recipe ?? '');
@@ -262,6 +279,12 @@ function init(): void {
     const file = input.files?.[0];
     input.value = '';
     if (file) void addPoseFile(file);
+  });
+  $('pose-photo').addEventListener('change', () => {
+    const input = $<HTMLInputElement>('pose-photo');
+    const file = input.files?.[0];
+    input.value = '';
+    if (file) void addDetectedPose(file);
   });
   $('pose-fill').addEventListener('click', () => void fillWithPose());
   $('mannequin-section').addEventListener('toggle', () => {

@@ -368,6 +368,17 @@ describe('3-D mannequin in the Figma UI (WebGL on SwiftShader)', () => {
   const poseText = async () => JSON.parse(await ui.inputValue('#mannequin .mannequin-json')) as PoseJson;
   const wrist = (pose: PoseJson) => pose.people[0]!.pose_keypoints_2d.slice(3 * BODY_KEYPOINTS.indexOf('left_wrist'), 3 * BODY_KEYPOINTS.indexOf('left_wrist') + 2);
 
+  /** The next skeleton the UI asks the main thread to place, answered as placed. */
+  const nextAddPose = () => page.evaluate(() => new Promise<unknown>((resolve) => {
+    window.addEventListener('message', function listen(event) {
+      const m = (event.data as { pluginMessage: { type: string; requestId: number; skeleton: { people: unknown[] } } }).pluginMessage;
+      if (m.type !== 'add-pose') return;
+      window.removeEventListener('message', listen);
+      (window as unknown as { toUi: (m: unknown) => void }).toUi({ type: 'reply', requestId: m.requestId, ok: true, value: { people: m.skeleton.people.length } });
+      resolve(m.skeleton);
+    });
+  })) as Promise<{ width: number; height: number; people: { joints: { name: string; x: number; y: number }[] }[] }>;
+
   beforeAll(async () => {
     posing = await startPluginBridge({ portInRange: true, openpose: true });
   }, 60_000);
@@ -403,17 +414,9 @@ describe('3-D mannequin in the Figma UI (WebGL on SwiftShader)', () => {
     await page.locator('#plugin').screenshot({ path: join(SHOTS, 'figma-ui-mannequin.png') });
 
     // Place as joints: the main thread gets the skeleton to draw as nodes.
-    const placedPose = page.evaluate(() => new Promise<unknown>((resolve) => {
-      window.addEventListener('message', function listen(event) {
-        const m = (event.data as { pluginMessage: { type: string; requestId: number; skeleton: unknown } }).pluginMessage;
-        if (m.type !== 'add-pose') return;
-        window.removeEventListener('message', listen);
-        (window as unknown as { toUi: (m: unknown) => void }).toUi({ type: 'reply', requestId: m.requestId, ok: true, value: { people: 1 } });
-        resolve(m.skeleton);
-      });
-    }));
+    const placedPose = nextAddPose();
     await ui.click('#mannequin-place');
-    const skeleton = (await placedPose) as { width: number; height: number; people: { joints: { name: string; x: number; y: number }[] }[] };
+    const skeleton = await placedPose;
     expect([skeleton.width, skeleton.height]).toEqual([96, 144]);
     const placedWrist = skeleton.people[0]!.joints.find((j) => j.name === 'left_wrist')!;
     expect([placedWrist.x, placedWrist.y]).toEqual(wrist(posed));
@@ -439,4 +442,19 @@ describe('3-D mannequin in the Figma UI (WebGL on SwiftShader)', () => {
     expect(await poseText()).toEqual(posed);
     await toUi({ type: 'selection', frame: 'Card', hasMask: false, problem: null, recipe: null });
   }, 120_000);
+
+  it('Detect pose from image: the bridge finds the person in a photo, who lands on the frame as joints; a photo of nobody is told', async () => {
+    await useBridge(posing.bridge.url, posing.bridge.token);
+    const placed = nextAddPose();
+    await ui.setInputFiles('#pose-photo', join(ROOT, 'bridge/test/control/fixtures/astronaut.png'));
+    const skeleton = await placed;
+    const photo = decodePng(readFileSync(join(ROOT, 'bridge/test/control/fixtures/astronaut.png')));
+    expect([skeleton.width, skeleton.height]).toEqual([photo.width, photo.height]);
+    expect(skeleton.people.length).toBeGreaterThanOrEqual(1);
+    const nose = skeleton.people[0]!.joints.find((j) => j.name === 'nose')!;
+    expect(nose.x > 0 && nose.x < photo.width && nose.y > 0 && nose.y < photo.height).toBe(true);
+    await ui.waitForFunction(() => /^added a pose/.test(document.getElementById('status')!.textContent ?? ''));
+    await ui.setInputFiles('#pose-photo', { name: 'wall.png', mimeType: 'image/png', buffer: Buffer.from(rgba(64, 64, () => [128, 128, 128, 255])) });
+    await ui.waitForFunction(() => /^nobody found in wall\.png/.test(document.getElementById('status')!.textContent ?? ''));
+  }, 90_000);
 });
