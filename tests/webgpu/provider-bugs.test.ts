@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { expect, it } from 'vitest';
 import { FLOAT, Graph } from '@kirie/core/models/onnx/graph';
-import { conv } from '@kirie/core/models/onnx/layers';
+import { conv, groupNorm, layerNorm } from '@kirie/core/models/onnx/layers';
 import type { TensorSource } from '@kirie/core/models/types';
 import { maxAbsDiff } from '../../bridge/src/verify/compare.js';
 import { describeWebGpu } from './adapter.js';
@@ -31,11 +31,33 @@ async function convGraph(cin: number, cout: number, webgpu: boolean): Promise<Ui
 }
 
 async function run(model: Uint8Array, provider: 'cpu' | 'webgpu', cin: number): Promise<Float32Array> {
+  return runOn(model, provider, new ort.Tensor('float32', seeded(2 * cin * 64, 7), [2, cin, 8, 8]));
+}
+
+async function runOn(model: Uint8Array, provider: 'cpu' | 'webgpu', x: ort.Tensor): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(model, { executionProviders: [provider] });
-  const x = new ort.Tensor('float32', seeded(2 * cin * 64, 7), [2, cin, 8, 8]);
   const y = (await session.run({ x })).y.data as Float32Array;
   await session.release();
   return y;
+}
+
+/**
+ * GroupNorm (32 groups of 2 channels, as a 64-channel block at 1×1) or LayerNorm over 64 values, as layers.ts
+ * builds them, with unit weights and zero biases.
+ */
+async function normGraph(kind: 'group' | 'layer', webgpu: boolean): Promise<Uint8Array> {
+  const ones = (n: number) => new Float32Array(n).fill(1);
+  const source: TensorSource = { keys: () => ['n.weight', 'n.bias'], shape: () => [64], read: async (key) => (key === 'n.weight' ? ones(64) : new Float32Array(64)) };
+  const g = new Graph(source, { fp16: false, webgpu });
+  const dims = kind === 'group' ? [2, 64, 1, 1] : [2, 1, 64];
+  const x = g.input('x', FLOAT, dims);
+  g.output('y', kind === 'group' ? await groupNorm(g, x, 'n', 64, 1e-5) : await layerNorm(g, x, 'n', 64, 1e-5), dims);
+  return g.toBytes('norm', 'WebGPU normalisation reproduction');
+}
+
+/** Values 10 ± 0.01: a mean far larger than the spread, where one-pass variance cancels. */
+function offsetInput(kind: 'group' | 'layer'): ort.Tensor {
+  return new ort.Tensor('float32', seeded(128, 3).map((v) => 10 + 0.01 * v), kind === 'group' ? [2, 64, 1, 1] : [2, 1, 64]);
 }
 
 describeWebGpu('WebGPU provider bugs', () => {
@@ -48,5 +70,16 @@ describeWebGpu('WebGPU provider bugs', () => {
   it.each([6, 9])('the same Conv built for WebGPU (input padded to a multiple of 4) is right', async (cin) => {
     const [plain, padded] = [await convGraph(cin, 32, false), await convGraph(cin, 32, true)];
     expect(maxAbsDiff(await run(padded, 'webgpu', cin), await run(plain, 'cpu', cin))).toBeLessThan(1e-4);
+  });
+
+  // InstanceNormalization gives NaN here (a negative one-pass variance), LayerNormalization ~0.7 off.
+  it.each(['group', 'layer'] as const)('%sNorm over values 10 ± 0.01 loses the variance as the provider computes it', async (kind) => {
+    const model = await normGraph(kind, false);
+    expect(maxAbsDiff(await runOn(model, 'webgpu', offsetInput(kind)), await runOn(model, 'cpu', offsetInput(kind)))).toBeGreaterThan(0.1); // maxAbsDiff counts a NaN as Infinity
+  });
+
+  it.each(['group', 'layer'] as const)('the same %sNorm built for WebGPU (two-pass mean and variance) is right', async (kind) => {
+    const [plain, twoPass] = [await normGraph(kind, false), await normGraph(kind, true)];
+    expect(maxAbsDiff(await runOn(twoPass, 'webgpu', offsetInput(kind)), await runOn(plain, 'cpu', offsetInput(kind)))).toBeLessThan(1e-3);
   });
 });

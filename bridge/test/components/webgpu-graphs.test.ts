@@ -25,11 +25,15 @@ async function unetGraph(webgpu: boolean): Promise<Uint8Array> {
 const opTypes = (bytes: Uint8Array) => onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType);
 
 describe('graphs built for WebGPU', () => {
-  it('pad the 9-channel inpainting conv_in to 12 channels and compute the same UNet', async () => {
+  it('pad the 9-channel inpainting conv_in to 12 channels, normalise in two passes and compute the same UNet', async () => {
     const [plain, forWebGpu] = [await unetGraph(false), await unetGraph(true)];
     expect(opTypes(plain)).not.toContain('Pad');
     // conv_in's input and weight (conv_in takes no LoRA); no other convolution has a width the provider gets wrong.
     expect(opTypes(forWebGpu).filter((t) => t === 'Pad')).toHaveLength(2);
+    // GroupNorm and LayerNorm as plain ops instead of the provider's one-pass normalisation.
+    expect(opTypes(plain)).toEqual(expect.arrayContaining(['InstanceNormalization', 'LayerNormalization']));
+    expect(opTypes(forWebGpu)).not.toEqual(expect.arrayContaining(['InstanceNormalization']));
+    expect(opTypes(forWebGpu)).not.toEqual(expect.arrayContaining(['LayerNormalization']));
     const run = async (bytes: Uint8Array) => {
       const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
       const feeds = {

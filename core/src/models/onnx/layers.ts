@@ -2,7 +2,7 @@
 // exports (Reshape→InstanceNormalization→Reshape for GroupNorm, MatMul/Softmax/MatMul attention,
 // x·sigmoid(x), erf GELU) so ONNX Runtime's graph optimisers recognise and fuse them.
 import type { Graph } from './graph.js';
-import { needsChannelPadding, padChannelsToMultipleOf4 } from './webgpu.js';
+import { needsChannelPadding, normalizeLastAxis, padChannelsToMultipleOf4 } from './webgpu.js';
 
 export async function conv(
   g: Graph,
@@ -56,9 +56,9 @@ export function gelu(g: Graph, x: string): string {
 export async function groupNorm(g: Graph, x: string, key: string, channels: number, eps: number, groups = 32): Promise<string> {
   if (channels % groups !== 0) throw new Error(`${key}: ${channels} channels do not split into ${groups} groups`);
   const grouped = g.op('Reshape', [x, g.ints([0, groups, -1])]);
-  const normed = g.op('InstanceNormalization', [grouped, g.constant(new Array(groups).fill(1), [groups]), g.constant(new Array(groups).fill(0), [groups])], {
-    epsilon: eps,
-  });
+  const normed = g.forWebGpu
+    ? normalizeLastAxis(g, grouped, eps)
+    : g.op('InstanceNormalization', [grouped, g.constant(new Array(groups).fill(1), [groups]), g.constant(new Array(groups).fill(0), [groups])], { epsilon: eps });
   const back = g.op('Reshape', [normed, g.op('Shape', [x])]);
   const w = await g.weight(`${key}.weight`, [channels], { dims: [channels, 1, 1] });
   const b = await g.weight(`${key}.bias`, [channels], { dims: [channels, 1, 1] });
@@ -68,6 +68,7 @@ export async function groupNorm(g: Graph, x: string, key: string, channels: numb
 export async function layerNorm(g: Graph, x: string, key: string, channels: number, eps: number): Promise<string> {
   const w = await g.weight(`${key}.weight`, [channels]);
   const b = await g.weight(`${key}.bias`, [channels]);
+  if (g.forWebGpu) return g.op('Add', [g.op('Mul', [normalizeLastAxis(g, x, eps), w]), b]);
   return g.op('LayerNormalization', [x, w, b], { axis: -1, epsilon: eps });
 }
 
