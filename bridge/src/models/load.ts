@@ -63,8 +63,8 @@ export function familyPlans(family: ModelFamily, precision: BuildOptions['precis
   if (family.id === SD1_FAMILY.id) return sd1Plans(precision);
   const vae = family.vaeFloat32 ? 'fp32' : precision;
   return [
-    ...family.textEncoders.map((t): ComponentPlan => ({ component: t.component, options: { precision, clipSkip: 1 }, external: true })),
-    { component: 'unet', options: { precision, controlResiduals: true, fusedAttention: FUSED_ATTENTION, deepCacheFeatures: true }, external: true },
+    ...family.textEncoders.map((t): ComponentPlan => ({ component: t.component, options: { precision, clipSkip: 1, adapterSlots: family.adapters }, external: true })),
+    { component: 'unet', options: { precision, controlResiduals: true, fusedAttention: FUSED_ATTENTION, adapterSlots: family.adapters, deepCacheFeatures: true }, external: true },
     { component: 'vae_decoder', options: { precision: vae }, external: true },
     { component: 'vae_encoder', options: { precision: vae }, external: true },
   ];
@@ -133,7 +133,7 @@ async function lazyIn(dir: string, models: Partial<Record<string, string>>, name
   return new LazySession(graphIoMetadata(await readFile(graph)), async () => (await openBuiltSession(graph, { device: opts.device ?? 'auto', log: opts.log })).session);
 }
 
-/** A family with two text encoders (SDXL): no clip skip, LoRAs or embeddings yet (family.adapters). */
+/** A family with two text encoders (SDXL): no clip skip or embeddings yet (family.clipSkip, family.embeddings). */
 async function openTwoEncoderModel(path: string, built: Built, opts: OpenOptions): Promise<LoadedModel> {
   const family = FAMILIES[built.arch.family];
   const [tokenizer, tokenizer2] = await familyTokenizers(family);
@@ -155,6 +155,7 @@ async function openTwoEncoderModel(path: string, built: Built, opts: OpenOptions
       io,
       vaeScalingFactor: built.arch.vae.scaleFactor,
       schedulerConfig: { ...family.schedulerConfig },
+      ...(built.adapterTable ? { adapterTable: built.adapterTable } : {}),
       release: () => releaseAll(all),
     };
   } catch (err) {

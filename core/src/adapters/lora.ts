@@ -4,7 +4,7 @@
 // diff_weight). A file that names modules this model lacks, has shapes of another family, or uses a variant
 // Kirie cannot apply is refused as a whole: never half-applied.
 import type { ModuleTable } from './targets.js';
-import { TEXT_ROOT } from './targets.js';
+import { targetOf, type AdapterTarget } from './targets.js';
 
 /** What an adapter file offers the reader; `read` converts any float dtype exactly to float32. */
 export interface AdapterTensors {
@@ -19,7 +19,7 @@ export type LoraKind = 'lora' | 'loha' | 'lokr';
 /** ΔW of one module at multiplier 1 = scale · up @ down (reshaped to the weight's shape). */
 export interface ModuleFactors {
   module: string;
-  target: 'unet' | 'text_encoder';
+  target: AdapterTarget;
   kind: LoraKind;
   /** [out, rank] row-major. */
   up: Float32Array;
@@ -50,8 +50,9 @@ const UNSUPPORTED: Record<string, string> = {
 };
 
 /** Names of another family's modules, for a message better than "no such module". */
-function otherFamily(name: string): string | undefined {
-  if (/^lora_te[12]_|^text_encoder_2\./.test(name)) return 'SDXL (two text encoders: lora_te1_/lora_te2_)';
+function otherFamily(name: string, table: ModuleTable): string | undefined {
+  if (table.family !== 'SDXL' && /^lora_te[12]_|^text_encoder_2\./.test(name)) return 'SDXL (two text encoders: lora_te1_/lora_te2_)';
+  if (table.family === 'SDXL' && /^lora_te_/.test(name)) return 'SD1.x/SD2 (one text encoder: lora_te_)';
   if (/^lora_transformer_|^transformer\./.test(name)) return 'a transformer model (SD3/Flux)';
   return undefined;
 }
@@ -193,6 +194,13 @@ function shapeError(file: AdapterTensors, name: string, got: string, out: number
   );
 }
 
+/** up [count, rank] as the rows from `start` of an up factor [out, rank] that is zero elsewhere. */
+function rowsOf(up: Float32Array, rank: number, start: number, out: number): Float32Array {
+  const full = new Float32Array(out * rank);
+  full.set(up, start * rank);
+  return full;
+}
+
 /** Groups a file's keys by module; refuses variants Kirie cannot apply and keys that are no adapter part. */
 function groupKeys(file: AdapterTensors): Map<string, Parts> {
   const modules = new Map<string, Parts>();
@@ -219,22 +227,25 @@ export async function readLora(file: AdapterTensors, table: ModuleTable): Promis
   const groups = groupKeys(file);
   const unmatched = [...groups.keys()].filter((name) => !table.byName.has(name));
   if (unmatched.length > 0) {
-    const family = unmatched.map(otherFamily).find((f) => f !== undefined);
-    if (family) throw new Error(`${file.label} is a LoRA for ${family}; this model is SD1.x`);
-    throw new Error(`${file.label}: ${unmatched.length} of ${groups.size} module(s) match nothing this SD1.x model lets adapters change, e.g. ${unmatched.slice(0, 3).join(', ')}`);
+    const family = unmatched.map((n) => otherFamily(n, table)).find((f) => f !== undefined);
+    if (family) throw new Error(`${file.label} is a LoRA for ${family}; this model is ${table.family}`);
+    throw new Error(`${file.label}: ${unmatched.length} of ${groups.size} module(s) match nothing this ${table.family} model lets adapters change, e.g. ${unmatched.slice(0, 3).join(', ')}`);
   }
   const modules: ModuleFactors[] = [];
   const seen = new Map<string, string>();
   for (const [name, parts] of groups) {
     const module = table.byName.get(name)!;
-    if (seen.has(module)) throw new Error(`${file.label}: ${seen.get(module)} and ${name} both name ${module}`);
-    seen.set(module, name);
+    const rows = table.rows.get(name);
+    const part = rows ? `${module} rows ${rows.start}…` : module;
+    if (seen.has(part)) throw new Error(`${file.label}: ${seen.get(part)} and ${name} both name ${part}`);
+    seen.set(part, name);
     const shape = table.shapes.get(module)!;
-    const out = shape[0]!;
+    const out = rows?.count ?? shape[0]!;
     const inFlat = product(shape.slice(1));
     const kind: LoraKind = parts.has('hada_w1_a') ? 'loha' : [...parts.keys()].some((p) => p.startsWith('lokr_')) ? 'lokr' : 'lora';
     const raw = kind === 'loha' ? await loha(file, name, parts, out, inFlat) : kind === 'lokr' ? await lokr(file, name, parts, out, inFlat) : await lowRank(file, name, parts, out, inFlat);
-    modules.push({ module, target: module.startsWith(TEXT_ROOT) ? 'text_encoder' : 'unet', shape, ...raw });
+    const up = rows ? rowsOf(raw.up, raw.rank, rows.start, shape[0]!) : raw.up;
+    modules.push({ module, target: targetOf(module), shape, ...raw, up });
   }
   return { label: file.label, kinds: [...new Set(modules.map((m) => m.kind))], modules };
 }

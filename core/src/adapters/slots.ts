@@ -22,6 +22,7 @@ import { ADDED_TOKENS_INPUT } from '../models/text-encoder.js';
 import type { Embedding } from './embedding.js';
 import { EmbeddingTokenizer } from './embedding.js';
 import type { LoraAdapter, ModuleFactors } from './lora.js';
+import type { AdapterTarget } from './targets.js';
 
 const DOWN_PREFIX = 'lora_down.';
 const UP_PREFIX = 'lora_up.';
@@ -37,6 +38,8 @@ export interface AdapterSlot {
 export interface AdapterSlots {
   unet: AdapterSlot[];
   textEncoder: AdapterSlot[];
+  /** SDXL's second text encoder (OpenCLIP); absent for one-encoder families. */
+  textEncoder2?: AdapterSlot[];
   /** Width of the text encoder's added-token rows (its hidden size), when the graph takes them. */
   addedTokenWidth?: number;
 }
@@ -82,6 +85,7 @@ export interface FeedData {
 export interface AdapterFeeds {
   unet: FeedData[];
   textEncoder: FeedData[];
+  textEncoder2: FeedData[];
 }
 
 export interface ActiveLora {
@@ -114,8 +118,14 @@ function slotFeeds(slot: AdapterSlot, parts: { f: ModuleFactors; scale: number }
   const up = new Float32Array(slot.out * rank);
   let r0 = 0;
   for (const { f, scale } of parts) {
-    for (let o = 0; o < slot.out; o++) for (let r = 0; r < f.rank; r++) up[o * rank + r0 + r] = f.up[o * f.rank + r]! * scale;
-    r0 += f.rank;
+    const from = f.up;
+    const r1 = f.rank;
+    for (let o = 0; o < slot.out; o++) {
+      const src = o * r1;
+      const dst = o * rank + r0;
+      for (let r = 0; r < r1; r++) up[dst + r] = from[src + r]! * scale;
+    }
+    r0 += r1;
   }
   return { down, up, rank };
 }
@@ -129,9 +139,10 @@ function encode(data: Float32Array, half: boolean): Float32Array | Uint16Array {
   return halves.get(data)!;
 }
 
-function componentFeeds(slots: AdapterSlot[], active: readonly ActiveLora[], target: 'unet' | 'text_encoder', half: boolean): FeedData[] {
+function componentFeeds(slots: readonly AdapterSlot[], active: readonly ActiveLora[], target: AdapterTarget, half: boolean): FeedData[] {
   const byModule = new Map<string, { f: ModuleFactors; scale: number }[]>();
   for (const a of active) {
+    // A1111: the te multiplier is for both of SDXL's text encoders.
     const multiplier = target === 'unet' ? a.unet : a.textEncoder;
     if (multiplier === 0) continue;
     for (const f of a.adapter.modules) {
@@ -163,5 +174,5 @@ export function adapterFeeds(slots: AdapterSlots, loras: readonly ActiveLora[], 
     table.set(EmbeddingTokenizer.table(embeddings, width));
     textEncoder.push({ name: ADDED_TOKENS_INPUT, data: encode(table, half), dims: [rows, width] });
   } else if (embeddings.length > 0) throw new Error('this text encoder graph takes no added tokens: embeddings need a model Kirie builds from a checkpoint');
-  return { unet: componentFeeds(slots.unet, loras, 'unet', half), textEncoder };
+  return { unet: componentFeeds(slots.unet, loras, 'unet', half), textEncoder, textEncoder2: componentFeeds(slots.textEncoder2 ?? [], loras, 'text_encoder_2', half) };
 }

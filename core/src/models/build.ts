@@ -69,7 +69,7 @@ export const buildComponent: BuildComponent = async (component, source, arch, op
   if (chunks !== undefined && !(Number.isInteger(chunks) && chunks >= 0)) throw new Error(`attentionChunks must be an integer ≥ 0, got ${chunks}`);
   const family = FAMILIES[arch.family];
   if (!(component in family.prefixes)) throw new Error(`unknown component ${String(component)} for ${family.label}; known: ${Object.keys(family.prefixes).join(', ')}`);
-  const slots = options.adapterSlots && (component === 'unet' || component === 'text_encoder');
+  const slots = options.adapterSlots && (component === 'unet' || component === 'text_encoder' || component === 'text_encoder_2');
   const g = new Graph(source, { fp16: options.precision === 'fp16', sink: options.externalData, adapterSlots: slots, webgpu: options.webgpu });
   await buildInto(g, component, arch, options);
   const prefix = componentPrefix(arch.family, component);

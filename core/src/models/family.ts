@@ -60,10 +60,14 @@ export interface ModelFamily {
    */
   vaeFloat32: boolean;
   /**
-   * Built graphs take LoRA/LyCORIS and embedding inputs (core/src/adapters). SDXL not yet: its adapters name
-   * two text encoders (lora_te1_/lora_te2_, clip_l/clip_g) that the adapter tables do not map.
+   * Built graphs take LoRA/LyCORIS inputs (core/src/adapters), and embeddings where `embeddings` says so.
    */
   adapters: boolean;
+  /**
+   * Textual-inversion embeddings. SDXL not yet: its files hold a vector set per encoder (clip_l, clip_g) and the
+   * OpenCLIP graph and second tokenizer take no added tokens.
+   */
+  embeddings: boolean;
 }
 
 const VAE_PREFIX = 'first_stage_model.';
@@ -86,6 +90,7 @@ export const SD1_FAMILY: ModelFamily = {
   schedulerConfig: SD15_SCHEDULER_CONFIG,
   vaeFloat32: false,
   adapters: true,
+  embeddings: true,
 };
 
 export const SDXL_FAMILY: ModelFamily = {
@@ -120,7 +125,8 @@ export const SDXL_FAMILY: ModelFamily = {
     use_karras_sigmas: false,
   },
   vaeFloat32: true,
-  adapters: false,
+  adapters: true,
+  embeddings: false,
 };
 
 export const FAMILIES: Readonly<Record<FamilyId, ModelFamily>> = { sd1: SD1_FAMILY, sdxl: SDXL_FAMILY };

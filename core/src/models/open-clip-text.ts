@@ -9,7 +9,8 @@
 // text_embeds [B, P].
 import type { OpenClipTextArch } from './arch.js';
 import { INT32, type Graph } from './onnx/graph.js';
-import { layerNorm, linear, mergeHeads, multiHeadAttention, splitHeads } from './onnx/layers.js';
+import { layerNorm, linear, mergedLowRank, mergeHeads, multiHeadAttention, splitHeads } from './onnx/layers.js';
+import { IN_PROJ } from '../adapters/targets.js';
 import { activation, causalMask, PENULTIMATE_OUTPUT } from './text-encoder.js';
 
 export const POOLED_OUTPUT = 'text_embeds';
@@ -35,7 +36,10 @@ export async function buildOpenClipText(g: Graph, arch: OpenClipTextArch, prefix
     const lp = `${p}transformer.resblocks.${l}.`;
     const h = await layerNorm(g, x, `${lp}ln_1`, W, arch.layerNormEps);
     // One MatMul for the packed projection, then q | k | v along the last axis.
-    const inProj = await g.weight(`${lp}attn.in_proj_weight`, [3 * W, W], { transpose: true });
+    let inProj = await g.weight(`${lp}attn.in_proj_weight`, [3 * W, W], { transpose: true });
+    // Adapters' q/k/v factors arrive stacked into this one slot (core/src/adapters/targets.ts IN_PROJ).
+    const slot = g.adapterSlot(`${lp}${IN_PROJ}`, (r) => [r, W], (r) => [3 * W, r]);
+    if (slot) inProj = mergedLowRank(g, inProj, slot);
     const qkv = g.op('Add', [g.op('MatMul', [h, inProj]), await g.weight(`${lp}attn.in_proj_bias`, [3 * W])]);
     const [q, k, v] = g.opN('Split', [qkv, g.ints([W, W, W])], { axis: -1 }, 3).map((t) => splitHeads(g, t, H, headDim));
     const kT = g.op('Transpose', [k], { perm: [0, 1, 3, 2] });

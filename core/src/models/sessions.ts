@@ -228,8 +228,12 @@ export function describeSdIo(graphs: SdGraphs, unetInChannelsHint?: number): SdM
 
   const unetSlots = slotsOf(graphs.unet);
   const textSlots = slotsOf(graphs.textEncoder);
+  const text2Slots = graphs.textEncoder2 ? slotsOf(graphs.textEncoder2) : [];
   const tokenWidth = addedTokenWidth(graphs.textEncoder);
-  const adapters = unetSlots.length > 0 || textSlots.length > 0 || tokenWidth !== undefined ? { unet: unetSlots, textEncoder: textSlots, addedTokenWidth: tokenWidth } : undefined;
+  const adapters =
+    unetSlots.length > 0 || textSlots.length > 0 || text2Slots.length > 0 || tokenWidth !== undefined
+      ? { unet: unetSlots, textEncoder: textSlots, ...(text2Slots.length > 0 ? { textEncoder2: text2Slots } : {}), addedTokenWidth: tokenWidth }
+      : undefined;
   return {
     timestep: timestepOf(unet),
     inputIds: ids.type,

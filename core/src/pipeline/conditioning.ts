@@ -102,7 +102,7 @@ async function encodeOne(ort: OrtModule, model: SdModel<PromptTokenizer>, family
       if (!model.tokenizer2) throw new Error(`${model.name} has no tokenizer for its ${spec.component}`);
       const ids = Array.from(model.tokenizer2.encodePadded(texts[i]));
       if (ids.length !== tokens) throw new Error(`the text encoders' tokenizers give ${tokens} and ${ids.length} ids`);
-      parts.push(await encodeTextPooled(ort, model, ids));
+      parts.push(await encodeTextPooled(ort, model, ids, input.adapters));
     }
   }
   const hidden = parts.slice(1).reduce((acc, p) => concatHidden(acc, p.hidden, tokens), parts[0].hidden);
@@ -171,7 +171,7 @@ export async function stepConditioning(ort: OrtModule, model: SdModel<PromptToke
       ids: chunkingIds(model.tokenizer2),
       width: 0,
       encode: async (c: readonly number[]) => {
-        const r = await encodeTextPooled(ort, model, c);
+        const r = await encodeTextPooled(ort, model, c, input.adapters);
         pooledOf.set(c.join(','), r.pooled);
         return r.hidden;
       },

@@ -108,10 +108,10 @@ export async function encodeText(ort: OrtModule, model: SdModel, ids: readonly n
 }
 
 /** [1,77] ids → the second text encoder's [1,77,W] hidden states and [1,P] pooled embedding (SDXL). */
-export async function encodeTextPooled(ort: OrtModule, model: SdModel, ids: readonly number[]): Promise<{ hidden: Float32Array; pooled: Float32Array }> {
+export async function encodeTextPooled(ort: OrtModule, model: SdModel, ids: readonly number[], adapters?: AdapterFeeds): Promise<{ hidden: Float32Array; pooled: Float32Array }> {
   const names = model.io.names.textEncoder2;
   if (!model.textEncoder2 || !names) throw new Error(`${model.name} has no second text encoder`);
-  const feeds = { [names.inputIds]: idsTensor(ort, model, ids) };
+  const feeds = withAdapters(ort, model.textEncoder2, { [names.inputIds]: idsTensor(ort, model, ids) }, (adapters ?? idleAdapterFeeds(model))?.textEncoder2);
   const [hidden, pooled] = await run(model.textEncoder2, feeds, [names.hiddenState, names.pooled]);
   return { hidden: hidden.data, pooled: pooled.data };
 }

@@ -87,6 +87,7 @@ async function conditioning(request: GenerateRequest, deps: RequestDeps): Promis
   const model = deps.model;
   if (!deps.adapters) throw new Error('this host has no LoRA library: requests cannot name LoRAs here');
   if (!familyOf(model).adapters) throw new Error(`${model.name} is an ${familyOf(model).label} model: LoRAs and embeddings for it are not supported yet`);
+  if (names.length > 0 && !familyOf(model).embeddings) throw new Error(`${model.name} is an ${familyOf(model).label} model: embeddings for it (${names.join(', ')}) are not supported yet`);
   if (!model.io.adapters) throw new Error(`${model.name} takes no LoRAs or embeddings: only checkpoints Kirie builds itself (.safetensors) do, not exported ONNX folders`);
   const library = deps.adapters;
   const active = await Promise.all(loras.map(async (l) => ({ adapter: await library.lora(l.name), unet: l.weight, textEncoder: l.textEncoderWeight ?? l.weight })));

@@ -7,6 +7,7 @@ import { loraFamily } from '../../src/adapters/family.js';
 import { moduleDelta, readLora, type AdapterTensors } from '../../src/adapters/lora.js';
 import { isAdaptable, moduleTable } from '../../src/adapters/targets.js';
 import { SD15_ARCH } from '../../src/models/arch.js';
+import { SDXL_ARCH } from '../../src/models/sdxl-arch.js';
 
 type KeyTable = Record<string, [number[], string]>;
 const full = JSON.parse(readFileSync(new URL('../../../tests/golden/tiny-sd15/sd15-full-keys.json', import.meta.url), 'utf8')) as Record<string, KeyTable>;
@@ -126,6 +127,52 @@ describe('readLora: ΔW per format', () => {
     ['a half module', { [`${Q}.lora_down.weight`]: [[4, 1280], seq(5120)] }, /needs both a down and an up/],
   ] as const)('refuses %s as a whole', async (_, tensors, message) => {
     await expect(readLora(file(tensors as unknown as Record<string, [number[], number[]]>), table)).rejects.toThrow(message);
+  });
+});
+
+describe('moduleTable on SDXL (full-size sgm keys)', () => {
+  const listing = JSON.parse(readFileSync(new URL('../../../tests/golden/tiny-sd15/sdxl-full-keys.json', import.meta.url), 'utf8')) as Record<string, KeyTable>;
+  const keys = Object.fromEntries(Object.entries(listing.sdxl_base!).map(([k, [shape]]) => [k, shape]));
+  const xl = moduleTable(Object.keys(keys), (k) => keys[k]!, SDXL_ARCH.unet);
+  const TE1 = 'conditioner.embedders.0.transformer.text_model.';
+  const TE2 = 'conditioner.embedders.1.model.';
+
+  it.each([
+    // kohya's SDXL scripts train on the sgm UNet: LDM names; files converted from diffusers use its names.
+    ['lora_unet_input_blocks_4_1_transformer_blocks_1_attn1_to_q', `${U}input_blocks.4.1.transformer_blocks.1.attn1.to_q`],
+    ['lora_unet_down_blocks_2_attentions_1_transformer_blocks_9_ff_net_2', `${U}input_blocks.8.1.transformer_blocks.9.ff.net.2`],
+    ['lora_unet_mid_block_attentions_0_proj_out', `${U}middle_block.1.proj_out`],
+    ['unet.up_blocks.0.upsamplers.0.conv', `${U}output_blocks.2.2.conv`],
+    ['lora_unet_up_blocks_2_resnets_2_conv2', `${U}output_blocks.8.0.out_layers.3`],
+    ['lora_unet_input_blocks_4_0_skip_connection', `${U}input_blocks.4.0.skip_connection`],
+    ['lora_te1_text_model_encoder_layers_11_self_attn_q_proj', `${TE1}encoder.layers.11.self_attn.q_proj`],
+    ['text_encoder.text_model.encoder.layers.0.mlp.fc1', `${TE1}encoder.layers.0.mlp.fc1`],
+    ['lora_te2_text_model_encoder_layers_31_mlp_fc2', `${TE2}transformer.resblocks.31.mlp.c_proj`],
+    ['text_encoder_2.text_model.encoder.layers.5.self_attn.out_proj', `${TE2}transformer.resblocks.5.attn.out_proj`],
+    ['lora_te2_text_model_encoder_layers_0_self_attn_v_proj', `${TE2}transformer.resblocks.0.attn.in_proj`],
+  ])('%s → %s', (name, module) => {
+    expect(xl.byName.get(name)).toBe(module);
+  });
+
+  it("maps OpenCLIP's q/k/v names onto the row blocks of the packed in_proj (q, k, v in that order)", () => {
+    expect(['q', 'k', 'v'].map((p) => xl.rows.get(`lora_te2_text_model_encoder_layers_3_self_attn_${p}_proj`))).toEqual([0, 1280, 2560].map((start) => ({ start, count: 1280 })));
+    expect(xl.shapes.get(`${TE2}transformer.resblocks.3.attn.in_proj`)).toEqual([3840, 1280]);
+    expect(xl.family).toBe('SDXL');
+    expect(xl.byName.has('lora_te_text_model_encoder_layers_0_mlp_fc1')).toBe(false);
+  });
+
+  it('gives every transformer, resnet and sampler layer of the UNet and both encoders a slot', () => {
+    const count = (root: string) => [...xl.shapes.keys()].filter((m) => m.startsWith(root)).length;
+    // Transformer blocks: 2·2 + 2·10 down, 10 mid, 3·10 + 3·2 up = 70, 10 layers each; 11 attentions' proj_in/out;
+    // 17 ResBlocks × 3; conv_shortcuts at input_blocks 4 and 7 and every output block; 2 down-, 2 upsamplers.
+    expect(count(U)).toBe(70 * 10 + 11 * 2 + 17 * 3 + (2 + 9) + 2 + 2);
+    expect(count(TE1)).toBe(12 * 6);
+    expect(count(TE2)).toBe(32 * 4);
+  });
+
+  it('refuses an SD1.x LoRA on an SDXL model as such', async () => {
+    const f = file({ 'lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight': [[4, 768], []], 'lora_te_text_model_encoder_layers_0_mlp_fc1.lora_up.weight': [[3072, 4], []] });
+    await expect(readLora(f, xl)).rejects.toThrow(/for SD1\.x\/SD2 .*this model is SDXL/);
   });
 });
 

@@ -37,9 +37,14 @@ export async function linear(g: Graph, x: string, key: string, cin: number, cout
   // a LoRA as without; a side branch (x·downᵀ)·upᵀ costs ~20 % more per layer (bench lora, design note in
   // core/src/adapters/slots.ts). down [r, cin] and up [cout, r] are fed as LoRA files store them.
   const slot = g.adapterSlot(key, (r) => [r, cin], (r) => [cout, r]);
-  if (slot) w = g.op('Add', [w, g.op('MatMul', [g.op('Transpose', [slot.down], { perm: [1, 0] }), g.op('Transpose', [slot.up], { perm: [1, 0] })])]);
+  if (slot) w = mergedLowRank(g, w, slot);
   const y = g.op('MatMul', [x, w]);
   return bias ? g.op('Add', [y, await g.weight(`${key}.bias`, [cout])]) : y;
+}
+
+/** Wᵀ + downᵀ·upᵀ for a MatMul weight stored [in, out] and an adapter slot's down [r, in], up [out, r]. */
+export function mergedLowRank(g: Graph, w: string, slot: { down: string; up: string }): string {
+  return g.op('Add', [w, g.op('MatMul', [g.op('Transpose', [slot.down], { perm: [1, 0] }), g.op('Transpose', [slot.up], { perm: [1, 0] })])]);
 }
 
 export function silu(g: Graph, x: string): string {
