@@ -16,10 +16,10 @@ afterAll(async () => {
   for (const c of opened) await c.file.close();
 });
 
-async function unetGraph(webgpu: boolean): Promise<Uint8Array> {
+async function unetGraph(webgpu: boolean, fusedAttention = false): Promise<Uint8Array> {
   const ckpt = await openCheckpoint(join(components, '../tiny-sd15/tiny-sd15-inpainting.safetensors'));
   opened.push(ckpt);
-  return buildComponent('unet', ckpt.file, ckpt.arch, { precision: 'fp32', webgpu });
+  return buildComponent('unet', ckpt.file, ckpt.arch, { precision: 'fp32', webgpu, fusedAttention });
 }
 
 const opTypes = (bytes: Uint8Array) => onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType);
@@ -47,5 +47,10 @@ describe('graphs built for WebGPU', () => {
     };
     const [a, b] = [await run(plain), await run(forWebGpu)];
     expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
+  });
+
+  it('attend with MatMul/Softmax even when fused attention is asked for', async () => {
+    expect(opTypes(await unetGraph(false, true))).toContain('MultiHeadAttention');
+    expect(opTypes(await unetGraph(true, true))).not.toContain('MultiHeadAttention');
   });
 });

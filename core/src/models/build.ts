@@ -15,6 +15,7 @@
 //                 conditioning_scale float32 [1] -> the 13 residuals above, already scaled
 import type { SdArchitecture } from './arch.js';
 import { Graph } from './onnx/graph.js';
+import { fusedAttention } from './onnx/webgpu.js';
 import { buildTextEncoder } from './text-encoder.js';
 import { buildControlNet } from './controlnet.js';
 import { buildUnet, buildUnetShallow } from './unet.js';
@@ -37,7 +38,7 @@ function belongsElsewhere(component: Component, key: string): boolean {
 }
 
 async function buildInto(g: Graph, component: Component, arch: SdArchitecture, options: BuildOptions): Promise<void> {
-  const attention = { chunks: options.attentionChunks ?? DEFAULT_ATTENTION_CHUNKS, fused: options.fusedAttention ?? false };
+  const attention = { chunks: options.attentionChunks ?? DEFAULT_ATTENTION_CHUNKS, fused: fusedAttention(options) };
   switch (component) {
     case 'text_encoder': {
       const spec = FAMILIES[arch.family].textEncoders.find((t) => t.component === 'text_encoder')!;

@@ -32,3 +32,12 @@ export function normalizeLastAxis(g: Graph, x: string, eps: number): string {
   const variance = g.op('ReduceMean', [g.op('Mul', [centered, centered])], { axes: [-1] });
   return g.op('Div', [centered, g.op('Sqrt', [g.op('Add', [variance, g.scalar(eps)])])]);
 }
+
+/**
+ * Whether attention is built as com.microsoft MultiHeadAttention. onnxruntime-node 1.30's WebGPU version is
+ * 1.2–1.4e-2 off for 64 query rows (8 heads of 8, O(1) values; exact for 16 rows), which DDIM grew to 0.66 in
+ * the tiny pipelines' latents: graphs for WebGPU attend with MatMul/Softmax, which it computes exactly.
+ */
+export function fusedAttention(options: { fusedAttention?: boolean; webgpu?: boolean }): boolean {
+  return (options.fusedAttention ?? false) && !options.webgpu;
+}
