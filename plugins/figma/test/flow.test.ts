@@ -1,10 +1,12 @@
 // The Figma plugin end to end: UI flow → RPC messages → main-thread handler → host → fake `figma`, and
-// UI flow → shared client → a real bridge with a scripted runner.
+// UI flow → shared client → a real bridge with a scripted runner (and one running the tiny SDXL model).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodePng } from '@kirie/core/image/png';
+import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { fetchBridgeChoices } from '../../shared/src/adapters.js';
 import { optionsFromForm } from '../../shared/src/settings.js';
 import { GENERATED_RGB, type PluginBridge, startPluginBridge, TEST_EMBEDDING, TEST_LORA } from '../../shared/test/bridge.js';
+import { startSdxlBridge, TINY_XL } from '../../shared/test/sdxl-bridge.js';
 import { remake, restyleFrame } from '../src/flow.js';
 import { createFigmaHost, RECIPE_KEY } from '../src/host.js';
 import { createMessageHandler } from '../src/main.js';
@@ -440,4 +442,35 @@ describe("LoRAs and embeddings from the bridge's models folder", () => {
     expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fox, ${TEST_LORA.trigger}`, loras: [{ name: TEST_LORA.name, weight: TEST_LORA.preferredWeight }] });
     expect(result.name).toBe(`Kirie · ${TEST_LORA.name} · seed ${result.seed}`);
   });
+});
+
+// The same flows on an SDXL checkpoint through a bridge running the tiny SDXL model: the plugin learns the
+// family only from the bridge's model list, so what it sends is SDXL's native size and the style's SDXL settings.
+describe('an SDXL checkpoint (tiny model, real bridge)', () => {
+  let xl: Awaited<ReturnType<typeof startSdxlBridge>>;
+  beforeAll(async () => {
+    xl = await startSdxlBridge();
+  }, 120_000);
+  afterAll(() => xl?.bridge.dispose());
+
+  it('the region under "mask" repainted with a style: placed, sized and set for SDXL', async () => {
+    const figma = new FakeFigma();
+    const frame = frameWithContent(figma, 120, 90);
+    figma.shape('ELLIPSE', 'mask', frame, 60, 40, 30, 30, solid(255, 0, 255));
+    const result = await restyleFrame(plugin(figma), xl.client, { prompt: 'a moon', style: 'mosaic', model: TINY_XL, steps: 2, seed: 5 });
+    expect(result.mode).toBe('mask');
+    const rect = resultNode(figma, result.nodeId);
+    expect(rect.x).toBeGreaterThanOrEqual(40);
+    expect(rect.x + rect.width).toBeLessThanOrEqual(40 + 120);
+    const [sent] = xl.client.sent;
+    for (const side of [sent!.width!, sent!.height!]) {
+      expect(side % 64).toBe(0);
+      expect(side).toBeGreaterThanOrEqual(1024);
+      expect(side).toBeLessThanOrEqual(1536);
+    }
+    const mosaic = STYLE_PRESETS.find((s) => s.id === 'mosaic')!.settings.sdxl;
+    expect(sent).toMatchObject({ model: TINY_XL, guidance: mosaic.guidance, scheduler: mosaic.scheduler, strength: mosaic.strength, steps: 2, mask: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(xl.client.done.map((d) => d.recipe.model.family)).toEqual(['sdxl']);
+    expect(figma.notifications.filter((n) => n.error)).toEqual([]);
+  }, 600_000);
 });
