@@ -149,9 +149,9 @@ function openMannequin(): MannequinEditor {
   return mannequin;
 }
 
-/** The editor's viewport takes the selected frame's aspect: what it shows is what the fill sees. */
+/** While the editor is open, its viewport takes the selected frame's aspect: what it shows is what the fill sees. */
 async function fitMannequinToFrame(): Promise<void> {
-  if (!mannequin || selection.frame === null) return;
+  if (!mannequin || selection.frame === null || !$<HTMLDetailsElement>('mannequin-section').open) return;
   try {
     const { width, height } = decodePng((await rpc.readFrame()).png);
     mannequin.setSize(width, height);

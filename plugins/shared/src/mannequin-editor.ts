@@ -143,12 +143,6 @@ export class MannequinEditor {
     return toPoseJson(this.keypoints());
   }
 
-  dispose(): void {
-    this.controls.dispose();
-    this.renderer.dispose();
-    this.element.remove();
-  }
-
   private toolbar(): HTMLElement {
     const bar = document.createElement('div');
     bar.className = 'mannequin-toolbar';
