@@ -3,7 +3,7 @@
 // on a joint's ball turns the limb above it (the projected keypoints move, and the ball was found exactly
 // where its keypoint says it is on screen), the fill runs with the projected pose and keeps the scene in
 // its recipe, and Re-pose brings that scene back. Screenshots go to test-output/.
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,10 @@ describe('3-D mannequin in the playground', () => {
     const orbited = (await keypoints())[0]!;
     const shoulders = (k: Xy[]) => Math.abs(k[kp('left_shoulder')]![0] - k[kp('right_shoulder')]![0]);
     expect(shoulders(orbited)).toBeLessThan(shoulders(after) - 1);
+    // Save pose JSON: the file Photoshop's Pose fill takes is the pose as shown.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#mannequin-save')]);
+    expect(download.suggestedFilename()).toBe('kirie-pose.json');
+    expect(JSON.parse(await readFile((await download.path())!, 'utf8'))).toEqual(JSON.parse(await page.inputValue('#mannequin .mannequin-json')));
   });
 
   it('fills on the tiny ControlNet with the projected pose; the recipe keeps the scene and Re-pose opens it', async () => {

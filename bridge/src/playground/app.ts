@@ -288,6 +288,13 @@ function openMannequin(): MannequinEditor {
   return mannequin;
 }
 
+/** The mannequin's pose as an OpenPose JSON file (the Photoshop panel cannot show the 3-D editor: it takes this file). */
+function saveMannequinPose(): void {
+  const url = URL.createObjectURL(new Blob([JSON.stringify(openMannequin().poseJson())], { type: 'application/json' }));
+  Object.assign(document.createElement('a'), { href: url, download: 'kirie-pose.json' }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
 /** Which inputs the Control section shows for its source. */
 function showControlSource(): void {
   const source = $<HTMLSelectElement>('control-source').value as ControlSource;
@@ -344,6 +351,7 @@ $('control-source').addEventListener('change', () => {
   showControlSource();
 });
 input('control-scale').addEventListener('input', () => ($('control-scale-value').textContent = input('control-scale').value));
+$('mannequin-save').addEventListener('click', saveMannequinPose);
 $('clear-image').addEventListener('click', () => stage.clearImage());
 $('clear-mask').addEventListener('click', () => stage.clearMask());
 input('brush').addEventListener('input', () => (stage.brush = Number(input('brush').value)));
