@@ -23,6 +23,8 @@ beforeAll(async () => {
   await mkdir(join(bridge.modelsDir, 'loras'));
   await copyFile(join(ROOT, 'tests/golden/tiny-sd15/tiny-lora-kohya.safetensors'), join(bridge.modelsDir, 'loras', 'paper-cut.safetensors'));
   await writeFile(join(bridge.modelsDir, 'loras', 'paper-cut.json'), JSON.stringify({ 'activation text': '<b>papercut</b>' }));
+  await mkdir(join(bridge.modelsDir, 'embeddings'));
+  await copyFile(join(ROOT, 'tests/golden/tiny-sd15/tiny-embedding-a1111-1v.safetensors'), join(bridge.modelsDir, 'embeddings', 'tiny-neg.safetensors'));
   // An SDXL checkpoint: listed with its family, its native size picked when chosen.
   for (const ext of ['safetensors', 'yaml']) await copyFile(join(ROOT, `tests/golden/tiny-sd15/tiny-sdxl.${ext}`), join(bridge.modelsDir, `tiny-xl.${ext}`));
   browser = await chromium.launch({
@@ -118,22 +120,31 @@ describe('playground', () => {
     await page.selectOption('#control-model', '');
   });
 
-  it('applies a LoRA from its weight slider, its header text shown as text', async () => {
+  it('applies a LoRA from its weight sliders (text encoder apart) and an embedding from its button, header text shown as text', async () => {
     await page.selectOption('#style', '');
     expect(await page.isVisible('#loras')).toBe(true);
     expect(await page.$$('#lora-list b')).toHaveLength(0);
     expect(await page.getAttribute('#lora-list span', 'title')).toBe('trigger words: <b>papercut</b>');
-    await page.$eval('#lora-list input[data-lora="paper-cut"]', (s) => {
-      (s as HTMLInputElement).value = '0.8';
-      s.dispatchEvent(new Event('input'));
-    });
-    await setForm({ prompt: 'a paper fox', width: '64', height: '64', steps: '2', seed: '3' });
+    const slide = (selector: string, value: string) =>
+      page.$eval(selector, (s, v) => {
+        (s as HTMLInputElement).value = v;
+        s.dispatchEvent(new Event('input'));
+      }, value);
+    await slide('#lora-list input[data-lora="paper-cut"]', '0.8');
+    expect(await page.inputValue('#lora-list input[data-lora-text="paper-cut"]')).toBe('0.8');
+    await slide('#lora-list input[data-lora-text="paper-cut"]', '0.5');
+    await setForm({ prompt: 'a paper fox', negative: 'blurry', width: '64', height: '64', steps: '2', seed: '3' });
+    await page.click('#embedding-list button[title="add tiny-neg to the negative prompt"]');
+    expect(await page.inputValue('#negative')).toBe('blurry, tiny-neg');
     const before = await page.$$('#history li.result');
     await page.click('#generate');
     await page.waitForFunction((n) => document.querySelectorAll('#history li.result').length > n, before.length);
     const recipe = JSON.parse((await page.textContent('#history li.result pre.recipe'))!);
-    expect(recipe.request.loras).toEqual([{ name: 'paper-cut', weight: 0.8 }]);
-    await page.$eval('#lora-list input[data-lora="paper-cut"]', (s) => ((s as HTMLInputElement).value = '0'));
+    expect(recipe.request.loras).toEqual([{ name: 'paper-cut', weight: 0.8, textEncoderWeight: 0.5 }]);
+    expect(recipe.request.negativePrompt).toBe('blurry, tiny-neg');
+    await slide('#lora-list input[data-lora-text="paper-cut"]', '0');
+    await slide('#lora-list input[data-lora="paper-cut"]', '0');
+    await setForm({ negative: '' });
   });
 
   it('cancels a running job', async () => {

@@ -3,6 +3,7 @@
 // token comes from the URL fragment `kirie serve` prints (#token=…, never sent to a server) or the form.
 import { KirieClient } from '@kirie/core/client/client';
 import { KirieApiError, type AdapterInfo, type GenerateRequestInput, type JobEvent, type ModelInfo, type Recipe, type StyleInfo } from '@kirie/core/client/protocol';
+import { withPromptWord } from '@kirie/core/adapters/prompt';
 import { FAMILIES, resolutionFor } from '@kirie/core/models/family';
 import { applyStyle, styleSettings } from '@kirie/core/styles/presets';
 import type { MannequinScene } from '@kirie/core/control/mannequin';
@@ -66,6 +67,7 @@ async function connect(token: string): Promise<void> {
     $('control').hidden = controlNets.length === 0;
     fillSelect($<HTMLSelectElement>('style'), [['', 'none'], ...styles.map((s): [string, string] => [s.id, s.name])]);
     fillLoras(adapters.filter((a) => a.kind === 'lora' && !a.problem));
+    fillEmbeddings(adapters.filter((a) => a.kind === 'embedding' && !a.problem));
     if (models.length === 0) say('No models yet: copy an SD1.5 .safetensors checkpoint into the models folder (or start with --demo).');
     await restoreHistory();
   } catch (err) {
@@ -85,28 +87,68 @@ function fillSelect(select: HTMLSelectElement, options: [string, string][]): voi
  */
 function fillLoras(loras: AdapterInfo[]): void {
   $('loras').hidden = loras.length === 0;
+  const weightSlider = (label: string): [HTMLInputElement, HTMLOutputElement] => {
+    const slider = Object.assign(document.createElement('input'), { type: 'range', min: '-1', max: '2', step: '0.05', value: '0' });
+    slider.setAttribute('aria-label', label);
+    const value = document.createElement('output');
+    value.textContent = '0';
+    slider.addEventListener('input', () => (value.textContent = slider.value));
+    return [slider, value];
+  };
   $('lora-list').replaceChildren(
     ...loras.map((lora) => {
-      const slider = Object.assign(document.createElement('input'), { type: 'range', min: '-1', max: '2', step: '0.05', value: '0' });
+      const [slider, value] = weightSlider(`${lora.name} weight`);
       slider.dataset.lora = lora.name;
-      slider.setAttribute('aria-label', `${lora.name} weight`);
-      const value = document.createElement('output');
-      value.textContent = '0';
-      slider.addEventListener('input', () => (value.textContent = slider.value));
+      // A1111's `<lora:name:te:unet>`: the text-encoder weight follows the weight until it is moved itself.
+      const [text, textValue] = weightSlider(`${lora.name} text-encoder weight`);
+      text.dataset.loraText = lora.name;
+      let linked = true;
+      text.addEventListener('input', () => (linked = text.value === slider.value));
+      slider.addEventListener('input', () => {
+        if (!linked) return;
+        text.value = slider.value;
+        textValue.textContent = text.value;
+      });
       const name = document.createElement('span');
       name.textContent = lora.name;
       name.title = lora.triggerWords.length > 0 ? `trigger words: ${lora.triggerWords.join(', ')}` : lora.family;
-      const row = document.createElement('label');
+      const row = document.createElement('div');
       row.className = 'row';
-      row.append(name, slider, value);
+      row.append(name, slider, value, text, textValue);
       return row;
     }),
   );
 }
 
 /** LoRAs with a weight other than 0, as the request's `loras`. */
-function chosenLoras(): { name: string; weight: number }[] {
-  return Array.from($('lora-list').querySelectorAll<HTMLInputElement>('input[data-lora]')).filter((s) => Number(s.value) !== 0).map((s) => ({ name: s.dataset.lora!, weight: Number(s.value) }));
+function chosenLoras(): NonNullable<GenerateRequestInput['loras']> {
+  return Array.from($('lora-list').querySelectorAll<HTMLInputElement>('input[data-lora]')).flatMap((s) => {
+    const name = s.dataset.lora!;
+    const weight = Number(s.value);
+    const text = Number($('lora-list').querySelector<HTMLInputElement>(`input[data-lora-text="${CSS.escape(name)}"]`)!.value);
+    if (weight === 0 && text === 0) return [];
+    return [{ name, weight, ...(text !== weight ? { textEncoderWeight: text } : {}) }];
+  });
+}
+
+/** A button per embedding adds its name to the prompt, a second one to the negative prompt (names set as text). */
+function fillEmbeddings(embeddings: AdapterInfo[]): void {
+  $('embeddings').hidden = embeddings.length === 0;
+  const add = (id: string, name: string) => {
+    const field = $<HTMLTextAreaElement>(id);
+    field.value = withPromptWord(field.value, name);
+  };
+  $('embedding-list').replaceChildren(
+    ...embeddings.map((e) => {
+      const toPrompt = Object.assign(document.createElement('button'), { type: 'button', textContent: e.name, title: `add ${e.name} to the prompt` });
+      toPrompt.addEventListener('click', () => add('prompt', e.name));
+      const toNegative = Object.assign(document.createElement('button'), { type: 'button', textContent: '−', title: `add ${e.name} to the negative prompt` });
+      toNegative.addEventListener('click', () => add('negative', e.name));
+      const row = document.createElement('span');
+      row.append(toPrompt, toNegative);
+      return row;
+    }),
+  );
 }
 
 /** The picked style's settings for the picked model's family; its size only while no picture sets the size. */

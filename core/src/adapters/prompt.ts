@@ -50,6 +50,12 @@ export function loraTag(use: LoraUse): string {
   return te === use.weight ? `<lora:${use.name}:${use.weight}>` : `<lora:${use.name}:${te}:${use.weight}>`;
 }
 
+/** A word (an embedding's name) added to a prompt as A1111's extra-networks cards add one: after a comma. */
+export function withPromptWord(text: string, word: string): string {
+  const base = text.trimEnd();
+  return base ? `${base}${base.endsWith(',') ? ' ' : ', '}${word}` : word;
+}
+
 /** Names of `available` embeddings a text calls (exact substrings, as the tokenizer matches them). */
 export function embeddingsCalled(texts: readonly string[], available: readonly string[]): string[] {
   return available.filter((name) => texts.some((t) => t.includes(name)));

@@ -1,7 +1,7 @@
 // A1111's LoRA tags and textual-inversion tokens as the prompt carries them, and both in recipes.
 import { describe, expect, it } from 'vitest';
 import { EmbeddingTokenizer, type BpeIds } from '../../src/adapters/embedding.js';
-import { embeddingsCalled, extractLoraTags, loraTag } from '../../src/adapters/prompt.js';
+import { embeddingsCalled, extractLoraTags, loraTag, withPromptWord } from '../../src/adapters/prompt.js';
 import { formatA1111, parseA1111 } from '../../src/recipe/a1111.js';
 import { parseGenerateRequest, validateGenerateRequest } from '../../src/request/parse.js';
 import { applyStyle, loraStyle } from '../../src/styles/presets.js';
@@ -83,5 +83,16 @@ describe('LoRA styles', () => {
     expect(loraStyle({ name: 'x', triggerWords: [], family: 'unknown' })).toMatchObject({ id: 'lora:x', promptTemplate: '{prompt}', loras: [{ name: 'x', weight: 0.8 }] });
     // The style's request part passes the request schema as it is.
     expect(parseGenerateRequest({ ...applyStyle(style, 'a fox') }).loras).toEqual([{ name: 'paper-cut', weight: 0.6 }]);
+  });
+});
+
+describe('withPromptWord (an embedding clicked in a panel)', () => {
+  it.each([
+    ['', 'tiny-neg', 'tiny-neg'],
+    ['  ', 'tiny-neg', 'tiny-neg'],
+    ['blurry', 'tiny-neg', 'blurry, tiny-neg'],
+    ['a fox, \n', '<kirie-style>', 'a fox, <kirie-style>'],
+  ])('%j + %s → %j', (text, word, out) => {
+    expect(withPromptWord(text, word)).toBe(out);
   });
 });

@@ -8,7 +8,7 @@ import type { StyleInfo } from '@kirie/core/client/protocol';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { type BridgeChoices, fetchBridgeChoices } from '../../shared/src/adapters.js';
 import { GenerationCancelled } from '../../shared/src/job.js';
-import { $, field, fillLoraRows, type LoraWidgets, setRunning, showProgress, status } from '../../shared/src/panel.js';
+import { $, type ChosenLora, field, fillEmbeddingButtons, fillLoraRows, type LoraWidgets, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
 import { pairPanel } from '../../shared/src/pairing.js';
 import { pasteRecipe, type RecipeSettings } from '../../shared/src/recipe-paste.js';
@@ -25,7 +25,7 @@ const rpc = createMainRpc((message: UiToMain) => parent.postMessage({ pluginMess
 let running: AbortController | null = null;
 let selection: SelectionInfo = { frame: null, hasMask: false, problem: 'Select a frame.', recipe: null };
 
-let chosenLoras: () => { name: string; percent: string }[] = () => [];
+let chosenLoras: () => ChosenLora[] = () => [];
 let mannequin: MannequinEditor | null = null;
 
 const HTML_LORA_WIDGETS: LoraWidgets = {
@@ -42,6 +42,12 @@ const HTML_LORA_WIDGETS: LoraWidgets = {
     return input;
   },
   showsValue: false,
+  button(label) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = label;
+    return button;
+  },
 };
 
 function showStyles(list: readonly StyleInfo[]): void {
@@ -55,7 +61,8 @@ function showBridgeChoices(choices: BridgeChoices): void {
   showStyles(choices.styles);
   chosenLoras = fillLoraRows($('lora-list'), choices.loras, HTML_LORA_WIDGETS, chosenLoras());
   $('loras').hidden = choices.loras.length === 0;
-  $('embeddings').textContent = choices.embeddings.length > 0 ? `Embeddings (type the name in a prompt): ${choices.embeddings.join(', ')}` : '';
+  // The panel has no negative-prompt field (a pasted recipe's negative prompt is used as pasted).
+  fillEmbeddingButtons($('embeddings'), choices.embeddings, HTML_LORA_WIDGETS, [{ id: 'prompt', label: 'prompt' }]);
 }
 
 const bridgeSettings = (): BridgeSettings => checkBridgeSettings({ url: field('bridge-url'), token: field('bridge-token') });

@@ -176,19 +176,25 @@ describe('Figma UI bundle in Chromium', () => {
     await ui.selectOption('#style', '');
   });
 
-  it("the bridge's LoRA: a style in the list and a slider at its preferred weight; a restyle sends the LoRA as set and the embedding as typed", async () => {
+  it("the bridge's LoRA: a style in the list, weight and text-encoder sliders at its preferred weight; a restyle sends the LoRA as set and the embedding as clicked", async () => {
     // Rows from earlier tests' settings go first: the ones this waits for come from this bridge's answer.
     await ui.evaluate(() => (document.getElementById('lora-list')!.textContent = ''));
     await useBridge(scripted.bridge.url, scripted.bridge.token);
     const slider = '#lora-list input[type=range]';
     await ui.waitForSelector(slider);
     expect(await ui.$$eval('#style option', (options) => options.map((o) => (o as HTMLOptionElement).value))).toContain(`lora:${TEST_LORA.name}`);
-    expect(await ui.textContent('#embeddings')).toContain(TEST_EMBEDDING);
-    expect(await ui.inputValue(slider)).toBe(String(TEST_LORA.preferredWeight * 100));
-    await ui.fill(slider, '90');
+    await ui.fill('#prompt', 'a fox');
+    await ui.click(`#embeddings button[title="add ${TEST_EMBEDDING} to the prompt"]`);
+    expect(await ui.inputValue('#prompt')).toBe(`a fox, ${TEST_EMBEDDING}`);
+    const values = () => ui.$$eval(slider, (all) => all.map((s) => (s as HTMLInputElement).value));
+    expect(await values()).toEqual([String(TEST_LORA.preferredWeight * 100), String(TEST_LORA.preferredWeight * 100)]);
+    // The text-encoder slider follows the weight until it is moved itself.
+    await ui.locator(slider).nth(0).fill('90');
+    expect(await values()).toEqual(['90', '90']);
+    await ui.locator(slider).nth(1).fill('40');
     await ui.check('#lora-list input[type=checkbox]');
     const placed = await run({ frameId: '1:2', name: 'Card', png: rgba(64, 64, () => [10, 20, 30, 255]), origin: ORIGIN }, { prompt: `a fox, ${TEST_EMBEDDING}`, steps: '3', seed: '', strength: '' });
-    const loras = [{ name: TEST_LORA.name, weight: 0.9 }];
+    const loras = [{ name: TEST_LORA.name, weight: 0.9, textEncoderWeight: 0.4 }];
     expect(scripted.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fox, ${TEST_EMBEDDING}`, loras });
     expect(JSON.parse(placed.recipe).options).toMatchObject({ loras });
     await ui.uncheck('#lora-list input[type=checkbox]');

@@ -12,7 +12,7 @@ import type { StyleInfo } from '@kirie/core/client/protocol';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { type BridgeChoices, fetchBridgeChoices } from '../../shared/src/adapters.js';
 import { GenerationCancelled } from '../../shared/src/job.js';
-import { $, field, fillLoraRows, type LoraWidgets, setRunning, showProgress, status } from '../../shared/src/panel.js';
+import { $, type ChosenLora, field, fillEmbeddingButtons, fillLoraRows, type LoraWidgets, setRunning, showProgress, status } from '../../shared/src/panel.js';
 import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
 import { pairPanel } from '../../shared/src/pairing.js';
 import { pasteRecipe, type RecipeSettings } from '../../shared/src/recipe-paste.js';
@@ -50,7 +50,7 @@ let pending: (() => Promise<FlowResult>) | null = null;
 let recipeSettings: RecipeSettings | undefined;
 /** The style picker's entries after "None": the built-in presets until the bridge lists its own (LoRA styles included). */
 let styles: readonly StyleInfo[] = STYLE_PRESETS;
-let chosenLoras: () => { name: string; percent: string }[] = () => [];
+let chosenLoras: () => ChosenLora[] = () => [];
 
 const SPECTRUM_LORA_WIDGETS: LoraWidgets = {
   checkbox(name) {
@@ -60,6 +60,12 @@ const SPECTRUM_LORA_WIDGETS: LoraWidgets = {
   },
   slider: () => document.createElement('sp-slider') as unknown as HTMLInputElement,
   showsValue: true,
+  button(label) {
+    const button = document.createElement('sp-action-button');
+    button.setAttribute('size', 's');
+    button.textContent = label;
+    return button;
+  },
 };
 
 /** The index of a sp-picker's chosen sp-menu-item (UXP's picker reports `selectedIndex`). */
@@ -140,7 +146,7 @@ function showBridgeChoices(choices: BridgeChoices): void {
   showStyles(choices.styles);
   chosenLoras = fillLoraRows($('lora-list'), choices.loras, SPECTRUM_LORA_WIDGETS, chosenLoras());
   $('loras-field').style.display = choices.loras.length > 0 ? 'flex' : 'none';
-  $('embeddings').textContent = choices.embeddings.length > 0 ? `Embeddings (type the name in a prompt): ${choices.embeddings.join(', ')}` : '';
+  fillEmbeddingButtons($('embeddings'), choices.embeddings, SPECTRUM_LORA_WIDGETS, [{ id: 'prompt', label: 'prompt' }, { id: 'negative', label: 'negative prompt' }]);
 }
 
 /** The bridge's styles and LoRAs, once it can be reached with the saved settings. */

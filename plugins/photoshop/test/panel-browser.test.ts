@@ -144,19 +144,35 @@ describe('Photoshop panel bundle in Chromium', () => {
     expect(decodePng(new Uint8Array(readFileSync(control.imagePaths[control.request.initImage!]!))).width).toBe(control.request.width);
   });
 
-  it("the bridge's LoRA: a style in the list and a slider at its preferred weight; a fill sends the LoRA as set and the embedding as typed", async () => {
+  it("the bridge's LoRA: a style in the list, weight and text-encoder sliders at its preferred weight; a fill sends the LoRA as set and the embedding as clicked", async () => {
     const styleNames = await page.$$eval('#style-menu sp-menu-item', (items) => items.map((i) => i.textContent));
     expect(styleNames).toContain(`${TEST_LORA.name} (LoRA)`);
-    expect(await page.textContent('#embeddings')).toContain(TEST_EMBEDDING);
-    expect(await page.$eval('#lora-list sp-slider', (s) => (s as unknown as { value: string }).value)).toBe(String(TEST_LORA.preferredWeight * 100));
+    const sliders = () => page.$$eval('#lora-list sp-slider', (all) => all.map((s) => (s as unknown as { value: string }).value));
+    expect(await sliders()).toEqual([String(TEST_LORA.preferredWeight * 100), String(TEST_LORA.preferredWeight * 100)]);
     await choose('mode', 0);
     await choose('style', 0);
-    await type('prompt', `a fish, ${TEST_EMBEDDING}`);
-    await page.$eval('#lora-list sp-slider', (s) => ((s as unknown as { value: string }).value = '90'));
+    await type('prompt', 'a fish');
+    await type('negative', '');
+    // The embedding buttons add its name to the prompt and to the negative prompt.
+    await page.click(`#embeddings sp-action-button[title="add ${TEST_EMBEDDING} to the prompt"]`);
+    await page.click(`#embeddings sp-action-button[title="add ${TEST_EMBEDDING} to the negative prompt"]`);
+    const setSlider = (index: number, value: string) =>
+      page.$$eval('#lora-list sp-slider', (all, [i, v]) => {
+        const s = all[i as number] as unknown as HTMLInputElement;
+        s.value = v as string;
+        s.dispatchEvent(new Event('input'));
+      }, [index, value] as const);
+    // The text-encoder slider follows the weight until it is moved itself.
+    await setSlider(0, '90');
+    expect(await sliders()).toEqual(['90', '90']);
+    await setSlider(1, '50');
+    await setSlider(0, '100');
+    expect(await sliders()).toEqual(['100', '50']);
     await page.click('#lora-list sp-checkbox');
     expect(await press()).toMatch(/^added/);
-    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fish, ${TEST_EMBEDDING}`, loras: [{ name: TEST_LORA.name, weight: 0.9 }] });
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fish, ${TEST_EMBEDDING}`, negativePrompt: TEST_EMBEDDING, loras: [{ name: TEST_LORA.name, weight: 1, textEncoderWeight: 0.5 }] });
     await page.click('#lora-list sp-checkbox');
+    await type('negative', '');
   });
 
   it.each([

@@ -113,8 +113,8 @@ export interface PanelForm {
   seed?: string;
   model?: string;
   colorMatch?: boolean;
-  /** The LoRA sliders, in percent; only the ones switched on. */
-  loras?: { name: string; percent: string }[];
+  /** The LoRA sliders, in percent (UNet and text encoder); only the ones switched on. */
+  loras?: { name: string; percent: string; textPercent?: string }[];
 }
 
 function numberField(name: string, raw: string | undefined, check: (v: number) => boolean, rule: string): number | undefined {
@@ -143,7 +143,8 @@ export function optionsFromForm(form: PanelForm): PanelOptions {
     const name = `the weight of LoRA "${l.name}"`;
     const percent = numberField(name, l.percent, (v) => v >= min && v <= max, `a percentage from ${min} to ${max}`);
     if (percent === undefined) throw new Error(`${name} is not set`);
-    return { name: l.name, weight: percent / 100 };
+    const text = numberField(`the text-encoder weight of LoRA "${l.name}"`, l.textPercent, (v) => v >= min && v <= max, `a percentage from ${min} to ${max}`);
+    return { name: l.name, weight: percent / 100, ...(text !== undefined && text !== percent ? { textEncoderWeight: text / 100 } : {}) };
   });
   if (loras.length > 0) options.loras = loras;
   return options;

@@ -13,6 +13,7 @@ describe('optionsFromForm', () => {
     ['strength 1 allowed', { prompt: 'a', strength: '1' }, { prompt: 'a', strength: 1 }],
     ['style, model, colour match', { prompt: '', style: 'mosaic', model: ' sd15 ', colorMatch: false }, { prompt: '', style: 'mosaic', model: 'sd15', colorMatch: false }],
     ['LoRA sliders in percent', { prompt: 'a', loras: [{ name: 'paper-cut', percent: '60' }, { name: 'ink', percent: '150' }] }, { prompt: 'a', loras: [{ name: 'paper-cut', weight: 0.6 }, { name: 'ink', weight: 1.5 }] }],
+    ['a text-encoder weight apart (A1111 <lora:name:te:unet>)', { prompt: 'a', loras: [{ name: 'ink', percent: '80', textPercent: '30' }, { name: 'fog', percent: '50', textPercent: '50' }] }, { prompt: 'a', loras: [{ name: 'ink', weight: 0.8, textEncoderWeight: 0.3 }, { name: 'fog', weight: 0.5 }] }],
     ['no LoRA switched on', { prompt: 'a', loras: [] }, { prompt: 'a' }],
   ];
   it.each(ok)('%s', (_name, form, expected) => expect(optionsFromForm(form)).toEqual(expected));
@@ -27,6 +28,7 @@ describe('optionsFromForm', () => {
     ['seed too large', { prompt: 'a', seed: '1e300' }, /seed must be/],
     ['LoRA weight above 150 %', { prompt: 'a', loras: [{ name: 'ink', percent: '160' }] }, /the weight of LoRA "ink" must be a percentage from 0 to 150, got "160"/],
     ['LoRA weight unset', { prompt: 'a', loras: [{ name: 'ink', percent: '' }] }, /the weight of LoRA "ink" is not set/],
+    ['LoRA text-encoder weight out of range', { prompt: 'a', loras: [{ name: 'ink', percent: '80', textPercent: '-5' }] }, /the text-encoder weight of LoRA "ink" must be a percentage from 0 to 150, got "-5"/],
   ];
   it.each(bad)('%s', (_name, form, message) => expect(() => optionsFromForm(form)).toThrow(message));
 });
