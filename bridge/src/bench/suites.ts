@@ -10,6 +10,7 @@ import { buildSuite, sdxlBuildSuite } from './build.js';
 import { loraSuite } from './lora.js';
 import { canvasSuite } from './canvas.js';
 import { deepcacheSuite } from './deepcache.js';
+import { openSuite } from './open.js';
 import { sdxlSuite } from './sdxl.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite, sdxlBuildSuite, loraSuite, deepcacheSuite, canvasSuite, sdxlSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite, sdxlBuildSuite, loraSuite, deepcacheSuite, openSuite, canvasSuite, sdxlSuite];
