@@ -17,6 +17,8 @@ let bridge: E2eBridge;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+/** What the browser refused under the playground's Content-Security-Policy (three.js must need nothing it forbids). */
+const refusedByPolicy: string[] = [];
 
 type Xy = [number, number];
 const kp = (name: (typeof BODY_KEYPOINTS)[number]) => BODY_KEYPOINTS.indexOf(name);
@@ -55,6 +57,9 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
   page.setDefaultTimeout(30_000);
   page.on('pageerror', (err) => void pageErrors.push(err.message));
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) refusedByPolicy.push(message.text());
+  });
   await page.goto(`${bridge.url}/#token=${bridge.token}`);
   await page.waitForFunction((demo) => Array.from(document.querySelectorAll('#model option')).some((o) => (o as HTMLOptionElement).value === demo), DEMO);
 }, 120_000);
@@ -156,5 +161,6 @@ describe('3-D mannequin in the playground', () => {
     expect(await page.inputValue('#seed')).toBe('9');
     await page.locator('#mannequin').screenshot({ path: join(SHOTS, 'mannequin-playground-reposed.png') });
     expect(pageErrors).toEqual([]);
+    expect(refusedByPolicy).toEqual([]);
   }, 150_000);
 });
