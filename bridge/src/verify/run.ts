@@ -5,6 +5,13 @@ import { dirname, join, resolve } from 'node:path';
 import { parsePythonJson } from '@kirie/core/io/json';
 import { verifyKinds } from './kinds/index.js';
 import type { CaseFile, CaseResult } from './types.js';
+import { resolveProvider, type Provider } from '../runtime/session.js';
+
+/** Verifying on a provider that falls back to the CPU would check the CPU twice: refuse instead. */
+async function requireProvider(provider: Provider): Promise<void> {
+  const reasons: string[] = [];
+  if ((await resolveProvider(provider, (m) => reasons.push(m))) !== provider) throw new Error(reasons.join('; ') || `${provider} is unavailable`);
+}
 
 const CASE_FILE_NAMES = ['case.json', 'cases.json'];
 
@@ -41,12 +48,16 @@ export interface VerifySummary {
 export interface VerifyOptions {
   /** Only run these kinds (all when empty). */
   kinds?: string[];
+  /** Where graphs run (default the CPU); a provider that cannot start fails the run before any case. */
+  provider?: Provider;
   onResult(line: CaseResult | { case: string; kind: string; supported: false; detail: string }): void;
 }
 
 export async function verifyDirectory(dir: string, options: VerifyOptions): Promise<VerifySummary> {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`${dir}: not a directory`);
+  const provider = options.provider ?? 'cpu';
+  if (provider !== 'cpu') await requireProvider(provider);
   const summary: VerifySummary = { passed: 0, failed: 0, unsupported: 0 };
   for (const file of findCaseFiles(root)) {
     const kind = verifyKinds.find((k) => k.matches(file));
@@ -57,14 +68,14 @@ export async function verifyDirectory(dir: string, options: VerifyOptions): Prom
       continue;
     }
     if (options.kinds?.length && !options.kinds.includes(kind.kind)) continue;
-    const missing = kind.missingFeatures?.(file);
+    const missing = kind.providers && !kind.providers.includes(provider) ? `runs its graphs on ${kind.providers.join(', ')} only, not checked on ${provider}` : kind.missingFeatures?.(file, provider);
     if (missing) {
       summary.unsupported++;
       options.onResult({ case: name, kind: kind.kind, supported: false, detail: `needs what this version lacks: ${missing}` });
       continue;
     }
     try {
-      for await (const result of kind.run(file)) {
+      for await (const result of kind.run(file, provider)) {
         if (result.pass) summary.passed++;
         else summary.failed++;
         options.onResult(result);

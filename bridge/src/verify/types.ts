@@ -1,5 +1,6 @@
 // A verify "kind" is one small module that recognises a suite of reference cases by its case file and
 // runs them. Adding a kind = writing one module and listing it in kinds/index.ts.
+import type { Provider } from '../runtime/session.js';
 
 export interface CaseResult {
   case: string;
@@ -30,6 +31,12 @@ export interface VerifyKind {
    * lacks, e.g. a LoRA or an A1111 noise source), or undefined when it can. Such cases are skipped with
    * the reason, never run without the feature and failed, and never passed.
    */
-  missingFeatures?(file: CaseFile): string | undefined;
-  run(file: CaseFile): AsyncIterable<CaseResult>;
+  missingFeatures?(file: CaseFile, provider?: Provider): string | undefined;
+  /**
+   * The execution providers this kind runs its graphs on (absent: it runs no graphs, so any provider does).
+   * `kirie verify --device P` reports the cases of a kind without P as not checked, never runs them on the CPU.
+   */
+  providers?: readonly Provider[];
+  /** `provider` (default the CPU) is one of `providers`. */
+  run(file: CaseFile, provider?: Provider): AsyncIterable<CaseResult>;
 }

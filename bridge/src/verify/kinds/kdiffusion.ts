@@ -110,6 +110,7 @@ async function* checkToolCase(file: CaseFile): AsyncGenerator<CaseResult> {
 
 export const kdiffusionKind: VerifyKind = {
   kind: KIND,
+  providers: ['cpu'],
   matches: (file) => (file.json.tool === 'a1111' || file.json.tool === 'comfyui') && typeof file.json.parameters === 'object' && Array.isArray(file.json.steps_first_call),
   run: checkToolCase,
 };

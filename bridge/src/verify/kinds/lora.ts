@@ -97,6 +97,7 @@ export async function* checkLoraComponents(file: CaseFile): AsyncGenerator<CaseR
 
 export const loraComponentsKind: VerifyKind = {
   kind: KIND,
+  providers: ['cpu'],
   matches: (file) => {
     const cases = file.json.cases as Record<string, unknown> | undefined;
     return typeof cases === 'object' && cases !== null && 'unet_lora' in cases && 'deltas' in cases;

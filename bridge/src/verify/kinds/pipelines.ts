@@ -21,6 +21,8 @@ import { allClose } from '../compare.js';
 import { withTextEncoderOverride } from '../text-encoder-override.js';
 import { readJson, readNpy, readPng } from '../files.js';
 import type { CaseFile, CaseResult, VerifyKind } from '../types.js';
+import { preferredProvider, type Provider } from '../../runtime/session.js';
+import { roundUpOneDigit, webgpuPipelineTolerances } from '../webgpu-tolerances.js';
 
 const KIND = 'pipelines';
 
@@ -100,9 +102,7 @@ export async function releasePipelineModels(): Promise<void> {
 /** The README's rule, from the case's own float32-vs-float64 measurement: max(1e-3, 10·measured), rounded up to one digit. */
 function ruleTolerance(measured: number | undefined): number {
   if (measured === undefined) throw new Error('the case has no tolerance entry and no float32_vs_float64 measurement');
-  const atol = Math.max(1e-3, 10 * measured);
-  const scale = 10 ** Math.floor(Math.log10(atol));
-  return Math.ceil(Number((atol / scale).toFixed(9))) * scale;
+  return roundUpOneDigit(Math.max(1e-3, 10 * measured));
 }
 
 function tolerancesFor(file: CaseFile, c: PipelineCase): Tolerances {
@@ -234,13 +234,14 @@ export async function runCaseRequest(
   imageFiles: Record<string, string>,
   /** Further pipeline dependencies (recorded noise, adapters, tiling), given the loaded model. */
   extra: (loaded: LoadedModel) => Partial<RequestDeps> = () => ({}),
+  provider: Provider = 'cpu',
 ): Promise<PipelineRun> {
   if (!file.root) throw new Error('no tiny-sd15/ folder above the case: cannot find its checkpoints');
   const root = file.root;
   const checkpoint = join(root, 'tiny-sd15', models.checkpoint);
   const override = models.text_encoder_override;
-  const loaded = await once(modelCache, override ? `${checkpoint} + ${override.file}` : checkpoint, async () => {
-    const model = await openModel(checkpoint, { device: 'cpu' });
+  const loaded = await once(modelCache, `${provider}: ${override ? `${checkpoint} + ${override.file}` : checkpoint}`, async () => {
+    const model = await openModel(checkpoint, { device: provider });
     return override ? withTextEncoderOverride(model, checkpoint, join(root, override.file)) : model;
   });
   // The case's tokenizer folder, once per text encoder with that encoder's pad token (SDXL tokenizer_2: '!').
@@ -251,7 +252,7 @@ export async function runCaseRequest(
   const result = await generateFromRequest(parseGenerateRequest(request), {
     ort,
     model: { ...loaded, tokenizer, ...(tokenizer2 ? { tokenizer2 } : {}) },
-    controlNet: (name) => once(controlNets, join(root, 'tiny-sd15', name), () => openControlNet(join(root, 'tiny-sd15', name), { device: 'cpu' })),
+    controlNet: (name) => once(controlNets, `${provider}: ${join(root, 'tiny-sd15', name)}`, () => openControlNet(join(root, 'tiny-sd15', name), { device: provider })),
     image: async (id): Promise<RasterImage> => {
       if (!imageFiles[id]) throw new Error(`case has no image ${id}`);
       return readPng(join(file.dir, imageFiles[id]));
@@ -268,14 +269,14 @@ export async function runCaseRequest(
 }
 
 /** Runs a case's pipeline for real, replaying its recorded noise. */
-export async function runPipelineCase(file: CaseFile): Promise<PipelineRun> {
+export async function runPipelineCase(file: CaseFile, provider: Provider = 'cpu'): Promise<PipelineRun> {
   const c = file.json as unknown as PipelineCase;
   const { request, imageFiles } = caseRequest(c);
   return runCaseRequest(file, c.models, request, imageFiles, (loaded) => ({
     noise: recordedNoise(file.dir, c),
     adapters: caseAdapters(join(file.root!, 'tiny-sd15'), c, loaded),
     ...(c.parameters.vae_tiling ? { vaeTiling: caseTiling(c) } : {}),
-  }));
+  }), provider);
 }
 
 export function compare(name: string, what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, kind = KIND): CaseResult {
@@ -296,10 +297,13 @@ export function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-export async function* checkPipelineCase(file: CaseFile): AsyncGenerator<CaseResult> {
+export async function* checkPipelineCase(file: CaseFile, provider: Provider = 'cpu'): AsyncGenerator<CaseResult> {
   const c = file.json as unknown as PipelineCase;
-  const tol = tolerancesFor(file, c);
-  const { result, stepLatents, stepUnetOutputs, cachedFeatures } = await runPipelineCase(file);
+  const tol = provider === 'cpu' ? tolerancesFor(file, c) : webgpuPipelineTolerances(c.id);
+  if (!tol) throw new Error(`no measured ${provider} tolerances for ${c.id}`);
+  const { result, stepLatents, stepUnetOutputs, cachedFeatures } = await runPipelineCase(file, provider);
+  // A session that could not start on the provider fell back to the CPU (remembered): its results prove nothing.
+  if (preferredProvider(provider) !== provider) throw new Error(`a graph fell back from ${provider} to the CPU`);
   const expected = (key: string) => readNpy(join(file.dir, c.files[key])).data as Float32Array;
   yield compare(`pipelines/${c.id}/final_latents`, 'final latents', result.latents, expected('final_latents'), tol.final_latents_atol);
   yield compare(`pipelines/${c.id}/steps_latents`, `latents after each of ${stepLatents.length} steps`, concat(stepLatents), expected('steps_latents'), tol.steps_latents_atol);
@@ -341,9 +345,10 @@ function isOff(value: unknown, key = ''): boolean {
   return value === null || value === false || (Array.isArray(value) && value.length === 0) || (key in ALWAYS && ALWAYS[key] === value);
 }
 
-function missingFeatures(file: CaseFile): string | undefined {
-  const c = file.json as unknown as { pipeline: string; models: Record<string, unknown>; parameters: Record<string, unknown> };
+function missingFeatures(file: CaseFile, provider: Provider = 'cpu'): string | undefined {
+  const c = file.json as unknown as { id: string; pipeline: string; models: Record<string, unknown>; parameters: Record<string, unknown> };
   const missing = new Set<string>();
+  if (provider === 'webgpu' && !webgpuPipelineTolerances(c.id)) missing.add('WebGPU tolerances measured for this case (webgpu-tolerances.ts)');
   if (!PIPELINES.has(c.pipeline.replace(TILING_SUFFIX, ''))) missing.add(`the ${c.pipeline}`);
   for (const [key, value] of Object.entries(c.models ?? {})) if (!MODEL_KEYS.has(key) && !isOff(value)) missing.add(`model entry "${key}"`);
   for (const [key, value] of Object.entries(c.parameters)) if (!PARAMETER_KEYS.has(key) && !isOff(value, key) && !(AESTHETIC.has(key) && c.parameters.requires_aesthetics_score !== true)) missing.add(`parameter "${key}"`);
@@ -355,11 +360,13 @@ export const deepcacheKind: VerifyKind = {
   kind: 'deepcache',
   matches: (file) => typeof file.json.deepcache === 'object' && typeof file.json.parameters === 'object',
   missingFeatures: (file) => missingFeatures({ ...file, json: { ...file.json, pipeline: 'StableDiffusionPipeline' } }),
+  providers: ['cpu'],
   run: checkPipelineCase,
 };
 
 export const pipelinesKind: VerifyKind = {
   kind: KIND,
+  providers: ['cpu', 'webgpu'],
   matches: (file) => typeof file.json.pipeline === 'string' && file.json.pipeline.startsWith('StableDiffusion') && typeof file.json.parameters === 'object',
   missingFeatures,
   run: checkPipelineCase,

@@ -194,6 +194,7 @@ async function* conditioningCases(file: CaseFile): AsyncGenerator<CaseResult> {
 
 export const promptsKind: VerifyKind = {
   kind: KIND,
+  providers: ['cpu'],
   matches: (file) => 'cfg_padding' in file.json && Array.isArray(file.json.cases),
   run: async function* (file) {
     if (!file.root) throw new Error('no tiny-sd15/ folder above the case: cannot find the text encoder');

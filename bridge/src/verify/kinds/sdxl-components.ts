@@ -114,6 +114,7 @@ async function* unetCases(dir: string, ckpt: Checkpoint, name: string, c: UnetCa
 
 export const sdxlComponentsKind: VerifyKind = {
   kind: KIND,
+  providers: ['cpu'],
   matches(file: CaseFile): boolean {
     const cases = file.json.cases as Record<string, unknown> | undefined;
     return !!cases && 'text' in cases && 'time_ids' in cases && 'unet' in cases;

@@ -82,6 +82,7 @@ async function* runCase(file: CaseFile): AsyncGenerator<CaseResult> {
 
 export const vaeTilingKind: VerifyKind = {
   kind: KIND,
+  providers: ['cpu'],
   matches: (file) => file.json.kind === 'vae_tiled_decode' || file.json.kind === 'vae_tiled_encode',
   run: runCase,
 };
