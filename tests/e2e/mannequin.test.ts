@@ -121,6 +121,13 @@ describe('3-D mannequin in the playground', () => {
     expect(moved(after[kp('left_shoulder')]!, before[kp('left_shoulder')]!)).toBeLessThan(1e-9);
     expect(moved(after[kp('right_wrist')]!, before[kp('right_wrist')]!)).toBeLessThan(1e-9);
     await page.locator('#mannequin').screenshot({ path: join(SHOTS, 'mannequin-playground-dragged.png') });
+    // Mirror: now the right arm is the raised one, at the same height; Undo takes it back.
+    await page.click('#mannequin button[data-action="mirror"]');
+    const mirrored = (await keypoints())[0]!;
+    expect(mirrored[kp('right_elbow')]![1]).toBeCloseTo(after[kp('left_elbow')]![1], 6);
+    expect(mirrored[kp('left_elbow')]![1]).toBeCloseTo(after[kp('right_elbow')]![1], 6);
+    await page.click('#mannequin button[data-action="undo"]');
+    expect((await keypoints())[0]).toEqual(after);
     // A drag elsewhere orbits the camera around the figure's vertical axis: the shoulders come closer together on screen.
     const box = (await page.locator('#mannequin canvas.mannequin-view').boundingBox())!;
     await page.mouse.move(box.x + 8, box.y + 8);
