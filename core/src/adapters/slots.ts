@@ -3,17 +3,15 @@
 // rows from an input. Switching a LoRA or a multiplier only changes what is fed: the factors of every active
 // file stacked along the rank axis, each file's up factor pre-multiplied by its multiplier and alpha/r, so
 // W' = W + Σ multiplier·ΔW exactly as a merge (float rounding aside). A slot no file touches gets a rank-1
-// zero pair. Nothing of the base graph is rebuilt, copied or re-uploaded.
+// zero pair. Nothing of the base graph is rebuilt, copied or re-uploaded; a multiplier change rescales the up
+// factors only (down factors are fed as read, without a copy, when one file touches a layer).
 //
-// How a layer uses its pair (core/src/models/onnx/layers.ts), chosen by measurement (bench lora, 2 CPU cores):
-// - Linear layers (attention, feed-forward, time embedding, text encoder) merge in the graph on each run,
-//   W'ᵀ = Wᵀ + downᵀ·upᵀ, then one MatMul: ONNX Runtime's CPU MatMul is as fast with a computed weight as with
-//   a constant one, and the merge is 1/N of the layer's work, so a LoRA on them costs ~nothing per step.
-// - Convolutions add a side branch up ⊛ (down ⊛ x): a computed conv weight would lose the NCHWc kernels on
-//   every convolution, LoRA or not (+35 % per 3x3 conv measured), while an idle rank-1 branch costs ~1 %.
-//   An active LoCon branch on a 3x3 conv is the one case that stays slower per step.
-// - Merging into constant weights means a new session per switch (reopening the full-size UNet: tens of
-//   seconds), which the issue rules out.
+// How a layer uses its pair is the layer builder's choice (core/src/models/onnx/layers.ts: linear() merges
+// Wᵀ + downᵀ·upᵀ per run or adds a side branch (x·downᵀ)·upᵀ, whichever costs less for the rows it multiplies;
+// conv() always takes a side branch up ⊛ (down ⊛ x), since a Conv whose weight is not a constant loses ONNX
+// Runtime's NCHWc kernels on the CPU). OpenCLIP's packed q/k/v projection takes one slot whose up factor has
+// zero rows outside each adapter module's block (targets.ts IN_PROJ). Merging into constant weights instead
+// means a new session per switch (reopening the full-size UNet: tens of seconds), which the issue rules out.
 // On a GPU the base weights stay on the device; per switch only the factors change, and each run uploads
 // them with its inputs (~130 MB fp32 / ~65 MB fp16 for a rank-32 LoRA on every layer, a few ms over PCIe).
 import type { InferenceSession } from 'onnxruntime-common';
