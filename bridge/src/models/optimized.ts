@@ -140,15 +140,20 @@ async function removeStale(entries: string, component: string, keep: string): Pr
   }
 }
 
+/** Removes a folder on a failure path, where a second failure (the folder never made, a file held open) changes nothing. */
+async function discard(folder: string): Promise<void> {
+  await rm(folder, { recursive: true, force: true }).catch(() => {});
+}
+
 /** Optimises `graph` once, storing the result, and returns the session that did it (ready to run). */
 async function optimizeAndStore(graph: string, component: string, entry: string, key: string, options: ort.InferenceSession.SessionOptions, log: (message: string) => void): Promise<BuiltSession> {
   const entries = dirname(entry);
-  await mkdir(entries, { recursive: true, mode: PRIVATE_DIR_MODE });
-  await removeAbandoned(entries);
   const tmp = join(entries, `.tmp-${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmp, { mode: PRIVATE_DIR_MODE });
   let session: ort.InferenceSession;
   try {
+    await mkdir(entries, { recursive: true, mode: PRIVATE_DIR_MODE });
+    await removeAbandoned(entries);
+    await mkdir(tmp, { mode: PRIVATE_DIR_MODE });
     session = await ort.InferenceSession.create(graph, {
       ...options,
       optimizedModelFilePath: join(tmp, GRAPH),
@@ -163,8 +168,9 @@ async function optimizeAndStore(graph: string, component: string, entry: string,
       },
     });
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    // Writing the optimised graph may be what failed (disk full): a graph that cannot load fails here again.
+    await discard(tmp);
+    // Writing the optimised graph may be what failed (a read-only cache, a full disk): a graph that cannot
+    // load fails here again.
     log(`${graph}: ONNX Runtime could not store its optimised graph (${firstLine(err)}); opening it without storing`);
     return { session: await ort.InferenceSession.create(graph, options), origin: 'not stored' };
   }
@@ -173,7 +179,7 @@ async function optimizeAndStore(graph: string, component: string, entry: string,
     await removeStale(entries, component, basename(entry));
   } catch (err) {
     // The session itself is fine; only the next open will optimise again.
-    await rm(tmp, { recursive: true, force: true });
+    await discard(tmp);
     log(`${graph}: could not store ONNX Runtime's optimised graph (${firstLine(err)}); the next open optimises again`);
     return { session, origin: 'not stored' };
   }
@@ -225,6 +231,6 @@ export async function openBuiltSession(graph: string, opts: RuntimeOptions): Pro
   } else if (why !== 'absent') {
     log(`${entry}: the stored optimised graph is damaged (${why}); optimising ${basename(graph)} again`);
   }
-  if (why !== 'absent') await rm(entry, { recursive: true, force: true });
+  if (why !== 'absent') await discard(entry);
   return optimizeAndStore(graph, component, entry, key, options, log);
 }

@@ -1,7 +1,7 @@
 // Opening a model fast: ONNX Runtime's optimised graphs stored beside the build and reused (keyed by provider,
 // rebuilt when damaged, giving the same outputs), and the VAE encoder created only by a job that encodes.
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -147,6 +147,28 @@ describe('stored optimised graphs', () => {
       expect(await openBuiltSessionOrigin(graph)).toBe('reused');
     });
   }
+
+  it('still open, with a log line, where nothing can be stored', async () => {
+    const dir = await builtDir();
+    await rm(join(dir, 'ort'), { recursive: true, force: true });
+    // A file where the folder of stored graphs would go: as unwritable as a read-only cache, even for root.
+    await writeFile(join(dir, 'ort'), 'in the way');
+    const logs: string[] = [];
+    try {
+      const opened = await openBuiltSession(join(dir, 'vae_decoder.onnx'), { device: 'cpu', log: (m) => logs.push(m) });
+      try {
+        expect(opened.origin).toBe('not stored');
+        const out = await opened.session.run({ latent_sample: new ort.Tensor('float32', new Float32Array(256).fill(0.5), [1, 4, 8, 8]) });
+        expect(out.sample.dims).toEqual([1, 3, 64, 64]);
+      } finally {
+        await opened.session.release();
+      }
+      expect(logs).toHaveLength(1);
+      expect(logs[0]).toMatch(/vae_decoder\.onnx: ONNX Runtime could not store its optimised graph \(.+\); opening it without storing/);
+    } finally {
+      await rm(join(dir, 'ort'), { force: true });
+    }
+  });
 });
 
 /** Opens and releases `graph` on the CPU; says where the session came from. */
