@@ -38,7 +38,9 @@ function belongsElsewhere(component: Component, key: string): boolean {
 }
 
 async function buildInto(g: Graph, component: Component, arch: SdArchitecture, options: BuildOptions): Promise<void> {
-  const attention = { chunks: options.attentionChunks ?? DEFAULT_ATTENTION_CHUNKS, fused: fusedAttention(options) };
+  // The latent side at the family's native size lets layers cost their adapter slots (unet.ts rowsAt).
+  const nativeLatentSide = FAMILIES[arch.family].resolution.minSide / 2 ** (arch.vae.chMult.length - 1);
+  const attention = { chunks: options.attentionChunks ?? DEFAULT_ATTENTION_CHUNKS, fused: fusedAttention(options), nativeLatentSide };
   switch (component) {
     case 'text_encoder': {
       const spec = FAMILIES[arch.family].textEncoders.find((t) => t.component === 'text_encoder')!;

@@ -23,12 +23,25 @@ export interface UnetContext {
   chunks: number;
   /** BuildOptions.fusedAttention */
   fused: boolean;
+  /** Side of the latent at the family's native resolution (SD1.x 64, SDXL 128), when known: see rowsAt. */
+  nativeLatentSide?: number;
 }
 
 /** Declares sample/timestep/encoder_hidden_states and computes the time embedding. */
 export interface AttentionOptions {
   chunks: number;
   fused: boolean;
+  nativeLatentSide?: number;
+}
+
+/** A classifier-free-guided call's batch (unconditional ‖ conditional): what adapter slots are costed for. */
+const CFG_BATCH = 2;
+/** CLIP's context length: cross-attention keys and values multiply this many rows per image (77·k for long prompts). */
+const CONTEXT_TOKENS = 77;
+
+/** Rows (batch × tokens) a layer at downsampling factor `ds` multiplies at the native size (linear's `rows`). */
+function rowsAt(c: UnetContext, ds: number): number | undefined {
+  return c.nativeLatentSide === undefined ? undefined : CFG_BATCH * Math.ceil(c.nativeLatentSide / ds) ** 2;
 }
 
 export async function unetInputs(g: Graph, arch: UnetArch, p: string, attention: AttentionOptions): Promise<{ ctx: UnetContext; sample: string }> {
@@ -36,8 +49,8 @@ export async function unetInputs(g: Graph, arch: UnetArch, p: string, attention:
   g.input('timestep', FLOAT, ['timestep_batch']);
   const context = g.floatInput('encoder_hidden_states', ['batch', 'sequence', arch.contextDim]);
   const mc = arch.modelChannels;
-  let emb = await linear(g, sinusoidal(g, 'timestep', mc), `${p}time_embed.0`, mc, 4 * mc);
-  emb = await linear(g, silu(g, emb), `${p}time_embed.2`, 4 * mc, 4 * mc);
+  let emb = await linear(g, sinusoidal(g, 'timestep', mc), `${p}time_embed.0`, mc, 4 * mc, true, CFG_BATCH);
+  emb = await linear(g, silu(g, emb), `${p}time_embed.2`, 4 * mc, 4 * mc, true, CFG_BATCH);
   if (arch.labelEmbedding) emb = g.op('Add', [emb, (await labelEmbedding(g, arch, p)).augEmb]);
   return { ctx: { g, arch, p, embAct: silu(g, emb), context, ...attention }, sample };
 }
@@ -80,14 +93,14 @@ export async function labelEmbedding(g: Graph, arch: UnetArch, p: string): Promi
   const timeEmbeds = g.op('Reshape', [sinusoidal(g, flat, timeIdDim), g.ints([-1, 6 * timeIdDim])]);
   const mc = arch.modelChannels;
   const addEmbeds = g.op('Concat', [text, timeEmbeds], { axis: 1 });
-  const h = await linear(g, addEmbeds, `${p}label_emb.0.0`, pooledDim + 6 * timeIdDim, 4 * mc);
-  return { timeEmbeds, addEmbeds, augEmb: await linear(g, silu(g, h), `${p}label_emb.0.2`, 4 * mc, 4 * mc) };
+  const h = await linear(g, addEmbeds, `${p}label_emb.0.0`, pooledDim + 6 * timeIdDim, 4 * mc, true, CFG_BATCH);
+  return { timeEmbeds, addEmbeds, augEmb: await linear(g, silu(g, h), `${p}label_emb.0.2`, 4 * mc, 4 * mc, true, CFG_BATCH) };
 }
 
 export async function resBlock(c: UnetContext, x: string, key: string, cin: number, cout: number): Promise<string> {
   const { g } = c;
   let h = await conv(g, silu(g, await groupNorm(g, x, `${key}.in_layers.0`, cin, RES_EPS)), `${key}.in_layers.2`, cin, cout, 3);
-  const e = await linear(g, c.embAct, `${key}.emb_layers.1`, 4 * c.arch.modelChannels, cout);
+  const e = await linear(g, c.embAct, `${key}.emb_layers.1`, 4 * c.arch.modelChannels, cout, true, CFG_BATCH);
   h = g.op('Add', [h, g.op('Unsqueeze', [e, g.ints([2, 3])])]);
   h = await conv(g, silu(g, await groupNorm(g, h, `${key}.out_layers.0`, cout, RES_EPS)), `${key}.out_layers.3`, cout, cout, 3);
   // skip_connection exists exactly when the channel count changes; the checkpoint decides.
@@ -96,53 +109,57 @@ export async function resBlock(c: UnetContext, x: string, key: string, cin: numb
   return g.op('Add', [skip, h]);
 }
 
-async function attention(c: UnetContext, x: string, ctxIn: string, key: string, ch: number, ctxDim: number, self: boolean): Promise<string> {
+/** `rows`: the query rows at the native size (rowsAt); keys and values of cross-attention are the context's. */
+async function attention(c: UnetContext, x: string, ctxIn: string, key: string, ch: number, ctxDim: number, self: boolean, rows?: number): Promise<string> {
   const { g } = c;
   const heads = headsFor(c.arch, ch);
   const d = ch / heads;
+  const kvRows = self ? rows : CFG_BATCH * CONTEXT_TOKENS;
   if (c.fused) {
     // com.microsoft MultiHeadAttention takes [B, N, heads·d] q/k/v and never materialises the scores on CPU.
-    const q3 = await linear(g, x, `${key}.to_q`, ch, ch, false);
-    const k3 = await linear(g, ctxIn, `${key}.to_k`, ctxDim, ch, false);
-    const v3 = await linear(g, ctxIn, `${key}.to_v`, ctxDim, ch, false);
+    const q3 = await linear(g, x, `${key}.to_q`, ch, ch, false, rows);
+    const k3 = await linear(g, ctxIn, `${key}.to_k`, ctxDim, ch, false, kvRows);
+    const v3 = await linear(g, ctxIn, `${key}.to_v`, ctxDim, ch, false, kvRows);
     const o = g.opN('MultiHeadAttention', [q3, k3, v3], { num_heads: heads, scale: 1 / Math.sqrt(d) }, 1, 'com.microsoft')[0];
-    return linear(g, o, `${key}.to_out.0`, ch, ch);
+    return linear(g, o, `${key}.to_out.0`, ch, ch, true, rows);
   }
-  const q = splitHeads(g, await linear(g, x, `${key}.to_q`, ch, ch, false), heads, d);
-  const k = await linear(g, ctxIn, `${key}.to_k`, ctxDim, ch, false);
+  const q = splitHeads(g, await linear(g, x, `${key}.to_q`, ch, ch, false, rows), heads, d);
+  const k = await linear(g, ctxIn, `${key}.to_k`, ctxDim, ch, false, kvRows);
   const kT = g.op('Transpose', [g.op('Reshape', [k, g.ints([0, 0, heads, d])])], { perm: [0, 2, 3, 1] });
-  const v = splitHeads(g, await linear(g, ctxIn, `${key}.to_v`, ctxDim, ch, false), heads, d);
+  const v = splitHeads(g, await linear(g, ctxIn, `${key}.to_v`, ctxDim, ch, false, kvRows), heads, d);
   // Cross-attention scores are [B, heads, N, 77]: small, never chunked.
   const o = multiHeadAttention(g, q, kT, v, heads, 1 / Math.sqrt(d), { chunks: self ? c.chunks : 0 });
-  return linear(g, mergeHeads(g, o, ch), `${key}.to_out.0`, ch, ch);
+  return linear(g, mergeHeads(g, o, ch), `${key}.to_out.0`, ch, ch, true, rows);
 }
 
-async function feedForward(c: UnetContext, x: string, key: string, ch: number): Promise<string> {
+async function feedForward(c: UnetContext, x: string, key: string, ch: number, rows?: number): Promise<string> {
   const { g } = c;
   const inner = 4 * ch;
-  const proj = await linear(g, x, `${key}.net.0.proj`, ch, 2 * inner);
+  const proj = await linear(g, x, `${key}.net.0.proj`, ch, 2 * inner, true, rows);
   const [h, gate] = g.opN('Split', [proj, g.ints([inner, inner])], { axis: -1 }, 2);
-  return linear(g, g.op('Mul', [h, gelu(g, gate)]), `${key}.net.2`, inner, ch);
+  return linear(g, g.op('Mul', [h, gelu(g, gate)]), `${key}.net.2`, inner, ch, true, rows);
 }
 
-export async function spatialTransformer(c: UnetContext, x: string, key: string, ch: number, depth: number): Promise<string> {
+/** A SpatialTransformer at downsampling factor `ds`. */
+export async function spatialTransformer(c: UnetContext, x: string, key: string, ch: number, depth: number, ds: number): Promise<string> {
   const { g, arch } = c;
+  const rows = rowsAt(c, ds);
   const norm = await groupNorm(g, x, `${key}.norm`, ch, TRANSFORMER_NORM_EPS);
   const toTokens = (s: string) => g.op('Transpose', [g.op('Reshape', [s, g.ints([0, ch, -1])])], { perm: [0, 2, 1] });
   let t = arch.useLinearInTransformer
-    ? await linear(g, toTokens(norm), `${key}.proj_in`, ch, ch)
+    ? await linear(g, toTokens(norm), `${key}.proj_in`, ch, ch, true, rows)
     : toTokens(await conv(g, norm, `${key}.proj_in`, ch, ch, 1));
   for (let i = 0; i < depth; i++) {
     const b = `${key}.transformer_blocks.${i}`;
     const n1 = await layerNorm(g, t, `${b}.norm1`, ch, LN_EPS);
-    t = g.op('Add', [t, await attention(c, n1, n1, `${b}.attn1`, ch, ch, true)]);
+    t = g.op('Add', [t, await attention(c, n1, n1, `${b}.attn1`, ch, ch, true, rows)]);
     const n2 = await layerNorm(g, t, `${b}.norm2`, ch, LN_EPS);
-    t = g.op('Add', [t, await attention(c, n2, c.context, `${b}.attn2`, ch, arch.contextDim, false)]);
-    t = g.op('Add', [t, await feedForward(c, await layerNorm(g, t, `${b}.norm3`, ch, LN_EPS), `${b}.ff`, ch)]);
+    t = g.op('Add', [t, await attention(c, n2, c.context, `${b}.attn2`, ch, arch.contextDim, false, rows)]);
+    t = g.op('Add', [t, await feedForward(c, await layerNorm(g, t, `${b}.norm3`, ch, LN_EPS), `${b}.ff`, ch, rows)]);
   }
   const toSpatial = (s: string) => g.op('Reshape', [g.op('Transpose', [s], { perm: [0, 2, 1] }), g.op('Shape', [x])]);
   const out = arch.useLinearInTransformer
-    ? toSpatial(await linear(g, t, `${key}.proj_out`, ch, ch))
+    ? toSpatial(await linear(g, t, `${key}.proj_out`, ch, ch, true, rows))
     : await conv(g, toSpatial(t), `${key}.proj_out`, ch, ch, 1);
   return g.op('Add', [out, x]);
 }
@@ -173,7 +190,7 @@ async function inputBlocks(c: UnetContext, sample: string, hint?: string, count 
       const key = `${p}input_blocks.${idx++}`;
       h = await resBlock(c, h, `${key}.0`, ch, mc * arch.channelMult[level]);
       ch = mc * arch.channelMult[level];
-      if (arch.attentionResolutions.includes(ds)) h = await spatialTransformer(c, h, `${key}.1`, ch, arch.transformerDepth[level]);
+      if (arch.attentionResolutions.includes(ds)) h = await spatialTransformer(c, h, `${key}.1`, ch, arch.transformerDepth[level], ds);
       skips.push(h);
       skipChannels.push(ch);
     }
@@ -196,7 +213,7 @@ export async function downPath(c: UnetContext, sample: string, hint?: string): P
   const { skips, skipChannels, channels: ch } = await inputBlocks(c, sample, hint);
   let h = skips[skips.length - 1];
   h = await resBlock(c, h, `${p}middle_block.0`, ch, ch);
-  h = await spatialTransformer(c, h, `${p}middle_block.1`, ch, arch.transformerDepthMiddle);
+  h = await spatialTransformer(c, h, `${p}middle_block.1`, ch, arch.transformerDepthMiddle, 2 ** (arch.channelMult.length - 1));
   h = await resBlock(c, h, `${p}middle_block.2`, ch, ch);
   return { skips, skipChannels, mid: h, channels: ch };
 }
@@ -235,7 +252,7 @@ export async function upPath(c: UnetContext, down: DownPath, opts: UpPathOptions
       h = await resBlock(c, h, `${key}.0`, ch + skipCh, mc * arch.channelMult[level]);
       ch = mc * arch.channelMult[level];
       let layer = 1;
-      if (arch.attentionResolutions.includes(ds)) h = await spatialTransformer(c, h, `${key}.${layer++}`, ch, arch.transformerDepth[level]);
+      if (arch.attentionResolutions.includes(ds)) h = await spatialTransformer(c, h, `${key}.${layer++}`, ch, arch.transformerDepth[level], ds);
       if (level > 0 && r === arch.numResBlocks) {
         // Nearest upsampling to the next skip's exact size (diffusers' upsample_size), so latent sizes
         // that are not multiples of 8 line up.

@@ -29,22 +29,38 @@ export async function conv(
   return g.op('Add', [y, g.op('Conv', [low, slot.up], { kernel_shape: [1, 1] })]);
 }
 
-/** torch.nn.Linear over the last axis: x·Wᵀ (+ b). */
-export async function linear(g: Graph, x: string, key: string, cin: number, cout: number, bias = true): Promise<string> {
+/**
+ * torch.nn.Linear over the last axis: x·Wᵀ (+ b). `rows`, the rows of x (batch × tokens) the layer multiplies
+ * at the model's native size when the caller knows them, picks the cheaper form of an adapter slot.
+ */
+export async function linear(g: Graph, x: string, key: string, cin: number, cout: number, bias = true, rows?: number): Promise<string> {
   let w = await g.weight(`${key}.weight`, [cout, cin], { transpose: true });
-  // Adapter slot: the merged weight Wᵀ + downᵀ·upᵀ, computed in the graph on each run (r·cin·cout
-  // multiply-adds: 1/N of the layer's own work for N tokens), so the layer runs at a plain MatMul's speed with
-  // a LoRA as without; a side branch (x·downᵀ)·upᵀ costs ~20 % more per layer (bench lora, design note in
-  // core/src/adapters/slots.ts). down [r, cin] and up [cout, r] are fed as LoRA files store them.
+  // Adapter slot, down [r, cin] and up [cout, r] fed as LoRA files store them (core/src/adapters/slots.ts).
+  // Merged (mergedLowRank), a new [cin, cout] weight is written on every run whatever the rank, so it suits
+  // layers that multiply many rows. A side branch x·W + (x·downᵀ)·upᵀ instead costs passes over the
+  // [rows, cout] output: cheaper when rows·(cin + cout) < cin·cout (the time embedding, the UNet's deep
+  // levels, cross-attention's keys and values), and W stays a constant. `npm run bench -- unet` times it.
   const slot = g.adapterSlot(key, (r) => [r, cin], (r) => [cout, r]);
-  if (slot) w = mergedLowRank(g, w, slot);
-  const y = g.op('MatMul', [x, w]);
+  let y: string;
+  if (slot && rows !== undefined && rows * (cin + cout) < cin * cout) {
+    const low = g.op('MatMul', [x, g.op('Transpose', [slot.down], { perm: [1, 0] })]);
+    y = g.op('Add', [g.op('MatMul', [x, w]), g.op('MatMul', [low, g.op('Transpose', [slot.up], { perm: [1, 0] })])]);
+  } else {
+    if (slot) w = mergedLowRank(g, w, slot);
+    y = g.op('MatMul', [x, w]);
+  }
   return bias ? g.op('Add', [y, await g.weight(`${key}.bias`, [cout])]) : y;
 }
 
-/** Wᵀ + downᵀ·upᵀ for a MatMul weight stored [in, out] and an adapter slot's down [r, in], up [out, r]. */
+/**
+ * Wᵀ + downᵀ·upᵀ for a MatMul weight stored [in, out] and an adapter slot's down [r, in], up [out, r], shaped
+ * [1, in, out] for a MatMul over [batch, tokens, in]. The leading 1 (folded into the constant at load) keeps
+ * ONNX Runtime from fusing the sum into a Gemm, whose copy of W into its output runs on one thread: as an Add
+ * it is split across the intra-op pool (profiled, a full-size 256x256 UNet call spent 29 % of its time in those Gemms).
+ */
 export function mergedLowRank(g: Graph, w: string, slot: { down: string; up: string }): string {
-  return g.op('Add', [w, g.op('MatMul', [g.op('Transpose', [slot.down], { perm: [1, 0] }), g.op('Transpose', [slot.up], { perm: [1, 0] })])]);
+  const delta = g.op('MatMul', [g.op('Transpose', [slot.down], { perm: [1, 0] }), g.op('Transpose', [slot.up], { perm: [1, 0] })]);
+  return g.op('Add', [g.op('Unsqueeze', [w, g.ints([0])]), delta]);
 }
 
 export function silu(g: Graph, x: string): string {
