@@ -1,10 +1,14 @@
 // A tiny SDXL checkpoint end to end: dropped into the models folder with its sgm yaml, listed with its family,
 // built on first use, run through the bridge (txt2img, the second prompt and micro-conditioning change the
-// image, img2img), its recipe naming the family; what a family cannot take is refused at submit, by field.
-import { copyFile, readFile } from 'node:fs/promises';
+// image, img2img), its recipe naming the family; a kohya SDXL LoRA applied from a prompt tag; what a family
+// cannot take is refused at submit, by field.
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decode } from 'fast-png';
 import type { JobEvent } from '@kirie/core/client/protocol';
+import { serializeSafetensorsHeader, type SafetensorsLayoutEntry } from '@kirie/core/models/safetensors';
+import { SafetensorsFile } from '../../bridge/src/models/safetensors-file.js';
 import { DEMO, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
 
 const ASSETS = join(ROOT, 'tests/golden/tiny-sd15');
@@ -16,7 +20,30 @@ beforeAll(async () => {
   await copyFile(join(ASSETS, 'tiny-sdxl.safetensors'), join(bridge.modelsDir, XL));
   // The sidecar A1111 users keep beside the file: the tiny model's head counts are not SDXL's.
   await copyFile(join(ASSETS, 'tiny-sdxl.yaml'), join(bridge.modelsDir, 'tiny-xl.yaml'));
+  await mkdir(join(bridge.modelsDir, 'loras'), { recursive: true });
+  await writeXlLora(join(bridge.modelsDir, 'loras', 'xl-style.safetensors'));
 }, 600_000);
+
+/** A kohya SDXL LoRA (rank 2, float32) on a UNet attention layer and both text encoders (OpenCLIP q via in_proj). */
+async function writeXlLora(path: string): Promise<void> {
+  const ckpt = await SafetensorsFile.open(join(ASSETS, 'tiny-sdxl.safetensors'));
+  const modules: [string, string][] = [
+    ['lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_v', 'model.diffusion_model.input_blocks.4.1.transformer_blocks.0.attn2.to_v.weight'],
+    ['lora_te1_text_model_encoder_layers_0_mlp_fc1', 'conditioner.embedders.0.transformer.text_model.encoder.layers.0.mlp.fc1.weight'],
+    ['lora_te2_text_model_encoder_layers_0_self_attn_q_proj', 'conditioner.embedders.1.model.transformer.resblocks.0.attn.in_proj_weight'],
+  ];
+  const entries: SafetensorsLayoutEntry[] = [];
+  const data: Float32Array[] = [];
+  for (const [name, key] of modules) {
+    const [rows, cols] = ckpt.shape(key) as [number, number];
+    const out = name.includes('_q_proj') ? rows / 3 : rows;
+    entries.push({ name: `${name}.lora_down.weight`, dtype: 'F32', shape: [2, cols] }, { name: `${name}.lora_up.weight`, dtype: 'F32', shape: [out, 2] });
+    data.push(Float32Array.from({ length: 2 * cols }, (_, i) => Math.sin(i + 1) / Math.sqrt(cols)), Float32Array.from({ length: out * 2 }, (_, i) => Math.cos(i) * 0.5));
+  }
+  await ckpt.close();
+  const { prefix } = serializeSafetensorsHeader(entries, { ss_network_module: 'networks.lora' });
+  await writeFile(path, Buffer.concat([prefix, ...data.map((d) => new Uint8Array(d.buffer))]));
+}
 afterAll(() => bridge.dispose());
 
 async function run(request: Record<string, unknown>): Promise<JobEvent> {
@@ -58,12 +85,22 @@ describe('an SDXL checkpoint through the bridge (tiny model)', () => {
     expect(out.images).toHaveLength(1);
   }, 300_000);
 
-  it('refuses at submit, naming the field: SDXL-only fields for an SD1.x model, ControlNets and LoRAs for SDXL', async () => {
+  it('applies a kohya SDXL LoRA from its prompt tag: weight 0 is the image without it, 1 changes it; lists it as SDXL', async () => {
+    expect((await bridge.client.adapters()).find((a) => a.name === 'xl-style')).toMatchObject({ kind: 'lora', family: 'sdxl' });
+    // Pixels: the PNG's text chunk holds the prompt, tag included.
+    const pixels = async (d: Extract<JobEvent, { type: 'done' }>) => Buffer.from(decode((await bridge.client.image(d.images[0]!))!).data as Uint8Array);
+    const plain = await pixels(await done({ prompt: 'a lighthouse at dusk' }));
+    expect(await pixels(await done({ prompt: 'a lighthouse at dusk <lora:xl-style:0>' }))).toEqual(plain);
+    const styled = await done({ prompt: 'a lighthouse at dusk <lora:xl-style:1>' });
+    expect(await pixels(styled)).not.toEqual(plain);
+    expect(styled.recipe.request).toMatchObject({ prompt: 'a lighthouse at dusk <lora:xl-style:1>' });
+  }, 600_000);
+
+  it('refuses at submit, naming the field: SDXL-only fields for an SD1.x model, ControlNets for SDXL', async () => {
     const refused = (request: Record<string, unknown>) => bridge.client.submit({ model: XL, width: 64, height: 64, steps: 2, prompt: 'x', ...request }).then(() => null, (e: unknown) => e);
     expect(await refused({ model: DEMO, prompt2: 'x' })).toMatchObject({ status: 400, code: 'invalid_request', field: 'prompt2', message: expect.stringMatching(/SD 1\.x model.*needs an SDXL model/) });
     expect(await refused({ model: DEMO, sizeConditioning: {} })).toMatchObject({ status: 400, field: 'sizeConditioning' });
-    expect(await refused({ loras: [{ name: 'paper-cut' }] })).toMatchObject({ status: 400, field: 'loras.0.name', message: expect.stringMatching(/LoRAs for it are not supported yet/) });
-    expect(await refused({ prompt: 'x <lora:paper-cut:1>' })).toMatchObject({ status: 400, field: 'prompt' });
+    expect(await refused({ loras: [{ name: 'paper-cut' }] })).toMatchObject({ status: 400, code: 'unknown_lora', field: 'loras.0.name' });
     const { id } = await bridge.client.uploadImage(await readFile(join(ROOT, 'tests/golden/sdxl/pipelines/img2img_euler_s060/init_image.png')));
     expect(await refused({ control: [{ model: 'pose-controlnet.safetensors', image: id }] })).toMatchObject({ status: 400, field: 'control.0.model', message: expect.stringMatching(/SDXL model, and ControlNets for it are not supported yet/) });
   });

@@ -32,7 +32,6 @@ const refusals: [what: string, request: Record<string, unknown>, field: string, 
   ['a second negative prompt on SD1.x', { model: SD15, negativePrompt2: 'x' }, 'negativePrompt2', /one text encoder/],
   ['size conditioning on SD1.x', { model: SD15, sizeConditioning: {} }, 'sizeConditioning', /no size conditioning/],
   ['a ControlNet on SDXL', { model: XL, control: [{ model: 'pose.safetensors', pose: { people: [] } }] }, 'control.0.model', /ControlNets for it are not supported yet/],
-  ['a LoRA on SDXL', { model: XL, loras: [{ name: 'paper-cut' }] }, 'loras.0.name', /LoRAs for it are not supported yet/],
 ];
 
 const accepted: [what: string, request: Record<string, unknown>][] = [
