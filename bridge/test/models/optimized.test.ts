@@ -1,7 +1,7 @@
 // Opening a model fast: ONNX Runtime's optimised graphs stored beside the build and reused (keyed by provider,
 // rebuilt when damaged, giving the same outputs), and the VAE encoder created only by a job that encodes.
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -13,7 +13,7 @@ import { parseGenerateRequest } from '@kirie/core/request/parse';
 import type { RasterImage } from '@kirie/core/image/png';
 import { buildCheckpoint, openModel, sd1Plans, type LoadedModel } from '../../src/models/load.js';
 import { LazySession } from '../../src/models/lazy-session.js';
-import { openBuiltSession, optimizedEntry } from '../../src/models/optimized.js';
+import { openBuiltSession, optimizedEntry, optimizedKey } from '../../src/models/optimized.js';
 import { createSession } from '../../src/runtime/session.js';
 import { tempDirPerFile } from './temp-dir.js';
 
@@ -105,6 +105,26 @@ describe('stored optimised graphs', () => {
     expect(existsSync(webgpu.entry)).toBe(false);
     // Thread counts do not change what the optimiser writes: one entry serves every count.
     expect((await optimizedEntry(graph, 'cpu', 1)).key).toBe((await optimizedEntry(graph, 'cpu', 7)).key);
+    // What does change it: the optimisation level and other shaping options, the graph, its weights file.
+    const bytes = await readFile(graph);
+    expect(optimizedKey(bytes, 100, 'cpu', { ...cpu.options, graphOptimizationLevel: 'extended' })).not.toBe(optimizedKey(bytes, 100, 'cpu', cpu.options));
+    expect(optimizedKey(bytes.subarray(1), 100, 'cpu', cpu.options)).not.toBe(optimizedKey(bytes, 100, 'cpu', cpu.options));
+    expect(optimizedKey(bytes, 101, 'cpu', cpu.options)).not.toBe(optimizedKey(bytes, 100, 'cpu', cpu.options));
+  });
+
+  it('under another key are removed when a component is stored again (another ORT version, other options)', async () => {
+    const dir = await builtDir();
+    const stale = join(dir, 'ort', `unet-${'0'.repeat(32)}`);
+    await mkdir(stale, { recursive: true });
+    await writeFile(join(stale, 'model.onnx'), 'from an older ONNX Runtime');
+    const { entry } = await optimizedEntry(join(dir, 'unet.onnx'), 'cpu');
+    await rm(entry, { recursive: true, force: true });
+    const others = [...(await entries(dir))].filter(([c]) => c !== 'unet');
+    expect(await openBuiltSessionOrigin(join(dir, 'unet.onnx'))).toBe('stored');
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(entry)).toBe(true);
+    // Other components' graphs stay.
+    for (const [, path] of others) expect(existsSync(path)).toBe(true);
   });
 
   const damages: [string, (entry: string) => Promise<void>, RegExp][] = [
