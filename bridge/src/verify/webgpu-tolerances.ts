@@ -66,20 +66,50 @@ interface MeasuredPipeline extends PipelineTolerances {
 }
 
 /**
- * Measured with the WebGPU graphs (workarounds in core/src/models/onnx/webgpu.ts). Before them the final latents
- * differed by: txt2img_ddim 0.68, img2img_euler_s060 0.076, inpaint4_ddim_s100 0.45, inpaint9_ddim_s100 0.60,
- * controlnet_ddim_s100 0.63. Now each is within its CPU tolerance; CPU differences for comparison: 4.4e-3,
- * 2.5e-4, 1.2e-4, 8.5e-2, 3.5e-2.
+ * Every case of tests/golden/pipelines, measured with the WebGPU graphs (workarounds in core/src/models/onnx/webgpu.ts).
+ * Before them the final latents differed by: txt2img_ddim 0.68, img2img_euler_s060 0.076, inpaint4_ddim_s100
+ * 0.45, inpaint9_ddim_s100 0.60, controlnet_ddim_s100 0.63. Now every case is within its CPU tolerance, so each
+ * WebGPU tolerance equals the CPU's; CPU differences for the five above: 4.4e-3, 2.5e-4, 1.2e-4, 8.5e-2, 3.5e-2.
  */
 export const WEBGPU_PIPELINE_TOLERANCES: Record<string, MeasuredPipeline> = {
-  txt2img_ddim: {
-    final_latents_atol: 0.04, steps_latents_atol: 0.04, image_atol: 0.001, image_png_levels: 1,
-    measured: { final_latents: 0.00539, steps_latents: 0.00539, image: 0.00012, image_png: 1 },
-    cpu: { final_latents_atol: 0.04, steps_latents_atol: 0.04, image_atol: 0.001, image_png_levels: 1 },
+  controlnet_ddim_s050: {
+    final_latents_atol: 0.08, steps_latents_atol: 0.08, image_atol: 0.003, image_png_levels: 2,
+    measured: { final_latents: 0.0148, steps_latents: 0.0148, image: 0.000386, image_png: 1 },
+    cpu: { final_latents_atol: 0.08, steps_latents_atol: 0.08, image_atol: 0.003, image_png_levels: 2 },
+  },
+  controlnet_ddim_s050_128: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 4.96e-05, steps_latents: 4.96e-05, image: 1.76e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
+  controlnet_ddim_s100: {
+    final_latents_atol: 0.3, steps_latents_atol: 0.3, image_atol: 0.009, image_png_levels: 2,
+    measured: { final_latents: 0.0672, steps_latents: 0.0672, image: 0.0029, image_png: 1 },
+    cpu: { final_latents_atol: 0.3, steps_latents_atol: 0.3, image_atol: 0.009, image_png_levels: 2 },
+  },
+  controlnet_ddim_s100_128: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 4.67e-05, steps_latents: 4.67e-05, image: 1.73e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
   },
   img2img_euler_s060: {
     final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
     measured: { final_latents: 0.000289, steps_latents: 0.000289, image: 4.11e-05, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
+  img2img_euler_s060_128: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 1.91e-05, steps_latents: 1.91e-05, image: 5.66e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
+  inpaint4_ddim_s075_softmask: {
+    final_latents_atol: 0.009, steps_latents_atol: 0.009, image_atol: 0.003, image_png_levels: 2,
+    measured: { final_latents: 0.00189, steps_latents: 0.00189, image: 0.000561, image_png: 1 },
+    cpu: { final_latents_atol: 0.009, steps_latents_atol: 0.009, image_atol: 0.003, image_png_levels: 2 },
+  },
+  inpaint4_ddim_s075_softmask_128: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 2e-05, steps_latents: 2e-05, image: 6.38e-06, image_png: 1 },
     cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
   },
   inpaint4_ddim_s100: {
@@ -87,15 +117,85 @@ export const WEBGPU_PIPELINE_TOLERANCES: Record<string, MeasuredPipeline> = {
     measured: { final_latents: 0.000316, steps_latents: 0.000316, image: 1.27e-05, image_png: 1 },
     cpu: { final_latents_atol: 0.002, steps_latents_atol: 0.002, image_atol: 0.001, image_png_levels: 1 },
   },
+  inpaint4_ddim_s100_128: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 6.63e-05, steps_latents: 6.63e-05, image: 4.05e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
+  inpaint4_euler_s075: {
+    final_latents_atol: 0.002, steps_latents_atol: 0.002, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 0.000203, steps_latents: 0.000203, image: 5.38e-05, image_png: 1 },
+    cpu: { final_latents_atol: 0.002, steps_latents_atol: 0.002, image_atol: 0.001, image_png_levels: 1 },
+  },
+  inpaint4_euler_s075_128: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 2.15e-05, steps_latents: 2.19e-05, image: 8.29e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
   inpaint9_ddim_s100: {
     final_latents_atol: 2, steps_latents_atol: 2, image_atol: 0.06, image_png_levels: 2,
     measured: { final_latents: 0.0819, steps_latents: 0.0819, image: 0.00281, image_png: 1 },
     cpu: { final_latents_atol: 2, steps_latents_atol: 2, image_atol: 0.06, image_png_levels: 2 },
   },
-  controlnet_ddim_s100: {
-    final_latents_atol: 0.3, steps_latents_atol: 0.3, image_atol: 0.009, image_png_levels: 2,
-    measured: { final_latents: 0.0672, steps_latents: 0.0672, image: 0.0029, image_png: 1 },
-    cpu: { final_latents_atol: 0.3, steps_latents_atol: 0.3, image_atol: 0.009, image_png_levels: 2 },
+  inpaint9_ddim_s100_128: {
+    final_latents_atol: 0.009, steps_latents_atol: 0.009, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 0.000843, steps_latents: 0.000843, image: 2.07e-05, image_png: 1 },
+    cpu: { final_latents_atol: 0.009, steps_latents_atol: 0.009, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_ddim: {
+    final_latents_atol: 0.04, steps_latents_atol: 0.04, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 0.00539, steps_latents: 0.00539, image: 0.00012, image_png: 1 },
+    cpu: { final_latents_atol: 0.04, steps_latents_atol: 0.04, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_ddim_128: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 4.77e-05, steps_latents: 4.86e-05, image: 2.06e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_ddim_h96_w64: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 4.96e-05, steps_latents: 4.96e-05, image: 1.58e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_dpmpp_2m_karras: {
+    final_latents_atol: 0.002, steps_latents_atol: 0.002, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 0.00016, steps_latents: 0.000162, image: 3.04e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.002, steps_latents_atol: 0.002, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_dpmpp_2m_karras_128: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 7.2e-05, steps_latents: 7.2e-05, image: 1.79e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_euler: {
+    final_latents_atol: 0.002, steps_latents_atol: 0.002, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 0.00052, steps_latents: 0.00052, image: 1.43e-05, image_png: 1 },
+    cpu: { final_latents_atol: 0.002, steps_latents_atol: 0.002, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_euler_128: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 0.000107, steps_latents: 0.000107, image: 2.86e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_euler_ancestral: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 0.000131, steps_latents: 0.000132, image: 1.91e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_euler_ancestral_128: {
+    final_latents_atol: 0.002, steps_latents_atol: 0.002, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 0.000158, steps_latents: 0.000164, image: 2.71e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.002, steps_latents_atol: 0.002, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_lcm: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 2.19e-05, steps_latents: 2.19e-05, image: 1.37e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
+  },
+  txt2img_lcm_128: {
+    final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1,
+    measured: { final_latents: 3.43e-05, steps_latents: 3.43e-05, image: 1.1e-06, image_png: 1 },
+    cpu: { final_latents_atol: 0.001, steps_latents_atol: 0.001, image_atol: 0.001, image_png_levels: 1 },
   },
 };
 
