@@ -93,9 +93,15 @@ async function checkLoras(request: GenerateRequest, model: ModelInfo, registry: 
   if (model.kind === 'onnx') throw new KirieApiError(400, 'wrong_model_kind', `model "${model.id}" is an ONNX folder: LoRAs apply to checkpoints Kirie builds itself (.safetensors)`, fieldOf(0));
   const known = (await registry.adapters()).filter((a) => a.kind === 'lora');
   loras.forEach((l, i) => {
-    if (!known.some((a) => a.name === l.name)) {
+    const info = known.find((a) => a.name === l.name);
+    if (!info) {
       const found = known.slice(0, 10).map((a) => a.name).join(', ') || 'none';
       throw new KirieApiError(400, 'unknown_lora', `no LoRA named "${l.name}" in the models folder's loras/ (or Lora/, LoRA/, lora/, LyCORIS/); found: ${found}`, fieldOf(i));
+    }
+    // The family read from the file's key names and shapes (core/src/adapters/family.ts); 'unknown' is left to the run.
+    if (model.family && info.family !== 'unknown' && info.family !== model.family) {
+      const label = { sd1: 'SD 1.x', sd2: 'SD 2.x', sdxl: 'SDXL' };
+      throw new KirieApiError(400, 'invalid_request', `${fieldOf(i)}: LoRA "${l.name}" was made for ${label[info.family]} models; model "${model.id}" is ${label[model.family]}`, fieldOf(i));
     }
   });
 }

@@ -1,9 +1,10 @@
 // What a checkpoint's family cannot take is refused at submit (a 400 naming the field), read from the
 // family's data (core/src/models/family.ts), before anything is queued; what it can take passes.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serializeSafetensorsHeader } from '@kirie/core/models/safetensors';
 import { ImageStore } from '../../src/jobs/images.js';
 import { FolderRegistry } from '../../src/registry/registry.js';
 import { DEFAULT_LIMITS } from '../../src/server/limits.js';
@@ -20,6 +21,14 @@ beforeAll(async () => {
     classify: async (path) => (path.endsWith('pose.safetensors') ? 'controlnet' : { kind: 'checkpoint', family: path.endsWith('xl.safetensors') ? 'sdxl' : 'sd1' }),
   });
   context = { limits: { ...DEFAULT_LIMITS, memoryBytes: 2 ** 40 }, registry, images: new ImageStore(dir) };
+  // A LoRA whose cross-attention input is CLIP ViT-L's 768: made for SD 1.x (its header says so by shape alone).
+  const key = 'lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_k';
+  const { prefix } = serializeSafetensorsHeader([
+    { name: `${key}.lora_down.weight`, dtype: 'F32', shape: [1, 768] },
+    { name: `${key}.lora_up.weight`, dtype: 'F32', shape: [1280, 1] },
+  ]);
+  await mkdir(join(dir, 'loras'));
+  await writeFile(join(dir, 'loras', 'sd15-style.safetensors'), Buffer.concat([prefix, Buffer.alloc(4 * (768 + 1280))]));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -48,6 +57,17 @@ describe('checkSubmission refuses by field what the family cannot take', () => {
     );
     expect(refused).toMatchObject({ status: 400, code: 'invalid_request', field, message: expect.stringMatching(message) });
     expect((refused as Error).message.startsWith(`${field}: model "${request.model}" is an `)).toBe(true);
+  });
+
+  it('a LoRA made for another family, by the field that names it', async () => {
+    for (const [request, field] of [
+      [{ loras: [{ name: 'sd15-style' }] }, 'loras.0.name'],
+      [{ prompt: 'a fox <lora:sd15-style:0.7>' }, 'prompt'],
+    ] as const) {
+      const refused = await checkSubmission({ prompt: 'a fox', width: 64, height: 64, model: XL, ...request }, context).then(() => null, (e: unknown) => e);
+      expect(refused).toMatchObject({ status: 400, field, message: expect.stringMatching(/LoRA "sd15-style" was made for SD 1\.x models; model "xl\.safetensors" is SDXL/) });
+    }
+    expect((await checkSubmission({ prompt: 'a fox', width: 64, height: 64, model: SD15, loras: [{ name: 'sd15-style' }] }, context)).model).toBe(SD15);
   });
 
   it.each(accepted)('%s passes', async (_, request) => {
