@@ -7,8 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describeSdIo } from '@kirie/core/models/sessions';
 import { unetInChannelsFromGraph } from '@kirie/core/models/graph-channels';
+import { graphIoMetadata } from '@kirie/core/models/graph-io';
 import type { InferenceSession } from 'onnxruntime-node';
 import { createSession } from '../runtime/session.js';
+import { LazySession } from './lazy-session.js';
 import { defaultTokenizer, releaseAll, type LoadedModel, type OpenOptions } from './options.js';
 import { loadClipTokenizer } from './tokenizer-files.js';
 
@@ -72,7 +74,8 @@ export async function openOnnxFolder(dir: string, opts: OpenOptions): Promise<Lo
     }
     const textEncoder = track(await open('text_encoder'));
     const vaeDecoder = track(await open('vae_decoder'));
-    const vaeEncoder = has('vae_encoder') ? track(await open('vae_encoder')) : undefined;
+    // Only img2img and inpainting run the encoder: described from its file, created by the first that does.
+    const vaeEncoder = has('vae_encoder') ? track(new LazySession(graphIoMetadata(await readFile(model('vae_encoder'))), () => open('vae_encoder'))) : undefined;
     const unetConfig = await readJson(join(dir, unetDir, 'config.json'));
     const io = describeSdIo({ textEncoder, unet, vaeDecoder, vaeEncoder }, numberField(unetConfig, 'in_channels') ?? (await graphChannels(model(unetDir), unet)));
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseNpy } from '@kirie/core/io/npy';
 import { encodeText } from '@kirie/core/pipeline/models';
 import { buildCheckpoint, openControlNet, openModel, sd1Plans } from '../../src/models/load.js';
+import { LazySession } from '../../src/models/lazy-session.js';
 import { fixtureModel, type IoSpec } from './onnx-fixtures.js';
 import { tempDirPerFile } from './temp-dir.js';
 
@@ -70,6 +71,9 @@ describe('openModel on ONNX folders', () => {
     const logs: string[] = [];
     const model = await openModel(dir, { device: 'cpu', log: (m) => logs.push(m) });
     await model.release();
+    // Described from its file; only img2img or inpainting would create its session.
+    expect(model.vaeEncoder).toBeInstanceOf(LazySession);
+    expect((model.vaeEncoder as LazySession).opened).toBe(false);
     expect(model.io).toMatchObject({ inputIds: 'int32', timestep: { type: 'int64', rank: 1 }, unetInChannels: 4, unetTakesResiduals: false, vaeEncoderOutput: 'latent_parameters', floatType: 'float32' });
     expect(model.schedulerConfig).toEqual({ _class_name: 'PNDMScheduler', beta_schedule: 'scaled_linear' });
     expect(model.vaeScalingFactor).toBe(0.13025);
