@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { componentsKind } from '../../bridge/src/verify/kinds/components.js';
 import { checkPipelineCase, releasePipelineModels } from '../../bridge/src/verify/kinds/pipelines.js';
-import { findCaseFiles } from '../../bridge/src/verify/run.js';
+import { findCaseFiles, verifyDirectory } from '../../bridge/src/verify/run.js';
 import type { CaseResult } from '../../bridge/src/verify/types.js';
 import { describeWebGpu } from './adapter.js';
 
@@ -27,6 +27,15 @@ async function all(results: AsyncIterable<CaseResult>): Promise<CaseResult[]> {
 afterAll(releasePipelineModels);
 
 describeWebGpu('golden cases on WebGPU', () => {
+  // tests/golden/lora: LoRA component cases (a kind that runs on the CPU only) and LoRA pipelines (never measured on WebGPU).
+  it('reports what it cannot check on WebGPU as skipped with the reason, never runs it on the CPU', async () => {
+    const lines: { kind: string; supported?: boolean; detail?: string }[] = [];
+    const summary = await verifyDirectory(join(GOLDEN, 'lora'), { provider: 'webgpu', onResult: (l) => lines.push(l) });
+    expect(summary).toMatchObject({ passed: 0, failed: 0, unsupported: lines.length });
+    expect(lines.filter((l) => l.kind === 'lora-components')).toEqual([expect.objectContaining({ supported: false, detail: 'runs its graphs on cpu only, not checked on webgpu' })]);
+    for (const l of lines.filter((l) => l.kind === 'pipelines')) expect(l.detail).toMatch(/WebGPU tolerances measured for this case/);
+  });
+
   it('components: text encoder, VAE, UNet (4 and 9 channels), ControlNet and the UNet with its residuals', async () => {
     const results = await all(componentsKind.run(caseFile('components'), 'webgpu'));
     expect(results).toHaveLength(49);

@@ -68,10 +68,11 @@ export async function verifyDirectory(dir: string, options: VerifyOptions): Prom
       continue;
     }
     if (options.kinds?.length && !options.kinds.includes(kind.kind)) continue;
-    const missing = kind.providers && !kind.providers.includes(provider) ? `runs its graphs on ${kind.providers.join(', ')} only, not checked on ${provider}` : kind.missingFeatures?.(file, provider);
-    if (missing) {
+    const missing = kind.missingFeatures?.(file, provider);
+    const elsewhere = kind.providers && !kind.providers.includes(provider) ? `runs its graphs on ${kind.providers.join(', ')} only, not checked on ${provider}` : undefined;
+    if (missing || elsewhere) {
       summary.unsupported++;
-      options.onResult({ case: name, kind: kind.kind, supported: false, detail: `needs what this version lacks: ${missing}` });
+      options.onResult({ case: name, kind: kind.kind, supported: false, detail: elsewhere ?? `needs what this version lacks: ${missing}` });
       continue;
     }
     try {
