@@ -18,7 +18,7 @@ const STEPS = 7;
 const REQUEST: GenerateRequestInput = { model: 'sd15', prompt: 'a red fox in the snow', negativePrompt: 'blurry', width: 512, height: 512, steps: STEPS, scheduler: 'ddim', seed: 1 };
 
 /** Milliseconds of steps 2…n of one run, with whether each was a full call. */
-async function stepTimes(model: LoadedModel, request: GenerateRequestInput): Promise<{ ms: number; full: boolean }[]> {
+export async function stepTimes(model: LoadedModel, request: GenerateRequestInput): Promise<{ ms: number; full: boolean }[]> {
   const ends: { at: number; full: boolean }[] = [];
   await generateFromRequest(parseGenerateRequest(request), {
     ort,

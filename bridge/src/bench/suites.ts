@@ -12,5 +12,6 @@ import { canvasSuite } from './canvas.js';
 import { deepcacheSuite } from './deepcache.js';
 import { openSuite } from './open.js';
 import { sdxlSuite } from './sdxl.js';
+import { webgpuSuite } from './webgpu.js';
 
-export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite, sdxlBuildSuite, loraSuite, deepcacheSuite, openSuite, canvasSuite, sdxlSuite];
+export const benchSuites: BenchSuite[] = [tokenizerSuite, unetSuite, inpaintSuite, pipelineSuite, controlSuite, soakSuite, buildSuite, sdxlBuildSuite, loraSuite, deepcacheSuite, openSuite, canvasSuite, sdxlSuite, webgpuSuite];
