@@ -6,7 +6,8 @@
 // attention fused (com.microsoft MultiHeadAttention, what the bridge builds) and sliced head by head (the
 // MatMul/Softmax graph, one head's score matrix alive at a time), and the SD1.5 512² UNet call is the
 // baseline. Every job runs in its own child process, so each peak RSS is its own.
-// Needs ~25 GB of disk (checkpoint + graphs; KIRIE_BENCH_SDXL_DIR keeps them for the next run) and ~16 GB of memory.
+// Needs ~35 GB of disk (checkpoint, graphs and ONNX Runtime's stored optimised graphs; KIRIE_BENCH_SDXL_DIR keeps
+// them for the next run) and ~16 GB of memory.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ import { CountingSink, GeneratedSource, zeros } from '@kirie/core/models/generat
 import { generateFromRequest } from '@kirie/core/pipeline/request';
 import { parseGenerateRequest } from '@kirie/core/request/parse';
 import { openCheckpoint } from '../models/checkpoint.js';
-import { familyPlans, openModel } from '../models/load.js';
+import { buildCheckpoint, familyPlans, openModel } from '../models/load.js';
 import { createSession } from '../runtime/session.js';
 import { defaultMemoryBytes } from '../server/limits.js';
 import { estimateJobMemory, vaeTilingFor } from '../server/memory-estimate.js';
@@ -38,13 +39,13 @@ interface JobResult {
   steps: number[];
   /** The whole job, from the request to the decoded image. */
   seconds: number;
+  /** sliced-graph: the float32 weights of every component of the build. */
+  weightsBytes?: number;
 }
 
-/** The folder the build cache put the checkpoint's graphs in (the cache holds one build). */
-function builtDir(cacheDir: string): string {
-  const [built, ...more] = readdirSync(cacheDir).filter((d) => !d.startsWith('.'));
-  if (!built || more.length > 0) throw new Error(`${cacheDir}: expected one build, found ${[built, ...more].join(', ')}`);
-  return join(cacheDir, built);
+/** The folder of the checkpoint's current build (a kept cache may also hold builds of older graph builders). */
+async function builtDir(checkpoint: string, cacheDir: string): Promise<string> {
+  return (await buildCheckpoint(checkpoint, (family) => familyPlans(family, 'fp32'), { cacheDir, device: 'cpu' }, 'checkpoint')).dir;
 }
 
 /**
@@ -75,8 +76,10 @@ async function writeSlicedUnet(checkpoint: string, dir: string): Promise<void> {
 async function job(spec: string): Promise<void> {
   const [what, attention, side, checkpoint, cacheDir] = spec.split('|') as [string, Attention, string, string, string];
   if (what === 'sliced-graph') {
-    await writeSlicedUnet(checkpoint, builtDir(cacheDir));
-    console.log(JSON.stringify({ maxRss: 0, steps: [], seconds: 0 }));
+    const dir = await builtDir(checkpoint, cacheDir);
+    await writeSlicedUnet(checkpoint, dir);
+    const weights = readdirSync(dir).filter((f) => f.endsWith('.onnx.data')).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    console.log(JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024, steps: [], seconds: 0, weightsBytes: weights }));
     return;
   }
   const loaded = await openModel(checkpoint, { device: 'cpu', cacheDir });
@@ -88,7 +91,7 @@ async function job(spec: string): Promise<void> {
   let model = loaded;
   if (attention === 'sliced') {
     await loaded.unet.release();
-    model = { ...loaded, unet: (await createSession(join(builtDir(cacheDir), SLICED_GRAPH), { device: 'cpu' })).session };
+    model = { ...loaded, unet: (await createSession(join(await builtDir(checkpoint, cacheDir), SLICED_GRAPH), { device: 'cpu' })).session };
   }
   const size = Number(side);
   const request = parseGenerateRequest({ model: 'bench', prompt: 'a lighthouse on a cliff at dusk, oil painting', negativePrompt: 'blurry', width: size, height: size, steps: 2, scheduler: 'euler', seed: 1 });
@@ -144,30 +147,31 @@ export const sdxlSuite: BenchSuite = {
       process.exit(0);
     }
     if (!fullSizeWanted('sdxl')) {
-      console.log('  (full-size only: run `npm run bench -- sdxl` or set KIRIE_BENCH_FULL=1; needs ~25 GB of disk and ~16 GB of memory)');
+      console.log('  (full-size only: run `npm run bench -- sdxl` or set KIRIE_BENCH_FULL=1; needs ~35 GB of disk and ~16 GB of memory)');
       return;
     }
+    const unetCall = (r: JobResult) => r.steps[1]!;
+    // First, and gone before the SDXL files are written (disk): the SD1.5 baseline.
     const sd15 = await withFullSize(async ({ checkpoint, cacheDir }) => {
       child(`build|fused|0|${checkpoint}|${cacheDir}`);
       return child(`txt2img|fused|512|${checkpoint}|${cacheDir}`);
     });
+    report({ name: 'SD1.5 512² UNet call (batch 2, CFG), fused: the baseline', value: unetCall(sd15), unit: 's' });
+    // Each figure is printed as soon as its jobs have run: a slow machine shows the fused figures long before the end.
     await withSdxl(async (checkpoint, cacheDir) => {
       child(`build|fused|0|${checkpoint}|${cacheDir}`); // outside the measured jobs, and outside this process
-      child(`sliced-graph|sliced|0|${checkpoint}|${cacheDir}`);
       const fused = child(`txt2img|fused|1024|${checkpoint}|${cacheDir}`);
-      const sliced = child(`txt2img|sliced|1024|${checkpoint}|${cacheDir}`);
-      const dir = builtDir(cacheDir);
-      const weights = readdirSync(dir).filter((f) => f.endsWith('.onnx.data')).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
-      const unetCall = (r: JobResult) => r.steps[1]!;
       report({ name: '1024² UNet call (batch 2, CFG), fused attention', value: unetCall(fused), unit: 's', baseline: { name: 'SD1.5 UNet call at 512², fused', value: unetCall(sd15) } });
-      report({ name: '1024² UNet call, attention sliced head by head', value: unetCall(sliced), unit: 's', baseline: { name: 'fused', value: unetCall(fused) } });
-      report({ name: '1024² step 1 (text encoders + first UNet call), fused', value: fused.steps[0]!, unit: 's', baseline: { name: 'step 2', value: unetCall(fused) } });
+      report({ name: '1024² step 1 (text encoders + first UNet call), fused', value: fused.steps[0]!, unit: 's', baseline: { name: 'step 2 (one UNet call)', value: unetCall(fused) } });
+      report({ name: 'whole 1024² txt2img job time, fused', value: fused.seconds, unit: 's', baseline: { name: 'SD1.5 512² job', value: sd15.seconds } });
+      const weights = child(`sliced-graph|sliced|0|${checkpoint}|${cacheDir}`).weightsBytes!;
       const shape = { width: 1024, height: 1024, batchSize: 1, cfg: true, controlUnits: 0, encodes: false, weightsBytes: weights, canvasPixels: 0, family: 'sdxl' as const };
       const estimate = estimateJobMemory(shape, defaultMemoryBytes());
       report({ name: `whole 1024² txt2img (2 steps, VAE ${estimate.vaeTiled ? 'tiled' : 'untiled'}) peak RSS, fused`, value: fused.maxRss / GB, unit: 'GiB', baseline: { name: 'job memory estimate', value: estimate.peakBytes / GB } });
+      report({ name: 'whole 1024² txt2img peak RSS, fused', value: fused.maxRss / GB, unit: 'GiB', baseline: { name: 'float32 graph weights (all components)', value: weights / GB } });
+      const sliced = child(`txt2img|sliced|1024|${checkpoint}|${cacheDir}`);
+      report({ name: '1024² UNet call, attention sliced head by head', value: unetCall(sliced), unit: 's', baseline: { name: 'fused', value: unetCall(fused) } });
       report({ name: 'whole 1024² txt2img peak RSS, sliced', value: sliced.maxRss / GB, unit: 'GiB', baseline: { name: 'fused', value: fused.maxRss / GB } });
-      report({ name: 'float32 graph weights (all components)', value: weights / GB, unit: 'GiB' });
-      report({ name: 'whole 1024² txt2img job time, fused', value: fused.seconds, unit: 's', baseline: { name: 'SD1.5 512² job', value: sd15.seconds } });
     });
   },
 };
