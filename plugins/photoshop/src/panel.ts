@@ -13,7 +13,7 @@ import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import { type BridgeChoices, fetchBridgeChoices } from '../../shared/src/adapters.js';
 import { GenerationCancelled } from '../../shared/src/job.js';
 import { $, type ChosenLora, field, fillEmbeddingButtons, fillLoraRows, type LoraWidgets, setRunning, showProgress, status } from '../../shared/src/panel.js';
-import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, optionsFromForm } from '../../shared/src/settings.js';
+import { type BridgeSettings, checkBridgeSettings, DEFAULT_BRIDGE_URL, fastUnavailable, optionsFromForm } from '../../shared/src/settings.js';
 import { pairPanel } from '../../shared/src/pairing.js';
 import { pasteRecipe, type RecipeSettings } from '../../shared/src/recipe-paste.js';
 import { connectionHelp } from './connection.js';
@@ -40,6 +40,9 @@ const storage = uxp.storage;
 const MODES = ['fill', 'img2img', 'pose', 'pose-photo', 'pose-paths'] as const;
 const TOKEN_KEY = 'kirie.token';
 const URL_KEY = 'kirie.url';
+const FAST_KEY = 'kirie.fast';
+/** Modes that guide the fill with a ControlNet unit, which DeepCache cannot run with. */
+const CONTROL_MODES: readonly string[] = ['pose', 'pose-photo', 'pose-paths'];
 
 let pose: { name: string; json: unknown } | null = null;
 let photo: { name: string; image: RasterImage } | null = null;
@@ -92,8 +95,18 @@ function showTokenState(): void {
   $('token-state').textContent = savedToken ? `a token is saved (…${savedToken.slice(-4)}); paste a new one to replace it` : 'no token saved yet';
 }
 
+/** Fast is switched off (and says why in its tooltip) for the modes the bridge would refuse it in. */
+function showFastAvailability(): void {
+  const fast = $<HTMLInputElement>('fast');
+  const why = fastUnavailable({ control: CONTROL_MODES.includes(mode()) });
+  fast.disabled = why !== undefined;
+  if (why) fast.setAttribute('title', why);
+  else fast.removeAttribute('title');
+}
+
 async function loadSettings(): Promise<void> {
   $<HTMLInputElement>('bridge-url').value = localStorage.getItem(URL_KEY) ?? DEFAULT_BRIDGE_URL;
+  $<HTMLInputElement>('fast').checked = localStorage.getItem(FAST_KEY) === 'true';
   // Earlier versions kept the token in localStorage: move it to secureStorage once.
   const legacy = localStorage.getItem(TOKEN_KEY);
   if (legacy) {
@@ -239,6 +252,7 @@ function formOptions() {
     steps: field('steps'),
     seed: field('seed'),
     colorMatch: $<HTMLInputElement>('color-match').checked,
+    fast: $<HTMLInputElement>('fast').checked && !$<HTMLInputElement>('fast').disabled,
     loras: chosenLoras(),
   });
   return recipeSettings ? { ...options, recipe: recipeSettings } : options;
@@ -321,6 +335,7 @@ function init(): void {
     $('pose-row').style.display = mode() === 'pose' ? 'flex' : 'none';
     $('photo-row').style.display = mode() === 'pose-photo' ? 'flex' : 'none';
     $('pose-paths-row').style.display = mode() === 'pose-paths' ? 'flex' : 'none';
+    showFastAvailability();
   };
   const presets = $('pose-preset-menu');
   for (const name of POSE_PRESET_NAMES) {
@@ -331,6 +346,7 @@ function init(): void {
   }
   $('mode').addEventListener('change', toggleRows);
   toggleRows();
+  $('fast').addEventListener('change', () => localStorage.setItem(FAST_KEY, String($<HTMLInputElement>('fast').checked)));
   $('strength-auto').addEventListener('change', () => {
     $<HTMLInputElement>('strength').disabled = $<HTMLInputElement>('strength-auto').checked;
   });

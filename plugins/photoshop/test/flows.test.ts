@@ -328,3 +328,29 @@ describe("LoRAs and embeddings from the bridge's models folder", () => {
     expect(doc.layersState).toHaveLength(1);
   });
 });
+
+describe('Fast (DeepCache)', () => {
+  it('a fill with Fast on sends DeepCache, Remake sends it again, and with Fast off none is sent', async () => {
+    const { doc, host } = setup(200, 150);
+    ellipseSelection(doc, 100, 75, 30, 20);
+    const first = await fillSelection(host, env.client, optionsFromForm({ prompt: 'a kite', fast: true, colorMatch: false }));
+    expect(env.runner.jobs.at(-1)!.input.request.acceleration).toEqual({ deepCache: { interval: 3, branch: 0 } });
+    doc.selection = null;
+    doc.activeId = first.layerId;
+    await regenerate(host, env.client, 'remake', null);
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ seed: first.seed, acceleration: { deepCache: { interval: 3, branch: 0 } } });
+    ellipseSelection(doc, 100, 75, 30, 20);
+    await fillSelection(host, env.client, optionsFromForm({ prompt: 'a kite', fast: false, colorMatch: false }));
+    expect(env.runner.jobs.at(-1)!.input.request.acceleration).toBeUndefined();
+  });
+
+  it('a pose fill with Fast on is refused before anything is sent (DeepCache cannot run with a ControlNet)', async () => {
+    const { doc, host } = setup(200, 150);
+    ellipseSelection(doc, 100, 75, 30, 20);
+    const jobs = env.runner.jobs.length;
+    const pose = { canvas_width: 100, canvas_height: 200, people: [{ pose_keypoints_2d: [50, 20, 1, 50, 40, 1, ...new Array(48).fill(0)] }] };
+    await expect(poseFill(host, env.client, { prompt: 'a dancer', fast: true }, pose)).rejects.toThrow(/Fast \(DeepCache\) cannot be combined with a pose guide/);
+    expect(env.runner.jobs.length).toBe(jobs);
+    expect(doc.layersState).toHaveLength(1);
+  });
+});

@@ -175,6 +175,26 @@ describe('Photoshop panel bundle in Chromium', () => {
     await type('negative', '');
   });
 
+  it('Fast: the fill carries DeepCache and the choice is kept; pose modes switch it off and say why', async () => {
+    await choose('mode', 0);
+    await choose('style', 0);
+    await type('prompt', 'a fish');
+    await page.click('#fast');
+    expect(await press()).toMatch(/^added/);
+    expect(env.runner.jobs.at(-1)!.input.request.acceleration).toEqual({ deepCache: { interval: 3, branch: 0 } });
+    expect(await page.evaluate(() => localStorage.getItem('kirie.fast'))).toBe('true');
+    await choose('mode', 2);
+    expect(await page.$eval('#fast', (el) => [el.hasAttribute('disabled'), el.getAttribute('title')])).toEqual([true, expect.stringMatching(/cannot be combined with a pose guide/)]);
+    expect(await press()).toMatch(/^added "Kirie · a fish/);
+    expect(env.runner.jobs.at(-1)!.input.request.acceleration).toBeUndefined();
+    await choose('mode', 0);
+    expect(await page.$eval('#fast', (el) => [el.hasAttribute('disabled'), el.hasAttribute('title')])).toEqual([false, false]);
+    await page.click('#fast');
+    expect(await press()).toMatch(/^added/);
+    expect(env.runner.jobs.at(-1)!.input.request.acceleration).toBeUndefined();
+    expect(await page.evaluate(() => localStorage.getItem('kirie.fast'))).toBe('false');
+  });
+
   it.each([
     ['dark', [0x32, 0x32, 0x32]],
     ['light', [0xe8, 0xe8, 0xe8]],

@@ -96,6 +96,9 @@ export function installSpectrumStubs(): void {
     connectedCallback() {
       this.render();
       this.addEventListener('click', () => {
+        // A disabled sp-checkbox does not change (UXP reference, sp-checkbox "Disabled" state:
+        // https://developer.adobe.com/photoshop/uxp/2022/uxp-api/reference-spectrum/Spectrum%20UXP%20Widgets/User%20Interface/sp-checkbox/).
+        if (this.hasAttribute('disabled')) return;
         this.checked = !this.checked;
         this.dispatchEvent(new Event('change'));
       });
@@ -111,6 +114,7 @@ export function installSpectrumStubs(): void {
       shadow(this, `<span style="display:inline-block;width:12px;height:12px;border:2px solid #b3b3b3;border-radius:2px;vertical-align:middle;margin-right:6px;background:${this.checked ? '#b3b3b3' : 'transparent'}"></span><slot></slot>`);
     }
   }
+  reflect(SpCheckbox, 'disabled');
   customElements.define('sp-checkbox', SpCheckbox);
 
   class SpSlider extends HTMLElement {

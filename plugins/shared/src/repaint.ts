@@ -2,7 +2,7 @@
 // core's planInpaint (context crop, model size, masks), the crop travels to the bridge, and the result
 // comes back through compositeInpaint as an RGBA patch for the host to place. No crop or mask math here.
 import type { KirieApi } from '@kirie/core/client/client';
-import type { GenerateRequestInput } from '@kirie/core/client/protocol';
+import type { GenerateRequestInput, ModelInfo } from '@kirie/core/client/protocol';
 import { parsePoseJson, placePose, type Rect, toPoseJson } from '@kirie/core/control/openpose';
 import { toRgb } from '@kirie/core/control/preprocess';
 import { type Bounds, intersect, isEmpty } from '@kirie/core/image/bounds';
@@ -13,6 +13,7 @@ import { type FamilyId, resolutionFor } from '@kirie/core/models/family';
 import { encodePng, type RasterImage } from '@kirie/core/image/png';
 import { resizeImage } from '@kirie/core/image/resize';
 import { type JobHooks, runJob } from './job.js';
+import { fastUnavailable } from './settings.js';
 
 /** inpaint: the bridge repaints under the mask; img2img: it reworks the whole crop, the blend mask keeps it in place. */
 export type RepaintMode = 'inpaint' | 'img2img';
@@ -61,18 +62,26 @@ export interface RepaintResult {
  * its registry resolves it.
  */
 export async function modelFamily(client: KirieApi, model: string | undefined): Promise<FamilyId | undefined> {
+  return (await bridgeModel(client, model))?.family;
+}
+
+/** The request's model as the bridge lists it; 'default' (or none) is its first checkpoint, as its registry resolves it. */
+async function bridgeModel(client: KirieApi, model: string | undefined): Promise<ModelInfo | undefined> {
   const models = await client.models();
   const id = model ?? 'default';
-  const found = id === 'default' ? models.find((m) => m.kind === 'checkpoint' || m.kind === 'onnx') : models.find((m) => m.id === id);
-  return found?.family;
+  return id === 'default' ? models.find((m) => m.kind === 'checkpoint' || m.kind === 'onnx') : models.find((m) => m.id === id);
 }
 
 export async function repaint(client: KirieApi, input: RepaintInput, hooks: JobHooks = {}): Promise<RepaintResult> {
   // SD1.x 512–768, SDXL 1024–1536 in multiples of 64.
-  const resolution = resolutionFor(await modelFamily(client, input.request.model));
+  const info = await bridgeModel(client, input.request.model);
+  const resolution = resolutionFor(info?.family);
   const plan = await planInpaint(input.image, input.selection, input.strength, input.inpaint ?? {}, resolution);
   const { model } = plan.transform;
   if (input.pose && input.posePhoto) throw new Error('a fill takes a pose or a reference photo, not both');
+  // Said before anything is uploaded, in the panel's words rather than the bridge's field path.
+  const noFast = input.request.acceleration ? fastUnavailable({ control: !!(input.pose || input.posePhoto), ...(info ? { modelKind: info.kind } : {}) }) : undefined;
+  if (noFast) throw new Error(noFast);
   // Checked before anything is uploaded: a bad pose costs no round trip.
   const control = input.pose ? [poseUnit(input.pose, input.selection, plan)] : input.posePhoto ? [await photoUnit(client, input.posePhoto, input.selection, plan)] : undefined;
   const initImage = (await client.uploadImage(encodePng(plan.image))).id;

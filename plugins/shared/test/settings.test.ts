@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import type { ModelInfo } from '@kirie/core/client/protocol';
 import { MockKirieClient } from '@kirie/core/client/mock';
-import { checkBridgeSettings, optionsFromForm, type PanelForm, prepareForBridge, prepareRequest } from '../src/settings.js';
+import { GenerateRequest } from '@kirie/core/request/schema';
+import { checkBridgeSettings, fastUnavailable, optionsFromForm, type PanelForm, prepareForBridge, prepareRequest } from '../src/settings.js';
 
 describe('optionsFromForm', () => {
   const ok: [string, PanelForm, object][] = [
@@ -15,6 +16,8 @@ describe('optionsFromForm', () => {
     ['LoRA sliders in percent', { prompt: 'a', loras: [{ name: 'paper-cut', percent: '60' }, { name: 'ink', percent: '150' }] }, { prompt: 'a', loras: [{ name: 'paper-cut', weight: 0.6 }, { name: 'ink', weight: 1.5 }] }],
     ['a text-encoder weight apart (A1111 <lora:name:te:unet>)', { prompt: 'a', loras: [{ name: 'ink', percent: '80', textPercent: '30' }, { name: 'fog', percent: '50', textPercent: '50' }] }, { prompt: 'a', loras: [{ name: 'ink', weight: 0.8, textEncoderWeight: 0.3 }, { name: 'fog', weight: 0.5 }] }],
     ['no LoRA switched on', { prompt: 'a', loras: [] }, { prompt: 'a' }],
+    ['Fast on', { prompt: 'a', fast: true }, { prompt: 'a', fast: true }],
+    ['Fast off', { prompt: 'a', fast: false }, { prompt: 'a' }],
   ];
   it.each(ok)('%s', (_name, form, expected) => expect(optionsFromForm(form)).toEqual(expected));
 
@@ -98,6 +101,27 @@ describe('prepareRequest', () => {
     ['unknown style', { prompt: 'a', style: 'cubism' }, /unknown style "cubism"; known styles: kirie, /],
     ['strength out of range', { prompt: 'a', strength: 2 }, /strength must be greater than 0 and at most 1, got 2/],
   ])('%s', (_name, options, message) => expect(() => prepareRequest(options, 1)).toThrow(message));
+});
+
+describe('Fast (DeepCache)', () => {
+  it('Fast on: the request carries DeepCache every 3rd step at branch 0, which the bridge schema accepts; off: no acceleration at all', () => {
+    const fast = prepareRequest({ prompt: 'a kite', fast: true }, 1).request;
+    expect(fast.acceleration).toEqual({ deepCache: { interval: 3, branch: 0 } });
+    expect(GenerateRequest.parse({ ...fast, width: 64, height: 64 }).acceleration).toEqual({ deepCache: { interval: 3, branch: 0 } });
+    expect(prepareRequest({ prompt: 'a kite', fast: false }, 1).request).not.toHaveProperty('acceleration');
+    expect(prepareRequest({ prompt: 'a kite' }, 1).request).not.toHaveProperty('acceleration');
+  });
+
+  it("names the jobs the bridge refuses DeepCache for: ControlNet units, and ONNX folders (no shallow UNet); the rest run", () => {
+    expect(fastUnavailable({ control: true, modelKind: 'checkpoint' })).toMatch(/cannot be combined with a pose guide \(ControlNet\)/);
+    expect(fastUnavailable({ control: false, modelKind: 'onnx' })).toMatch(/needs a checkpoint Kirie builds itself \(\.safetensors\)/);
+    expect(fastUnavailable({ control: false, modelKind: 'checkpoint' })).toBeUndefined();
+    expect(fastUnavailable({ control: false })).toBeUndefined();
+    // The bridge's own word on the ControlNet case.
+    const withControl = GenerateRequest.safeParse({ prompt: 'a', width: 64, height: 64, acceleration: { deepCache: { interval: 3 } }, control: [{ model: 'pose', pose: { people: [] } }] });
+    expect(withControl.success).toBe(false);
+    expect(JSON.stringify(withControl.error?.issues)).toMatch(/DeepCache cannot be combined with control units/);
+  });
 });
 
 describe('checkBridgeSettings', () => {
