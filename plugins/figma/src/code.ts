@@ -17,3 +17,4 @@ figma.ui.onmessage = (message) => void handle(message as UiToMain);
 figma.on('selectionchange', () => post({ type: 'selection', ...host.describeSelection() }));
 post({ type: 'selection', ...host.describeSelection() });
 void host.loadSettings().then((settings) => post({ type: 'settings', settings }));
+void host.loadPrefs().then((prefs) => post({ type: 'prefs', prefs }));

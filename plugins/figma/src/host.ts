@@ -4,12 +4,13 @@
 // Only the skeleton's geometry: the OpenPose parser and its zod stay in the UI (the sandbox's globals are few).
 import { type Affine, centreInFrame, containTransform, lineBetween, type PlacedJoint, type Rgb, type Skeleton, transformSkeleton } from '@kirie/core/control/skeleton-geometry';
 import type { BaseNode, ChildrenMixin, ExportSettingsImage, FigmaImage, FrameNode, Paint, PluginApi, RectangleNode, SceneNode, Transform } from './figma-api.js';
-import type { FrameData, PlaceRequest, PoseRead, SelectionInfo } from './messages.js';
+import type { FrameData, PanelPrefs, PlaceRequest, PoseRead, SelectionInfo } from './messages.js';
 import type { BridgeSettings } from '../../shared/src/settings.js';
 
 const FRAME_TYPES = new Set(['FRAME', 'COMPONENT', 'INSTANCE']);
 const MASK_NAME = 'mask';
 const SETTINGS_KEY = 'kirie.bridge';
+const PREFS_KEY = 'kirie.prefs';
 export const RECIPE_KEY = 'kirie.recipe';
 /** Marks a group Kirie placed as one person's skeleton (its name is the user's to change). */
 export const POSE_KEY = 'kirie.pose';
@@ -44,6 +45,8 @@ export interface FigmaHost {
   notify(text: string, error?: boolean): void;
   loadSettings(): Promise<BridgeSettings | null>;
   saveSettings(settings: BridgeSettings): Promise<void>;
+  loadPrefs(): Promise<PanelPrefs>;
+  savePrefs(prefs: PanelPrefs): Promise<void>;
 }
 
 const isFrame = (node: BaseNode): node is FrameNode => FRAME_TYPES.has(node.type) && 'children' in node;
@@ -266,6 +269,15 @@ export function createFigmaHost(figma: PluginApi): FigmaHost {
 
     async saveSettings(settings) {
       await figma.clientStorage.setAsync(SETTINGS_KEY, { url: settings.url, token: settings.token });
+    },
+
+    async loadPrefs() {
+      const stored = await figma.clientStorage.getAsync(PREFS_KEY);
+      return { fast: !!stored && typeof stored === 'object' && (stored as Partial<PanelPrefs>).fast === true };
+    },
+
+    async savePrefs(prefs) {
+      await figma.clientStorage.setAsync(PREFS_KEY, { fast: prefs.fast });
     },
   };
 }

@@ -27,6 +27,8 @@ export function createMessageHandler(host: FigmaHost, post: (message: MainToUi) 
         return reply(message.requestId, () => host.readPose(message.frameId));
       case 'save-settings':
         return reply(message.requestId, () => host.saveSettings(message.settings));
+      case 'save-prefs':
+        return reply(message.requestId, () => host.savePrefs(message.prefs));
       case 'notify':
         return host.notify(message.text, message.error);
     }

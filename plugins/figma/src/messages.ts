@@ -33,6 +33,11 @@ export interface PoseRead {
   people: PlacedJoint[][];
 }
 
+/** The form's choices kept between sessions (figma.clientStorage), beside the bridge settings. */
+export interface PanelPrefs {
+  fast: boolean;
+}
+
 /** What the UI shows about the selection: a frame to work on, or a Kirie result and the recipe it carries. */
 export interface SelectionInfo {
   frame: string | null;
@@ -46,6 +51,7 @@ export type UiToMain =
   | { type: 'read-frame'; requestId: number; frameId?: string }
   | { type: 'place'; requestId: number; place: PlaceRequest }
   | { type: 'save-settings'; requestId: number; settings: BridgeSettings }
+  | { type: 'save-prefs'; requestId: number; prefs: PanelPrefs }
   | { type: 'add-pose'; requestId: number; skeleton: Skeleton }
   | { type: 'read-pose'; requestId: number; frameId?: string }
   | { type: 'notify'; text: string; error?: boolean };
@@ -54,4 +60,5 @@ export type MainToUi =
   | { type: 'reply'; requestId: number; ok: true; value: unknown }
   | { type: 'reply'; requestId: number; ok: false; error: string }
   | ({ type: 'selection' } & SelectionInfo)
-  | { type: 'settings'; settings: BridgeSettings | null };
+  | { type: 'settings'; settings: BridgeSettings | null }
+  | { type: 'prefs'; prefs: PanelPrefs };

@@ -26,6 +26,7 @@ const recipeSchema = z.object({
     seed: z.number().int().min(0),
     model: z.string().optional(),
     colorMatch: z.boolean().optional(),
+    fast: z.boolean().optional(),
     loras: z.array(loraSchema).optional(),
     // A pasted recipe's settings (recipe-paste.ts); the bridge checks them again with the request.
     recipe: z

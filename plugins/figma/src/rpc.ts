@@ -2,13 +2,14 @@
 import { parsePoseJson } from '@kirie/core/control/openpose';
 import { skeletonFromPose } from '@kirie/core/control/skeleton';
 import type { BridgeSettings } from '../../shared/src/settings.js';
-import type { FrameData, MainToUi, PlaceRequest, PoseRead, UiToMain } from './messages.js';
+import type { FrameData, MainToUi, PanelPrefs, PlaceRequest, PoseRead, UiToMain } from './messages.js';
 
 export interface MainRpc {
   /** The selected frame, or the frame with this id (a recipe's source). */
   readFrame(frameId?: string): Promise<FrameData>;
   place(place: PlaceRequest): Promise<{ nodeId: string }>;
   saveSettings(settings: BridgeSettings): Promise<void>;
+  savePrefs(prefs: PanelPrefs): Promise<void>;
   /** Places a pose (OpenPose JSON, checked here) on the selected frame as editable nodes. */
   addPose(json: unknown): Promise<{ people: number }>;
   /** The joints of the skeletons on the selected frame (or `frameId`). */
@@ -33,6 +34,7 @@ export function createMainRpc(send: (message: UiToMain) => void): MainRpc {
     readFrame: (frameId) => call<FrameData>({ type: 'read-frame', ...(frameId ? { frameId } : {}) }),
     place: (place) => call<{ nodeId: string }>({ type: 'place', place }),
     saveSettings: (settings) => call<void>({ type: 'save-settings', settings }),
+    savePrefs: (prefs) => call<void>({ type: 'save-prefs', prefs }),
     // Parsed on this side: a bad file is refused before the document is touched, and zod stays out of the sandbox.
     addPose: async (json) => call<{ people: number }>({ type: 'add-pose', skeleton: skeletonFromPose(parsePoseJson(json)) }),
     readPose: (frameId) => call<PoseRead>({ type: 'read-pose', ...(frameId ? { frameId } : {}) }),

@@ -110,7 +110,7 @@ async function run(work: (client: KirieClient, signal: AbortSignal) => Promise<F
 let pasted: { negativePrompt?: string; settings: RecipeSettings } | undefined;
 
 const formOptions = () => {
-  const options = optionsFromForm({ prompt: field('prompt'), ...(pasted?.negativePrompt ? { negativePrompt: pasted.negativePrompt } : {}), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked, loras: chosenLoras() });
+  const options = optionsFromForm({ prompt: field('prompt'), ...(pasted?.negativePrompt ? { negativePrompt: pasted.negativePrompt } : {}), style: field('style'), strength: field('strength'), steps: field('steps'), seed: field('seed'), colorMatch: $<HTMLInputElement>('color-match').checked, fast: $<HTMLInputElement>('fast').checked, loras: chosenLoras() });
   return pasted ? { ...options, recipe: pasted.settings } : options;
 };
 
@@ -237,6 +237,8 @@ function onMain(message: MainToUi): void {
     $('frame').textContent = describe(info);
     updateButtons();
     void fitMannequinToFrame();
+  } else if (message.type === 'prefs') {
+    $<HTMLInputElement>('fast').checked = message.prefs.fast;
   } else if (message.type === 'settings' && message.settings) {
     $<HTMLInputElement>('bridge-url').value = message.settings.url;
     $<HTMLInputElement>('bridge-token').value = message.settings.token;
@@ -263,6 +265,9 @@ function init(): void {
     }
   });
   $('check-bridge').addEventListener('click', () => void checkBridge());
+  $('fast').addEventListener('change', () => {
+    rpc.savePrefs({ fast: $<HTMLInputElement>('fast').checked }).catch((err: Error) => status(`the Fast choice could not be kept: ${err.message}`, true));
+  });
   // The bridge gives the token once the user typed the code shown here where it runs; main keeps it.
   $('pair-bridge').addEventListener('click', () => {
     pairPanel({ url: field('bridge-url'), client: 'Figma', show: (text) => status(text) })

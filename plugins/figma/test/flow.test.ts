@@ -216,6 +216,14 @@ describe('settings and messages', () => {
     expect(await host.loadSettings()).toEqual({ url: 'http://127.0.0.1:7860', token: 'abc' });
   });
 
+  it('the Fast choice round-trips through clientStorage, off until set', async () => {
+    const figma = new FakeFigma();
+    const host = createFigmaHost(figma.api());
+    expect(await host.loadPrefs()).toEqual({ fast: false });
+    await plugin(figma).savePrefs({ fast: true });
+    expect(await host.loadPrefs()).toEqual({ fast: true });
+  });
+
   it('the selection is described for the UI', () => {
     const figma = new FakeFigma();
     const host = createFigmaHost(figma.api());
@@ -412,6 +420,23 @@ describe('the fake keeps Figma\'s rules (a kinder fake would hide bugs)', () => 
     expect(() => figma.page.insertChild(0, sub)).toThrow(/Node is inside of an instance/);
     expect(() => sub.remove()).toThrow(/inside of an instance/);
     expect(() => rect.setPluginData('k', 5 as unknown as string)).toThrow(/must be a string/);
+  });
+});
+
+describe('Fast (DeepCache)', () => {
+  it('Fast on sends DeepCache, the recipe keeps it and Remake sends it again; Fast off sends none', async () => {
+    const figma = new FakeFigma();
+    frameWithContent(figma, 96, 64);
+    const rpc = plugin(figma);
+    const first = await restyleFrame(rpc, env.client, optionsFromForm({ prompt: 'a fox', steps: '3', fast: true }));
+    const deepCache = { deepCache: { interval: 3, branch: 0 } };
+    expect(env.runner.jobs.at(-1)!.input.request.acceleration).toEqual(deepCache);
+    const recipe = parseRecipe(resultNode(figma, first.nodeId).getPluginData(RECIPE_KEY));
+    expect(recipe.options.fast).toBe(true);
+    await remake(rpc, env.client, recipe, 'remake');
+    expect(env.runner.jobs.at(-1)!.input.request).toMatchObject({ seed: first.seed, acceleration: deepCache });
+    await restyleFrame(rpc, env.client, optionsFromForm({ prompt: 'a fox', steps: '3', fast: false }));
+    expect(env.runner.jobs.at(-1)!.input.request.acceleration).toBeUndefined();
   });
 });
 

@@ -64,8 +64,8 @@ async function mountPlugin(page: Page, settings: { url: string; token: string })
   page.on('pageerror', (err) => void pageErrors.push(err.message));
   await page.evaluate(
     ({ html, url, token }) => {
-      const w = window as unknown as { frameData: unknown; placed: unknown[]; notes: unknown[]; reads: unknown[]; toUi: (m: unknown) => void };
-      Object.assign(w, { placed: [], notes: [], reads: [] });
+      const w = window as unknown as { frameData: unknown; placed: unknown[]; notes: unknown[]; reads: unknown[]; prefs: unknown[]; toUi: (m: unknown) => void };
+      Object.assign(w, { placed: [], notes: [], reads: [], prefs: [] });
       const iframe = document.getElementById('plugin') as HTMLIFrameElement;
       const post = (pluginMessage: unknown) => iframe.contentWindow!.postMessage({ pluginMessage }, '*');
       w.toUi = post;
@@ -80,6 +80,10 @@ async function mountPlugin(page: Page, settings: { url: string; token: string })
           post({ type: 'reply', requestId: m.requestId, ok: true, value: { nodeId: `9:${w.placed.length}` } });
         }
         if (m.type === 'notify') w.notes.push(m.text);
+        if (m.type === 'save-prefs') {
+          w.prefs.push((m as unknown as { prefs: unknown }).prefs);
+          post({ type: 'reply', requestId: m.requestId, ok: true, value: undefined });
+        }
       });
       iframe.addEventListener('load', () => {
         post({ type: 'settings', settings: { url, token } });
@@ -198,6 +202,22 @@ describe('Figma UI bundle in Chromium', () => {
     expect(scripted.runner.jobs.at(-1)!.input.request).toMatchObject({ prompt: `a fox, ${TEST_EMBEDDING}`, loras });
     expect(JSON.parse(placed.recipe).options).toMatchObject({ loras });
     await ui.uncheck('#lora-list input[type=checkbox]');
+    await ui.fill('#steps', '');
+  });
+
+  it('Fast: the stored choice is shown, a change is kept through main, and the restyle and its recipe carry DeepCache', async () => {
+    await useBridge(scripted.bridge.url, scripted.bridge.token);
+    await toUi({ type: 'prefs', prefs: { fast: true } });
+    await ui.waitForFunction(() => (document.getElementById('fast') as HTMLInputElement).checked);
+    const png = rgba(96, 64, () => [90, 90, 90, 255]);
+    const placed = await run({ frameId: '1:2', name: 'Card', png, origin: ORIGIN }, { prompt: 'a fox', steps: '3', seed: '4', strength: '' });
+    expect(scripted.runner.jobs.at(-1)!.input.request.acceleration).toEqual({ deepCache: { interval: 3, branch: 0 } });
+    expect(JSON.parse(placed.recipe).options.fast).toBe(true);
+    await ui.click('#fast');
+    await page.waitForFunction(() => (window as unknown as { prefs: unknown[] }).prefs.length > 0);
+    expect(await page.evaluate(() => (window as unknown as { prefs: unknown[] }).prefs.at(-1))).toEqual({ fast: false });
+    await run({ frameId: '1:2', name: 'Card', png, origin: ORIGIN }, { prompt: 'a fox', steps: '3', seed: '4', strength: '' });
+    expect(scripted.runner.jobs.at(-1)!.input.request.acceleration).toBeUndefined();
     await ui.fill('#steps', '');
   });
 
