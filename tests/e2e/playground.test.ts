@@ -120,6 +120,26 @@ describe('playground', () => {
     await page.selectOption('#control-model', '');
   });
 
+  it('Fast runs DeepCache on the real tiny model and the recipe shows it; a ControlNet switches it off and says why; the choice is kept', async () => {
+    await page.selectOption('#style', '');
+    await page.check('#fast');
+    await setForm({ prompt: 'a quick fox', width: '64', height: '64', steps: '4', seed: '9' });
+    const before = await page.$$eval('#history li.result', (l) => l.length);
+    await page.click('#generate');
+    await page.waitForFunction((n) => document.querySelectorAll('#history li.result img').length > n, before);
+    expect(await page.textContent('#message')).toBe('');
+    const recipe = JSON.parse((await page.textContent('#history li.result pre.recipe'))!);
+    expect(recipe.request.acceleration).toEqual({ deepCache: { interval: 3, branch: 0 } });
+    expect(await page.evaluate(() => localStorage.getItem('kirie.fast'))).toBe('true');
+    await page.selectOption('#control-model', 'tiny-pose.safetensors');
+    expect(await page.isDisabled('#fast')).toBe(true);
+    expect(await page.$eval('#fast', (el) => el.parentElement!.title)).toMatch(/cannot be combined with a pose guide \(ControlNet\)/);
+    await page.selectOption('#control-model', '');
+    expect(await page.isDisabled('#fast')).toBe(false);
+    await page.uncheck('#fast');
+    expect(await page.evaluate(() => localStorage.getItem('kirie.fast'))).toBe('false');
+  });
+
   it('applies a LoRA from its weight sliders (text encoder apart) and an embedding from its button, header text shown as text', async () => {
     await page.selectOption('#style', '');
     expect(await page.isVisible('#loras')).toBe(true);

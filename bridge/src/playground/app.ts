@@ -9,12 +9,14 @@ import { applyStyle, styleSettings } from '@kirie/core/styles/presets';
 import type { MannequinScene } from '@kirie/core/control/mannequin';
 import { MannequinEditor } from '../../../plugins/shared/src/mannequin-editor.js';
 import { fileAsPng } from '../../../plugins/shared/src/image-file.js';
+import { fastAcceleration, fastUnavailable } from '../../../plugins/shared/src/fast.js';
 import { PaintStage } from './canvas.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
 const TOKEN_KEY = 'kirie.token';
 const HISTORY_KEY = 'kirie.history';
+const FAST_KEY = 'kirie.fast';
 const HISTORY_SIZE = 24;
 
 type ControlUnitInput = NonNullable<GenerateRequestInput['control']>[number];
@@ -65,6 +67,7 @@ async function connect(token: string): Promise<void> {
     const controlNets = models.filter((m) => m.kind === 'controlnet');
     fillSelect($<HTMLSelectElement>('control-model'), [['', 'off'], ...controlNets.map((m): [string, string] => [m.id, m.name])]);
     $('control').hidden = controlNets.length === 0;
+    showFastAvailability();
     fillSelect($<HTMLSelectElement>('style'), [['', 'none'], ...styles.map((s): [string, string] => [s.id, s.name])]);
     fillLoras(adapters.filter((a) => a.kind === 'lora' && !a.problem));
     fillEmbeddings(adapters.filter((a) => a.kind === 'embedding' && !a.problem));
@@ -194,9 +197,17 @@ async function buildRequest(): Promise<GenerateRequestInput> {
     request.strength = Number(input('strength').value);
     if (stage.hasMask) request.mask = (await c.uploadImage(await stage.maskPng())).id;
   }
+  if (input('fast').checked && !input('fast').disabled) request.acceleration = fastAcceleration();
   const control = await controlUnit(c);
   if (control) request.control = [control];
   return request;
+}
+
+/** Fast is switched off, saying why, for the model or ControlNet the bridge would refuse DeepCache with. */
+function showFastAvailability(): void {
+  const why = fastUnavailable({ control: $<HTMLSelectElement>('control-model').value !== '', ...(pickedModel() ? { modelKind: pickedModel()!.kind } : {}) });
+  input('fast').disabled = why !== undefined;
+  input('fast').parentElement!.title = why ?? '';
 }
 
 /** The Control section as one unit, or none while its ControlNet is off. */
@@ -356,6 +367,7 @@ function repose3d(recipe: Recipe, controlModel: string, scene: MannequinScene): 
   $<HTMLSelectElement>('control-source').value = 'mannequin';
   stage.resize(r.width, r.height);
   showControlSource();
+  showFastAvailability();
   openMannequin().setScene(scene);
   $('mannequin').scrollIntoView();
 }
@@ -405,6 +417,9 @@ for (const id of ['width', 'height']) {
   });
 }
 $('model').addEventListener('change', fitSizeToModel);
+for (const id of ['model', 'control-model']) $(id).addEventListener('change', showFastAvailability);
+input('fast').checked = localStorage.getItem(FAST_KEY) === 'true';
+input('fast').addEventListener('change', () => localStorage.setItem(FAST_KEY, String(input('fast').checked)));
 document.addEventListener('paste', (e) => {
   const item = Array.from(e.clipboardData?.items ?? []).find((i) => i.type.startsWith('image/'));
   const file = item?.getAsFile();

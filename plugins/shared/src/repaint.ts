@@ -13,7 +13,7 @@ import { type FamilyId, resolutionFor } from '@kirie/core/models/family';
 import { encodePng, type RasterImage } from '@kirie/core/image/png';
 import { resizeImage } from '@kirie/core/image/resize';
 import { type JobHooks, runJob } from './job.js';
-import { fastUnavailable } from './settings.js';
+import { fastUnavailable } from './fast.js';
 
 /** inpaint: the bridge repaints under the mask; img2img: it reworks the whole crop, the blend mask keeps it in place. */
 export type RepaintMode = 'inpaint' | 'img2img';

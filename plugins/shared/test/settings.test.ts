@@ -3,7 +3,8 @@ import { STYLE_PRESETS } from '@kirie/core/styles/presets';
 import type { ModelInfo } from '@kirie/core/client/protocol';
 import { MockKirieClient } from '@kirie/core/client/mock';
 import { GenerateRequest } from '@kirie/core/request/schema';
-import { checkBridgeSettings, fastUnavailable, optionsFromForm, type PanelForm, prepareForBridge, prepareRequest } from '../src/settings.js';
+import { fastUnavailable } from '../src/fast.js';
+import { checkBridgeSettings, optionsFromForm, type PanelForm, prepareForBridge, prepareRequest } from '../src/settings.js';
 
 describe('optionsFromForm', () => {
   const ok: [string, PanelForm, object][] = [
