@@ -89,11 +89,8 @@ export function sessionOptions(provider: Provider, threads: number): ort.Inferen
     // memory patterns off; on the CPU they pay off because every step has the same shapes.
     enableCpuMemArena: false,
     enableMemPattern: memPattern,
-    // Weights (GBs) outside the arena, so the arena only grows by activations. Intra-op threads sleep
-    // between ops instead of spinning: with as many threads as cores a spinning thread takes the core
-    // another thread's kernel needs. Full-size 512² UNet call, 2 threads on 2 cores, quiet machine:
-    // 6.87 s spinning (1.61x one thread) vs 5.78 s sleeping (1.84x one thread).
-    extra: { session: { use_device_allocator_for_initializers: '1', intra_op: { allow_spinning: '0' } } },
+    // Weights (GBs) outside the arena, so the arena only grows by activations.
+    extra: { session: { use_device_allocator_for_initializers: '1' } },
     logSeverityLevel: gpu ? 4 : 3,
   };
 }
