@@ -18,8 +18,9 @@ import type { BuildOptions, Component, TensorSource, WeightSink } from '@kirie/c
 import { pidAlive, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../jobs/atomic.js';
 import type { SafetensorsFile } from './safetensors-file.js';
 
-/** Bump when the graph builders change what they emit, so old caches are rebuilt (4: linear adapter slots merge in the graph; 5: timestep frequencies rounded as torch computes them; 6: adapter slots of layers with few rows branch, merges parallel, UNet GroupNorms in two passes). */
-export const BUILDER_VERSION = 'sd15-graphs-6';
+/** Bump when the graph builders change what they emit, so old caches are rebuilt (4: linear adapter slots merge in the graph; 5: timestep frequencies rounded as torch computes them; 6: adapter slots of layers with few rows branch, merges parallel; 7: graphs of the two-pass UNet GroupNorm, which
+ * missed the 64² ComfyUI DPM++ 2M Karras golden by 1.7e-4, are rebuilt with InstanceNormalization). */
+export const BUILDER_VERSION = 'sd15-graphs-7';
 const MANIFEST = 'manifest.json';
 const SAMPLES = 32;
 const SAMPLE_BYTES = 256 * 1024;

@@ -1,7 +1,7 @@
 // Layer building blocks shared by the component graphs, written as the plain ONNX patterns torch
 // exports (Reshape→InstanceNormalization→Reshape for GroupNorm, MatMul/Softmax/MatMul attention,
 // x·sigmoid(x), erf GELU) so ONNX Runtime's graph optimisers recognise and fuse them.
-import { FLOAT, type Graph } from './graph.js';
+import type { Graph } from './graph.js';
 import { needsChannelPadding, normalizeLastAxis, padChannelsToMultipleOf4 } from './webgpu.js';
 
 export async function conv(
@@ -73,18 +73,11 @@ export function gelu(g: Graph, x: string): string {
   return g.op('Mul', [g.op('Mul', [x, g.op('Add', [e, g.scalar(1)])]), g.scalar(0.5)]);
 }
 
-/**
- * GroupNorm over NCHW (or N,C,…) with the affine weights of `key`. `parallel`: in float32 graphs, compute it
- * in the two-pass plain ops (normalizeLastAxis) that ONNX Runtime's CPU provider splits across its intra-op
- * threads, as exact as InstanceNormalization, whose CPU kernel runs on one thread (at 2 threads 47 % of its
- * time is outside the pool, none of the two-pass form's, same CPU time); it holds one more activation-sized
- * temporary, so the UNet (small activations) asks for it and the VAE does not.
- */
-export async function groupNorm(g: Graph, x: string, key: string, channels: number, eps: number, opts: { groups?: number; parallel?: boolean } = {}): Promise<string> {
-  const groups = opts.groups ?? 32;
+/** GroupNorm over NCHW (or N,C,…) with the affine weights of `key`. */
+export async function groupNorm(g: Graph, x: string, key: string, channels: number, eps: number, groups = 32): Promise<string> {
   if (channels % groups !== 0) throw new Error(`${key}: ${channels} channels do not split into ${groups} groups`);
   const grouped = g.op('Reshape', [x, g.ints([0, groups, -1])]);
-  const normed = g.forWebGpu || (opts.parallel && g.dtype === FLOAT)
+  const normed = g.forWebGpu
     ? normalizeLastAxis(g, grouped, eps)
     : g.op('InstanceNormalization', [grouped, g.constant(new Array(groups).fill(1), [groups]), g.constant(new Array(groups).fill(0), [groups])], { epsilon: eps });
   const back = g.op('Reshape', [normed, g.op('Shape', [x])]);
