@@ -82,7 +82,7 @@ function exchange(bytes: string): Promise<Answer> {
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`the connection stayed open after ${JSON.stringify(bytes.split('\r\n')[0])}: ${JSON.stringify(data.slice(0, 200))}`));
-    }, 5000);
+    }, 15_000); // generous: app.js is a few hundred KB and CI runs many test files at once
     const done = () => {
       clearTimeout(timer);
       socket.destroy();
