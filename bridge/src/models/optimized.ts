@@ -1,8 +1,8 @@
 // ONNX Runtime's optimised graph of each built component, stored beside it so that opening a model does not
 // optimise it again. Measured on the shared 2-core machine (load ~15), full-size SD1.5 UNet: a session at
 // graphOptimizationLevel 'all' took 91 s to create, 'extended' 4 s and 'basic' 1.6 s, so nearly all of it is
-// the layout transformers only 'all' runs; from the stored optimised graph (packed weights included) at level
-// 'disabled', 1.0 s, and its output is bit for bit the same. `npm run bench -- open` measures the whole model.
+// the layout transformers only 'all' runs; from the stored optimised graph at level 'disabled', 2.4 s, and
+// its output is bit for bit the same. `npm run bench -- open` measures the whole model both ways.
 //
 // An optimised graph holds what the transformers chose for one provider on one CPU (CPU-only fused ops,
 // NCHWc layouts sized to the vector width): it is keyed by ONNX Runtime's version, the provider, the
@@ -29,7 +29,7 @@ const GRAPH = 'model.onnx';
 const DATA = 'model.onnx.data';
 const MANIFEST = 'manifest.json';
 /** Bump when what is stored changes shape. */
-const FORMAT = 'kirie-ort-optimized-2';
+const FORMAT = 'kirie-ort-optimized-1';
 
 interface Manifest {
   format: string;
@@ -165,9 +165,6 @@ async function optimizeAndStore(graph: string, component: string, entry: string,
           optimized_model_external_initializers_file_name: DATA,
           // Every weight external and mapped on load; small ones are not worth a page each.
           optimized_model_external_initializers_min_size_in_bytes: '1024',
-          // Weights the CPU kernels repack (MatMul's B into MLAS's panel layout) are stored packed and mapped
-          // too: packing them again at load read ~1 GB of the UNet's weights and took most of a warm open.
-          save_external_prepacked_constant_initializers: '1',
         },
       },
     });
