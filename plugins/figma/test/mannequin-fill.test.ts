@@ -6,12 +6,9 @@ import { DEFAULT_MANNEQUIN_CAMERA, MANNEQUIN_PRESETS, type MannequinScene, proje
 import { type PoseJson, toPoseJson } from '@kirie/core/control/openpose';
 import { type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
 import { mannequinFill, remake } from '../src/flow.js';
-import { createFigmaHost } from '../src/host.js';
-import { createMessageHandler } from '../src/main.js';
-import type { MainToUi } from '../src/messages.js';
 import { parseRecipe } from '../src/recipe.js';
-import { createMainRpc, type MainRpc } from '../src/rpc.js';
 import { FakeFigma, solid } from './fake-figma.js';
+import { pluginRpc as plugin } from './plugin-rpc.js';
 
 let env: PluginBridge;
 beforeAll(async () => {
@@ -19,13 +16,6 @@ beforeAll(async () => {
 });
 afterAll(() => env.dispose());
 
-function plugin(figma: FakeFigma): MainRpc {
-  const host = createFigmaHost(figma.api());
-  let rpc: MainRpc;
-  const handle = createMessageHandler(host, (m: MainToUi) => queueMicrotask(() => rpc.receive(structuredClone(m))));
-  rpc = createMainRpc((m) => queueMicrotask(() => void handle(structuredClone(m))));
-  return rpc;
-}
 
 const SCENE: MannequinScene = { figures: [MANNEQUIN_PRESETS.walking!, { ...MANNEQUIN_PRESETS.reaching!, position: [0.8, 0.95, -0.5] }], camera: DEFAULT_MANNEQUIN_CAMERA };
 

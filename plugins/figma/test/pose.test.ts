@@ -8,11 +8,10 @@ import { poseFromJoints } from '@kirie/core/control/skeleton';
 import { COLORS } from '@kirie/core/control/render';
 import { type PluginBridge, startPluginBridge } from '../../shared/test/bridge.js';
 import { poseFill, remake } from '../src/flow.js';
-import { createFigmaHost, POSE_KEY } from '../src/host.js';
-import { createMessageHandler } from '../src/main.js';
-import type { MainToUi, PoseRead } from '../src/messages.js';
-import { createMainRpc, type MainRpc } from '../src/rpc.js';
+import { POSE_KEY } from '../src/host.js';
+import type { PoseRead } from '../src/messages.js';
 import { type FakeContainer, FakeEllipse, FakeFigma, FakeGroup, FakeLine, type FakeNode, solid } from './fake-figma.js';
+import { pluginRpc as plugin } from './plugin-rpc.js';
 
 let env: PluginBridge;
 beforeAll(async () => {
@@ -20,13 +19,6 @@ beforeAll(async () => {
 });
 afterAll(() => env.dispose());
 
-function plugin(figma: FakeFigma): MainRpc {
-  const host = createFigmaHost(figma.api());
-  let rpc: MainRpc;
-  const handle = createMessageHandler(host, (m: MainToUi) => queueMicrotask(() => rpc.receive(structuredClone(m))));
-  rpc = createMainRpc((m) => queueMicrotask(() => void handle(structuredClone(m))));
-  return rpc;
-}
 
 const BG = [230, 220, 200] as const;
 
