@@ -9,11 +9,9 @@ import { GENERATED_RGB, type PluginBridge, startPluginBridge, TEST_EMBEDDING, TE
 import { startSdxlBridge, TINY_XL } from '../../shared/test/sdxl-bridge.js';
 import { remake, restyleFrame } from '../src/flow.js';
 import { createFigmaHost, RECIPE_KEY } from '../src/host.js';
-import { createMessageHandler } from '../src/main.js';
-import type { MainToUi } from '../src/messages.js';
-import { createMainRpc, type MainRpc } from '../src/rpc.js';
 import { parseRecipe } from '../src/recipe.js';
 import { displayP3ToSrgb, type FakeContainer, FakeFigma, type FakeNode, FakeRectangle, solid } from './fake-figma.js';
+import { pluginRpc as plugin } from './plugin-rpc.js';
 
 let env: PluginBridge;
 beforeAll(async () => {
@@ -26,13 +24,6 @@ beforeEach(() => {
 });
 
 /** Both sides of the plugin wired as Figma wires them: messages, not calls, between UI and main. */
-function plugin(figma: FakeFigma): MainRpc {
-  const host = createFigmaHost(figma.api());
-  let rpc: MainRpc;
-  const handle = createMessageHandler(host, (m: MainToUi) => queueMicrotask(() => rpc.receive(structuredClone(m))));
-  rpc = createMainRpc((m) => queueMicrotask(() => void handle(structuredClone(m))));
-  return rpc;
-}
 
 function frameWithContent(figma: FakeFigma, w = 301, h = 203): FakeContainer {
   const frame = figma.frame('Card', 40, 60, w, h, solid(240, 200, 120));
