@@ -30,8 +30,10 @@ describe('graphs built for WebGPU', () => {
     expect(opTypes(plain)).not.toContain('Pad');
     // conv_in's input and weight (conv_in takes no LoRA); no other convolution has a width the provider gets wrong.
     expect(opTypes(forWebGpu).filter((t) => t === 'Pad')).toHaveLength(2);
-    // GroupNorm and LayerNorm as plain ops instead of the provider's one-pass normalisation.
-    expect(opTypes(plain)).toEqual(expect.arrayContaining(['InstanceNormalization', 'LayerNormalization']));
+    // GroupNorm and LayerNorm as plain ops instead of the provider's one-pass normalisation (the float32 UNet's
+    // GroupNorms are plain ops on every provider, so that ONNX Runtime's CPU threads share them: layers.ts groupNorm).
+    expect(opTypes(plain)).toContain('LayerNormalization');
+    expect(opTypes(plain)).not.toContain('InstanceNormalization');
     expect(opTypes(forWebGpu)).not.toEqual(expect.arrayContaining(['InstanceNormalization']));
     expect(opTypes(forWebGpu)).not.toEqual(expect.arrayContaining(['LayerNormalization']));
     const run = async (bytes: Uint8Array) => {

@@ -10,6 +10,8 @@ export const UNET_PREFIX = 'model.diffusion_model.';
 const RES_EPS = 1e-5;
 const TRANSFORMER_NORM_EPS = 1e-6;
 const LN_EPS = 1e-5;
+/** GroupNorms split across CPU threads (layers.ts groupNorm): the UNet's activations are small. */
+const PARALLEL_NORM = { parallel: true };
 
 export interface UnetContext {
   g: Graph;
@@ -99,10 +101,10 @@ export async function labelEmbedding(g: Graph, arch: UnetArch, p: string): Promi
 
 export async function resBlock(c: UnetContext, x: string, key: string, cin: number, cout: number): Promise<string> {
   const { g } = c;
-  let h = await conv(g, silu(g, await groupNorm(g, x, `${key}.in_layers.0`, cin, RES_EPS)), `${key}.in_layers.2`, cin, cout, 3);
+  let h = await conv(g, silu(g, await groupNorm(g, x, `${key}.in_layers.0`, cin, RES_EPS, PARALLEL_NORM)), `${key}.in_layers.2`, cin, cout, 3);
   const e = await linear(g, c.embAct, `${key}.emb_layers.1`, 4 * c.arch.modelChannels, cout, true, CFG_BATCH);
   h = g.op('Add', [h, g.op('Unsqueeze', [e, g.ints([2, 3])])]);
-  h = await conv(g, silu(g, await groupNorm(g, h, `${key}.out_layers.0`, cout, RES_EPS)), `${key}.out_layers.3`, cout, cout, 3);
+  h = await conv(g, silu(g, await groupNorm(g, h, `${key}.out_layers.0`, cout, RES_EPS, PARALLEL_NORM)), `${key}.out_layers.3`, cout, cout, 3);
   // skip_connection exists exactly when the channel count changes; the checkpoint decides.
   const skip = g.has(`${key}.skip_connection.weight`) ? await conv(g, x, `${key}.skip_connection`, cin, cout, 1) : x;
   if (skip === x && cin !== cout) throw new Error(`${key}: ${cin} -> ${cout} channels but no skip_connection in the checkpoint`);
@@ -144,7 +146,7 @@ async function feedForward(c: UnetContext, x: string, key: string, ch: number, r
 export async function spatialTransformer(c: UnetContext, x: string, key: string, ch: number, depth: number, ds: number): Promise<string> {
   const { g, arch } = c;
   const rows = rowsAt(c, ds);
-  const norm = await groupNorm(g, x, `${key}.norm`, ch, TRANSFORMER_NORM_EPS);
+  const norm = await groupNorm(g, x, `${key}.norm`, ch, TRANSFORMER_NORM_EPS, PARALLEL_NORM);
   const toTokens = (s: string) => g.op('Transpose', [g.op('Reshape', [s, g.ints([0, ch, -1])])], { perm: [0, 2, 1] });
   let t = arch.useLinearInTransformer
     ? await linear(g, toTokens(norm), `${key}.proj_in`, ch, ch, true, rows)
@@ -267,7 +269,7 @@ export async function upPath(c: UnetContext, down: DownPath, opts: UpPathOptions
       }
     }
   }
-  h = silu(g, await groupNorm(g, h, `${p}out.0`, ch, RES_EPS));
+  h = silu(g, await groupNorm(g, h, `${p}out.0`, ch, RES_EPS, PARALLEL_NORM));
   return conv(g, h, `${p}out.2`, ch, arch.outChannels, 3);
 }
 

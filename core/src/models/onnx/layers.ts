@@ -1,7 +1,7 @@
 // Layer building blocks shared by the component graphs, written as the plain ONNX patterns torch
 // exports (Reshape→InstanceNormalization→Reshape for GroupNorm, MatMul/Softmax/MatMul attention,
 // x·sigmoid(x), erf GELU) so ONNX Runtime's graph optimisers recognise and fuse them.
-import type { Graph } from './graph.js';
+import { FLOAT, type Graph } from './graph.js';
 import { needsChannelPadding, normalizeLastAxis, padChannelsToMultipleOf4 } from './webgpu.js';
 
 export async function conv(
@@ -73,17 +73,41 @@ export function gelu(g: Graph, x: string): string {
   return g.op('Mul', [g.op('Mul', [x, g.op('Add', [e, g.scalar(1)])]), g.scalar(0.5)]);
 }
 
-/** GroupNorm over NCHW (or N,C,…) with the affine weights of `key`. */
-export async function groupNorm(g: Graph, x: string, key: string, channels: number, eps: number, groups = 32): Promise<string> {
+/**
+ * GroupNorm over NCHW (or N,C,…) with the affine weights of `key`. `parallel`: in float32 graphs, spell out
+ * InstanceNormalization's own arithmetic in plain ops (instanceNormInPlainOps), which ONNX Runtime's CPU provider
+ * splits across its intra-op threads where its InstanceNormalization kernel runs on one. It holds two more
+ * activation-sized temporaries, so the UNet (small activations, many norms) asks for it and the VAE does not.
+ */
+export async function groupNorm(g: Graph, x: string, key: string, channels: number, eps: number, opts: { groups?: number; parallel?: boolean } = {}): Promise<string> {
+  const groups = opts.groups ?? 32;
   if (channels % groups !== 0) throw new Error(`${key}: ${channels} channels do not split into ${groups} groups`);
   const grouped = g.op('Reshape', [x, g.ints([0, groups, -1])]);
   const normed = g.forWebGpu
     ? normalizeLastAxis(g, grouped, eps)
-    : g.op('InstanceNormalization', [grouped, g.constant(new Array(groups).fill(1), [groups]), g.constant(new Array(groups).fill(0), [groups])], { epsilon: eps });
+    : opts.parallel && g.dtype === FLOAT
+      ? instanceNormInPlainOps(g, grouped, eps)
+      : g.op('InstanceNormalization', [grouped, g.constant(new Array(groups).fill(1), [groups]), g.constant(new Array(groups).fill(0), [groups])], { epsilon: eps });
   const back = g.op('Reshape', [normed, g.op('Shape', [x])]);
   const w = await g.weight(`${key}.weight`, [channels], { dims: [channels, 1, 1] });
   const b = await g.weight(`${key}.bias`, [channels], { dims: [channels, 1, 1] });
   return g.op('Add', [g.op('Mul', [back, w]), b]);
+}
+
+/**
+ * Unit-weight InstanceNormalization over the last axis, in the order ONNX Runtime's CPU kernel computes it
+ * (onnxruntime/core/providers/cpu/nn/instance_norm.cc): mean; sum of squared deviations / n; s = 1/sqrt(v+eps);
+ * y = x·s + (−mean·s). For rows of a multiple of 4 values ReduceMean sums them as that kernel's Eigen mean does,
+ * so the result is the same bit for bit (bridge/test/components/group-norm.test.ts): every row of SD1.5 and SDXL
+ * at latents of even area, and of the tiny golden models. Other rows end in a few values added in another
+ * order: an ulp or so apart. (x − mean) / sqrt(v + eps), the textbook form, is not the same.
+ */
+export function instanceNormInPlainOps(g: Graph, x: string, eps: number): string {
+  const mean = g.op('ReduceMean', [x], { axes: [-1] });
+  const centered = g.op('Sub', [x, mean]);
+  const variance = g.op('ReduceMean', [g.op('Mul', [centered, centered])], { axes: [-1] });
+  const scale = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, g.scalar(eps)])])]);
+  return g.op('Add', [g.op('Mul', [x, scale]), g.op('Neg', [g.op('Mul', [mean, scale])])]);
 }
 
 export async function layerNorm(g: Graph, x: string, key: string, channels: number, eps: number): Promise<string> {
