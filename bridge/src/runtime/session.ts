@@ -89,8 +89,12 @@ export function sessionOptions(provider: Provider, threads: number): ort.Inferen
     // memory patterns off; on the CPU they pay off because every step has the same shapes.
     enableCpuMemArena: false,
     enableMemPattern: memPattern,
-    // Weights (GBs) outside the arena, so the arena only grows by activations.
-    extra: { session: { use_device_allocator_for_initializers: '1' } },
+    // Weights (GBs) outside the arena, so the arena only grows by activations. Intra-op threads sleep
+    // between ops instead of spinning: the bridge shares the machine with Photoshop or Figma, and with as
+    // many threads as cores a spinning thread takes the core another thread's kernel needs. Full-size 512²
+    // UNet call, 2 threads on 2 cores, quiet machine (bench unet): 6.34 s spinning (1.79x one thread,
+    // 12.6 s of CPU) vs 6.14 s sleeping (1.85x, 11.9 s of CPU).
+    extra: { session: { use_device_allocator_for_initializers: '1', intra_op: { allow_spinning: '0' } } },
     logSeverityLevel: gpu ? 4 : 3,
   };
 }

@@ -81,6 +81,8 @@ describe('options', () => {
   });
   it('uses every core, all graph optimisations, no CPU arena, and no memory patterns on DirectML', () => {
     expect(sessionOptions('cpu', 16)).toMatchObject({ intraOpNumThreads: 16, graphOptimizationLevel: 'all', enableCpuMemArena: false, enableMemPattern: true, executionProviders: ['cpu'] });
+    // Spinning intra-op threads take cores from the design app beside the bridge and cost the 2-core UNet call time (bench unet).
+    expect(sessionOptions('cpu', 2).extra).toMatchObject({ session: { intra_op: { allow_spinning: '0' } } });
     expect(sessionOptions('dml', 4)).toMatchObject({ enableMemPattern: false, executionMode: 'sequential', executionProviders: ['dml'] });
     expect(sessionOptions('webgpu', 4)).toMatchObject({ enableMemPattern: false, executionProviders: ['webgpu'] });
   });
