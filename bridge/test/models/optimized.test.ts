@@ -13,7 +13,7 @@ import { parseGenerateRequest } from '@kirie/core/request/parse';
 import type { RasterImage } from '@kirie/core/image/png';
 import { buildCheckpoint, openModel, sd1Plans, type LoadedModel } from '../../src/models/load.js';
 import { LazySession } from '../../src/models/lazy-session.js';
-import { openBuiltSession, optimizedEntry, optimizedKey } from '../../src/models/optimized.js';
+import { openBuiltSession, optimizedEntry, optimizedKey, storeOptimized } from '../../src/models/optimized.js';
 import { createSession } from '../../src/runtime/session.js';
 import { tempDirPerFile } from './temp-dir.js';
 
@@ -92,6 +92,24 @@ describe('stored optimised graphs', () => {
       await cold.release();
       if (today) await releaseSessions(today);
     }
+  });
+
+  it('are stored ahead of the first open by `kirie models build` (storeOptimized): that open optimises nothing', async () => {
+    const cacheDir = join(cache.path, 'built-ahead');
+    const built = await buildCheckpoint(TINY, sd1Plans('fp32'), { cacheDir }, 'checkpoint');
+    const graphs = COMPONENTS.map((c) => join(built.dir, built.models[c]!));
+    expect((await storeOptimized(graphs, { device: 'cpu' })).map((s) => s.origin)).toEqual(['stored', 'stored', 'stored', 'stored']);
+    const inodes = async () => new Map(await Promise.all([...(await entries(built.dir))].map(async ([c, p]) => [c, (await stat(join(p, 'model.onnx'))).ino] as const)));
+    const before = await inodes();
+    expect([...before.keys()].sort()).toEqual([...COMPONENTS]);
+    const model = await openModel(TINY, { device: 'cpu', cacheDir });
+    try {
+      await encodeImageMean(ort, model, { data: new Float32Array(3 * 64 * 64), dims: [1, 3, 64, 64] });
+    } finally {
+      await model.release();
+    }
+    expect(await inodes()).toEqual(before);
+    expect((await storeOptimized(graphs, { device: 'cpu' })).map((s) => s.origin)).toEqual(['reused', 'reused', 'reused', 'reused']);
   });
 
   it('are keyed by provider: another provider never finds the CPU provider\'s graph', async () => {
