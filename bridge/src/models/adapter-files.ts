@@ -22,7 +22,7 @@ export function loadLora(path: string, table: ModuleTable): Promise<LoraAdapter>
   return withFile(path, (file) => readLora(file, table));
 }
 
-/** `token` is what calls it in a prompt; A1111 uses the file name without extension. */
-export function loadEmbedding(path: string, width: number, token = basename(path, extname(path))): Promise<Embedding> {
-  return withFile(path, (file) => readEmbedding(file, token, width));
+/** `token` is what calls it in a prompt; A1111 uses the file name without extension. `width2`: SDXL's second encoder. */
+export function loadEmbedding(path: string, width: number, token = basename(path, extname(path)), width2?: number): Promise<Embedding> {
+  return withFile(path, (file) => readEmbedding(file, token, width, width2));
 }

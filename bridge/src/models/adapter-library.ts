@@ -108,9 +108,9 @@ export class FolderAdapterLibrary implements AdapterLibrary {
   }
 
   async embedding(name: string): Promise<Embedding> {
-    const width = this.model.io.adapters?.addedTokenWidth;
-    if (width === undefined) throw new Error(`${this.model.name} takes no embeddings: only checkpoints Kirie builds itself (.safetensors) do`);
-    return loadEmbedding(await this.find('embedding', name), width, name);
+    const slots = this.model.io.adapters;
+    if (slots?.addedTokenWidth === undefined) throw new Error(`${this.model.name} takes no embeddings: only checkpoints Kirie builds itself (.safetensors) do`);
+    return loadEmbedding(await this.find('embedding', name), slots.addedTokenWidth, name, slots.addedTokenWidth2);
   }
 }
 

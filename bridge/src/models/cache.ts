@@ -20,8 +20,8 @@ import type { SafetensorsFile } from './safetensors-file.js';
 
 /** Bump when the graph builders change what they emit, so old caches are rebuilt (4: linear adapter slots merge in the graph; 5: timestep frequencies rounded as torch computes them; 6: adapter slots of layers with few rows branch, merges parallel; 7: graphs of the two-pass UNet GroupNorm, which
  * missed the 64² ComfyUI DPM++ 2M Karras golden by 1.7e-4, are rebuilt with InstanceNormalization; 8: UNet GroupNorms as InstanceNormalization's own arithmetic in plain ops,
- * which ONNX Runtime runs on all threads). */
-export const BUILDER_VERSION = 'sd15-graphs-8';
+ * which ONNX Runtime runs on all threads; 9: SDXL's OpenCLIP text encoder takes added-token rows (SDXL embeddings)). */
+export const BUILDER_VERSION = 'sd15-graphs-9';
 const MANIFEST = 'manifest.json';
 const SAMPLES = 32;
 const SAMPLE_BYTES = 256 * 1024;

@@ -133,7 +133,7 @@ async function lazyIn(dir: string, models: Partial<Record<string, string>>, name
   return new LazySession(graphIoMetadata(await readFile(graph)), async () => (await openBuiltSession(graph, { device: opts.device ?? 'auto', log: opts.log })).session);
 }
 
-/** A family with two text encoders (SDXL): no clip skip or embeddings yet (family.clipSkip, family.embeddings). */
+/** A family with two text encoders (SDXL): no clip skip yet (family.clipSkip); embeddings feed both encoders. */
 async function openTwoEncoderModel(path: string, built: Built, opts: OpenOptions): Promise<LoadedModel> {
   const family = FAMILIES[built.arch.family];
   const [tokenizer, tokenizer2] = await familyTokenizers(family);

@@ -154,7 +154,7 @@ describe('SDXL LoRA through the adapter inputs equals the merged checkpoint', ()
     const slotted = await session(component, ckpt.file, ckpt, true);
     const reference = await session(component, merged(ckpt, made.deltas), ckpt, false);
     const plain = await session(component, ckpt.file, ckpt, false);
-    const slots: AdapterSlots = component === 'text_encoder' ? { unet: [], textEncoder: slotsOf(slotted), addedTokenWidth: addedTokenWidth(slotted) } : { unet: [], textEncoder: [], textEncoder2: slotsOf(slotted) };
+    const slots: AdapterSlots = component === 'text_encoder' ? { unet: [], textEncoder: slotsOf(slotted), addedTokenWidth: addedTokenWidth(slotted) } : { unet: [], textEncoder: [], textEncoder2: slotsOf(slotted), addedTokenWidth2: addedTokenWidth(slotted) };
     const feeds = adapterFeeds(slots, [{ adapter: lora, unet: UNET, textEncoder: TE }], [], false);
     const input = () => ({ input_ids: new ort.Tensor('int32', ids, [1, 77]) });
     const got = await slotted.run(withFeeds(slotted, input(), component === 'text_encoder' ? feeds.textEncoder : feeds.textEncoder2));

@@ -2,35 +2,68 @@
 // and how they enter a prompt, as diffusers 0.24's load_textual_inversion does: n vectors become the tokens
 // `<t>`, `<t>_1` … `<t>_{n-1}` with ids after the vocabulary, in load order; each occurrence of a multi-vector
 // token in the text becomes `<t> <t>_1 … <t>_{n-1}`, and added tokens are matched as exact substrings before BPE.
+// SDXL files (A1111 textual_inversion.py, ComfyUI sd1_clip.py load_embed with embed_key) hold one vector set
+// per text encoder, `clip_l` [n, 768] for CLIP-L and `clip_g` [n, 1280] for OpenCLIP bigG: both encoders'
+// tokenizers give the added tokens the same positions, and each encoder reads its own rows there.
 import type { AdapterTensors } from './lora.js';
 import type { TextIds } from '../prompt/chunks.js';
 
 export interface Embedding {
   /** The text that calls it in a prompt (A1111: the file name without extension). */
   token: string;
-  /** [vectors, width] row-major. */
+  /** [vectors, width] row-major, for the (first) text encoder. */
   vectors: Float32Array;
+  /** SDXL: [vectors, width2] row-major for the second text encoder (the file's `clip_g`). */
+  vectors2?: Float32Array;
   count: number;
 }
 
-/** Reads an SD1.x embedding file; `width` is the text encoder's hidden size. */
-export async function readEmbedding(file: AdapterTensors, token: string, width: number): Promise<Embedding> {
+/** SDXL's keys: the vectors of the first (CLIP-L) and second (OpenCLIP bigG) text encoder. */
+const SDXL_KEYS = ['clip_l', 'clip_g'] as const;
+
+/** [n, width] or [width] (one vector): the count, or undefined when the rows are not `width` wide. */
+function vectorCount(shape: readonly number[], width: number): number | undefined {
+  const count = shape.length === 1 ? 1 : shape[0]!;
+  return shape.length <= 2 && shape[shape.length - 1] === width && count >= 1 ? count : undefined;
+}
+
+/**
+ * Reads an embedding file for a model whose text encoders are `width` wide (and `width2`, the second's, for
+ * SDXL): SD1.x files for one encoder, SDXL files (clip_l + clip_g, the same count) for two.
+ */
+export async function readEmbedding(file: AdapterTensors, token: string, width: number, width2?: number): Promise<Embedding> {
   const keys = file.keys();
-  if (keys.includes('clip_l') || keys.includes('clip_g')) throw new Error(`${file.label} is an SDXL embedding (clip_l/clip_g); this model is SD1.x`);
+  const sdxlKeys = SDXL_KEYS.filter((k) => keys.includes(k));
+  if (width2 !== undefined) return readSdxlEmbedding(file, token, sdxlKeys, [width, width2]);
+  if (sdxlKeys.length > 0) throw new Error(`${file.label} is an SDXL embedding (clip_l/clip_g); this model is SD1.x`);
   const key = keys.includes('emb_params') ? 'emb_params' : keys.length === 1 ? keys[0]! : undefined;
   if (key === undefined) throw new Error(`${file.label}: not a textual-inversion embedding (expected emb_params or one token tensor; keys: ${keys.slice(0, 4).join(', ')})`);
   const shape = file.shape(key);
-  const count = shape.length === 1 ? 1 : shape[0]!;
-  if (shape.length > 2 || shape[shape.length - 1] !== width || count < 1) {
-    throw new Error(`${file.label}: embedding ${key} is [${shape}], this text encoder takes vectors of ${width}: made for another model family`);
-  }
+  const count = vectorCount(shape, width);
+  if (count === undefined) throw new Error(`${file.label}: embedding ${key} is [${shape}], this text encoder takes vectors of ${width}: made for another model family`);
   return { token, vectors: await file.read(key), count };
+}
+
+async function readSdxlEmbedding(file: AdapterTensors, token: string, found: readonly string[], widths: readonly [number, number]): Promise<Embedding> {
+  if (found.length === 0) throw new Error(`${file.label} is not an SDXL embedding (no clip_l and clip_g vectors; keys: ${file.keys().slice(0, 4).join(', ')}): SD1.x embeddings do not fit an SDXL model`);
+  const missing = SDXL_KEYS.find((k) => !found.includes(k));
+  if (missing) throw new Error(`${file.label}: an SDXL embedding needs clip_l (first text encoder) and clip_g (second); this file has no ${missing}`);
+  const counts = SDXL_KEYS.map((key, i) => {
+    const shape = file.shape(key);
+    const count = vectorCount(shape, widths[i]!);
+    if (count === undefined) throw new Error(`${file.label}: ${key} is [${shape}], this model's ${i === 0 ? 'first' : 'second'} text encoder takes vectors of ${widths[i]}: made for another model`);
+    return count;
+  });
+  if (counts[0] !== counts[1]) throw new Error(`${file.label}: clip_l has ${counts[0]} vectors and clip_g ${counts[1]}: both encoders need one per token`);
+  return { token, vectors: await file.read('clip_l'), vectors2: await file.read('clip_g'), count: counts[0]! };
 }
 
 /** What a BPE tokenizer gives for plain text: ids without BOS/EOS. */
 export interface BpeIds {
   bosId: number;
   eosId: number;
+  /** What fills the ids after EOS (SDXL's second tokenizer: '!'); default EOS. */
+  padId?: number;
   /** Ids of the vocabulary (added tokens start here). */
   vocabSize: number;
   bpeIds(text: string): number[];
@@ -50,13 +83,16 @@ export class EmbeddingTokenizer {
     this.added.sort((a, b) => b.text.length - a.text.length);
   }
 
-  /** The embedding table rows appended after the vocabulary, [added, width]. */
-  static table(embeddings: readonly Embedding[], width: number): Float32Array {
+  /** The embedding table rows appended after the vocabulary, [added, width]: `encoder` 1 reads SDXL's second set. */
+  static table(embeddings: readonly Embedding[], width: number, encoder: 0 | 1 = 0): Float32Array {
     const out = new Float32Array(embeddings.reduce((n, e) => n + e.count, 0) * width);
     let offset = 0;
     for (const e of embeddings) {
-      out.set(e.vectors, offset);
-      offset += e.vectors.length;
+      const rows = encoder === 0 ? e.vectors : e.vectors2;
+      if (!rows) throw new Error(`embedding ${e.token} has no vectors for a second text encoder: it is not an SDXL embedding`);
+      if (rows.length !== e.count * width) throw new Error(`embedding ${e.token} has ${rows.length / e.count}-wide vectors, this text encoder takes ${width}`);
+      out.set(rows, offset);
+      offset += rows.length;
     }
     return out;
   }
@@ -102,16 +138,17 @@ export class EmbeddingTokenizer {
 
   /** What prompt chunking reads (core/src/prompt/chunks.ts): ids without BOS/EOS, the embeddings' tokens included. */
   textIds(): TextIds {
-    return { bosId: this.base.bosId, eosId: this.base.eosId, padId: this.base.eosId, bpeIds: (text) => this.ids(this.convert(text)) };
+    return { bosId: this.base.bosId, eosId: this.base.eosId, padId: this.base.padId ?? this.base.eosId, bpeIds: (text) => this.ids(this.convert(text)) };
   }
 
-  /** `[bos] + ids[:length−2] + [eos]`, padded with eos. */
+  /** `[bos] + ids[:length−2] + [eos]`, padded with the pad id (EOS by default). */
   encodePadded(text: string, length = 77): Int32Array {
     const ids = this.ids(this.convert(text));
-    const out = new Int32Array(length).fill(this.base.eosId);
+    const out = new Int32Array(length).fill(this.base.padId ?? this.base.eosId);
     out[0] = this.base.bosId;
     const n = Math.min(ids.length, length - 2);
     for (let i = 0; i < n; i++) out[i + 1] = ids[i]!;
+    out[n + 1] = this.base.eosId;
     return out;
   }
 }

@@ -40,6 +40,8 @@ export interface AdapterSlots {
   textEncoder2?: AdapterSlot[];
   /** Width of the text encoder's added-token rows (its hidden size), when the graph takes them. */
   addedTokenWidth?: number;
+  /** The same for SDXL's second text encoder (OpenCLIP), when its graph takes them. */
+  addedTokenWidth2?: number;
 }
 
 type Meta = Pick<InferenceSession, 'inputMetadata'>;
@@ -165,12 +167,20 @@ function componentFeeds(slots: readonly AdapterSlot[], active: readonly ActiveLo
  */
 export function adapterFeeds(slots: AdapterSlots, loras: readonly ActiveLora[], embeddings: readonly Embedding[], half: boolean): AdapterFeeds {
   const textEncoder = componentFeeds(slots.textEncoder, loras, 'text_encoder', half);
-  if (slots.addedTokenWidth !== undefined) {
-    const width = slots.addedTokenWidth;
-    const rows = Math.max(1, embeddings.reduce((n, e) => n + e.count, 0));
-    const table = new Float32Array(rows * width);
-    table.set(EmbeddingTokenizer.table(embeddings, width));
-    textEncoder.push({ name: ADDED_TOKENS_INPUT, data: encode(table, half), dims: [rows, width] });
-  } else if (embeddings.length > 0) throw new Error('this text encoder graph takes no added tokens: embeddings need a model Kirie builds from a checkpoint');
-  return { unet: componentFeeds(slots.unet, loras, 'unet', half), textEncoder, textEncoder2: componentFeeds(slots.textEncoder2 ?? [], loras, 'text_encoder_2', half) };
+  const textEncoder2 = componentFeeds(slots.textEncoder2 ?? [], loras, 'text_encoder_2', half);
+  addedTokenFeed(textEncoder, slots.addedTokenWidth, embeddings, 0, half);
+  if (slots.textEncoder2 !== undefined || slots.addedTokenWidth2 !== undefined) addedTokenFeed(textEncoder2, slots.addedTokenWidth2, embeddings, 1, half);
+  return { unet: componentFeeds(slots.unet, loras, 'unet', half), textEncoder, textEncoder2 };
+}
+
+/** The added-token rows of one text encoder (a zero row when no embedding is active: the input is always fed). */
+function addedTokenFeed(feeds: FeedData[], width: number | undefined, embeddings: readonly Embedding[], encoder: 0 | 1, half: boolean): void {
+  if (width === undefined) {
+    if (embeddings.length > 0) throw new Error('this text encoder graph takes no added tokens: embeddings need a model Kirie builds from a checkpoint');
+    return;
+  }
+  const rows = Math.max(1, embeddings.reduce((n, e) => n + e.count, 0));
+  const table = new Float32Array(rows * width);
+  table.set(EmbeddingTokenizer.table(embeddings, width, encoder));
+  feeds.push({ name: ADDED_TOKENS_INPUT, data: encode(table, half), dims: [rows, width] });
 }

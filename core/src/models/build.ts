@@ -49,7 +49,7 @@ async function buildInto(g: Graph, component: Component, arch: SdArchitecture, o
     }
     case 'text_encoder_2':
       if (!arch.textEncoder2) throw new Error(`${FAMILIES[arch.family].label} models have no second text encoder`);
-      return buildOpenClipText(g, arch.textEncoder2, componentPrefix(arch.family, component), options.clipSkip ?? 1);
+      return buildOpenClipText(g, arch.textEncoder2, componentPrefix(arch.family, component), options.clipSkip ?? 1, options.adapterSlots ?? false);
     case 'unet':
       if (options.deepCacheShallow !== undefined) return buildUnetShallow(g, arch.unet, attention, options.deepCacheShallow);
       return buildUnet(g, arch.unet, attention, options.controlResiduals ?? false, options.deepCacheFeatures ?? false);

@@ -64,8 +64,8 @@ export interface ModelFamily {
    */
   adapters: boolean;
   /**
-   * Textual-inversion embeddings. SDXL not yet: its files hold a vector set per encoder (clip_l, clip_g) and the
-   * OpenCLIP graph and second tokenizer take no added tokens.
+   * Textual-inversion embeddings: SD1.x files (one vector set), SDXL files (one per encoder: clip_l, clip_g;
+   * core/src/adapters/embedding.ts).
    */
   embeddings: boolean;
 }
@@ -126,7 +126,7 @@ export const SDXL_FAMILY: ModelFamily = {
   },
   vaeFloat32: true,
   adapters: true,
-  embeddings: false,
+  embeddings: true,
 };
 
 export const FAMILIES: Readonly<Record<FamilyId, ModelFamily>> = { sd1: SD1_FAMILY, sdxl: SDXL_FAMILY };

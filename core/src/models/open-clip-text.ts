@@ -5,17 +5,18 @@
 //   - the MLP is `mlp.c_fc` / `mlp.c_proj` with exact (erf) GELU in ViT-bigG;
 //   - `text_projection` [W, P] is applied as x @ P (the transpose of a torch Linear weight);
 //   - the pooled embedding is ln_final(last layer) at the first EOS token (argmax of the ids), projected.
-// input_ids [B, S] int32 -> penultimate_hidden_state [B, S, W] (input of the last resblock, no ln_final) and
-// text_embeds [B, P].
+// input_ids [B, S] int32 (and, with added tokens, their rows [added, W]) -> penultimate_hidden_state [B, S, W]
+// (input of the last resblock, no ln_final) and text_embeds [B, P].
 import type { OpenClipTextArch } from './arch.js';
 import { INT32, type Graph } from './onnx/graph.js';
 import { layerNorm, linear, mergedLowRank, mergeHeads, multiHeadAttention, splitHeads } from './onnx/layers.js';
 import { IN_PROJ } from '../adapters/targets.js';
-import { activation, causalMask, PENULTIMATE_OUTPUT } from './text-encoder.js';
+import { activation, causalMask, PENULTIMATE_OUTPUT, tokenRows } from './text-encoder.js';
 
 export const POOLED_OUTPUT = 'text_embeds';
 
-export async function buildOpenClipText(g: Graph, arch: OpenClipTextArch, prefix: string, clipSkip: number): Promise<void> {
+/** `addedTokens`: ids past the vocabulary read rows of the ADDED_TOKENS_INPUT input (SDXL embeddings' clip_g). */
+export async function buildOpenClipText(g: Graph, arch: OpenClipTextArch, prefix: string, clipSkip: number, addedTokens = false): Promise<void> {
   const { width: W, heads: H, layers, contextLength: S } = arch;
   if (W % H !== 0) throw new Error(`OpenCLIP text width ${W} does not split into ${H} heads`);
   if (!Number.isInteger(clipSkip) || clipSkip < 1 || clipSkip > layers - 1) throw new Error(`clipSkip must be an integer from 1 to ${layers - 1}, got ${clipSkip}`);
@@ -24,7 +25,7 @@ export async function buildOpenClipText(g: Graph, arch: OpenClipTextArch, prefix
   const seq = g.op('Gather', [g.op('Shape', [ids]), g.ints([1])], { axis: 0 });
   const tokenEmb = await g.weight(`${p}token_embedding.weight`, [arch.vocabSize, W]);
   const posEmb = await g.weight(`${p}positional_embedding`, [S, W]);
-  let x = g.op('Add', [g.op('Gather', [tokenEmb, ids], { axis: 0 }), g.op('Slice', [posEmb, g.ints([0]), seq, g.ints([0])])]);
+  let x = g.op('Add', [tokenRows(g, tokenEmb, ids, arch.vocabSize, W, addedTokens), g.op('Slice', [posEmb, g.ints([0]), seq, g.ints([0])])]);
   const mask = causalMask(g, S, seq);
   const headDim = W / H;
 
@@ -52,7 +53,9 @@ export async function buildOpenClipText(g: Graph, arch: OpenClipTextArch, prefix
   g.output(PENULTIMATE_OUTPUT, hidden!, ['batch', 'sequence', W]);
 
   const last = await layerNorm(g, x, `${p}ln_final`, W, arch.layerNormEps);
-  const eos = g.op('ArgMax', [ids], { axis: 1, keepdims: 1 });
+  // EOS is the largest vocabulary id; added tokens' ids lie past it, so they count as -1 here (A1111 feeds 0 there).
+  const ranked = addedTokens ? g.op('Where', [g.op('Less', [ids, g.constantInt32([arch.vocabSize])]), ids, g.constantInt32([-1])]) : ids;
+  const eos = g.op('ArgMax', [ranked], { axis: 1, keepdims: 1 });
   const pooled = g.op('GatherND', [last, eos], { batch_dims: 1 });
   const projection = await g.weight(`${p}text_projection`, [W, arch.projectionDim]);
   g.output(POOLED_OUTPUT, g.op('MatMul', [pooled, projection]), ['batch', arch.projectionDim]);

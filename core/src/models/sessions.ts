@@ -230,9 +230,10 @@ export function describeSdIo(graphs: SdGraphs, unetInChannelsHint?: number): SdM
   const textSlots = slotsOf(graphs.textEncoder);
   const text2Slots = graphs.textEncoder2 ? slotsOf(graphs.textEncoder2) : [];
   const tokenWidth = addedTokenWidth(graphs.textEncoder);
+  const tokenWidth2 = graphs.textEncoder2 ? addedTokenWidth(graphs.textEncoder2) : undefined;
   const adapters =
     unetSlots.length > 0 || textSlots.length > 0 || text2Slots.length > 0 || tokenWidth !== undefined
-      ? { unet: unetSlots, textEncoder: textSlots, ...(text2Slots.length > 0 ? { textEncoder2: text2Slots } : {}), addedTokenWidth: tokenWidth }
+      ? { unet: unetSlots, textEncoder: textSlots, ...(text2Slots.length > 0 ? { textEncoder2: text2Slots } : {}), addedTokenWidth: tokenWidth, ...(tokenWidth2 !== undefined ? { addedTokenWidth2: tokenWidth2 } : {}) }
       : undefined;
   return {
     timestep: timestepOf(unet),

@@ -29,6 +29,21 @@ export function causalMask(g: Graph, maxPositions: number, seq: string): string 
   return g.op('Slice', [g.constant(full, [P, P]), g.ints([0, 0]), g.op('Concat', [seq, seq], { axis: 0 }), g.ints([0, 1])]);
 }
 
+/**
+ * [B, S, width] rows of the token embedding `table` for `ids`; with `addedTokens`, ids past the vocabulary
+ * read the rows of the ADDED_TOKENS_INPUT graph input instead (textual-inversion embeddings).
+ */
+export function tokenRows(g: Graph, table: string, ids: string, vocabSize: number, width: number, addedTokens: boolean): string {
+  if (!addedTokens) return g.op('Gather', [table, ids], { axis: 0 });
+  // Two bounded Gathers and a Where, never a copy of the table.
+  const added = g.input(ADDED_TOKENS_INPUT, g.dtype, ['added_tokens', width]);
+  const vocab = g.constantInt32([vocabSize]);
+  const inVocab = g.op('Unsqueeze', [g.op('Less', [ids, vocab]), g.ints([2])]);
+  const known = g.op('Gather', [table, g.op('Min', [ids, g.constantInt32([vocabSize - 1])])], { axis: 0 });
+  const extra = g.op('Gather', [added, g.op('Max', [g.op('Sub', [ids, vocab]), g.constantInt32([0])])], { axis: 0 });
+  return g.op('Where', [inVocab, known, extra]);
+}
+
 export interface TextEncoderOptions {
   /** Key prefix of the CLIPTextModel's `text_model.` level. */
   prefix: string;
@@ -55,17 +70,7 @@ export async function buildTextEncoder(g: Graph, arch: TextEncoderArch, opts: Te
   const tokenEmb = await g.weight(`${p}embeddings.token_embedding.weight`, [arch.vocabSize, D]);
   const posEmb = await g.weight(`${p}embeddings.position_embedding.weight`, [P, D]);
   const positions = g.op('Slice', [posEmb, g.ints([0]), seq, g.ints([0])]);
-  let tokens: string;
-  if (addedTokens) {
-    // Ids past the vocabulary read the added rows: two bounded Gathers and a Where, never a copy of the table.
-    const table = g.input(ADDED_TOKENS_INPUT, g.dtype, ['added_tokens', D]);
-    const vocab = g.constantInt32([arch.vocabSize]);
-    const inVocab = g.op('Unsqueeze', [g.op('Less', [ids, vocab]), g.ints([2])]);
-    const known = g.op('Gather', [tokenEmb, g.op('Min', [ids, g.constantInt32([arch.vocabSize - 1])])], { axis: 0 });
-    const added = g.op('Gather', [table, g.op('Max', [g.op('Sub', [ids, vocab]), g.constantInt32([0])])], { axis: 0 });
-    tokens = g.op('Where', [inVocab, known, added]);
-  } else tokens = g.op('Gather', [tokenEmb, ids], { axis: 0 });
-  let x = g.op('Add', [tokens, positions]);
+  let x = g.op('Add', [tokenRows(g, tokenEmb, ids, arch.vocabSize, D, addedTokens), positions]);
 
   const mask = causalMask(g, P, seq);
 

@@ -43,6 +43,8 @@ export interface PromptInput {
   adapters?: AdapterFeeds;
   /** Replaces the model's (first) tokenizer (one that knows the request's embeddings). */
   tokenizer?: PromptTokenizer;
+  /** Replaces the model's second tokenizer (SDXL: one that knows the same embeddings, at the same ids). */
+  tokenizer2?: PromptTokenizer;
   /** A1111 or ComfyUI prompt syntax (core/src/prompt); absent: diffusers' plain 77-token prompts. */
   promptStyle?: PromptStyle;
   /** The run's steps: A1111 prompt editing is scheduled over them. */
@@ -100,7 +102,7 @@ async function encodeOne(ort: OrtModule, model: SdModel<PromptTokenizer>, family
       parts.push({ hidden: await encodeText(ort, model, ids, input.adapters) });
     } else {
       if (!model.tokenizer2) throw new Error(`${model.name} has no tokenizer for its ${spec.component}`);
-      const ids = Array.from(model.tokenizer2.encodePadded(texts[i]));
+      const ids = Array.from((input.tokenizer2 ?? model.tokenizer2).encodePadded(texts[i]));
       if (ids.length !== tokens) throw new Error(`the text encoders' tokenizers give ${tokens} and ${ids.length} ids`);
       parts.push(await encodeTextPooled(ort, model, ids, input.adapters));
     }
@@ -168,7 +170,7 @@ export async function stepConditioning(ort: OrtModule, model: SdModel<PromptToke
     if (i === 0) return { ids: chunkingIds(input.tokenizer ?? model.tokenizer), width: 0, encode: (c: readonly number[]) => encodeText(ort, model, c, input.adapters) };
     if (!model.tokenizer2) throw new Error(`${model.name} has no tokenizer for its ${spec.component}`);
     return {
-      ids: chunkingIds(model.tokenizer2),
+      ids: chunkingIds(input.tokenizer2 ?? model.tokenizer2),
       width: 0,
       encode: async (c: readonly number[]) => {
         const r = await encodeTextPooled(ort, model, c, input.adapters);

@@ -57,6 +57,8 @@ export interface PipelineInput {
   adapters?: AdapterFeeds;
   /** Replaces the model's tokenizer (one that knows the request's embeddings). */
   tokenizer?: PromptTokenizer;
+  /** Replaces the model's second tokenizer (SDXL; one that knows the request's embeddings). */
+  tokenizer2?: PromptTokenizer;
   /** SDXL: the second text encoder's prompts (default: prompt, negativePrompt) and the micro-conditioning. */
   prompt2?: string;
   negativePrompt2?: string;

@@ -77,6 +77,8 @@ interface Conditioning {
   prompt: string;
   adapters?: AdapterFeeds;
   tokenizer?: PromptTokenizer;
+  /** SDXL: the second tokenizer, knowing the same embeddings at the same ids. */
+  tokenizer2?: PromptTokenizer;
 }
 
 /** Reads what a request names and turns it into the graphs' adapter feeds and a tokenizer that knows the embeddings. */
@@ -87,16 +89,20 @@ async function conditioning(request: GenerateRequest, deps: RequestDeps): Promis
   const model = deps.model;
   if (!deps.adapters) throw new Error('this host has no LoRA library: requests cannot name LoRAs here');
   if (!familyOf(model).adapters) throw new Error(`${model.name} is an ${familyOf(model).label} model: LoRAs and embeddings for it are not supported yet`);
-  if (names.length > 0 && !familyOf(model).embeddings) throw new Error(`${model.name} is an ${familyOf(model).label} model: embeddings for it (${names.join(', ')}) are not supported yet`);
+  if (names.length > 0 && !familyOf(model).embeddings) throw new Error(`${model.name} is an ${familyOf(model).label} model: embeddings for it (${names.join(', ')}) are not supported`);
   if (!model.io.adapters) throw new Error(`${model.name} takes no LoRAs or embeddings: only checkpoints Kirie builds itself (.safetensors) do, not exported ONNX folders`);
   const library = deps.adapters;
   const active = await Promise.all(loras.map(async (l) => ({ adapter: await library.lora(l.name), unet: l.weight, textEncoder: l.textEncoderWeight ?? l.weight })));
   const embeddings = await Promise.all(names.map((n) => library.embedding(n)));
   const feeds = adapterFeeds(model.io.adapters, active, embeddings, model.io.floatType === 'float16');
   if (embeddings.length === 0) return { prompt, adapters: feeds };
-  const base = model.tokenizer as PromptTokenizer & Partial<BpeIds>;
-  if (typeof base.bpeIds !== 'function' || base.vocabSize === undefined) throw new Error(`${model.name}'s tokenizer cannot take added tokens: embeddings need the CLIP tokenizer`);
-  return { prompt, adapters: feeds, tokenizer: new EmbeddingTokenizer(base as BpeIds, embeddings) };
+  const knowing = (tokenizer: PromptTokenizer) => {
+    const base = tokenizer as PromptTokenizer & Partial<BpeIds>;
+    if (typeof base.bpeIds !== 'function' || base.vocabSize === undefined) throw new Error(`${model.name}'s tokenizer cannot take added tokens: embeddings need the CLIP tokenizer`);
+    return new EmbeddingTokenizer(base as BpeIds, embeddings);
+  };
+  // Each tokenizer numbers the added tokens after its own vocabulary in the same order, so row k of each encoder's table.
+  return { prompt, adapters: feeds, tokenizer: knowing(model.tokenizer), ...(model.tokenizer2 ? { tokenizer2: knowing(model.tokenizer2) } : {}) };
 }
 
 async function controlImage(unit: ControlUnit, request: GenerateRequest, deps: RequestDeps): Promise<RasterImage> {
@@ -163,6 +169,7 @@ export async function generateFromRequest(request: GenerateRequest, deps: Reques
       noise,
       ...(cond.adapters ? { adapters: cond.adapters } : {}),
       ...(cond.tokenizer ? { tokenizer: cond.tokenizer } : {}),
+      ...(cond.tokenizer2 ? { tokenizer2: cond.tokenizer2 } : {}),
       ...(request.acceleration?.deepCache ? { deepCache: request.acceleration.deepCache } : {}),
     },
     { ...deps, model },
