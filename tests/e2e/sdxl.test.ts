@@ -1,13 +1,14 @@
 // A tiny SDXL checkpoint end to end: dropped into the models folder with its sgm yaml, listed with its family,
 // built on first use, run through the bridge (txt2img, the second prompt and micro-conditioning change the
-// image, img2img), its recipe naming the family; a kohya SDXL LoRA applied from a prompt tag; what a family
-// cannot take is refused at submit, by field.
+// image, img2img), its recipe naming the family; a kohya SDXL LoRA applied from a prompt tag; an SDXL
+// embedding (clip_l + clip_g) called in both prompts; what a family cannot take is refused at submit, by field.
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import type { JobEvent } from '@kirie/core/client/protocol';
 import { serializeSafetensorsHeader, type SafetensorsLayoutEntry } from '@kirie/core/models/safetensors';
+import { defaultTokenizer } from '../../bridge/src/models/options.js';
 import { SafetensorsFile } from '../../bridge/src/models/safetensors-file.js';
 import { DEMO, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
 
@@ -22,7 +23,33 @@ beforeAll(async () => {
   await copyFile(join(ASSETS, 'tiny-sdxl.yaml'), join(bridge.modelsDir, 'tiny-xl.yaml'));
   await mkdir(join(bridge.modelsDir, 'loras'), { recursive: true });
   await writeXlLora(join(bridge.modelsDir, 'loras', 'xl-style.safetensors'));
+  const embeddings = join(bridge.modelsDir, 'embeddings');
+  await mkdir(embeddings, { recursive: true });
+  await writeXlEmbedding(join(embeddings, 'xl-words.safetensors'), ['clip_l', 'clip_g']);
+  await writeXlEmbedding(join(embeddings, 'xl-half.safetensors'), ['clip_l']);
+  await copyFile(join(ASSETS, 'tiny-embedding-a1111-1v.safetensors'), join(embeddings, 'sd1-style.safetensors'));
 }, 600_000);
+
+/** The words an embedding copies: its vectors are their token rows, so calling it must equal writing them. */
+const EMBEDDED_WORDS = 'red lighthouse';
+
+/** An A1111/CivitAI SDXL embedding of `keys` whose rows are EMBEDDED_WORDS' token rows in each encoder's table. */
+async function writeXlEmbedding(path: string, keys: ('clip_l' | 'clip_g')[]): Promise<void> {
+  const ids = (await defaultTokenizer()).bpeIds(EMBEDDED_WORDS);
+  const ckpt = await SafetensorsFile.open(join(ASSETS, 'tiny-sdxl.safetensors'));
+  const tables = { clip_l: 'conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight', clip_g: 'conditioner.embedders.1.model.token_embedding.weight' };
+  const entries: SafetensorsLayoutEntry[] = [];
+  const data: Float32Array[] = [];
+  for (const key of keys) {
+    const width = ckpt.shape(tables[key])[1]!;
+    const table = await ckpt.read(tables[key]);
+    entries.push({ name: key, dtype: 'F32', shape: [ids.length, width] });
+    data.push(Float32Array.from(ids.flatMap((id) => Array.from(table.subarray(id * width, (id + 1) * width)))));
+  }
+  await ckpt.close();
+  const { prefix } = serializeSafetensorsHeader(entries);
+  await writeFile(path, Buffer.concat([prefix, ...data.map((d) => new Uint8Array(d.buffer))]));
+}
 
 /** A kohya SDXL LoRA (rank 2, float32) on a UNet attention layer and both text encoders (OpenCLIP q via in_proj). */
 async function writeXlLora(path: string): Promise<void> {
@@ -95,6 +122,22 @@ describe('an SDXL checkpoint through the bridge (tiny model)', () => {
     expect(await pixels(styled)).not.toEqual(plain);
     expect(styled.recipe.request).toMatchObject({ prompt: 'a lighthouse at dusk <lora:xl-style:1>' });
   }, 600_000);
+
+  it('an SDXL embedding in the prompt and the negative prompt is the words it copies, in both encoders; lists it as SDXL', async () => {
+    expect((await bridge.client.adapters()).find((a) => a.name === 'xl-words')).toMatchObject({ kind: 'embedding', family: 'sdxl' });
+    const pixels = async (d: Extract<JobEvent, { type: 'done' }>) => Buffer.from(decode((await bridge.client.image(d.images[0]!))!).data as Uint8Array);
+    const called = await done({ prompt: 'a xl-words at dusk', negativePrompt: 'blurry xl-words' });
+    const written = await done({ prompt: `a ${EMBEDDED_WORDS} at dusk`, negativePrompt: `blurry ${EMBEDDED_WORDS}` });
+    expect(await pixels(called)).toEqual(await pixels(written));
+    // A1111 syntax: chunked and weighted by each encoder's tokenizer (the second pads with '!').
+    const weighted = await done({ promptSyntax: 'a1111', prompt: 'a (xl-words:1.3) at dusk' });
+    expect(await pixels(weighted)).toEqual(await pixels(await done({ promptSyntax: 'a1111', prompt: `a (${EMBEDDED_WORDS}:1.3) at dusk` })));
+  }, 300_000);
+
+  it('fails a job calling an SDXL embedding without clip_g, or an SD1.x embedding, naming the file', async () => {
+    expect(await run({ prompt: 'a xl-half at dusk' })).toMatchObject({ type: 'error', message: expect.stringMatching(/xl-half\.safetensors: an SDXL embedding needs clip_l .* this file has no clip_g/) });
+    expect(await run({ negativePrompt: 'sd1-style' })).toMatchObject({ type: 'error', message: expect.stringMatching(/sd1-style\.safetensors is not an SDXL embedding .*SD1\.x embeddings do not fit an SDXL model/) });
+  }, 300_000);
 
   it('refuses at submit, naming the field: SDXL-only fields for an SD1.x model, ControlNets for SDXL', async () => {
     const refused = (request: Record<string, unknown>) => bridge.client.submit({ model: XL, width: 64, height: 64, steps: 2, prompt: 'x', ...request }).then(() => null, (e: unknown) => e);

@@ -84,7 +84,8 @@ interface Conditioning {
 /** Reads what a request names and turns it into the graphs' adapter feeds and a tokenizer that knows the embeddings. */
 async function conditioning(request: GenerateRequest, deps: RequestDeps): Promise<Conditioning> {
   const { prompt, loras } = requestLoras(request);
-  const names = deps.adapters ? embeddingsCalled([prompt, request.negativePrompt], await deps.adapters.embeddingNames()) : [];
+  const texts = [prompt, request.negativePrompt, request.prompt2 ?? '', request.negativePrompt2 ?? ''];
+  const names = deps.adapters ? embeddingsCalled(texts, await deps.adapters.embeddingNames()) : [];
   if (loras.length === 0 && names.length === 0) return { prompt };
   const model = deps.model;
   if (!deps.adapters) throw new Error('this host has no LoRA library: requests cannot name LoRAs here');
