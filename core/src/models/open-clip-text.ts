@@ -53,7 +53,8 @@ export async function buildOpenClipText(g: Graph, arch: OpenClipTextArch, prefix
   g.output(PENULTIMATE_OUTPUT, hidden!, ['batch', 'sequence', W]);
 
   const last = await layerNorm(g, x, `${p}ln_final`, W, arch.layerNormEps);
-  // EOS is the largest vocabulary id; added tokens' ids lie past it, so they count as -1 here (A1111 feeds 0 there).
+  // EOS is the largest vocabulary id; added tokens' ids lie past it, so they count as -1 here: the first EOS, as
+  // transformers and ComfyUI find it (ids == eos), and as A1111 does by feeding 0 at an embedding's positions.
   const ranked = addedTokens ? g.op('Where', [g.op('Less', [ids, g.constantInt32([arch.vocabSize])]), ids, g.constantInt32([-1])]) : ids;
   const eos = g.op('ArgMax', [ranked], { axis: 1, keepdims: 1 });
   const pooled = g.op('GatherND', [last, eos], { batch_dims: 1 });
