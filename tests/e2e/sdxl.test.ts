@@ -134,7 +134,8 @@ describe('an SDXL checkpoint through the bridge (tiny model)', () => {
     expect(await pixels(weighted)).toEqual(await pixels(await done({ promptSyntax: 'a1111', prompt: `a (${EMBEDDED_WORDS}:1.3) at dusk` })));
   }, 300_000);
 
-  it('fails a job calling an SDXL embedding without clip_g, or an SD1.x embedding, naming the file', async () => {
+  it('lists an SDXL embedding without clip_g with its problem; fails a job calling it, or an SD1.x embedding, naming the file', async () => {
+    expect((await bridge.client.adapters()).find((a) => a.name === 'xl-half')).toMatchObject({ kind: 'embedding', family: 'sdxl', problem: expect.stringMatching(/this file has no clip_g/) });
     expect(await run({ prompt: 'a xl-half at dusk' })).toMatchObject({ type: 'error', message: expect.stringMatching(/xl-half\.safetensors: an SDXL embedding needs clip_l .* this file has no clip_g/) });
     expect(await run({ negativePrompt: 'sd1-style' })).toMatchObject({ type: 'error', message: expect.stringMatching(/sd1-style\.safetensors is not an SDXL embedding .*SD1\.x embeddings do not fit an SDXL model/) });
   }, 300_000);

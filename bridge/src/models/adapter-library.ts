@@ -5,7 +5,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import type { AdapterInfo } from '@kirie/core/client/protocol';
 import { embeddingFamily, loraFamily } from '@kirie/core/adapters/family';
-import type { Embedding } from '@kirie/core/adapters/embedding';
+import { sdxlEmbeddingProblem, type Embedding } from '@kirie/core/adapters/embedding';
 import type { LoraAdapter } from '@kirie/core/adapters/lora';
 import type { AdapterLibrary } from '@kirie/core/pipeline/request';
 import type { LoadedModel } from './load.js';
@@ -183,12 +183,14 @@ async function describe(modelsDir: string, name: string, path: string, kind: Ada
     const sidecar = await a1111Sidecar(path);
     const phrase = file.header.metadata['modelspec.trigger_phrase'];
     const triggerWords = sidecar.activation ? [sidecar.activation] : phrase ? [clip(phrase)] : topTags(file.header.metadata.ss_tag_frequency);
+    const problem = kind === 'embedding' ? sdxlEmbeddingProblem(keys, (k) => file.shape(k)) : undefined;
     return {
       ...base,
       family: kind === 'lora' ? loraFamily(keys, shapeOf) : embeddingFamily(keys, shapeOf),
       triggerWords,
       ...(sidecar.weight !== undefined ? { preferredWeight: sidecar.weight } : {}),
       metadata,
+      ...(problem ? { problem } : {}),
     };
   } finally {
     await file.close();

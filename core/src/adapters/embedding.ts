@@ -44,17 +44,30 @@ export async function readEmbedding(file: AdapterTensors, token: string, width: 
   return { token, vectors: await file.read(key), count };
 }
 
+/**
+ * Why a file with SDXL keys fits no SDXL model (one encoder's set missing, unequal counts), whatever the
+ * model's widths: what the adapter list shows before a request tries it. Undefined for a whole file or one
+ * without SDXL keys.
+ */
+export function sdxlEmbeddingProblem(keys: readonly string[], shapeOf: (key: string) => readonly number[]): string | undefined {
+  const found = SDXL_KEYS.filter((k) => keys.includes(k));
+  if (found.length === 0) return undefined;
+  const missing = SDXL_KEYS.find((k) => !found.includes(k));
+  if (missing) return `an SDXL embedding needs clip_l (first text encoder) and clip_g (second); this file has no ${missing}`;
+  const [l, g] = SDXL_KEYS.map((k) => shapeOf(k)).map((shape) => (shape.length === 1 ? 1 : shape[0]));
+  return l === g ? undefined : `clip_l has ${l} vectors and clip_g ${g}: both encoders need one per token`;
+}
+
 async function readSdxlEmbedding(file: AdapterTensors, token: string, found: readonly string[], widths: readonly [number, number]): Promise<Embedding> {
   if (found.length === 0) throw new Error(`${file.label} is not an SDXL embedding (no clip_l and clip_g vectors; keys: ${file.keys().slice(0, 4).join(', ')}): SD1.x embeddings do not fit an SDXL model`);
-  const missing = SDXL_KEYS.find((k) => !found.includes(k));
-  if (missing) throw new Error(`${file.label}: an SDXL embedding needs clip_l (first text encoder) and clip_g (second); this file has no ${missing}`);
+  const problem = sdxlEmbeddingProblem(file.keys(), (k) => file.shape(k));
+  if (problem) throw new Error(`${file.label}: ${problem}`);
   const counts = SDXL_KEYS.map((key, i) => {
     const shape = file.shape(key);
     const count = vectorCount(shape, widths[i]!);
     if (count === undefined) throw new Error(`${file.label}: ${key} is [${shape}], this model's ${i === 0 ? 'first' : 'second'} text encoder takes vectors of ${widths[i]}: made for another model`);
     return count;
   });
-  if (counts[0] !== counts[1]) throw new Error(`${file.label}: clip_l has ${counts[0]} vectors and clip_g ${counts[1]}: both encoders need one per token`);
   return { token, vectors: await file.read('clip_l'), vectors2: await file.read('clip_g'), count: counts[0]! };
 }
 

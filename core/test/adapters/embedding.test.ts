@@ -1,6 +1,6 @@
 // Reading textual-inversion files for one- and two-encoder models, and what each encoder is fed from them.
 import { describe, expect, it } from 'vitest';
-import { EmbeddingTokenizer, readEmbedding, type BpeIds } from '../../src/adapters/embedding.js';
+import { EmbeddingTokenizer, readEmbedding, sdxlEmbeddingProblem, type BpeIds } from '../../src/adapters/embedding.js';
 import type { AdapterTensors } from '../../src/adapters/lora.js';
 import { adapterFeeds } from '../../src/adapters/slots.js';
 import { ADDED_TOKENS_INPUT } from '../../src/models/text-encoder.js';
@@ -38,6 +38,20 @@ describe('readEmbedding', () => {
     [{ clip_l: [2, L], clip_g: [2, G] }, L, undefined, /half\.safetensors is an SDXL embedding .*this model is SD1\.x/],
   ])('refuses %j, naming the file', async (shapes, width, width2, message) => {
     await expect(readEmbedding(file('half.safetensors', shapes), 'half', width, width2)).rejects.toThrow(message);
+  });
+});
+
+describe('sdxlEmbeddingProblem (what the adapter list shows, whatever the model)', () => {
+  it.each([
+    [{ clip_l: [2, 768], clip_g: [2, 1280] }, undefined],
+    [{ clip_l: [768], clip_g: [1, 1280] }, undefined],
+    [{ emb_params: [2, 768] }, undefined],
+    [{ clip_g: [2, 1280] }, /this file has no clip_l/],
+    [{ clip_l: [2, 768], clip_g: [4, 1280] }, /clip_l has 2 vectors and clip_g 4/],
+  ])('%j', (shapes: Record<string, number[]>, problem) => {
+    const found = sdxlEmbeddingProblem(Object.keys(shapes), (k) => shapes[k]!);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toMatch(problem);
   });
 });
 
