@@ -1,7 +1,8 @@
 // A tiny SDXL checkpoint end to end: dropped into the models folder with its sgm yaml, listed with its family,
 // built on first use, run through the bridge (txt2img, the second prompt and micro-conditioning change the
 // image, img2img), its recipe naming the family; a kohya SDXL LoRA applied from a prompt tag; an SDXL
-// embedding (clip_l + clip_g) called in both prompts; what a family cannot take is refused at submit, by field.
+// embedding (clip_l + clip_g) called in both prompts; what a family cannot take (an embedding of another
+// family or with a problem included) is refused at submit, by field.
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,14 @@ async function done(request: Record<string, unknown>): Promise<Extract<JobEvent,
   return last;
 }
 
+/** What submitting `request` throws (null when it is queued). */
+function refused(request: Record<string, unknown>): Promise<unknown> {
+  return bridge.client.submit({ model: XL, width: 64, height: 64, steps: 2, prompt: 'x', ...request }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+}
+
 describe('an SDXL checkpoint through the bridge (tiny model)', () => {
   it('is listed as a checkpoint of family sdxl', async () => {
     const models = await bridge.client.models();
@@ -134,14 +143,17 @@ describe('an SDXL checkpoint through the bridge (tiny model)', () => {
     expect(await pixels(weighted)).toEqual(await pixels(await done({ promptSyntax: 'a1111', prompt: `a (${EMBEDDED_WORDS}:1.3) at dusk` })));
   }, 300_000);
 
-  it('lists an SDXL embedding without clip_g with its problem; fails a job calling it, or an SD1.x embedding, naming the file', async () => {
+  it('lists an SDXL embedding without clip_g with its problem; refuses at submit an embedding the model cannot use, by the field calling it', async () => {
     expect((await bridge.client.adapters()).find((a) => a.name === 'xl-half')).toMatchObject({ kind: 'embedding', family: 'sdxl', problem: expect.stringMatching(/this file has no clip_g/) });
-    expect(await run({ prompt: 'a xl-half at dusk' })).toMatchObject({ type: 'error', message: expect.stringMatching(/xl-half\.safetensors: an SDXL embedding needs clip_l .* this file has no clip_g/) });
-    expect(await run({ negativePrompt: 'sd1-style' })).toMatchObject({ type: 'error', message: expect.stringMatching(/sd1-style\.safetensors is not an SDXL embedding .*SD1\.x embeddings do not fit an SDXL model/) });
-  }, 300_000);
+    expect(await refused({ prompt: 'a xl-half at dusk' })).toMatchObject({ status: 400, code: 'invalid_request', field: 'prompt', message: expect.stringMatching(/"xl-half", which model "tiny-xl\.safetensors" cannot use: an SDXL embedding needs clip_l .* this file has no clip_g/) });
+    // The tiny SD 1.x embedding's 32-wide rows name no family; it has no clip_l/clip_g, so no SDXL model can use it.
+    for (const field of ['negativePrompt', 'negativePrompt2']) {
+      expect(await refused({ [field]: 'blurry, sd1-style' })).toMatchObject({ status: 400, code: 'invalid_request', field, message: expect.stringMatching(/"sd1-style", which has no clip_l and clip_g vectors \(not an SDXL embedding\); model "tiny-xl\.safetensors" is SDXL/) });
+    }
+    expect(await refused({ model: DEMO, prompt: 'a xl-words at dusk' })).toMatchObject({ status: 400, code: 'invalid_request', field: 'prompt', message: expect.stringMatching(/"xl-words", made for SDXL models; model "demo-tiny\.safetensors" is SD 1\.x/) });
+  });
 
   it('refuses at submit, naming the field: SDXL-only fields for an SD1.x model, ControlNets for SDXL', async () => {
-    const refused = (request: Record<string, unknown>) => bridge.client.submit({ model: XL, width: 64, height: 64, steps: 2, prompt: 'x', ...request }).then(() => null, (e: unknown) => e);
     expect(await refused({ model: DEMO, prompt2: 'x' })).toMatchObject({ status: 400, code: 'invalid_request', field: 'prompt2', message: expect.stringMatching(/SD 1\.x model.*needs an SDXL model/) });
     expect(await refused({ model: DEMO, sizeConditioning: {} })).toMatchObject({ status: 400, field: 'sizeConditioning' });
     expect(await refused({ loras: [{ name: 'paper-cut' }] })).toMatchObject({ status: 400, code: 'unknown_lora', field: 'loras.0.name' });

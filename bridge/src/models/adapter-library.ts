@@ -197,11 +197,19 @@ async function describe(modelsDir: string, name: string, path: string, kind: Ada
   }
 }
 
-/** Every LoRA and embedding in the models folder with what its header says (family, trigger words, metadata). */
-export async function listAdapters(modelsDir: string): Promise<AdapterInfo[]> {
+/** Which of a kind's file names to describe: each description opens the file and reads its header. */
+export type AdapterPick = (kind: AdapterKind, names: readonly string[]) => readonly string[];
+
+/**
+ * Every LoRA and embedding in the models folder with what its header says (family, trigger words, metadata);
+ * with `pick`, only the files it picks.
+ */
+export async function listAdapters(modelsDir: string, pick?: AdapterPick): Promise<AdapterInfo[]> {
   const out: AdapterInfo[] = [];
   for (const kind of ['lora', 'embedding'] as const) {
-    for (const [name, path] of await adapterFiles(modelsDir, kind)) out.push(await describe(modelsDir, name, path, kind));
+    const files = await adapterFiles(modelsDir, kind);
+    const names = pick ? pick(kind, [...files.keys()]) : files.keys();
+    for (const name of names) out.push(await describe(modelsDir, name, files.get(name)!, kind));
   }
   return out;
 }

@@ -11,7 +11,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { KirieApiError, type AdapterInfo, type ModelInfo, type ModelKind, type RegistryHealth } from '@kirie/core/client/protocol';
 import { describeFsError } from '../jobs/fs-error.js';
-import { listAdapters } from '../models/adapter-library.js';
+import { listAdapters, type AdapterPick } from '../models/adapter-library.js';
 
 /** Decides what a file or folder in the models folder is (null = not a model). */
 /** What a folder entry is: its kind, and for a checkpoint its family when the classifier reads weights. */
@@ -29,8 +29,8 @@ export interface ModelRegistry {
   resolve(id: string, field: string): Promise<ModelInfo>;
   /** Absolute path of a model id. */
   pathOf(id: string): string;
-  /** The LoRAs and embeddings beside the checkpoints (loras/, embeddings/ and A1111's folder names). */
-  adapters(): Promise<AdapterInfo[]>;
+  /** The LoRAs and embeddings beside the checkpoints (loras/, embeddings/ and A1111's folder names); with `pick`, those it picks. */
+  adapters(pick?: AdapterPick): Promise<AdapterInfo[]>;
   /** Whether the folder answers (for /v1/health). */
   health(): RegistryHealth;
 }
@@ -66,7 +66,7 @@ export class FolderRegistry implements ModelRegistry {
     });
   }
 
-  adapters(): Promise<AdapterInfo[]> {
+  adapters(pick?: AdapterPick): Promise<AdapterInfo[]> {
     return this.exclusive(async () => {
       // The folder itself must answer, as for the model list; its adapter subfolders may be missing.
       try {
@@ -75,7 +75,7 @@ export class FolderRegistry implements ModelRegistry {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw new KirieApiError(503, 'models_folder_unreadable', `the models folder cannot be read (${describeFsError(err)})`);
       }
-      return listAdapters(this.options.dir);
+      return listAdapters(this.options.dir, pick);
     });
   }
 

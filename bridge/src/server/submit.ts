@@ -1,12 +1,14 @@
 // POST /v1/jobs: everything a request fixes is checked before it is queued, each refusal a 4xx naming the
 // field: the schema (unknown keys, bounds, schedulerConfig, strength × steps), this bridge's limits, what
-// each model name is (a checkpoint where one generates, a ControlNet where one controls), the images'
-// sizes, and the job's estimated peak memory against the budget.
-import { KirieApiError, type ModelInfo, type ModelKind } from '@kirie/core/client/protocol';
+// each model name is (a checkpoint where one generates, a ControlNet where one controls), whether the model
+// can take the LoRAs and embeddings the request calls, the images' sizes, and the job's estimated peak
+// memory against the budget.
+import { KirieApiError, type AdapterInfo, type ModelInfo, type ModelKind } from '@kirie/core/client/protocol';
+import { embeddingsCalled } from '@kirie/core/adapters/prompt';
 import { validateGenerateRequest, withResolvedSeed } from '@kirie/core/request/parse';
 import { FAMILIES } from '@kirie/core/models/family';
-import { requestLoras } from '@kirie/core/pipeline/request';
-import type { GenerateRequest } from '@kirie/core/request/schema';
+import { embeddingTexts, requestLoras } from '@kirie/core/pipeline/request';
+import type { GenerateRequest, LoraUse } from '@kirie/core/request/schema';
 import type { ImageStore } from '../jobs/images.js';
 import { imageFields } from '../jobs/queue.js';
 import type { ModelRegistry } from '../registry/registry.js';
@@ -23,6 +25,8 @@ export interface SubmitContext {
 const GENERATOR_KINDS: readonly ModelKind[] = ['checkpoint', 'inpaint', 'onnx'];
 
 const MAX_LISTED_ERRORS = 10;
+
+const FAMILY_LABELS = { sd1: 'SD 1.x', sd2: 'SD 2.x', sdxl: 'SDXL' } as const;
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
@@ -43,7 +47,7 @@ export async function checkSubmission(body: unknown, context: SubmitContext): Pr
     throw new KirieApiError(400, 'wrong_model_kind', `model "${model.id}" is a ${model.kind}, not a checkpoint; name a checkpoint here${model.kind === 'controlnet' ? ' and the ControlNet in control[].model' : ''}`, 'model');
   }
   checkFamily(request, model);
-  await checkLoras(request, model, context.registry);
+  await checkAdapters(request, model, context.registry);
   const controlNets = await Promise.all(
     request.control.map(async (unit, i) => {
       const field = `control.${i}.model`;
@@ -80,18 +84,30 @@ function checkFamily(request: GenerateRequest, model: ModelInfo): void {
   if (!family.adapters && (request.loras?.length || tagged())) refuse(request.loras?.length ? 'loras.0.name' : 'prompt', 'and LoRAs for it are not supported yet');
 }
 
-/** Every LoRA named (in `loras` or as a prompt tag) is in the loras folder, and the model can take it. */
-async function checkLoras(request: GenerateRequest, model: ModelInfo, registry: ModelRegistry): Promise<void> {
-  let loras;
+/**
+ * The LoRAs the request names (in `loras` or as prompt tags) and the embeddings its texts call, checked
+ * against one listing of the adapter folders that reads only the headers needed: every LoRA's when the
+ * request names one (a missing one's refusal lists the others), and only the called embeddings'.
+ */
+async function checkAdapters(request: GenerateRequest, model: ModelInfo, registry: ModelRegistry): Promise<void> {
+  let uses;
   try {
-    loras = requestLoras(request).loras;
+    uses = requestLoras(request);
   } catch (err) {
     throw new KirieApiError(400, 'invalid_request', `prompt: ${(err as Error).message}`, 'prompt');
   }
+  const texts = embeddingTexts(request, uses.prompt);
+  const { loras } = uses;
+  const listed = await registry.adapters((kind, names) => (kind === 'lora' ? (loras.length > 0 ? names : []) : embeddingsCalled(Object.values(texts), names)));
+  checkLoras(request, loras, model, listed.filter((a) => a.kind === 'lora'));
+  checkEmbeddings(texts, model, listed.filter((a) => a.kind === 'embedding'));
+}
+
+/** Every LoRA named is in the loras folder, and the model can take it. */
+function checkLoras(request: GenerateRequest, loras: readonly LoraUse[], model: ModelInfo, known: readonly AdapterInfo[]): void {
   if (loras.length === 0) return;
   const fieldOf = (i: number) => (i < (request.loras?.length ?? 0) ? `loras.${i}.name` : 'prompt');
   if (model.kind === 'onnx') throw new KirieApiError(400, 'wrong_model_kind', `model "${model.id}" is an ONNX folder: LoRAs apply to checkpoints Kirie builds itself (.safetensors)`, fieldOf(0));
-  const known = (await registry.adapters()).filter((a) => a.kind === 'lora');
   loras.forEach((l, i) => {
     const info = known.find((a) => a.name === l.name);
     if (!info) {
@@ -100,10 +116,35 @@ async function checkLoras(request: GenerateRequest, model: ModelInfo, registry: 
     }
     // The family read from the file's key names and shapes (core/src/adapters/family.ts); 'unknown' is left to the run.
     if (model.family && info.family !== 'unknown' && info.family !== model.family) {
-      const label = { sd1: 'SD 1.x', sd2: 'SD 2.x', sdxl: 'SDXL' };
-      throw new KirieApiError(400, 'invalid_request', `${fieldOf(i)}: LoRA "${l.name}" was made for ${label[info.family]} models; model "${model.id}" is ${label[model.family]}`, fieldOf(i));
+      throw new KirieApiError(400, 'invalid_request', `${fieldOf(i)}: LoRA "${l.name}" was made for ${FAMILY_LABELS[info.family]} models; model "${model.id}" is ${FAMILY_LABELS[model.family]}`, fieldOf(i));
     }
   });
+}
+
+/** Every embedding the texts call fits the model; each refusal names the text field that calls it. */
+function checkEmbeddings(texts: Record<string, string>, model: ModelInfo, called: readonly AdapterInfo[]): void {
+  for (const [field, text] of Object.entries(texts)) {
+    for (const name of embeddingsCalled([text], called.map((e) => e.name))) {
+      const calls = `${field} calls embedding "${name}"`;
+      if (model.kind === 'onnx') throw new KirieApiError(400, 'wrong_model_kind', `${calls}, but model "${model.id}" is an ONNX folder: embeddings apply to checkpoints Kirie builds itself (.safetensors)`, field);
+      const misfit = embeddingMisfit(called.find((e) => e.name === name)!, model);
+      if (misfit) throw new KirieApiError(400, 'invalid_request', `${calls}, ${misfit}`, field);
+    }
+  }
+}
+
+/**
+ * Why the run would refuse the embedding file (core/src/adapters/embedding.ts): another family's, or one the
+ * listing gives a problem (an SDXL file without clip_g, unequal counts, a damaged header). Undefined: it fits,
+ * or only the run can tell (an SD 1.x-style file of a width no family has, as a tiny test model's).
+ */
+function embeddingMisfit(info: AdapterInfo, model: ModelInfo): string | undefined {
+  const family = info.family === 'unknown' ? undefined : FAMILY_LABELS[info.family];
+  if (model.family && family && info.family !== model.family) return `made for ${family} models; model "${model.id}" is ${FAMILY_LABELS[model.family]}`;
+  if (info.problem) return `which model "${model.id}" cannot use: ${info.problem}`;
+  // An SDXL model reads clip_l and clip_g, and a file of unknown family has neither (core/src/adapters/family.ts).
+  if (model.family === 'sdxl' && !family) return `which has no clip_l and clip_g vectors (not an SDXL embedding); model "${model.id}" is SDXL`;
+  return undefined;
 }
 
 /**

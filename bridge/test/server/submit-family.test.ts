@@ -1,24 +1,36 @@
 // What a checkpoint's family cannot take is refused at submit (a 400 naming the field), read from the
-// family's data (core/src/models/family.ts), before anything is queued; what it can take passes.
+// family's data (core/src/models/family.ts), before anything is queued; what it can take passes. So are
+// the embeddings a request's texts call that the model cannot use (another family's, a file with a problem,
+// any on an ONNX folder), by the text field that calls them.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serializeSafetensorsHeader } from '@kirie/core/models/safetensors';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { serializeSafetensorsHeader, type SafetensorsLayoutEntry } from '@kirie/core/models/safetensors';
 import { ImageStore } from '../../src/jobs/images.js';
 import { FolderRegistry } from '../../src/registry/registry.js';
 import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 import { checkSubmission, type SubmitContext } from '../../src/server/submit.js';
 
 let dir: string;
+let registry: FolderRegistry;
 let context: SubmitContext;
+
+/** An embedding file of `entries` (float32 zeros): the header alone decides what submit says of it. */
+async function writeEmbedding(name: string, entries: SafetensorsLayoutEntry[]): Promise<void> {
+  const { prefix } = serializeSafetensorsHeader(entries);
+  const values = entries.reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0);
+  await writeFile(join(dir, 'embeddings', `${name}.safetensors`), Buffer.concat([prefix, Buffer.alloc(4 * values)]));
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kirie-submit-family-'));
   for (const name of ['sd15.safetensors', 'xl.safetensors', 'pose.safetensors']) await writeFile(join(dir, name), 'classified by name');
-  const registry = new FolderRegistry({
+  await mkdir(join(dir, 'onnx-model'));
+  registry = new FolderRegistry({
     dir,
-    classify: async (path) => (path.endsWith('pose.safetensors') ? 'controlnet' : { kind: 'checkpoint', family: path.endsWith('xl.safetensors') ? 'sdxl' : 'sd1' }),
+    classify: async (path, isDirectory) =>
+      isDirectory ? (path.endsWith('onnx-model') ? 'onnx' : null) : path.endsWith('pose.safetensors') ? 'controlnet' : { kind: 'checkpoint', family: path.endsWith('xl.safetensors') ? 'sdxl' : 'sd1' },
   });
   context = { limits: { ...DEFAULT_LIMITS, memoryBytes: 2 ** 40 }, registry, images: new ImageStore(dir) };
   // A LoRA whose cross-attention input is CLIP ViT-L's 768: made for SD 1.x (its header says so by shape alone).
@@ -29,6 +41,21 @@ beforeAll(async () => {
   ]);
   await mkdir(join(dir, 'loras'));
   await writeFile(join(dir, 'loras', 'sd15-style.safetensors'), Buffer.concat([prefix, Buffer.alloc(4 * (768 + 1280))]));
+  // Embeddings as A1111 and CivitAI ship them: SD 1.x `emb_params` [n, 768], SDXL `clip_l` [n, 768] + `clip_g` [n, 1280].
+  await mkdir(join(dir, 'embeddings'));
+  await writeEmbedding('sd15-words', [{ name: 'emb_params', dtype: 'F32', shape: [2, 768] }]);
+  await writeEmbedding('xl-words', [
+    { name: 'clip_g', dtype: 'F32', shape: [2, 1280] },
+    { name: 'clip_l', dtype: 'F32', shape: [2, 768] },
+  ]);
+  await writeEmbedding('xl-half', [{ name: 'clip_l', dtype: 'F32', shape: [2, 768] }]);
+  await writeEmbedding('xl-uneven', [
+    { name: 'clip_g', dtype: 'F32', shape: [3, 1280] },
+    { name: 'clip_l', dtype: 'F32', shape: [2, 768] },
+  ]);
+  // A width no family has (a tiny test model's): only the run can say whether it fits an SD 1.x model.
+  await writeEmbedding('narrow-words', [{ name: 'emb_params', dtype: 'F32', shape: [1, 32] }]);
+  await writeFile(join(dir, 'embeddings', 'broken-words.safetensors'), 'not a safetensors header');
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -73,5 +100,50 @@ describe('checkSubmission refuses by field what the family cannot take', () => {
   it.each(accepted)('%s passes', async (_, request) => {
     const queued = await checkSubmission({ prompt: 'a fox', width: 64, height: 64, ...request }, context);
     expect(queued.model).toBe(request.model);
+  });
+});
+
+const ONNX = 'onnx-model';
+
+const embeddingRefusals: [what: string, request: Record<string, unknown>, field: string, code: string, message: RegExp][] = [
+  ['an SD 1.x embedding on SDXL', { model: XL, prompt: 'a sd15-words fox' }, 'prompt', 'invalid_request', /^prompt calls embedding "sd15-words", made for SD 1\.x models; model "xl\.safetensors" is SDXL$/],
+  ['an SDXL embedding on SD 1.x', { model: SD15, negativePrompt: 'blurry, xl-words' }, 'negativePrompt', 'invalid_request', /^negativePrompt calls embedding "xl-words", made for SDXL models; model "sd15\.safetensors" is SD 1\.x$/],
+  ['an SDXL file with only clip_l', { model: XL, prompt: 'a xl-half fox' }, 'prompt', 'invalid_request', /"xl-half", which model "xl\.safetensors" cannot use: an SDXL embedding needs clip_l .* this file has no clip_g$/],
+  ['an SDXL file with unequal vector counts', { model: XL, prompt2: 'xl-uneven' }, 'prompt2', 'invalid_request', /"xl-uneven", which model "xl\.safetensors" cannot use: clip_l has 2 vectors and clip_g 3/],
+  ['an SD 1.x embedding in the second negative prompt', { model: XL, negativePrompt2: 'ugly, sd15-words' }, 'negativePrompt2', 'invalid_request', /^negativePrompt2 calls embedding "sd15-words", made for SD 1\.x models/],
+  ['a file of no family on SDXL', { model: XL, prompt: 'narrow-words' }, 'prompt', 'invalid_request', /"narrow-words", which has no clip_l and clip_g vectors \(not an SDXL embedding\); model "xl\.safetensors" is SDXL/],
+  ['a damaged file', { model: SD15, prompt: 'broken-words' }, 'prompt', 'invalid_request', /"broken-words", which model "sd15\.safetensors" cannot use: /],
+  ['any embedding on an ONNX folder', { model: ONNX, negativePrompt: 'sd15-words' }, 'negativePrompt', 'wrong_model_kind', /^negativePrompt calls embedding "sd15-words", but model "onnx-model" is an ONNX folder: embeddings apply to checkpoints/],
+];
+
+const embeddingsAccepted: [what: string, request: Record<string, unknown>][] = [
+  ['an SDXL embedding in all four SDXL texts', { model: XL, prompt: 'a xl-words fox', negativePrompt: 'xl-words', prompt2: 'xl-words', negativePrompt2: 'xl-words' }],
+  ['an SD 1.x embedding in both SD 1.x texts', { model: SD15, prompt: 'a sd15-words fox', negativePrompt: 'sd15-words' }],
+  ['a file of no family on SD 1.x (left to the run)', { model: SD15, prompt: 'narrow-words' }],
+  ['an ONNX folder with no embedding called', { model: ONNX, prompt: 'a fox' }],
+];
+
+describe('checkSubmission refuses an embedding the model cannot use, by the text field that calls it', () => {
+  it.each(embeddingRefusals)('%s → 400', async (_, request, field, code, message) => {
+    const refused = await checkSubmission({ prompt: 'a fox', width: 64, height: 64, ...request }, context).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({ status: 400, code, field, message: expect.stringMatching(message) });
+  });
+
+  it.each(embeddingsAccepted)('%s passes', async (_, request) => {
+    expect((await checkSubmission({ prompt: 'a fox', width: 64, height: 64, ...request }, context)).model).toBe(request.model);
+  });
+
+  it('reads only the headers of the embeddings the texts call, and of no LoRA when none is named', async () => {
+    const adapters = vi.spyOn(registry, 'adapters');
+    try {
+      await checkSubmission({ prompt: 'a xl-words fox', width: 64, height: 64, model: XL }, context);
+      expect(adapters).toHaveBeenCalledTimes(1);
+      expect((await adapters.mock.results[0]!.value).map((a: { name: string }) => a.name)).toEqual(['xl-words']);
+    } finally {
+      adapters.mockRestore();
+    }
   });
 });

@@ -73,6 +73,14 @@ export function requestLoras(request: Pick<GenerateRequest, 'prompt' | 'loras' |
   return { prompt: tagged.prompt, loras: [...(request.loras ?? []), ...tagged.loras] };
 }
 
+/**
+ * The texts that call embeddings by name, by the request field holding each: `prompt` is the prompt without
+ * its LoRA tags (requestLoras). The bridge checks the same texts at submit.
+ */
+export function embeddingTexts(request: Pick<GenerateRequest, 'negativePrompt' | 'prompt2' | 'negativePrompt2'>, prompt: string): Record<'prompt' | 'negativePrompt' | 'prompt2' | 'negativePrompt2', string> {
+  return { prompt, negativePrompt: request.negativePrompt, prompt2: request.prompt2 ?? '', negativePrompt2: request.negativePrompt2 ?? '' };
+}
+
 interface Conditioning {
   prompt: string;
   adapters?: AdapterFeeds;
@@ -84,7 +92,7 @@ interface Conditioning {
 /** Reads what a request names and turns it into the graphs' adapter feeds and a tokenizer that knows the embeddings. */
 async function conditioning(request: GenerateRequest, deps: RequestDeps): Promise<Conditioning> {
   const { prompt, loras } = requestLoras(request);
-  const texts = [prompt, request.negativePrompt, request.prompt2 ?? '', request.negativePrompt2 ?? ''];
+  const texts = Object.values(embeddingTexts(request, prompt));
   const names = deps.adapters ? embeddingsCalled(texts, await deps.adapters.embeddingNames()) : [];
   if (loras.length === 0 && names.length === 0) return { prompt };
   const model = deps.model;
