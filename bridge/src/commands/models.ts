@@ -89,8 +89,9 @@ export function registerModelsCommand(program: Command): void {
       const ckpt = await openCheckpoint(file);
       await ckpt.file.close();
       const u = ckpt.kind.kind === 'controlnet' ? ckpt.arch.controlnet : ckpt.arch.unet;
-      const what = ckpt.kind.kind === 'controlnet' ? 'controlnet' : `${FAMILIES[ckpt.kind.family].label} checkpoint`;
-      const from = ckpt.sidecarText ? 'from its sidecar YAML' : ckpt.arch.family === 'sd1' ? 'SD1.5 defaults' : 'from its tensor shapes';
+      const what = ckpt.kind.kind === 'controlnet' ? (ckpt.kind.format === 'diffusers' ? 'controlnet (diffusers format)' : 'controlnet') : `${FAMILIES[ckpt.kind.family].label} checkpoint`;
+      const fromShapes = ckpt.arch.family !== 'sd1' || (ckpt.kind.kind === 'controlnet' && ckpt.kind.format === 'diffusers');
+      const from = ckpt.sidecarText ? 'from its sidecar YAML' : fromShapes ? 'from its tensor shapes' : 'SD1.5 defaults';
       console.log(`runs in Kirie: ${what}, UNet ${u.inChannels} input channels, model_channels ${u.modelChannels}, context ${u.contextDim} (${from})`);
     });
 

@@ -1,10 +1,12 @@
 // Opens a single-file checkpoint: the streaming tensor reader, what kind of file it is, and its architecture
 // from the sidecar YAML that AUTOMATIC1111 users keep next to it (`model.yaml` for `model.safetensors`).
+// A diffusers-format ControlNet is renamed to its cldm keys on open, its architecture read from its shapes.
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { SdArchitecture } from '@kirie/core/models/arch';
+import { SD15_ARCH, type SdArchitecture } from '@kirie/core/models/arch';
 import { detectCheckpoint, type Checkpoint } from '@kirie/core/models/detect';
+import { readDiffusersControlNet } from '@kirie/core/models/diffusers-controlnet';
 import { resolveArchitecture } from '@kirie/core/models/sidecar';
 import { SafetensorsFile } from './safetensors-file.js';
 
@@ -32,6 +34,14 @@ async function readSidecar(path: string): Promise<string | undefined> {
   }
 }
 
+function describeErrors<T>(label: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw new Error(`${label}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
   if (extname(path).toLowerCase() !== '.safetensors') {
     throw new Error(`${basename(path)}: only .safetensors checkpoints can be read (pickled .ckpt/.pth files can run code when loaded; convert them to .safetensors first)`);
@@ -54,8 +64,14 @@ export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
       }
     }
     const family = kind.kind === 'checkpoint' ? kind.family : 'sd1';
-    const arch = resolveArchitecture({ yaml, shapeOf, keys, label: file.label, sidecarName: basename(yamlPath), family });
-    return { file, kind, arch, sidecarText };
+    const resolve = () => resolveArchitecture({ yaml, shapeOf, keys: file.keys(), label: file.label, sidecarName: basename(yamlPath), family });
+    if (kind.kind === 'controlnet' && kind.format === 'diffusers') {
+      // Read under its cldm names from here on; a sidecar YAML, if any, is checked against them as for cldm files.
+      const layout = describeErrors(file.label, () => readDiffusersControlNet(keys, shapeOf));
+      file.renameKeys((k) => layout.ldmKeys.get(k)!);
+      return { file, kind, arch: yaml === undefined ? { ...SD15_ARCH, controlnet: layout.arch } : resolve(), sidecarText };
+    }
+    return { file, kind, arch: resolve(), sidecarText };
   } catch (err) {
     await file.close();
     throw err;

@@ -19,7 +19,7 @@ async function classifySafetensors(path: string): Promise<Classified | null> {
       const kind = id.unetInChannels === 9 ? 'inpaint' : id.unetInChannels === 4 ? 'checkpoint' : null;
       return kind ? { kind, family: id.family } : null;
     }
-    if (id.family === 'controlnet') return { kind: 'controlnet' };
+    if (id.family === 'controlnet' || id.family === 'controlnet-diffusers') return { kind: 'controlnet' };
     if (id.family === 'lora') return { kind: 'lora' };
     return null;
   } finally {

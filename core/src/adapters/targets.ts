@@ -5,6 +5,7 @@
 // from the model's key list, as kohya and A1111 do (`name.replace('.', '_')`), because underscores make kohya
 // names ambiguous to split.
 import type { UnetArch } from '../models/arch.js';
+import { blockMap, RESNET_PARTS, type BlockMap } from '../models/diffusers-unet-blocks.js';
 
 export const UNET_ROOT = 'model.diffusion_model.';
 /** SD1.x's CLIP ViT-L and SDXL's first encoder (transformers key names under each family's prefix). */
@@ -41,43 +42,8 @@ export function isAdaptable(module: string): boolean {
   return root !== undefined && TEXT_TARGET.test(module.slice(root.length));
 }
 
-/** Diffusers names for the parts of a ResBlock the LDM layout numbers. */
-const RESNET_PARTS: Record<string, string> = { 'in_layers.2': 'conv1', 'out_layers.3': 'conv2', 'emb_layers.1': 'time_emb_proj', skip_connection: 'conv_shortcut' };
-
-/**
- * LDM block prefix (e.g. `input_blocks.4.1`) → diffusers module prefix (`down_blocks.1.attentions.0`), for an
- * SD1.x UNet layout (diffusers' convert_from_ckpt numbering).
- */
-function blockMap(arch: UnetArch): Map<string, { diffusers: string; kind: 'resnet' | 'attention' | 'down' | 'up' }> {
-  const map = new Map<string, { diffusers: string; kind: 'resnet' | 'attention' | 'down' | 'up' }>();
-  const levels = arch.channelMult.length;
-  const per = arch.numResBlocks + 1;
-  const attends = (level: number) => arch.attentionResolutions.includes(2 ** level);
-  for (let i = 0; i < levels; i++) {
-    for (let j = 0; j < arch.numResBlocks; j++) {
-      const idx = 1 + i * per + j;
-      map.set(`input_blocks.${idx}.0`, { diffusers: `down_blocks.${i}.resnets.${j}`, kind: 'resnet' });
-      map.set(`input_blocks.${idx}.1`, { diffusers: `down_blocks.${i}.attentions.${j}`, kind: 'attention' });
-    }
-    if (i < levels - 1) map.set(`input_blocks.${1 + i * per + arch.numResBlocks}.0`, { diffusers: `down_blocks.${i}.downsamplers.0`, kind: 'down' });
-  }
-  map.set('middle_block.0', { diffusers: 'mid_block.resnets.0', kind: 'resnet' });
-  map.set('middle_block.1', { diffusers: 'mid_block.attentions.0', kind: 'attention' });
-  map.set('middle_block.2', { diffusers: 'mid_block.resnets.1', kind: 'resnet' });
-  for (let i = 0; i < levels; i++) {
-    const level = levels - 1 - i;
-    for (let j = 0; j <= arch.numResBlocks; j++) {
-      const idx = i * per + j;
-      map.set(`output_blocks.${idx}.0`, { diffusers: `up_blocks.${i}.resnets.${j}`, kind: 'resnet' });
-      map.set(`output_blocks.${idx}.1`, { diffusers: `up_blocks.${i}.attentions.${j}`, kind: 'attention' });
-    }
-    if (i < levels - 1) map.set(`output_blocks.${i * per + arch.numResBlocks}.${attends(level) ? 2 : 1}`, { diffusers: `up_blocks.${i}.upsamplers.0`, kind: 'up' });
-  }
-  return map;
-}
-
 /** The diffusers module path of an adaptable UNet module given by its LDM path (no root), or undefined. */
-function diffusersUnetPath(ldmPath: string, blocks: ReturnType<typeof blockMap>): string | undefined {
+function diffusersUnetPath(ldmPath: string, blocks: BlockMap): string | undefined {
   const m = /^((?:input_blocks|output_blocks)\.\d+\.\d+|middle_block\.\d+)\.(.+)$/.exec(ldmPath);
   if (!m) return undefined;
   const block = blocks.get(m[1]!);

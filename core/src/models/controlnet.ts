@@ -10,7 +10,7 @@ import { downPath, MID_RESIDUAL, residualName, unetInputs, type AttentionOptions
 export const CONTROLNET_PREFIX = 'control_model.';
 
 /** input_hint_block conv widths (cldm.ControlNet), the last one being model_channels; stride 2 at 3 of them. */
-const HINT_WIDTHS = [16, 16, 32, 32, 96, 96, 256];
+export const HINT_WIDTHS = [16, 16, 32, 32, 96, 96, 256];
 const HINT_STRIDE2 = new Set([2, 4, 6]);
 
 export async function buildControlNet(g: Graph, arch: ControlNetArch, attention: AttentionOptions): Promise<void> {

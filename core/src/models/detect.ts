@@ -127,9 +127,10 @@ export function identifyWeights(keys: readonly string[], shapeOf: ShapeOf): Iden
   return { family: 'unknown', description: `an unrecognised file (no known key prefix; first keys: ${sample || 'none'})` };
 }
 
-export type Checkpoint = { kind: 'checkpoint'; family: FamilyId; unetInChannels: 4 | 9 } | { kind: 'controlnet' };
+/** A ControlNet in diffusers' layout has `format: 'diffusers'` (read through ./diffusers-controlnet.ts). */
+export type Checkpoint = { kind: 'checkpoint'; family: FamilyId; unetInChannels: 4 | 9 } | { kind: 'controlnet'; format?: 'diffusers' };
 
-/** Accepts what Kirie can build (SD1.x and SDXL checkpoints, LDM-format ControlNets); a clear error for anything else. */
+/** Accepts what Kirie can build (SD1.x and SDXL checkpoints, SD1.x ControlNets in either layout); a clear error for anything else. */
 export function detectCheckpoint(keys: readonly string[], shapeOf: ShapeOf, label: string): Checkpoint {
   const id = identifyWeights(keys, shapeOf);
   switch (id.family) {
@@ -139,7 +140,7 @@ export function detectCheckpoint(keys: readonly string[], shapeOf: ShapeOf, labe
     case 'controlnet':
       return { kind: 'controlnet' };
     case 'controlnet-diffusers':
-      throw new Error(`${label} is ${id.description}; Kirie reads ControlNets in the original format (control_model.*, e.g. control_v11p_sd15_*.pth converted to .safetensors)`);
+      return { kind: 'controlnet', format: 'diffusers' };
     default:
       throw new Error(`${label} is ${id.description}; Kirie supports SD1.x and SDXL checkpoints (including 9-channel inpainting) and SD1.5 ControlNets`);
   }

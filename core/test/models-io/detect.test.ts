@@ -68,9 +68,11 @@ describe('detectCheckpoint', () => {
     expect(detectCheckpoint(...keySet(fromFull(sdxl.sdxl_base)), 'x.safetensors')).toEqual({ kind: 'checkpoint', family: 'sdxl', unetInChannels: 4 });
     expect(detectCheckpoint(...keySet(fromFull(sdxl.sdxl_inpainting_9ch)), 'x.safetensors')).toEqual({ kind: 'checkpoint', family: 'sdxl', unetInChannels: 9 });
     expect(detectCheckpoint(...keySet(fromFull(full.controlnet_v11_sd15)), 'c.safetensors')).toEqual({ kind: 'controlnet' });
+    const diffusers = cases.find(([name]) => name === 'diffusers ControlNet')![1];
+    expect(detectCheckpoint(...keySet(diffusers), 'diffusion_pytorch_model.safetensors')).toEqual({ kind: 'controlnet', format: 'diffusers' });
   });
 
-  it.each(cases.filter(([, , f]) => f !== 'sd1' && f !== 'sdxl' && f !== 'controlnet'))('refuses %s with a message naming what it is', (_name, table, _family, description) => {
+  it.each(cases.filter(([, , f]) => f !== 'sd1' && f !== 'sdxl' && f !== 'controlnet' && f !== 'controlnet-diffusers'))('refuses %s with a message naming what it is', (_name, table, _family, description) => {
     const [keys, shapeOf] = keySet(table);
     let message = '';
     try {

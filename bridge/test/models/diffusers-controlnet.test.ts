@@ -1,0 +1,217 @@
+// Diffusers-format ControlNets (diffusion_pytorch_model.safetensors as on Hugging Face) through the product
+// path: the golden tiny cldm ControlNet is written under diffusers' names by a table written here from
+// diffusers' own conversion code (not by inverting Kirie's renaming), then opened like a user's file.
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Command } from 'commander';
+import { describe, expect, it, vi } from 'vitest';
+import { parseNpy } from '@kirie/core/io/npy';
+import { serializeSafetensorsHeader } from '@kirie/core/models/safetensors';
+import { registerModelsCommand } from '../../src/commands/models.js';
+import { openCheckpoint } from '../../src/models/checkpoint.js';
+import { buildCheckpoint, controlNetPlans, openControlNet } from '../../src/models/load.js';
+import { SafetensorsFile } from '../../src/models/safetensors-file.js';
+import { classifyModel } from '../../src/registry/classify.js';
+import { tempDirPerFile } from './temp-dir.js';
+
+const golden = new URL('../../../tests/golden/tiny-sd15/', import.meta.url).pathname;
+const components = join(golden, '..', 'components');
+const tmp = tempDirPerFile('kirie-diffusers-cn-');
+
+/**
+ * cldm block → diffusers module for the tiny ControlNet (4 levels × 2 ResNet blocks, attention on levels 0–2),
+ * written out from diffusers' src/diffusers/loaders/single_file_utils.py: DIFFUSERS_TO_LDM_MAPPING["controlnet"]
+ * ["layers"] (time_embed, conv_in, hint conv_in/conv_out), convert_controlnet_checkpoint (input_blocks.{1 + 3i + j}
+ * → down_blocks.{i}.resnets/attentions.{j}, input_blocks.{3i + 3}.0.op → downsamplers.0.conv,
+ * zero_convs.{i}.0 → controlnet_down_blocks.{i}, middle_block_out.0 → controlnet_mid_block,
+ * input_hint_block.{2k} → controlnet_cond_embedding.blocks.{k - 1}).
+ */
+const BLOCKS: [ldm: string, diffusers: string][] = [
+  ['time_embed.0', 'time_embedding.linear_1'],
+  ['time_embed.2', 'time_embedding.linear_2'],
+  ['input_blocks.0.0', 'conv_in'],
+  ['input_blocks.1.0', 'down_blocks.0.resnets.0'],
+  ['input_blocks.1.1', 'down_blocks.0.attentions.0'],
+  ['input_blocks.2.0', 'down_blocks.0.resnets.1'],
+  ['input_blocks.2.1', 'down_blocks.0.attentions.1'],
+  ['input_blocks.3.0.op', 'down_blocks.0.downsamplers.0.conv'],
+  ['input_blocks.4.0', 'down_blocks.1.resnets.0'],
+  ['input_blocks.4.1', 'down_blocks.1.attentions.0'],
+  ['input_blocks.5.0', 'down_blocks.1.resnets.1'],
+  ['input_blocks.5.1', 'down_blocks.1.attentions.1'],
+  ['input_blocks.6.0.op', 'down_blocks.1.downsamplers.0.conv'],
+  ['input_blocks.7.0', 'down_blocks.2.resnets.0'],
+  ['input_blocks.7.1', 'down_blocks.2.attentions.0'],
+  ['input_blocks.8.0', 'down_blocks.2.resnets.1'],
+  ['input_blocks.8.1', 'down_blocks.2.attentions.1'],
+  ['input_blocks.9.0.op', 'down_blocks.2.downsamplers.0.conv'],
+  ['input_blocks.10.0', 'down_blocks.3.resnets.0'],
+  ['input_blocks.11.0', 'down_blocks.3.resnets.1'],
+  ['middle_block.0', 'mid_block.resnets.0'],
+  ['middle_block.1', 'mid_block.attentions.0'],
+  ['middle_block.2', 'mid_block.resnets.1'],
+  ['input_hint_block.0', 'controlnet_cond_embedding.conv_in'],
+  ['input_hint_block.2', 'controlnet_cond_embedding.blocks.0'],
+  ['input_hint_block.4', 'controlnet_cond_embedding.blocks.1'],
+  ['input_hint_block.6', 'controlnet_cond_embedding.blocks.2'],
+  ['input_hint_block.8', 'controlnet_cond_embedding.blocks.3'],
+  ['input_hint_block.10', 'controlnet_cond_embedding.blocks.4'],
+  ['input_hint_block.12', 'controlnet_cond_embedding.blocks.5'],
+  ['input_hint_block.14', 'controlnet_cond_embedding.conv_out'],
+  ['middle_block_out.0', 'controlnet_mid_block'],
+  ...Array.from({ length: 12 }, (_, i): [string, string] => [`zero_convs.${i}.0`, `controlnet_down_blocks.${i}`]),
+];
+/** diffusers' renew_resnet_paths: ResBlock parts inside a resnets.{j} block. */
+const RESNET: [ldm: string, diffusers: string][] = [
+  ['in_layers.0', 'norm1'],
+  ['in_layers.2', 'conv1'],
+  ['emb_layers.1', 'time_emb_proj'],
+  ['out_layers.0', 'norm2'],
+  ['out_layers.3', 'conv2'],
+  ['skip_connection', 'conv_shortcut'],
+];
+
+function diffusersName(ldmKey: string): string {
+  const key = ldmKey.slice('control_model.'.length);
+  const block = BLOCKS.find(([ldm]) => key.startsWith(`${ldm}.`));
+  if (!block) throw new Error(`test table has no block for ${ldmKey}`);
+  let rest = key.slice(block[0].length + 1);
+  if (block[1].includes('.resnets.')) {
+    const part = RESNET.find(([ldm]) => rest.startsWith(`${ldm}.`));
+    if (!part) throw new Error(`test table has no ResNet part for ${ldmKey}`);
+    rest = `${part[1]}${rest.slice(part[0].length)}`;
+  }
+  return `${block[1]}.${rest}`;
+}
+
+type Edit = (entries: { name: string; shape: number[] }[]) => void;
+
+/** The golden tiny ControlNet written under diffusers' names (after `edit`) as <dir>/diffusion_pytorch_model.safetensors. */
+async function writeDiffusers(dir: string, edit: Edit = () => {}): Promise<string> {
+  const src = await SafetensorsFile.open(join(golden, 'tiny-controlnet.safetensors'));
+  try {
+    const keys = src.keys();
+    const entries = keys.map((k) => ({ name: diffusersName(k), shape: [...src.shape(k)], from: k }));
+    edit(entries);
+    const layout = entries.map((e) => ({ name: e.name, dtype: src.dtype(e.from), shape: e.shape }));
+    const { prefix } = serializeSafetensorsHeader(layout);
+    const data = await Promise.all(entries.map(async (e) => {
+      const bytes = await src.readBytes(e.from);
+      const size = e.shape.reduce((a, b) => a * b, 1) * (bytes.length / src.shape(e.from).reduce((a, b) => a * b, 1));
+      return size === bytes.length ? bytes : new Uint8Array(size);
+    }));
+    await mkdir(join(tmp.path, dir), { recursive: true });
+    const path = join(tmp.path, dir, 'diffusion_pytorch_model.safetensors');
+    await writeFile(path, Buffer.concat([prefix, ...data]));
+    return path;
+  } finally {
+    await src.close();
+  }
+}
+
+const npy = (name: string) => {
+  const a = parseNpy(new Uint8Array(readFileSync(join(components, name))));
+  return new ort.Tensor('float32', Float32Array.from(a.data as ArrayLike<number>), a.shape);
+};
+
+describe('diffusers-format ControlNet', () => {
+  it('the test table names every tensor of the golden ControlNet once', async () => {
+    const src = await SafetensorsFile.open(join(golden, 'tiny-controlnet.safetensors'));
+    const names = src.keys().map(diffusersName);
+    await src.close();
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('controlnet_cond_embedding.blocks.5.weight');
+    expect(names).toContain('down_blocks.2.resnets.0.conv_shortcut.weight');
+    expect(names).toContain('mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight');
+  });
+
+  it('opens with the architecture of the cldm file and its YAML, read from the shapes alone', async () => {
+    const path = await writeDiffusers('arch');
+    const diffusers = await openCheckpoint(path);
+    await diffusers.file.close();
+    const ldm = await openCheckpoint(join(golden, 'tiny-controlnet.safetensors'));
+    await ldm.file.close();
+    expect(diffusers.kind).toEqual({ kind: 'controlnet', format: 'diffusers' });
+    expect(diffusers.sidecarText).toBeUndefined();
+    expect(diffusers.arch.controlnet).toEqual(ldm.arch.controlnet);
+    expect(diffusers.file.keys().sort()).toEqual(ldm.file.keys().sort());
+  });
+
+  it('is listed as a control model, and `kirie models info` says it runs', async () => {
+    const path = await writeDiffusers('listed');
+    expect(await classifyModel(path, false)).toEqual({ kind: 'controlnet' });
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+    try {
+      const program = new Command();
+      registerModelsCommand(program);
+      await program.parseAsync(['models', 'info', path], { from: 'user' });
+    } finally {
+      log.mockRestore();
+    }
+    expect(printed[0]).toMatch(/^diffusion_pytorch_model\.safetensors: a ControlNet in diffusers format \(controlnet_cond_embedding\.\*\); 338 tensors/);
+    expect(printed[1]).toBe('runs in Kirie: controlnet (diffusers format), UNet 4 input channels, model_channels 32, context 32 (from its tensor shapes)');
+  });
+
+  it('builds the same graph as the cldm file and passes the golden ControlNet cases bit-identically', async () => {
+    const cacheDir = join(tmp.path, 'cache');
+    const path = await writeDiffusers('golden');
+    const plans = controlNetPlans('fp32');
+    const fromDiffusers = await buildCheckpoint(path, plans, { cacheDir }, 'controlnet');
+    const fromLdm = await buildCheckpoint(join(golden, 'tiny-controlnet.safetensors'), plans, { cacheDir }, 'controlnet');
+    expect(fromDiffusers.dir).not.toBe(fromLdm.dir);
+    const graph = (b: typeof fromLdm) => readFile(join(b.dir, b.models.controlnet!));
+    expect(Buffer.compare(await graph(fromDiffusers), await graph(fromLdm))).toBe(0);
+
+    const c = JSON.parse(readFileSync(join(components, 'case.json'), 'utf8')).cases.controlnet;
+    const diffusers = await openControlNet(path, { device: 'cpu', cacheDir });
+    const ldm = await openControlNet(join(golden, 'tiny-controlnet.safetensors'), { device: 'cpu', cacheDir });
+    try {
+      const inputs = {
+        sample: npy(c.sample),
+        timestep: new ort.Tensor('float32', Float32Array.of(c.timestep), [1]),
+        encoder_hidden_states: npy(c.encoder_hidden_states),
+        controlnet_cond: npy(c.controlnet_cond),
+      };
+      for (const item of c.items as { conditioning_scale: number; down_residuals: string[]; mid_residual: string }[]) {
+        const feeds = { ...inputs, conditioning_scale: new ort.Tensor('float32', Float32Array.of(item.conditioning_scale), [1]) };
+        const got = await diffusers.session.run(feeds);
+        const want = await ldm.session.run(feeds);
+        const names = [...item.down_residuals.map((_, i) => `down_block_${i}_additional_residual`), 'mid_block_additional_residual'];
+        const files = [...item.down_residuals, item.mid_residual];
+        for (const [i, name] of names.entries()) {
+          const actual = got[name].data as Float32Array;
+          expect(Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(Buffer.from((want[name].data as Float32Array).buffer))).toBe(true);
+          const expected = npy(files[i]).data as Float32Array;
+          expect(actual.length).toBe(expected.length);
+          // Golden README tolerance for the ControlNet residuals (bridge/src/verify/kinds/components.ts).
+          expect(actual.reduce((m, v, j) => Math.max(m, Math.abs(v - expected[j])), 0)).toBeLessThan(2e-4);
+        }
+      }
+    } finally {
+      await diffusers.release();
+      await ldm.release();
+    }
+  });
+
+  it.each<[string, Edit, RegExp]>([
+    ['an extra zero conv', (e) => void e.push({ ...e.find((x) => x.name === 'controlnet_down_blocks.11.weight')!, name: 'controlnet_down_blocks.12.weight' }), /tensor controlnet_down_blocks\.12\.weight has no place in a diffusers SD1\.x ControlNetModel/],
+    ['a foreign tensor', (e) => void e.push({ ...e[0], name: 'up_blocks.0.resnets.0.conv1.weight' }), /tensor up_blocks\.0\.resnets\.0\.conv1\.weight has no place/],
+    ['an unknown ResNet part', (e) => void (e.find((x) => x.name === 'down_blocks.0.resnets.0.norm1.weight')!.name = 'down_blocks.0.resnets.0.norm3.weight'), /tensor down_blocks\.0\.resnets\.0\.norm3\.weight has no place/],
+    ['no mid-block attention', (e) => e.splice(0, e.length, ...e.filter((x) => !x.name.startsWith('mid_block.attentions.'))), /tensor mid_block\.attentions\.0\.transformer_blocks\.0\.attn2\.to_k\.weight is missing/],
+  ])('refuses a file with %s on open, naming the tensor', async (name, edit, message) => {
+    const path = await writeDiffusers(name.replace(/\W/g, '-'), edit);
+    await expect(openCheckpoint(path)).rejects.toThrow(new RegExp(`^diffusion_pytorch_model\\.safetensors: ${message.source}`));
+  });
+
+  it.each<[string, Edit, RegExp]>([
+    ['a missing tensor', (e) => e.splice(e.findIndex((x) => x.name === 'down_blocks.1.resnets.0.norm2.bias'), 1), /checkpoint has no tensor control_model\.input_blocks\.4\.0\.out_layers\.0\.bias/],
+    ['a wrong shape', (e) => void (e.find((x) => x.name === 'controlnet_down_blocks.3.weight')!.shape = [32, 16, 1, 1]), /control_model\.zero_convs\.3\.0\.weight: shape \[32,16,1,1\] does not match the architecture/],
+    ['an attention part no builder reads', (e) => void e.push({ ...e.find((x) => x.name === 'conv_in.bias')!, name: 'down_blocks.0.attentions.0.extra.bias' }), /not used by the SD 1\.x graph, e\.g\. control_model\.input_blocks\.1\.1\.extra\.bias/],
+  ])('refuses a file with %s when building, naming the tensor', async (name, edit, message) => {
+    const path = await writeDiffusers(name.replace(/\W/g, '-'), edit);
+    await expect(buildCheckpoint(path, controlNetPlans('fp32'), { cacheDir: join(tmp.path, 'cache') }, 'controlnet')).rejects.toThrow(message);
+  });
+});
