@@ -2,7 +2,7 @@
 // path: the golden tiny cldm ControlNet written under diffusers' names by an independent table
 // (./diffusers-controlnet-fixture.ts), then opened like a user's file.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Command } from 'commander';
@@ -53,6 +53,53 @@ describe('diffusers-format ControlNet', () => {
     expect(diffusers.sidecarText).toBeUndefined();
     expect(diffusers.arch.controlnet).toEqual(ldm.arch.controlnet);
     expect(diffusers.file.keys().sort()).toEqual(ldm.file.keys().sort());
+  });
+
+  it('reads a sidecar YAML next to it as for a cldm file, and refuses one that does not match', async () => {
+    const path = await writeDiffusers('sidecar');
+    await copyFile(join(golden, 'tiny-controlnet.yaml'), join(tmp.path, 'sidecar', 'diffusion_pytorch_model.yaml'));
+    const withYaml = await openCheckpoint(path);
+    await withYaml.file.close();
+    const ldm = await openCheckpoint(join(golden, 'tiny-controlnet.safetensors'));
+    await ldm.file.close();
+    expect(withYaml.sidecarText).toContain('control_stage_config');
+    expect(withYaml.arch.controlnet).toEqual(ldm.arch.controlnet);
+    await writeFile(join(tmp.path, 'sidecar', 'diffusion_pytorch_model.yaml'), 'model:\n  params:\n    control_stage_config:\n      params:\n        model_channels: 64\n');
+    await expect(openCheckpoint(path)).rejects.toThrow(/^diffusion_pytorch_model\.safetensors: tensor shapes do not match diffusion_pytorch_model\.yaml \(control_model\.input_blocks\.0\.0\.weight is \[32, 4, 3, 3\], expected \[64, 4, 3, 3\]\)/);
+  });
+
+  it('reads Linear transformer projections (use_linear_projection) from their shapes', async () => {
+    // The same weights as 1×1 convolutions stored as [out, in] matrices, as diffusers saves Linear proj_in/proj_out.
+    const path = await writeDiffusers('linear', (entries) => {
+      for (const e of entries) if (/\.proj_(in|out)\.weight$/.test(e.name)) e.shape = e.shape.slice(0, 2);
+    });
+    const opened = await openCheckpoint(path);
+    await opened.file.close();
+    expect(opened.arch.controlnet.useLinearInTransformer).toBe(true);
+    const cacheDir = join(tmp.path, 'cache');
+    const c = JSON.parse(readFileSync(join(components, 'case.json'), 'utf8')).cases.controlnet;
+    const linear = await openControlNet(path, { device: 'cpu', cacheDir });
+    const conv = await openControlNet(join(golden, 'tiny-controlnet.safetensors'), { device: 'cpu', cacheDir });
+    try {
+      const feeds = {
+        sample: npy(c.sample),
+        timestep: new ort.Tensor('float32', Float32Array.of(c.timestep), [1]),
+        encoder_hidden_states: npy(c.encoder_hidden_states),
+        controlnet_cond: npy(c.controlnet_cond),
+        conditioning_scale: new ort.Tensor('float32', Float32Array.of(1), [1]),
+      };
+      const got = await linear.session.run(feeds);
+      const want = await conv.session.run(feeds);
+      const mid = 'mid_block_additional_residual';
+      const a = got[mid].data as Float32Array;
+      const b = want[mid].data as Float32Array;
+      expect(a.length).toBe(b.length);
+      expect(a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0)).toBeLessThan(1e-5);
+      expect(b.some((v) => v !== 0)).toBe(true);
+    } finally {
+      await linear.release();
+      await conv.release();
+    }
   });
 
   it('is listed as a control model, and `kirie models info` says it runs', async () => {
