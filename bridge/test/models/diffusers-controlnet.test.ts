@@ -8,6 +8,8 @@ import * as ort from 'onnxruntime-node';
 import { Command } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { parseNpy } from '@kirie/core/io/npy';
+import { SD15_ARCH } from '@kirie/core/models/arch';
+import { readDiffusersControlNet } from '@kirie/core/models/diffusers-controlnet';
 import { registerModelsCommand } from '../../src/commands/models.js';
 import { openCheckpoint } from '../../src/models/checkpoint.js';
 import { buildCheckpoint, controlNetPlans, openControlNet } from '../../src/models/load.js';
@@ -41,6 +43,14 @@ describe('diffusers-format ControlNet', () => {
     expect(names).toContain('controlnet_cond_embedding.blocks.5.weight');
     expect(names).toContain('down_blocks.2.resnets.0.conv_shortcut.weight');
     expect(names).toContain('mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight');
+  });
+
+  it('reads a full-size SD1.5 ControlNet (control_v11p_sd15_* key list) as SD1.5, every tensor back under its cldm name', () => {
+    const full = JSON.parse(readFileSync(join(golden, 'sd15-full-keys.json'), 'utf8')).controlnet_v11_sd15 as Record<string, [number[], string]>;
+    const shapes = new Map(Object.entries(full).map(([k, [shape]]) => [diffusersName(k), shape]));
+    const layout = readDiffusersControlNet([...shapes.keys()], (k) => shapes.get(k));
+    expect(layout.arch).toEqual(SD15_ARCH.controlnet);
+    expect(new Map([...shapes.keys()].map((k) => [layout.ldmKeys.get(k), k]))).toEqual(new Map(Object.keys(full).map((k) => [k, diffusersName(k)])));
   });
 
   it('opens with the architecture of the cldm file and its YAML, read from the shapes alone', async () => {
