@@ -12,7 +12,7 @@
 import { SD15_ARCH, type ControlNetArch } from './arch.js';
 import { CONTROLNET_PREFIX, HINT_WIDTHS } from './controlnet.js';
 import type { ShapeOf } from './detect.js';
-import { blockMap, RESNET_PARTS } from './diffusers-unet-blocks.js';
+import { blockMap, RESNET_PARTS, type BlockKind } from './diffusers-unet-blocks.js';
 
 export interface DiffusersControlNet {
   /** Every key of the file → its cldm name (`control_model.*`). */
@@ -79,7 +79,7 @@ function archFromShapes(keys: readonly string[], shapeOf: ShapeOf): ControlNetAr
  */
 export function readDiffusersControlNet(keys: readonly string[], shapeOf: ShapeOf): DiffusersControlNet {
   const arch = archFromShapes(keys, shapeOf);
-  const blocks = new Map<string, { ldm: string; kind: string }>();
+  const blocks = new Map<string, { ldm: string; kind: BlockKind }>();
   for (const [ldm, b] of blockMap(arch)) if (b.kind !== 'up') blocks.set(b.diffusers, { ldm, kind: b.kind });
   // conv_in's output, then every ResNet/attention pair's and every downsampler's: one zero conv each.
   const skips = arch.channelMult.length * (arch.numResBlocks + 1);
