@@ -3,9 +3,14 @@
 // instead of swapping for minutes and then failing. Float32 throughout, as the sessions run.
 //
 // Where the numbers come from:
-// - UNet self-attention is computed head by head (core/src/models/build.ts DEFAULT_ATTENTION_CHUNKS = 1):
-//   one [unetBatch, N, N] score matrix and its softmax are alive at once, N = latent pixels. At 512² with
-//   CFG that is 2 × 128 MB, as build.ts's comment measures.
+// - UNet self-attention: the graphs Kirie builds attend through ONNX Runtime's fused MultiHeadAttention
+//   (bridge/src/models/load.ts FUSED_ATTENTION), which on the CPU is flash attention: no score matrix at
+//   all, and on a GPU the scores are in device memory. Measured, full-size SD1.5 2048² img2img (CFG, VAE
+//   tiled), 2 cores: peak RSS 9.05 GiB with the weights, where one head's [2, 65536, 65536] scores alone
+//   would be 32 GiB; this estimate gives 9.07 GiB there. An ONNX folder's graph is whatever its exporter
+//   wrote: it is counted head by head as the MatMul/Softmax graphs compute it (DEFAULT_ATTENTION_CHUNKS =
+//   1): one [unetBatch, N, N] score matrix and its softmax alive at once, N = latent pixels (2 × 128 MB at
+//   512² with CFG).
 // - The VAE decoder runs one image at a time at full size; its mid-block attention (single head, latent
 //   size) is sliced into VAE_ATTENTION_CHUNKS query-row slices (core/src/models/vae.ts): [1, N/16, N]
 //   scores + softmax. Its last up block works at ch·chMult[0] channels on full-size maps fed by a
@@ -47,6 +52,8 @@ export interface JobShape {
   deepCacheBranch?: number;
   /** The checkpoint's family (default SD 1.x): its UNet's widths, depths and attention levels. */
   family?: FamilyId;
+  /** How the UNet attends: 'fused' (default: the graphs Kirie builds) or 'unfused' (an ONNX folder's, counted head by head). */
+  attention?: 'fused' | 'unfused';
 }
 
 export interface MemoryEstimate {
@@ -182,7 +189,7 @@ export function estimateJobMemory(job: JobShape, budgetBytes?: number): MemoryEs
   const tokens = pixels / VAE_FACTOR ** 2;
   const unetBatch = job.batchSize * (job.cfg ? 2 : 1);
   const u = UNET[job.family ?? 'sd1'];
-  const scores = selfAttentionBytes(unetBatch, tokens / u.pixelsPerToken, DEFAULT_ATTENTION_CHUNKS, u.heads);
+  const scores = job.attention === 'unfused' ? selfAttentionBytes(unetBatch, tokens / u.pixelsPerToken, DEFAULT_ATTENTION_CHUNKS, u.heads) : 0;
   const features = unetBatch * tokens * (u.floats + job.controlUnits * u.skipFloats) * F32;
   const controlImages = job.controlUnits * unetBatch * 3 * pixels * F32;
   // Latents, noise, the UNet's output and the guided prediction: a few 4-channel latent tensors.

@@ -187,6 +187,7 @@ function checkMemory(request: GenerateRequest, models: ModelInfo[], canvasPixels
     canvasPixels,
     ...(request.acceleration?.deepCache ? { deepCacheBranch: request.acceleration.deepCache.branch } : {}),
     ...(models[0]?.family ? { family: models[0].family } : {}),
+    ...(models[0]?.kind === 'onnx' ? { attention: 'unfused' as const } : {}),
   };
   const budget = limits.memoryBytes;
   const estimate = estimateJobMemory(shape, budget);

@@ -216,7 +216,7 @@ describe('memory budget (8 GiB, SD1.5 fp32 weights 4.27 GB)', () => {
     const [, w, h] = /largest that fits is (\d+)x(\d+)/.exec(message)!;
     const side = Number(w);
     expect(Number(h)).toBe(side);
-    expect(estimateJobMemory(shape({ width: side, height: side })).peakBytes).toBeLessThanOrEqual(LIMITS.memoryBytes!);
+    expect(estimateJobMemory(shape({ width: side, height: side }), LIMITS.memoryBytes!).peakBytes).toBeLessThanOrEqual(LIMITS.memoryBytes!);
     await accepted({ ...base, width: side, height: side });
     await refused({ ...base, width: side + 8, height: side + 8 }, 'width', 'limit_exceeded');
   });
