@@ -2,8 +2,9 @@
 // step: the UNet's activations are there, the VAE encode and decode at full size too) at 1024x1024 with
 // the VAE untiled and tiled, and at 2048x2048 tiled (KIRIE_BENCH_CANVAS_2048=1: its UNet call alone takes
 // many minutes on a laptop CPU). Each job runs in its own child process, so each peak is its own.
-// Measured on the 2-core development machine while shared (load average ~15): 1024² img2img peak RSS 6.26 GiB
-// with the VAE tiled against 7.48 GiB untiled (0.84x), both under the job estimate (9.24 GiB tiled); 2048² not run there.
+// Measured on the 2-core development machine (load 1–3): 1024² img2img peak RSS 5.89–6.09 GiB with the VAE tiled
+// (opening the model: 1.1 GiB of it; the job 268–323 s) against 6.76 GiB untiled; 2048² tiled 9.05 GiB in 1353 s.
+// The job estimate (bridge/src/server/memory-estimate.ts) is anchored on these.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -34,9 +35,11 @@ async function job(spec: string): Promise<void> {
   const [side, tiled, checkpoint, cacheDir] = spec.split('|');
   const size = Number(side);
   const model = await openModel(checkpoint, { device: 'cpu', cacheDir });
+  // Opening's own high-water mark (sessions loading and packing their weights), apart from the job's.
+  const openRss = process.resourceUsage().maxRSS * 1024;
   if (side === 'build') {
     await model.release();
-    console.log(JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024, ms: 0 }));
+    console.log(JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024, openRss, ms: 0 }));
     return;
   }
   const start = performance.now();
@@ -52,14 +55,14 @@ async function job(spec: string): Promise<void> {
   });
   const ms = performance.now() - start;
   await model.release();
-  console.log(JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024, ms }));
+  console.log(JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024, openRss, ms }));
 }
 
-function child(spec: string): { maxRss: number; ms: number } {
+function child(spec: string): { maxRss: number; openRss: number; ms: number } {
   const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), 'canvas'], { env: { ...process.env, [JOB]: spec }, encoding: 'utf8', maxBuffer: 1 << 24 });
   const line = out.stdout.trim().split('\n').pop() ?? '';
   if (out.status !== 0 || !line.startsWith('{')) throw new Error(`canvas job ${spec} failed (${out.status}): ${out.stderr.slice(-2000)}`);
-  return JSON.parse(line) as { maxRss: number; ms: number };
+  return JSON.parse(line) as { maxRss: number; openRss: number; ms: number };
 }
 
 export const canvasSuite: BenchSuite = {
@@ -84,6 +87,7 @@ export const canvasSuite: BenchSuite = {
         const tiled = child(`${side}|tiled|${checkpoint}|${cacheDir}`);
         const estimate = estimateJobMemory(shape, 1).peakBytes; // any budget this small counts the VAE tiled
         report({ name: `${side}² img2img (1 step, CFG), VAE tiled: peak RSS`, value: tiled.maxRss / GB, unit: 'GiB', baseline: { name: 'job memory estimate', value: estimate / GB } });
+        report({ name: `${side}² img2img, VAE tiled: peak RSS while opening the model (before the job)`, value: tiled.openRss / GB, unit: 'GiB', baseline: { name: 'whole job', value: tiled.maxRss / GB } });
         report({ name: `${side}² img2img: the bridge's default budget (${(budget / GB).toFixed(1)} GiB) ${vaeTilingFor(side, side, true, budget) ? 'tiles' : 'does not tile'} this size; job time tiled`, value: tiled.ms / 1000, unit: 's' });
         if (side <= 1024) {
           const untiled = child(`${side}|untiled|${checkpoint}|${cacheDir}`);
