@@ -2,9 +2,9 @@
 // with every UNet call full, then with acceleration.deepCache interval 2 and 3 (branch 0), in one process;
 // per-step time is the time between consecutive steps' ends, the first step (a full call in every run) and
 // the text encoder and VAE left out.
-// Measured on the 2-core development machine while shared (load average ~15, so one sample per figure is
-// noisy): every call full 65.1 s per step; interval 2: 48.4 s (1.35x), interval 3: 39.8 s (1.64x); a shallow
-// branch-0 call 13.0 s (0.20x a full call; its graph holds 31 MB of the UNet's 3.3 GB of weights).
+// Measured on the 2-core development machine, otherwise idle: every call full 5.86 s per step; interval 2:
+// 3.50 s (1.67x), interval 3: 2.71 s (2.16x); a shallow branch-0 call 0.96 s (0.16x a full call; its graph
+// holds 31 MB of the UNet's 3.3 GB of weights), a full call that also fetches the cached feature 6.05 s (1.03x).
 import * as ort from 'onnxruntime-node';
 import { generateFromRequest } from '@kirie/core/pipeline/request';
 import { parseGenerateRequest } from '@kirie/core/request/parse';
