@@ -7,6 +7,7 @@
 // tokenizers give the added tokens the same positions, and each encoder reads its own rows there.
 import type { AdapterTensors } from './lora.js';
 import type { TextIds } from '../prompt/chunks.js';
+import { paddedIds } from '../tokenizer/clip.js';
 
 export interface Embedding {
   /** The text that calls it in a prompt (A1111: the file name without extension). */
@@ -75,8 +76,8 @@ async function readSdxlEmbedding(file: AdapterTensors, token: string, found: rea
 export interface BpeIds {
   bosId: number;
   eosId: number;
-  /** What fills the ids after EOS (SDXL's second tokenizer: '!'); default EOS. */
-  padId?: number;
+  /** What fills the ids after EOS (EOS itself, or SDXL's second tokenizer's '!'). */
+  padId: number;
   /** Ids of the vocabulary (added tokens start here). */
   vocabSize: number;
   bpeIds(text: string): number[];
@@ -151,17 +152,11 @@ export class EmbeddingTokenizer {
 
   /** What prompt chunking reads (core/src/prompt/chunks.ts): ids without BOS/EOS, the embeddings' tokens included. */
   textIds(): TextIds {
-    return { bosId: this.base.bosId, eosId: this.base.eosId, padId: this.base.padId ?? this.base.eosId, bpeIds: (text) => this.ids(this.convert(text)) };
+    return { bosId: this.base.bosId, eosId: this.base.eosId, padId: this.base.padId, bpeIds: (text) => this.ids(this.convert(text)) };
   }
 
-  /** `[bos] + ids[:length−2] + [eos]`, padded with the pad id (EOS by default). */
-  encodePadded(text: string, length = 77): Int32Array {
-    const ids = this.ids(this.convert(text));
-    const out = new Int32Array(length).fill(this.base.padId ?? this.base.eosId);
-    out[0] = this.base.bosId;
-    const n = Math.min(ids.length, length - 2);
-    for (let i = 0; i < n; i++) out[i + 1] = ids[i]!;
-    out[n + 1] = this.base.eosId;
-    return out;
+  /** As the base tokenizer pads: `[bos] + ids[:length−2] + [eos]`, then its pad id. */
+  encodePadded(text: string, length?: number): Int32Array {
+    return paddedIds(this.ids(this.convert(text)), this.base, length);
   }
 }

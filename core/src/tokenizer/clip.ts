@@ -27,6 +27,17 @@ function parseMerges(text: string, source: string): [string, string][] {
   });
 }
 
+/** `[bos] + ids[:length−2] + [eos]`, then `padId` to `length`: the 77 ids a CLIP text encoder reads. */
+export function paddedIds(ids: readonly number[], special: { bosId: number; eosId: number; padId: number }, length = CLIP_CONTEXT_LENGTH): Int32Array {
+  if (!Number.isInteger(length) || length < 2) throw new RangeError(`padded length must be an integer ≥ 2, got ${length}`);
+  const out = new Int32Array(length).fill(special.padId);
+  out[0] = special.bosId;
+  const n = Math.min(ids.length, length - 2);
+  for (let i = 0; i < n; i++) out[i + 1] = ids[i]!;
+  out[n + 1] = special.eosId;
+  return out;
+}
+
 export class ClipTokenizer {
   readonly bosId: number;
   readonly eosId: number;
@@ -117,14 +128,7 @@ export class ClipTokenizer {
 
   /** `[bos] + first length−2 ids + [eos]`, padded with the pad id (EOS by default): what the text encoder consumes. */
   encodePadded(text: string, length = CLIP_CONTEXT_LENGTH): Int32Array {
-    if (!Number.isInteger(length) || length < 2) throw new RangeError(`padded length must be an integer ≥ 2, got ${length}`);
-    const tokens = this.bpeTokens(text);
-    const out = new Int32Array(length).fill(this.padId);
-    out[0] = this.bosId;
-    const n = Math.min(tokens.length, length - 2);
-    for (let i = 0; i < n; i++) out[i + 1] = this.vocab.get(tokens[i]!) ?? this.eosId;
-    out[n + 1] = this.eosId;
-    return out;
+    return paddedIds(this.bpeIds(text), this, length);
   }
 
   /** BPE of one pre-tokenized piece, memoised by the piece itself (so repeats skip UTF-8 encoding too). */

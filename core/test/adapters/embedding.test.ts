@@ -57,11 +57,11 @@ describe('sdxlEmbeddingProblem (what the adapter list shows, whatever the model)
 
 describe('two encoders, one set of added tokens', () => {
   const words = new Map<string, number>();
-  const bpe = (padId?: number): BpeIds => ({
+  const bpe = (padId = 99): BpeIds => ({
     bosId: 1,
     eosId: 99,
+    padId,
     vocabSize: 100,
-    ...(padId !== undefined ? { padId } : {}),
     bpeIds: (t) => t.split(/\s+/).filter(Boolean).map((w) => words.get(w) ?? words.set(w, 10 + words.size).get(w)!),
   });
 

@@ -40,7 +40,7 @@ describe('extractLoraTags (A1111 extra_networks syntax)', () => {
 describe('EmbeddingTokenizer', () => {
   // A stand-in BPE: one id per word (the real CLIP tokenizer is checked against the golden ids in verify).
   const words = new Map<string, number>();
-  const bpe: BpeIds = { bosId: 1, eosId: 2, vocabSize: 100, bpeIds: (t) => t.split(/\s+/).filter(Boolean).map((w) => words.get(w) ?? words.set(w, 10 + words.size).get(w)!) };
+  const bpe: BpeIds = { bosId: 1, eosId: 2, padId: 2, vocabSize: 100, bpeIds: (t) => t.split(/\s+/).filter(Boolean).map((w) => words.get(w) ?? words.set(w, 10 + words.size).get(w)!) };
   const three = { token: '<s>', vectors: new Float32Array(3 * 4), count: 3 };
   const one = { token: '<s>_x', vectors: new Float32Array(4), count: 1 };
 
