@@ -8,14 +8,7 @@ import { conv, groupNorm, layerNorm } from '@kirie/core/models/onnx/layers';
 import type { TensorSource } from '@kirie/core/models/types';
 import { maxAbsDiff } from '../../bridge/src/verify/compare.js';
 import { describeWebGpu } from './adapter.js';
-
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return (s / 2 ** 31) * 2 - 1;
-  });
-}
+import { seeded } from '../../bridge/test/components/seeded.js';
 
 /** One 3×3 Conv (bias, padding 1) over a [2, cin, 8, 8] input, as conv() in layers.ts builds it. */
 async function convGraph(cin: number, cout: number, webgpu: boolean): Promise<Uint8Array> {

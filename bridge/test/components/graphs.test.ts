@@ -13,6 +13,7 @@ import type { BuildOptions, Component, WeightSink } from '@kirie/core/models/typ
 import { readNpy as npy } from '../../src/verify/files.js';
 import { SafetensorsFile } from '../../src/models/safetensors-file.js';
 import { maxAbsDiff } from '../../src/verify/compare.js';
+import { seeded } from './seeded.js';
 
 const golden = join(import.meta.dirname, '../../../tests/golden');
 const tiny = (name: string) => join(golden, 'tiny-sd15', name);
@@ -34,14 +35,6 @@ async function checkpoint(name = 'tiny-sd15.safetensors'): Promise<SafetensorsFi
 async function session(component: Component, options: Partial<BuildOptions> = {}): Promise<ort.InferenceSession> {
   const bytes = await buildComponent(component, await checkpoint(), arch, { precision: 'fp32', ...options });
   return ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-}
-
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s / 2 ** 30 - 1;
-  });
 }
 
 const t = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);

@@ -9,24 +9,17 @@ import { FLOAT, Graph } from '@kirie/core/models/onnx/graph';
 import { groupNorm } from '@kirie/core/models/onnx/layers';
 import type { TensorSource } from '@kirie/core/models/types';
 import { sessionOptions } from '../../src/runtime/session.js';
+import { seeded } from './seeded.js';
 
-const GROUPS = 32;
-
-function seeded(n: number, seed: number): Float32Array {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    // An offset mean, as activations have: a one-pass variance would show it.
-    return (s / 2 ** 31) * 2 - 0.6;
-  });
-}
+/** Seeded values around an offset mean, as activations have: a one-pass variance would show it. */
+const offset = (n: number, seed: number) => seeded(n, seed).map((v) => v + 0.4);
 
 /** One GroupNorm over [2, channels, 1, area] with seeded affine weights, as the UNet (parallel) or the VAE builds it. */
 async function normGraph(channels: number, area: number, parallel: boolean): Promise<Uint8Array> {
   const source: TensorSource = {
     keys: () => ['n.weight', 'n.bias'],
     shape: () => [channels],
-    read: async (key) => seeded(channels, key === 'n.weight' ? 11 : 13),
+    read: async (key) => offset(channels, key === 'n.weight' ? 11 : 13),
   };
   const g = new Graph(source, { fp16: false });
   const dims = [2, channels, 1, area];
@@ -36,7 +29,7 @@ async function normGraph(channels: number, area: number, parallel: boolean): Pro
 
 async function run(channels: number, area: number, parallel: boolean): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(await normGraph(channels, area, parallel), sessionOptions('cpu', 2));
-  const x = new ort.Tensor('float32', seeded(2 * channels * area, area), [2, channels, 1, area]);
+  const x = new ort.Tensor('float32', offset(2 * channels * area, area), [2, channels, 1, area]);
   const y = (await session.run({ x })).y.data as Float32Array;
   await session.release();
   return y;
