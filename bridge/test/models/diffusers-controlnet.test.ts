@@ -34,6 +34,21 @@ const npy = (name: string) => {
   return new ort.Tensor('float32', Float32Array.from(a.data as ArrayLike<number>), a.shape);
 };
 
+/** The golden ControlNet component case (tests/golden/components/case.json). */
+const controlNetCase = () => JSON.parse(readFileSync(join(components, 'case.json'), 'utf8')).cases.controlnet;
+
+/** The golden case's ControlNet inputs at `scale`. */
+function goldenFeeds(scale: number): Record<string, ort.Tensor> {
+  const c = controlNetCase();
+  return {
+    sample: npy(c.sample),
+    timestep: new ort.Tensor('float32', Float32Array.of(c.timestep), [1]),
+    encoder_hidden_states: npy(c.encoder_hidden_states),
+    controlnet_cond: npy(c.controlnet_cond),
+    conditioning_scale: new ort.Tensor('float32', Float32Array.of(scale), [1]),
+  };
+}
+
 describe('diffusers-format ControlNet', () => {
   it('the test table names every tensor of the golden ControlNet once', async () => {
     const src = await SafetensorsFile.open(join(golden, 'tiny-controlnet.safetensors'));
@@ -87,17 +102,10 @@ describe('diffusers-format ControlNet', () => {
     await opened.file.close();
     expect(opened.arch.controlnet.useLinearInTransformer).toBe(true);
     const cacheDir = join(tmp.path, 'cache');
-    const c = JSON.parse(readFileSync(join(components, 'case.json'), 'utf8')).cases.controlnet;
     const linear = await openControlNet(path, { device: 'cpu', cacheDir });
     const conv = await openControlNet(join(golden, 'tiny-controlnet.safetensors'), { device: 'cpu', cacheDir });
     try {
-      const feeds = {
-        sample: npy(c.sample),
-        timestep: new ort.Tensor('float32', Float32Array.of(c.timestep), [1]),
-        encoder_hidden_states: npy(c.encoder_hidden_states),
-        controlnet_cond: npy(c.controlnet_cond),
-        conditioning_scale: new ort.Tensor('float32', Float32Array.of(1), [1]),
-      };
+      const feeds = goldenFeeds(1);
       const got = await linear.session.run(feeds);
       const want = await conv.session.run(feeds);
       const mid = 'mid_block_additional_residual';
@@ -138,18 +146,11 @@ describe('diffusers-format ControlNet', () => {
     const graph = (b: typeof fromLdm) => readFile(join(b.dir, b.models.controlnet!));
     expect(Buffer.compare(await graph(fromDiffusers), await graph(fromLdm))).toBe(0);
 
-    const c = JSON.parse(readFileSync(join(components, 'case.json'), 'utf8')).cases.controlnet;
     const diffusers = await openControlNet(path, { device: 'cpu', cacheDir });
     const ldm = await openControlNet(join(golden, 'tiny-controlnet.safetensors'), { device: 'cpu', cacheDir });
     try {
-      const inputs = {
-        sample: npy(c.sample),
-        timestep: new ort.Tensor('float32', Float32Array.of(c.timestep), [1]),
-        encoder_hidden_states: npy(c.encoder_hidden_states),
-        controlnet_cond: npy(c.controlnet_cond),
-      };
-      for (const item of c.items as { conditioning_scale: number; down_residuals: string[]; mid_residual: string }[]) {
-        const feeds = { ...inputs, conditioning_scale: new ort.Tensor('float32', Float32Array.of(item.conditioning_scale), [1]) };
+      for (const item of controlNetCase().items as { conditioning_scale: number; down_residuals: string[]; mid_residual: string }[]) {
+        const feeds = goldenFeeds(item.conditioning_scale);
         const got = await diffusers.session.run(feeds);
         const want = await ldm.session.run(feeds);
         const names = [...item.down_residuals.map((_, i) => `down_block_${i}_additional_residual`), 'mid_block_additional_residual'];
