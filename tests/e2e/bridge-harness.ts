@@ -49,6 +49,11 @@ export interface E2eBridge extends RunningBridge {
 }
 
 /** `portInRange`: on a port the plugins' panels accept (see onBridgePort), for tests that drive a panel. */
+/** Copies a tiny golden model (`tiny-sd15`, `tiny-sdxl`, `tiny-controlnet`…) and its YAML sidecar, which says it is tiny, into the models folder as `as`. */
+export async function addTinyModel(modelsDir: string, name: string, as: string): Promise<void> {
+  for (const ext of ['safetensors', 'yaml']) await copyFile(join(ROOT, 'tests/golden/tiny-sd15', `${name}.${ext}`), join(modelsDir, `${as}.${ext}`));
+}
+
 export async function startE2eBridge(options: { limits?: Partial<Limits>; playground?: boolean; cancelGraceMs?: number; portInRange?: boolean } = {}): Promise<E2eBridge> {
   const home = await mkdtemp(join(tmpdir(), 'kirie-e2e-'));
   const paths = bridgePaths({ home });

@@ -1,21 +1,20 @@
 // A ControlNet downloaded from Hugging Face in diffusers' layout (diffusion_pytorch_model.safetensors, renamed
 // in the models folder) through the whole bridge: listed as a control model, it paints the same pixels as the
 // same weights in the cldm layout; a damaged one fails its job naming the tensor, and the bridge keeps serving.
-import { copyFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEvent } from '@kirie/core/client/protocol';
 import { decodePng } from '@kirie/core/image/png';
 import { writeDiffusersControlNet } from '../../bridge/test/models/diffusers-controlnet-fixture.js';
-import { ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
+import { addTinyModel, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
 
-const TINY = join(ROOT, 'tests/golden/tiny-sd15');
 let bridge: E2eBridge;
 
 beforeAll(async () => {
   bridge = await startE2eBridge();
   for (const [from, to] of [['tiny-sd15', 'tiny'], ['tiny-controlnet', 'canny-ldm']]) {
-    for (const ext of ['safetensors', 'yaml']) await copyFile(join(TINY, `${from}.${ext}`), join(bridge.modelsDir, `${to}.${ext}`));
+    await addTinyModel(bridge.modelsDir, from, to);
   }
   await writeDiffusersControlNet(join(bridge.modelsDir, 'canny-diffusers.safetensors'));
   await writeDiffusersControlNet(join(bridge.modelsDir, 'canny-damaged.safetensors'), (entries) => {

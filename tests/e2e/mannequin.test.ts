@@ -3,12 +3,12 @@
 // on a joint's ball turns the limb above it (the projected keypoints move, and the ball was found exactly
 // where its keypoint says it is on screen), the fill runs with the projected pose and keeps the scene in
 // its recipe, and Re-pose brings that scene back. Screenshots go to test-output/.
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_KEYPOINTS } from '@kirie/core/control/openpose';
-import { DEMO, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
+import { addTinyModel, DEMO, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
 import { launchWithWebgl } from './chromium-webgl.js';
 
 const SHOTS = join(ROOT, 'test-output');
@@ -51,7 +51,7 @@ const moved = (a: Xy, b: Xy) => Math.hypot(a[0] - b[0], a[1] - b[1]);
 
 beforeAll(async () => {
   bridge = await startE2eBridge({ playground: true });
-  for (const ext of ['safetensors', 'yaml']) await copyFile(join(ROOT, `tests/golden/tiny-sd15/tiny-controlnet.${ext}`), join(bridge.modelsDir, `tiny-pose.${ext}`));
+  await addTinyModel(bridge.modelsDir, 'tiny-controlnet', 'tiny-pose');
   await mkdir(SHOTS, { recursive: true });
   browser = await launchWithWebgl();
   page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });

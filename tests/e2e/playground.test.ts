@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '@kirie/core/image/png';
 import { STYLE_PRESETS } from '@kirie/core/styles/presets';
-import { DEMO, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
+import { addTinyModel, DEMO, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
 
 let bridge: E2eBridge;
 let browser: Browser;
@@ -18,7 +18,7 @@ const refusedByPolicy: string[] = [];
 beforeAll(async () => {
   bridge = await startE2eBridge({ playground: true });
   // Listed before the page connects, so the Control section shows; its YAML sidecar says it is tiny.
-  for (const ext of ['safetensors', 'yaml']) await copyFile(join(ROOT, `tests/golden/tiny-sd15/tiny-controlnet.${ext}`), join(bridge.modelsDir, `tiny-pose.${ext}`));
+  await addTinyModel(bridge.modelsDir, 'tiny-controlnet', 'tiny-pose');
   // A LoRA whose sidecar says something that must stay text.
   await mkdir(join(bridge.modelsDir, 'loras'));
   await copyFile(join(ROOT, 'tests/golden/tiny-sd15/tiny-lora-kohya.safetensors'), join(bridge.modelsDir, 'loras', 'paper-cut.safetensors'));
@@ -26,7 +26,7 @@ beforeAll(async () => {
   await mkdir(join(bridge.modelsDir, 'embeddings'));
   await copyFile(join(ROOT, 'tests/golden/tiny-sd15/tiny-embedding-a1111-1v.safetensors'), join(bridge.modelsDir, 'embeddings', 'tiny-neg.safetensors'));
   // An SDXL checkpoint: listed with its family, its native size picked when chosen.
-  for (const ext of ['safetensors', 'yaml']) await copyFile(join(ROOT, `tests/golden/tiny-sd15/tiny-sdxl.${ext}`), join(bridge.modelsDir, `tiny-xl.${ext}`));
+  await addTinyModel(bridge.modelsDir, 'tiny-sdxl', 'tiny-xl');
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],

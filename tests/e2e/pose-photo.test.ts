@@ -1,22 +1,21 @@
 // A reference photo through the whole bridge: uploaded by id, sent with the openpose preprocessor, the
 // people found by the generation process's MoveNet detector (loaded once, on first use) and drawn for the
 // tiny ControlNet. A photo of nobody fails the job with a message a designer can act on.
-import { copyFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEvent } from '@kirie/core/client/protocol';
 import { readRecipe } from '@kirie/core/recipe/recipe';
 import { readText } from '../../bridge/src/generate/png-text.js';
-import { ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
+import { addTinyModel, ROOT, startE2eBridge, type E2eBridge } from './bridge-harness.js';
 
-const TINY = join(ROOT, 'tests/golden/tiny-sd15');
 let bridge: E2eBridge;
 
 beforeAll(async () => {
   bridge = await startE2eBridge();
   // Tiny architectures: each file's YAML sidecar says so.
   for (const [from, to] of [['tiny-sd15', 'tiny'], ['tiny-controlnet', 'tiny-openpose']]) {
-    for (const ext of ['safetensors', 'yaml']) await copyFile(join(TINY, `${from}.${ext}`), join(bridge.modelsDir, `${to}.${ext}`));
+    await addTinyModel(bridge.modelsDir, from, to);
   }
 }, 60_000);
 afterAll(() => bridge.dispose());

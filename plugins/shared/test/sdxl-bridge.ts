@@ -1,13 +1,11 @@
 // A real bridge running the tiny SDXL golden checkpoint (tests/golden/tiny-sd15/tiny-sdxl.safetensors, with its
 // sgm yaml sidecar as A1111 users keep it) beside the demo SD1.5 model, and a client that keeps every request
 // the panel's flow sent, so a test can check what the flow asked of the bridge.
-import { copyFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { KirieClient } from '@kirie/core/client/client';
 import type { GenerateRequestInput, JobEvent } from '@kirie/core/client/protocol';
 import type { WebSocketConstructorLike } from '@kirie/core/client/transport';
-import { ROOT, startE2eBridge, type E2eBridge } from '../../../tests/e2e/bridge-harness.js';
+import { addTinyModel, startE2eBridge, type E2eBridge } from '../../../tests/e2e/bridge-harness.js';
 
 export const TINY_XL = 'tiny-xl.safetensors';
 
@@ -27,7 +25,7 @@ export class RecordingClient extends KirieClient {
 
 export async function startSdxlBridge(): Promise<{ bridge: E2eBridge; client: RecordingClient }> {
   const bridge = await startE2eBridge();
-  for (const ext of ['safetensors', 'yaml']) await copyFile(join(ROOT, `tests/golden/tiny-sd15/tiny-sdxl.${ext}`), join(bridge.modelsDir, TINY_XL.replace('safetensors', ext)));
+  await addTinyModel(bridge.modelsDir, 'tiny-sdxl', TINY_XL.replace('.safetensors', ''));
   const client = new RecordingClient({ url: bridge.url, token: bridge.token, WebSocket: WebSocket as unknown as WebSocketConstructorLike });
   return { bridge, client };
 }
